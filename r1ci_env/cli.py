@@ -1,0 +1,55 @@
+"""The `r1ci` command line: `run` (play episodes with an agent), `sandbox build|check`."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def _add_sandbox_commands(sub: argparse._SubParsersAction) -> None:
+    sandbox = sub.add_parser("sandbox", help="build or check the Docker sandbox image")
+    ssub = sandbox.add_subparsers(dest="sandbox_command", required=True)
+    build = ssub.add_parser("build", help="build the sandbox image (Dockerfile, or offline with debootstrap)")
+    build.add_argument("--image", default=None, help="image tag (default: $R1CI_SANDBOX_IMAGE or r1ci-sandbox:latest)")
+    build.add_argument("--method", choices=("auto", "dockerfile", "debootstrap"), default="auto",
+                       help="auto: use the Dockerfile when a registry answers, else debootstrap offline")
+    build.add_argument("--force", action="store_true", help="rebuild even if the image exists")
+    check = ssub.add_parser("check", help="start the pool, run a probe program, report")
+    check.add_argument("--image", default=None, help="image tag to check")
+
+
+def _add_run_command(sub: argparse._SubParsersAction) -> None:
+    run = sub.add_parser("run", help="play episodes of one task with an agent and print each transcript")
+    run.add_argument("--task", required=True, help="task name, e.g. BlocksWorld (see `r1ci list`)")
+    run.add_argument("--agent", default="oracle", help="agent spec: oracle, null")
+    run.add_argument("--n", type=int, default=5, help="number of episodes")
+    run.add_argument("--seed", type=int, default=0, help="seed of the first episode; episode i uses seed+i")
+    run.add_argument("--sandbox", default="docker", choices=("docker", "local"), help="sandbox backend")
+    run.add_argument("--max-code-calls", type=int, default=5, help="code calls allowed per episode")
+    run.add_argument("--quiet", action="store_true", help="print only the reward line of each episode")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="r1ci", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_run_command(sub)
+    _add_sandbox_commands(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "run":
+        from agents.runner import run_command
+
+        return run_command(args)
+    if args.command == "sandbox":
+        from .sandbox import image
+
+        if args.sandbox_command == "build":
+            return image.build_command(args)
+        return image.check_command(args)
+    raise AssertionError(args.command)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,464 @@
+"""The `docker` backend: a pool of long-lived hardened containers, each running our executor.
+
+Each container runs `executor.py` (injected as `python3 -I -c <source>`, so any image with python3
+works) and serves several concurrent runs ("slots"), each forked from a warm interpreter under its
+own uid. The host talks to it over the container's attach stream in JSON lines. Containers are
+labelled, removed on close and at interpreter exit, swept at start when their owner process is gone,
+and replaced when they die. Infrastructure failures are retried once and then raised as
+`SandboxError`; they are never returned as program output.
+"""
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import random
+import socket
+import struct
+import threading
+import time
+import weakref
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..settings import sandbox_image
+from .base import DEFAULT_MAX_OUTPUT_BYTES, DEFAULT_TIMEOUT, ExecResult, Sandbox, SandboxError
+from .local import EXECUTOR_PATH
+
+LABEL = "r1ci.sandbox"
+OWNER_LABEL = "r1ci.owner"
+EXECUTOR_SOURCE = Path(EXECUTOR_PATH).read_text()
+_GRACE = 5.0  # seconds beyond a run's timeout before the host gives up on the executor
+_START_TIMEOUT = 60.0
+
+
+class _InfraError(Exception):
+    """A container-level failure; the pool retires the container and may retry the run."""
+
+
+@dataclass
+class PoolConfig:
+    """How the pool is shaped and what each run may use.
+
+    `memory_mb` is per run (RLIMIT_AS); a container gets `slots * memory_mb + 256` MiB, so one run's
+    memory cannot starve its neighbours. Slots in one container share CPU and /tmp capacity; use
+    `strict=True` (one slot per container) when that matters.
+    """
+
+    image: str = field(default_factory=sandbox_image)
+    engines: Sequence[str] | None = None  # Docker engine URLs; None: the environment's default
+    containers: int = 2
+    slots: int = 4
+    strict: bool = False
+    memory_mb: int = 1024
+    cpus: float | None = None  # per container; None: no CPU quota
+    pids: int = 512
+    scratch_mb: int = 64
+    max_file_bytes: int = 16 * 1024 * 1024
+    nproc: int = 64
+    preload: Sequence[str] = ("numpy", "sympy")
+    max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES
+    max_waiting: int = 1024  # callers allowed to wait for a free slot before run() refuses
+
+    def slots_per_container(self) -> int:
+        return 1 if self.strict else self.slots
+
+
+def _owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class _Container:
+    """One running container and the JSON-lines channel to its executor."""
+
+    def __init__(self, client: Any, config: PoolConfig, engine: str) -> None:
+        self.client = client
+        self.engine = engine
+        self.config = config
+        self.capacity = config.slots_per_container()
+        self.in_use = 0
+        self.dead = False
+        self.death: str = ""
+        self._ids = itertools.count(1)
+        self._waiting: dict[int, list] = {}
+        self._lock = threading.Lock()
+        self._send_lock = threading.Lock()
+        self._stderr = bytearray()
+        self._ready = threading.Event()
+        self._ready_info: dict = {}
+        self.container = self._create()
+        try:
+            self._sock = self.container.attach_socket(
+                params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
+            )
+            self._raw = getattr(self._sock, "_sock", self._sock)
+            self.container.start()
+        except Exception as exc:  # noqa: BLE001 - anything here is the daemon's failure
+            self.kill()
+            raise _InfraError(f"could not start a sandbox container: {exc}") from exc
+        self._reader = threading.Thread(target=self._read_loop, name="r1ci-sandbox-reader", daemon=True)
+        self._reader.start()
+        if not self._ready.wait(_START_TIMEOUT) or self.dead:
+            detail = self.death or "no ready message"
+            self.kill()
+            raise _InfraError(f"sandbox container did not become ready: {detail}")
+
+    def _create(self) -> Any:
+        cfg = self.config
+        slots = self.capacity
+        uid_base = 100_000 + random.randrange(1, 1 << 24) * 64
+        executor_config = {
+            "slots": slots,
+            "uid_base": uid_base,
+            "scratch_root": "/sandbox",
+            "preload": list(cfg.preload),
+            "memory_mb": cfg.memory_mb,
+            "max_file_bytes": cfg.max_file_bytes,
+            "nproc": cfg.nproc,
+        }
+        tmpfs = {"/tmp": "rw,nosuid,nodev,size=16m,mode=1777"}
+        for slot in range(slots):
+            uid = uid_base + slot
+            tmpfs[f"/sandbox/{slot}"] = f"rw,nosuid,nodev,size={cfg.scratch_mb}m,mode=0700,uid={uid},gid={uid}"
+        memory = f"{slots * cfg.memory_mb + 256}m"
+        options: dict[str, Any] = dict(
+            command=["python3", "-I", "-c", EXECUTOR_SOURCE, json.dumps(executor_config)],
+            stdin_open=True,
+            tty=False,
+            detach=True,
+            auto_remove=True,
+            network_mode="none",
+            read_only=True,
+            tmpfs=tmpfs,
+            shm_size="16m",
+            pids_limit=cfg.pids,
+            mem_limit=memory,
+            memswap_limit=memory,
+            cap_drop=["ALL"],
+            cap_add=["SETUID", "SETGID"],
+            security_opt=["no-new-privileges"],
+            init=True,
+            user="0:0",
+            working_dir="/",
+            environment={"LANG": "C.UTF-8"},
+            labels={LABEL: "1", OWNER_LABEL: _owner()},
+        )
+        if cfg.cpus:
+            options["nano_cpus"] = int(cfg.cpus * 1e9)
+        try:
+            return self.client.containers.create(cfg.image, **options)
+        except Exception as exc:  # noqa: BLE001
+            raise _InfraError(f"could not create a sandbox container: {exc}") from exc
+
+    # -- channel
+
+    def _read_loop(self) -> None:
+        buffer = b""
+        try:
+            while True:
+                header = self._recv_exactly(8)
+                if header is None:
+                    break
+                stream, size = header[0], struct.unpack(">I", header[4:])[0]
+                payload = self._recv_exactly(size)
+                if payload is None:
+                    break
+                if stream == 2:
+                    self._stderr += payload
+                    del self._stderr[:-8192]
+                    continue
+                buffer += payload
+                *lines, buffer = buffer.split(b"\n")
+                for line in lines:
+                    self._deliver(json.loads(line))
+        except Exception as exc:  # noqa: BLE001 - the channel broke; recorded as the death cause
+            self._die(f"channel error: {exc}")
+            return
+        self._die("the executor closed its output")
+
+    def _recv_exactly(self, size: int) -> bytes | None:
+        chunks = []
+        while size:
+            chunk = self._raw.recv(min(size, 1 << 20))
+            if not chunk:
+                return None
+            chunks.append(chunk)
+            size -= len(chunk)
+        return b"".join(chunks)
+
+    def _deliver(self, message: dict) -> None:
+        if message.get("ready"):
+            self._ready_info = message
+            self._ready.set()
+            return
+        with self._lock:
+            slot = self._waiting.pop(message.get("id"), None)
+        if slot is not None:
+            slot[1] = message
+            slot[0].set()
+
+    def _die(self, reason: str) -> None:
+        with self._lock:
+            if self.dead:
+                return
+            self.dead = True
+            stderr = self._stderr.decode("utf-8", "replace").strip()
+            self.death = reason + (f"; executor stderr: {stderr[-2000:]}" if stderr else "")
+            waiting, self._waiting = self._waiting, {}
+        self._ready.set()
+        for event, _ in waiting.values():
+            event.set()
+
+    def call(self, request: dict, timeout: float) -> dict:
+        """Send one request and wait for its answer; `_InfraError` if the container fails."""
+        event = threading.Event()
+        slot: list = [event, None]
+        with self._lock:
+            if self.dead:
+                raise _InfraError(f"sandbox container is dead: {self.death}")
+            request_id = next(self._ids)
+            self._waiting[request_id] = slot
+        data = (json.dumps({**request, "id": request_id}) + "\n").encode("utf-8", "surrogatepass")
+        try:
+            with self._send_lock:
+                self._raw.sendall(data)
+        except OSError as exc:
+            self._die(f"send failed: {exc}")
+        if not event.wait(timeout):
+            self._die(f"no answer from the executor within {timeout:.0f} s")
+            self.kill()
+        if slot[1] is None:
+            raise _InfraError(f"sandbox container failed: {self.death}")
+        if "error" in slot[1]:
+            raise _InfraError(f"executor error: {slot[1]['error']}")
+        return slot[1]
+
+    def kill(self) -> None:
+        """Remove the container now (idempotent)."""
+        self._die("removed by the pool")
+        try:
+            self.container.remove(force=True)
+        except Exception:  # noqa: BLE001 - already gone
+            pass
+
+    def close(self) -> None:
+        """Ask the executor to exit (stdin EOF), then make sure the container is gone."""
+        try:
+            self._raw.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+        self.kill()
+
+
+def _connect(engine: str | None) -> Any:
+    try:
+        import docker
+    except ImportError as exc:
+        raise SandboxError("the docker backend needs the Docker SDK: pip install 'r1ci[docker]'") from exc
+    try:
+        client = docker.DockerClient(base_url=engine) if engine else docker.from_env()
+        client.ping()
+    except Exception as exc:  # noqa: BLE001
+        where = engine or os.environ.get("DOCKER_HOST", "the default socket")
+        raise SandboxError(
+            f"cannot reach the Docker daemon at {where} ({exc}); start it "
+            "(`dockerd --bridge=none --iptables=false`, see the README) or pass sandbox='local'"
+        ) from exc
+    return client
+
+
+def sweep_stale(client: Any) -> int:
+    """Remove r1ci sandbox containers on this host whose owner process no longer exists."""
+    host = socket.gethostname()
+    removed = 0
+    for container in client.containers.list(all=True, filters={"label": LABEL}):
+        owner = container.labels.get(OWNER_LABEL, "")
+        owner_host, _, pid = owner.rpartition(":")
+        if owner_host != host or not pid.isdigit() or _alive(int(pid)):
+            continue
+        try:
+            container.remove(force=True)
+            removed += 1
+        except Exception:  # noqa: BLE001 - removed concurrently
+            pass
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class DockerSandbox(Sandbox):
+    """A pool of hardened containers spread over one or more Docker engines. Thread-safe."""
+
+    backend = "docker"
+
+    def __init__(self, config: PoolConfig | None = None, **options: Any) -> None:
+        self.config = config or PoolConfig(**options)
+        engines = list(self.config.engines or [None])
+        self._clients = {engine or "default": _connect(engine) for engine in engines}
+        for name, client in self._clients.items():
+            self._check_image(name, client)
+            sweep_stale(client)
+        self._cond = threading.Condition()
+        self._containers: list[_Container] = []
+        self._starting = 0
+        self._waiters = 0
+        self._closed = False
+        self._engine_cycle = itertools.cycle(list(self._clients))
+        self._finalizer = weakref.finalize(self, _close_all, self._containers)
+        self.cold_start_seconds = self._start_all()
+
+    def _check_image(self, engine: str, client: Any) -> None:
+        import docker.errors
+
+        try:
+            client.images.get(self.config.image)
+        except docker.errors.ImageNotFound:
+            raise SandboxError(
+                f"sandbox image {self.config.image!r} not found on engine {engine}: "
+                "build it with `r1ci sandbox build`"
+            ) from None
+        except Exception as exc:  # noqa: BLE001
+            raise SandboxError(f"cannot inspect image {self.config.image!r} on engine {engine}: {exc}") from exc
+
+    def _start_all(self) -> float:
+        started = time.monotonic()
+        count = self.config.containers
+        errors: list[Exception] = []
+        threads = [threading.Thread(target=self._add_container, args=(errors,)) for _ in range(count)]
+        with self._cond:
+            self._starting += count
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if errors and not self._containers:
+            self.close()
+            raise SandboxError(f"no sandbox container could start: {errors[0]}")
+        return time.monotonic() - started
+
+    def _add_container(self, errors: list[Exception] | None = None) -> None:
+        """Start one container (on the next engine) and add it to the pool; `_starting` was counted."""
+        engine = next(self._engine_cycle)
+        try:
+            container = _Container(self._clients[engine], self.config, engine)
+        except Exception as exc:  # noqa: BLE001
+            if errors is not None:
+                errors.append(exc)
+            with self._cond:
+                self._starting -= 1
+                self._cond.notify_all()
+            return
+        with self._cond:
+            self._starting -= 1
+            if self._closed:
+                container.close()
+            else:
+                self._containers.append(container)
+            self._cond.notify_all()
+
+    def _replace(self, container: _Container) -> None:
+        """Retire a dead container and start a replacement in the background."""
+        with self._cond:
+            if container not in self._containers:
+                return
+            self._containers.remove(container)
+            if self._closed:
+                return
+            self._starting += 1
+        threading.Thread(target=container.kill, daemon=True).start()
+        threading.Thread(target=self._add_container, daemon=True).start()
+
+    # -- slots
+
+    def _acquire(self, wait: float) -> _Container:
+        deadline = time.monotonic() + wait
+        with self._cond:
+            if self._waiters >= self.config.max_waiting:
+                raise SandboxError(f"sandbox overloaded: {self._waiters} callers already waiting for a slot")
+            self._waiters += 1
+            try:
+                while True:
+                    if self._closed:
+                        raise SandboxError("the sandbox pool is closed")
+                    live = [c for c in self._containers if not c.dead and c.in_use < c.capacity]
+                    if live:
+                        chosen = min(live, key=lambda c: c.in_use / c.capacity)
+                        chosen.in_use += 1
+                        return chosen
+                    if not self._containers and not self._starting:
+                        raise SandboxError("no sandbox container is running and none could be started")
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        raise SandboxError(f"no sandbox slot became free within {wait:.0f} s")
+                    self._cond.wait(min(remaining, 1.0))
+            finally:
+                self._waiters -= 1
+
+    def _release(self, container: _Container) -> None:
+        with self._cond:
+            container.in_use -= 1
+            self._cond.notify()
+
+    # -- public
+
+    @property
+    def total_slots(self) -> int:
+        return sum(c.capacity for c in self._containers)
+
+    def run(self, code: str, timeout: float = DEFAULT_TIMEOUT) -> ExecResult:
+        request = {"op": "run", "code": code, "timeout": timeout, "max_output": self.config.max_output_bytes}
+        failure = ""
+        for _attempt in range(2):  # one transparent retry, for infrastructure failures only
+            container = self._acquire(wait=max(120.0, 4 * timeout))
+            try:
+                reply = container.call(request, timeout + _GRACE)
+            except _InfraError as exc:
+                failure = str(exc)
+                self._replace(container)
+                continue
+            finally:
+                self._release(container)
+            return ExecResult(
+                stdout=reply["stdout"],
+                stderr=reply["stderr"],
+                exit_code=reply["exit_code"],
+                timed_out=reply["timed_out"],
+                duration=reply["duration"],
+                truncated=reply["truncated"],
+            )
+        raise SandboxError(f"sandbox run failed twice (infrastructure, not your program): {failure}")
+
+    def ping(self) -> list[dict]:
+        """Health-check every container; dead ones are replaced. Returns the live executors' stats."""
+        stats = []
+        for container in list(self._containers):
+            try:
+                stats.append({"engine": container.engine, **container.call({"op": "ping"}, 10.0)})
+            except _InfraError:
+                self._replace(container)
+        return stats
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+        _close_all(self._containers)
+
+
+def _close_all(containers: list[_Container]) -> None:
+    threads = [threading.Thread(target=c.close) for c in list(containers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    containers.clear()

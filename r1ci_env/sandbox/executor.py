@@ -1,0 +1,567 @@
+"""The executor that runs inside every sandbox container (standard library only).
+
+The pool starts each container as `python3 -I -c <this file's source> <config json>`, so any image
+with a python3 works. The executor talks JSON lines over its stdin/stdout (the container's attach
+stream) and runs each program in a freshly forked child:
+
+* the main process preloads heavy modules once (numpy, sympy, ...) and never runs user code;
+* a small "cleaner" process, forked before those imports, forks a helper per cleanup that switches to
+  the slot's uid, SIGKILLs everything that uid owns (also `setsid()` escapees) and deletes its files in
+  the slot's scratch tmpfs, /tmp and /dev/shm and its SysV IPC objects;
+* each concurrent run gets a slot: its own uid (never the executor's), its own scratch tmpfs, rlimits,
+  a cleared environment, stdin from /dev/null, output to memfds read back head + tail, reseeded RNGs.
+
+Requests:  {"op": "run", "id": 1, "code": "...", "timeout": 10.0, "max_output": 65536}
+           {"op": "ping", "id": 2}
+Responses: {"id": 1, "stdout": ..., "stderr": ..., "exit_code": 0, "timed_out": false,
+            "truncated": false, "duration": 0.004}
+           {"id": 2, "pong": true, "rss_kb": ..., "runs": ..., "busy": ...}
+           {"id": 3, "error": "..."} for a request the executor could not serve (an infrastructure
+           error on the host side, never program output).
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import stat
+import sys
+import time
+
+RUN_FILENAME = "main.py"
+OMITTED = "\n[... {} bytes omitted ...]\n"
+
+
+def read_head_tail(fd: int, cap: int) -> tuple[str, bool]:
+    """Decode at most `cap` bytes of the file behind `fd`: all of it if it fits, else its head and
+    tail around an omission marker. Returns (text, truncated)."""
+    size = os.fstat(fd).st_size
+    if size <= cap:
+        data = os.pread(fd, size, 0)
+        return data.decode("utf-8", "replace"), False
+    half = cap // 2
+    head = os.pread(fd, half, 0)
+    tail = os.pread(fd, half, size - half)
+    text = head.decode("utf-8", "replace") + OMITTED.format(size - 2 * half) + tail.decode("utf-8", "replace")
+    return text, True
+
+
+# --------------------------------------------------------------------------------------------
+# Everything below runs only inside the container.
+
+
+class Config:
+    """Executor settings, from the JSON the pool passes as argv[1]."""
+
+    def __init__(self, raw: dict) -> None:
+        self.slots = int(raw.get("slots", 4))
+        self.uid_base = int(raw["uid_base"])
+        self.scratch_root = raw.get("scratch_root", "/sandbox")
+        self.preload = list(raw.get("preload", ["numpy", "sympy"]))
+        self.memory_bytes = int(raw.get("memory_mb", 1024)) * 1024 * 1024
+        self.max_file_bytes = int(raw.get("max_file_bytes", 16 * 1024 * 1024))
+        self.nproc = int(raw.get("nproc", 64))
+        self.nofile = int(raw.get("nofile", 256))
+
+    def uid(self, slot: int) -> int:
+        return self.uid_base + slot
+
+    def scratch(self, slot: int) -> str:
+        return f"{self.scratch_root}/{slot}"
+
+
+# ---- cleaner: a small process that kills and cleans a slot's uid on request ----------------
+
+
+def _kill_uid_processes() -> None:
+    """SIGKILL every process of our (already switched) uid until none is alive. kill(-1) skips us."""
+    me = os.getpid()
+    uid = os.getuid()
+    for _ in range(1000):
+        try:
+            os.kill(-1, signal.SIGKILL)
+        except ProcessLookupError:
+            return
+        if not _live_processes(uid, me):
+            return
+        time.sleep(0.001)
+
+
+def _live_processes(uid: int, me: int) -> bool:
+    """True if a non-zombie process of `uid` other than `me` exists."""
+    for name in os.listdir("/proc"):
+        if not name.isdigit() or int(name) == me:
+            continue
+        try:
+            with open(f"/proc/{name}/status") as fh:
+                status = fh.read()
+        except OSError:
+            continue
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        if int(fields.get("Uid", "-1").split()[0]) == uid and not fields.get("State", "").strip().startswith(("Z", "X")):
+            return True
+    return False
+
+
+def _remove_tree(path: str) -> None:
+    """Delete `path` (a file or directory we own), fixing permissions the program may have removed."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return
+    if stat.S_ISDIR(st.st_mode):
+        try:
+            os.chmod(path, 0o700)
+        except OSError:
+            pass
+        for entry in os.listdir(path):
+            _remove_tree(os.path.join(path, entry))
+        os.rmdir(path)
+    else:
+        os.unlink(path)
+
+
+def _remove_owned(directory: str, uid: int, *, everything: bool) -> None:
+    """Delete the entries of `directory` owned by `uid` (all of them when `everything`)."""
+    try:
+        entries = os.listdir(directory)
+    except OSError:
+        return
+    for entry in entries:
+        path = os.path.join(directory, entry)
+        try:
+            if everything or os.lstat(path).st_uid == uid:
+                _remove_tree(path)
+        except OSError:
+            pass
+
+
+def _remove_sysv_ipc(libc, uid: int) -> None:
+    """Remove SysV shared memory, semaphores and message queues owned by `uid`."""
+    ipc_rmid = 0
+    for kind, key, remove in (
+        ("shm", "shmid", lambda i: libc.shmctl(i, ipc_rmid, None)),
+        ("sem", "semid", lambda i: libc.semctl(i, 0, ipc_rmid)),
+        ("msg", "msqid", lambda i: libc.msgctl(i, ipc_rmid, None)),
+    ):
+        try:
+            with open(f"/proc/sysvipc/{kind}") as fh:
+                lines = fh.read().splitlines()
+        except OSError:
+            continue
+        header = lines[0].split()
+        for line in lines[1:]:
+            row = dict(zip(header, line.split()))
+            if int(row.get("uid", -1)) == uid:
+                remove(int(row[key]))
+
+
+def _clean_slot(config: Config, libc, slot: int) -> None:
+    """In a forked helper: become the slot's uid, kill its processes, delete its files and IPC."""
+    uid = config.uid(slot)
+    os.setgroups([])
+    os.setresgid(uid, uid, uid)
+    os.setresuid(uid, uid, uid)
+    _kill_uid_processes()
+    _remove_owned(config.scratch(slot), uid, everything=True)
+    _remove_owned("/tmp", uid, everything=False)
+    _remove_owned("/dev/shm", uid, everything=False)
+    _remove_sysv_ipc(libc, uid)
+
+
+def cleaner_main(config: Config, requests: int, replies: int) -> None:
+    """Serve "<slot>\\n" requests: clean that slot in a forked helper, then reply "<slot> <status>\\n"."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    with os.fdopen(requests, "r") as inbox, os.fdopen(replies, "w", buffering=1) as outbox:
+        for line in inbox:
+            slot = int(line)
+            pid = os.fork()
+            if pid == 0:
+                code = 0
+                try:
+                    _clean_slot(config, libc, slot)
+                except BaseException:  # noqa: BLE001 - report through the exit status only
+                    code = 1
+                os._exit(code)
+            _, status = os.waitpid(pid, 0)
+            outbox.write(f"{slot} {os.waitstatus_to_exitcode(status)}\n")
+    os._exit(0)
+
+
+# ---- the run child ----------------------------------------------------------------------------
+
+
+def _child(config: Config, slot: int, code: str, out_fd: int, err_fd: int, timeout: float) -> None:
+    """Become the slot's unprivileged program and run `code` as __main__. Never returns."""
+    rc = 1
+    try:
+        os.setsid()
+        try:
+            with open("/proc/self/oom_score_adj", "w") as fh:
+                fh.write("1000")
+        except OSError:
+            pass
+        devnull = os.open("/dev/null", os.O_RDONLY)
+        os.dup2(devnull, 0)
+        os.dup2(out_fd, 1)
+        os.dup2(err_fd, 2)
+        os.closerange(3, 65536)
+        os.umask(0o077)
+        uid = config.uid(slot)
+        os.setgroups([])
+        os.setresgid(uid, uid, uid)
+        os.setresuid(uid, uid, uid)
+        scratch = config.scratch(slot)
+        os.chdir(scratch)
+        set_limits(config.memory_bytes, int(timeout) + 2, config.max_file_bytes, config.nofile, config.nproc)
+        os.environ.clear()
+        os.environ.update(_program_environment(scratch))
+        _reseed()
+        sys.argv = [RUN_FILENAME]
+        sys.path.insert(0, scratch)
+        rc = _execute(code)
+    except BaseException:  # noqa: BLE001 - the set-up itself failed; report it on stderr
+        try:
+            import traceback
+
+            traceback.print_exc()
+        except BaseException:  # noqa: BLE001
+            pass
+    os._exit(rc)
+
+
+def set_limits(memory: int, cpu_seconds: int, file_bytes: int, nofile: int, nproc: int | None) -> None:
+    """Apply the per-run rlimits to this process (`nproc` None: leave the process count alone)."""
+    import resource
+
+    limits = {"RLIMIT_AS": memory, "RLIMIT_CPU": cpu_seconds, "RLIMIT_FSIZE": file_bytes,
+              "RLIMIT_NOFILE": nofile, "RLIMIT_CORE": 0}
+    if nproc is not None:
+        limits["RLIMIT_NPROC"] = nproc
+    for name, value in limits.items():
+        resource.setrlimit(getattr(resource, name), (value, value))
+
+
+def run_stdin_main(memory: int, cpu_seconds: int, file_bytes: int) -> None:
+    """Entry point of the local backend: limit this process, run the program read from stdin as
+    __main__ and exit with its status."""
+    set_limits(memory, cpu_seconds, file_bytes, 256, None)
+    code = sys.stdin.read()
+    sys.stdin.close()
+    sys.argv = [RUN_FILENAME]
+    os._exit(_execute(code))
+
+
+def _program_environment(scratch: str) -> dict[str, str]:
+    return {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "HOME": scratch,
+        "TMPDIR": scratch,
+        "LANG": "C.UTF-8",
+        "PYTHONIOENCODING": "utf-8",
+        "OMP_NUM_THREADS": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "MPLBACKEND": "Agg",
+    }
+
+
+def _reseed() -> None:
+    """Forked children share the zygote's RNG state; give each run fresh entropy like a new process."""
+    import random
+
+    random.seed()
+    numpy_random = sys.modules.get("numpy.random")
+    if numpy_random is not None:
+        numpy_random.seed()
+
+
+def _execute(code: str) -> int:
+    """Run `code` like `python3 main.py` would; returns the exit status."""
+    import builtins
+    import linecache
+    import traceback
+
+    status = 0
+    try:
+        linecache.cache[RUN_FILENAME] = (len(code), None, code.splitlines(True), RUN_FILENAME)
+        compiled = compile(code, RUN_FILENAME, "exec")
+        exec(compiled, {"__name__": "__main__", "__builtins__": builtins, "__file__": RUN_FILENAME})
+    except SystemExit as exc:
+        status = _exit_status(exc)
+    except SyntaxError as exc:
+        traceback.print_exception(type(exc), exc, None)
+        status = 1
+    except BaseException as exc:  # noqa: BLE001 - report it the way the interpreter would
+        traceback.print_exception(type(exc), exc, exc.__traceback__.tb_next)
+        status = 1
+    status = _shutdown(status)
+    return status
+
+
+def _exit_status(exc: SystemExit) -> int:
+    if exc.code is None:
+        return 0
+    if isinstance(exc.code, int):
+        return exc.code & 0xFF
+    print(exc.code, file=sys.stderr)
+    return 1
+
+
+def _shutdown(status: int) -> int:
+    """Join non-daemon threads, run atexit handlers and flush output, as interpreter exit does."""
+    import atexit
+
+    threading = sys.modules.get("threading")
+    try:
+        if threading is not None:
+            threading._shutdown()  # type: ignore[attr-defined]
+        atexit._run_exitfuncs()
+    except BaseException:  # noqa: BLE001
+        pass
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BaseException:  # noqa: BLE001 - e.g. the program closed stdout
+            status = status or 120
+    return status
+
+
+# ---- the main loop -----------------------------------------------------------------------------
+
+
+class Run:
+    """One program in flight."""
+
+    def __init__(self, request: dict, slot: int, pid: int, out_fd: int, err_fd: int) -> None:
+        self.request = request
+        self.slot = slot
+        self.pid = pid
+        self.out_fd = out_fd
+        self.err_fd = err_fd
+        self.started = time.monotonic()
+        self.deadline = self.started + float(request.get("timeout", 10.0))
+        self.status: int | None = None
+        self.timed_out = False
+        self.cleaning = False
+        self.finished = 0.0
+
+
+class Executor:
+    """Accepts requests, forks runs into free slots, enforces deadlines, answers when a run is clean."""
+
+    def __init__(self, config: Config, ctl_in: int, ctl_out: int, clean_tx: int, clean_rx: int) -> None:
+        import selectors
+
+        self.config = config
+        self.ctl_in = ctl_in
+        self.ctl_out = os.fdopen(ctl_out, "w", buffering=1, encoding="utf-8", errors="surrogateescape")
+        self.clean_tx = clean_tx
+        self.clean_rx = clean_rx
+        self.cleanbuf = b""
+        self.free = list(range(config.slots))
+        self.pending: list[dict] = []
+        self.runs: dict[int, Run] = {}  # pid -> run
+        self.by_slot: dict[int, Run] = {}
+        self.completed = 0
+        self.inbuf = b""
+        self.wake_r, wake_w = os.pipe()
+        os.set_blocking(self.wake_r, False)
+        os.set_blocking(wake_w, False)
+        signal.set_wakeup_fd(wake_w)
+        signal.signal(signal.SIGCHLD, lambda *_: None)
+        self.selector = selectors.DefaultSelector()
+        self.selector.register(ctl_in, selectors.EVENT_READ, self._on_request_bytes)
+        self.selector.register(self.wake_r, selectors.EVENT_READ, self._on_wakeup)
+        self.selector.register(self.clean_rx, selectors.EVENT_READ, self._on_cleaned)
+        self.running = True
+
+    def serve(self) -> None:
+        while self.running:
+            timeout = None
+            live = [run.deadline for run in self.runs.values() if run.status is None and not run.timed_out]
+            if live:
+                timeout = max(0.0, min(live) - time.monotonic())
+            for key, _ in self.selector.select(timeout):
+                key.data()
+            self._reap()
+            self._enforce_deadlines()
+
+    # -- input
+
+    def _on_request_bytes(self) -> None:
+        data = os.read(self.ctl_in, 1 << 20)
+        if not data:  # the host went away: stop everything and exit
+            self.running = False
+            return
+        self.inbuf += data
+        *lines, self.inbuf = self.inbuf.split(b"\n")
+        for line in lines:
+            if line.strip():
+                self._handle(line)
+
+    def _handle(self, line: bytes) -> None:
+        try:
+            request = json.loads(line)
+        except ValueError as exc:
+            self._reply({"id": None, "error": f"bad request: {exc}"})
+            return
+        op = request.get("op")
+        if op == "run":
+            self.pending.append(request)
+            self._start_pending()
+        elif op == "ping":
+            self._reply({"id": request.get("id"), "pong": True, "rss_kb": _rss_kb(), "runs": self.completed,
+                         "busy": len(self.by_slot)})
+        else:
+            self._reply({"id": request.get("id"), "error": f"unknown op {op!r}"})
+
+    def _on_wakeup(self) -> None:
+        try:
+            while os.read(self.wake_r, 4096):
+                pass
+        except BlockingIOError:
+            pass
+
+    # -- runs
+
+    def _start_pending(self) -> None:
+        while self.pending and self.free:
+            request = self.pending.pop(0)
+            slot = self.free.pop()
+            out_fd = os.memfd_create("stdout", 0)
+            err_fd = os.memfd_create("stderr", 0)
+            timeout = float(request.get("timeout", 10.0))
+            pid = os.fork()
+            if pid == 0:
+                _child(self.config, slot, request.get("code", ""), out_fd, err_fd, timeout)
+            run = Run(request, slot, pid, out_fd, err_fd)
+            self.runs[pid] = run
+            self.by_slot[slot] = run
+
+    def _reap(self) -> None:
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            run = self.runs.get(pid)
+            if run is not None and run.status is None:
+                run.status = os.waitstatus_to_exitcode(status)
+                run.finished = time.monotonic()
+                self._request_clean(run)
+
+    def _enforce_deadlines(self) -> None:
+        now = time.monotonic()
+        for run in list(self.runs.values()):
+            if run.status is None and not run.timed_out and now >= run.deadline:
+                run.timed_out = True
+                run.finished = now
+                self._request_clean(run)
+
+    def _request_clean(self, run: Run) -> None:
+        if not run.cleaning:
+            run.cleaning = True
+            os.write(self.clean_tx, f"{run.slot}\n".encode())
+
+    def _on_cleaned(self) -> None:
+        data = os.read(self.clean_rx, 4096)
+        if not data:
+            raise SystemExit("cleaner exited")
+        self.cleanbuf += data
+        *lines, self.cleanbuf = self.cleanbuf.split(b"\n")
+        for line in lines:
+            slot_text, code = line.split()
+            self._cleaned(int(slot_text), int(code))
+
+    def _cleaned(self, slot: int, code: int) -> None:
+        run = self.by_slot.get(slot)
+        if run is None:
+            return
+        if code != 0:
+            raise SystemExit(f"cleanup of slot {run.slot} failed")
+        if run.status is None:  # timed out: the kill is done, wait for the reaper to collect it
+            os.waitpid(run.pid, 0)
+            run.status = -signal.SIGKILL
+        self._finish(run)
+
+    def _finish(self, run: Run) -> None:
+        cap = int(run.request.get("max_output", 65536))
+        stdout, cut_out = read_head_tail(run.out_fd, cap)
+        stderr, cut_err = read_head_tail(run.err_fd, cap)
+        os.close(run.out_fd)
+        os.close(run.err_fd)
+        del self.runs[run.pid]
+        del self.by_slot[run.slot]
+        self.free.append(run.slot)
+        self.completed += 1
+        self._reply({
+            "id": run.request.get("id"),
+            "stdout": stdout,
+            "stderr": stderr,
+            "exit_code": -signal.SIGKILL if run.timed_out else run.status,
+            "timed_out": run.timed_out,
+            "truncated": cut_out or cut_err,
+            "duration": round((run.finished or time.monotonic()) - run.started, 6),
+        })
+        self._start_pending()
+
+    def _reply(self, message: dict) -> None:
+        self.ctl_out.write(json.dumps(message) + "\n")
+
+
+def _rss_kb() -> int:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def _become_subreaper() -> None:
+    """Adopt orphaned grandchildren so that they are reaped here, not left as zombies."""
+    import ctypes
+
+    ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+
+
+def main() -> None:
+    config = Config(json.loads(sys.argv[1]))
+    ctl_in, ctl_out = os.dup(0), os.dup(1)
+    devnull = os.open("/dev/null", os.O_RDWR)
+    for fd in (0, 1):
+        os.dup2(devnull, fd)
+    _become_subreaper()
+    req_r, req_w = os.pipe()
+    rep_r, rep_w = os.pipe()
+    if os.fork() == 0:  # the cleaner, forked while this process is still small
+        for fd in (req_w, rep_r, ctl_in, ctl_out):
+            os.close(fd)
+        cleaner_main(config, req_r, rep_w)
+    os.close(req_r)
+    os.close(rep_w)
+    for name, value in _program_environment("/tmp").items():
+        if name.endswith("_THREADS"):
+            os.environ[name] = value
+    import atexit, builtins, linecache, resource, traceback  # noqa: E401,F401 - needed by every run
+    loaded = []
+    for module in [*config.preload, *(["numpy.random"] if "numpy" in config.preload else [])]:
+        try:
+            __import__(module)
+            loaded.append(module)
+        except Exception:  # noqa: BLE001 - a missing optional module only means slower runs
+            pass
+    executor = Executor(config, ctl_in, ctl_out, req_w, rep_r)
+    executor._reply({"id": None, "ready": True, "slots": config.slots, "preloaded": loaded,
+                     "python": sys.version.split()[0]})
+    executor.serve()
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "--stdin":
+        run_stdin_main(*map(int, sys.argv[2:5]))
+    main()

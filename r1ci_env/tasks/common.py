@@ -1,0 +1,175 @@
+"""Helpers shared by task modules: seeded randomness, answer normalisation, a safe arithmetic
+evaluator, and serving official instances from a data directory (the `source=` knob)."""
+from __future__ import annotations
+
+import ast
+import random
+import re
+from fractions import Fraction
+from pathlib import Path
+
+from ..settings import DATA_DIR_VAR, data_dir
+
+# ---------------------------------------------------------------- randomness and ids
+
+
+def seeded_rng(seed: int, namespace: str) -> random.Random:
+    """A `random.Random` that depends only on `seed` and `namespace` (stable across runs and
+    platforms), so that two tasks given the same seed do not draw correlated questions."""
+    return random.Random(f"{namespace}/{seed}")
+
+
+def generated_id(seed: int) -> str:
+    """The instance id of a procedurally generated instance."""
+    return f"seed-{seed}"
+
+
+# ---------------------------------------------------------------- answer normalisation
+
+
+def collapse_whitespace(text: str) -> str:
+    """`text` stripped, with every run of whitespace replaced by one space."""
+    return " ".join(text.split())
+
+
+_INTEGER = re.compile(r"[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)")
+
+
+def parse_int(text: str) -> int | None:
+    """The integer written in `text`, or None. Accepts a leading sign ('+', '-', or the Unicode
+    minus), thousands separators as commas in groups of three, and spaces anywhere; nothing else."""
+    compact = "".join(text.split()).replace("\u2212", "-")
+    if not _INTEGER.fullmatch(compact):
+        return None
+    return int(compact.replace(",", ""))
+
+
+_OPTION = re.compile(r"\(?([A-Za-z])\)?")
+_LABELLED_OPTION = re.compile(r"(?:\(([A-Za-z])\)|([A-Za-z])\))\s*(.+)", re.DOTALL)
+_OPTION_LINE = re.compile(r"^\(([A-Z])\)\s*(.*?)\s*$", re.MULTILINE)
+
+
+def option_letter(text: str) -> str | None:
+    """The upper-case letter when `text` is just an option label ("A", "(A)", "(a)", "A)"), else None."""
+    match = _OPTION.fullmatch(text.strip())
+    return match.group(1).upper() if match else None
+
+
+def parse_options(question: str) -> dict[str, str]:
+    """The multiple-choice options written as lines "(A) text" in `question`: letter -> text."""
+    return {letter: text for letter, text in _OPTION_LINE.findall(question)}
+
+
+def chosen_option(answer: str, options: dict[str, str]) -> str | None:
+    """The option letter an answer picks, or None when it picks none or is ambiguous.
+
+    Accepted: a bare label ("B", "(b)"); a label followed by exactly that option's text
+    ("(B) 12/25/1937"); or the text of exactly one option. Text compares case-insensitively with
+    whitespace collapsed.
+    """
+    letter = option_letter(answer)
+    if letter:
+        return letter
+    key = collapse_whitespace(answer).casefold()
+    labelled = _LABELLED_OPTION.fullmatch(key)
+    if labelled:
+        letter = (labelled.group(1) or labelled.group(2)).upper()
+        text = options.get(letter)
+        return letter if text is not None and collapse_whitespace(text).casefold() == labelled.group(3) else None
+    matches = [ltr for ltr, text in options.items() if collapse_whitespace(text).casefold() == key]
+    return matches[0] if len(matches) == 1 else None
+
+
+# ---------------------------------------------------------------- arithmetic
+
+
+_ARITHMETIC_CHARS = re.compile(r"[0-9\s+\-*/()]*")
+_OPERATORS = {
+    ast.Add: lambda a, b: a + b,
+    ast.Sub: lambda a, b: a - b,
+    ast.Mult: lambda a, b: a * b,
+    ast.Div: lambda a, b: a / b,
+}
+MAX_EXPRESSION_LENGTH = 1000
+
+
+def evaluate_arithmetic(expression: str) -> tuple[Fraction, list[int]]:
+    """Exact value of an expression made of non-negative decimal integers, binary + - * /, and
+    parentheses, plus the integers it uses (left to right). Parsed with `ast`, never executed.
+
+    The symbols ×, ÷ and the Unicode minus are read as *, / and -. Raises `ValueError` for
+    anything else (names, calls, powers, unary signs, decimals, division by zero, ...).
+    """
+    text = expression.translate({ord("×"): "*", ord("÷"): "/", ord("\u2212"): "-"})
+    if len(text) > MAX_EXPRESSION_LENGTH or not _ARITHMETIC_CHARS.fullmatch(text):
+        raise ValueError(f"not a plain arithmetic expression: {expression!r}")
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except (SyntaxError, RecursionError, MemoryError) as exc:
+        raise ValueError(f"cannot parse {expression!r}") from exc
+    numbers: list[int] = []
+
+    def value(node: ast.AST) -> Fraction:
+        if isinstance(node, ast.Constant) and type(node.value) is int:
+            numbers.append(node.value)
+            return Fraction(node.value)
+        if isinstance(node, ast.BinOp) and type(node.op) in _OPERATORS:
+            left, right = value(node.left), value(node.right)
+            if isinstance(node.op, ast.Div) and right == 0:
+                raise ValueError("division by zero")
+            return _OPERATORS[type(node.op)](left, right)
+        raise ValueError(f"{type(node).__name__} is not allowed in an arithmetic answer")
+
+    try:
+        return value(tree.body), numbers
+    except RecursionError as exc:
+        raise ValueError("expression is nested too deeply") from exc
+
+
+# ---------------------------------------------------------------- official instances (`source=`)
+
+
+def resolve_source(path: str | Path) -> Path:
+    """An existing file or directory named by a `source=` knob. A relative path that does not exist
+    from the working directory is looked up in the data directory (`$R1CI_DATA_DIR`)."""
+    candidate = Path(path).expanduser()
+    if not candidate.exists() and not candidate.is_absolute():
+        candidate = data_dir() / candidate
+    if not candidate.exists():
+        raise FileNotFoundError(
+            f"official instances not found: {str(path)!r} is neither a path nor inside the data "
+            f"directory {data_dir()} (set {DATA_DIR_VAR} to change it)"
+        )
+    return candidate
+
+
+def _natural_key(text: str) -> list[object]:
+    """Sort key that orders embedded numbers numerically ("sample_2" before "sample_10")."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text)]
+
+
+class InstanceDirectory:
+    """The official instances under a directory: every folder, at any depth, that holds a file
+    named `filename` (CodeSteer's layout, e.g. `<root>/4_5_4_4/blocksworld_task.txt`).
+
+    Instances are ordered by their folder path in natural order, seed `s` selects instance
+    `s % len(self)`, and an instance's id is its folder path relative to the root.
+    """
+
+    def __init__(self, root: str | Path, filename: str) -> None:
+        self.root = resolve_source(root)
+        if not self.root.is_dir():
+            raise NotADirectoryError(f"official instances: {self.root} is not a directory")
+        folders = {file.parent.relative_to(self.root).as_posix() for file in self.root.rglob(filename)}
+        if not folders:
+            raise FileNotFoundError(f"official instances: no {filename!r} found under {self.root}")
+        self.ids = sorted(folders, key=_natural_key)
+        self.filename = filename
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def pick(self, seed: int) -> tuple[str, Path]:
+        """The instance id and the path of its file for `seed`."""
+        instance_id = self.ids[seed % len(self.ids)]
+        return instance_id, self.root / instance_id / self.filename
