@@ -1,12 +1,14 @@
-"""The `r1ci` command line: `run` (play episodes with an agent), `sandbox build|check`."""
+"""The `r1ci` command line: `run` (play episodes with an agent), `sandbox build|check|bench`."""
 from __future__ import annotations
 
 import argparse
 import sys
 
+from .sandbox.bench import add_arguments as add_bench_arguments
+
 
 def _add_sandbox_commands(sub: argparse._SubParsersAction) -> None:
-    sandbox = sub.add_parser("sandbox", help="build or check the Docker sandbox image")
+    sandbox = sub.add_parser("sandbox", help="build, check or benchmark the Docker sandbox")
     ssub = sandbox.add_subparsers(dest="sandbox_command", required=True)
     build = ssub.add_parser("build", help="build the sandbox image (Dockerfile, or offline with debootstrap)")
     build.add_argument("--image", default=None, help="image tag (default: $R1CI_SANDBOX_IMAGE or r1ci-sandbox:latest)")
@@ -15,6 +17,9 @@ def _add_sandbox_commands(sub: argparse._SubParsersAction) -> None:
     build.add_argument("--force", action="store_true", help="rebuild even if the image exists")
     check = ssub.add_parser("check", help="start the pool, run a probe program, report")
     check.add_argument("--image", default=None, help="image tag to check")
+    bench = ssub.add_parser("bench", help="measure the pool's latency, throughput and cold start against "
+                            "docker run / docker exec, and the env's overhead per step")
+    add_bench_arguments(bench)
 
 
 def _add_run_command(sub: argparse._SubParsersAction) -> None:
@@ -47,6 +52,10 @@ def main(argv: list[str] | None = None) -> int:
 
         if args.sandbox_command == "build":
             return image.build_command(args)
+        if args.sandbox_command == "bench":
+            from .sandbox.bench import bench_command
+
+            return bench_command(args)
         return image.check_command(args)
     raise AssertionError(args.command)
 

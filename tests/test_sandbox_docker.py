@@ -3,16 +3,9 @@ from __future__ import annotations
 
 import pytest
 
+from sandbox_probe import assert_probe_clean
+
 pytestmark = pytest.mark.docker
-
-PROBE = "import os; print('probe', sorted(os.listdir('.')), os.getuid() != 0)"
-
-
-def assert_probe_clean(sandbox) -> None:
-    """A normal run right after an attack works and sees an empty scratch directory."""
-    result = sandbox.run(PROBE, timeout=10)
-    assert result.exit_code == 0, result
-    assert result.stdout.strip() == "probe [] True"
 
 
 def test_printed_output_comes_back(docker_sandbox):

@@ -61,6 +61,7 @@ class PoolConfig:
     preload: Sequence[str] = ("numpy", "sympy")
     max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES
     max_waiting: int = 1024  # callers allowed to wait for a free slot before run() refuses
+    retries: int = 1  # transparent retries of a run whose container failed (infrastructure only)
 
     def slots_per_container(self) -> int:
         return 1 if self.strict else self.slots
@@ -73,8 +74,9 @@ def _owner() -> str:
 class _Container:
     """One running container and the JSON-lines channel to its executor."""
 
-    def __init__(self, client: Any, config: PoolConfig, engine: str) -> None:
+    def __init__(self, client: Any, config: PoolConfig, engine: str, on_death: Any = None) -> None:
         self.client = client
+        self.on_death = on_death
         self.engine = engine
         self.config = config
         self.capacity = config.slots_per_container()
@@ -123,11 +125,8 @@ class _Container:
             uid = uid_base + slot
             tmpfs[f"/sandbox/{slot}"] = f"rw,nosuid,nodev,size={cfg.scratch_mb}m,mode=0700,uid={uid},gid={uid}"
         memory = f"{slots * cfg.memory_mb + 256}m"
-        options: dict[str, Any] = dict(
-            command=["python3", "-I", "-c", EXECUTOR_SOURCE, json.dumps(executor_config)],
-            stdin_open=True,
-            tty=False,
-            detach=True,
+        api = self.client.api
+        host_config = api.create_host_config(
             auto_remove=True,
             network_mode="none",
             read_only=True,
@@ -136,19 +135,26 @@ class _Container:
             pids_limit=cfg.pids,
             mem_limit=memory,
             memswap_limit=memory,
+            nano_cpus=int(cfg.cpus * 1e9) if cfg.cpus else None,
             cap_drop=["ALL"],
             cap_add=["SETUID", "SETGID"],
             security_opt=["no-new-privileges"],
             init=True,
-            user="0:0",
-            working_dir="/",
-            environment={"LANG": "C.UTF-8"},
-            labels={LABEL: "1", OWNER_LABEL: _owner()},
         )
-        if cfg.cpus:
-            options["nano_cpus"] = int(cfg.cpus * 1e9)
         try:
-            return self.client.containers.create(cfg.image, **options)
+            created = api.create_container(
+                cfg.image,
+                command=["python3", "-I", "-c", EXECUTOR_SOURCE, json.dumps(executor_config)],
+                stdin_open=True,
+                detach=False,  # with stdin_open this sets StdinOnce: stdin closes when our attach
+                tty=False,  # connection drops (the host process died), and the executor then exits
+                user="0:0",
+                working_dir="/",
+                environment={"LANG": "C.UTF-8"},
+                labels={LABEL: "1", OWNER_LABEL: _owner()},
+                host_config=host_config,
+            )
+            return self.client.containers.get(created["Id"])
         except Exception as exc:  # noqa: BLE001
             raise _InfraError(f"could not create a sandbox container: {exc}") from exc
 
@@ -210,6 +216,8 @@ class _Container:
         self._ready.set()
         for event, _ in waiting.values():
             event.set()
+        if self.on_death is not None:
+            self.on_death(self)
 
     def call(self, request: dict, timeout: float) -> dict:
         """Send one request and wait for its answer; `_InfraError` if the container fails."""
@@ -313,6 +321,7 @@ class DockerSandbox(Sandbox):
         self._starting = 0
         self._waiters = 0
         self._closed = False
+        self._last_error = ""
         self._engine_cycle = itertools.cycle(list(self._clients))
         self._finalizer = weakref.finalize(self, _close_all, self._containers)
         self.cold_start_seconds = self._start_all()
@@ -350,11 +359,12 @@ class DockerSandbox(Sandbox):
         """Start one container (on the next engine) and add it to the pool; `_starting` was counted."""
         engine = next(self._engine_cycle)
         try:
-            container = _Container(self._clients[engine], self.config, engine)
+            container = _Container(self._clients[engine], self.config, engine, on_death=self._replace)
         except Exception as exc:  # noqa: BLE001
             if errors is not None:
                 errors.append(exc)
             with self._cond:
+                self._last_error = str(exc)
                 self._starting -= 1
                 self._cond.notify_all()
             return
@@ -372,6 +382,7 @@ class DockerSandbox(Sandbox):
             if container not in self._containers:
                 return
             self._containers.remove(container)
+            self._cond.notify_all()
             if self._closed:
                 return
             self._starting += 1
@@ -396,7 +407,9 @@ class DockerSandbox(Sandbox):
                         chosen.in_use += 1
                         return chosen
                     if not self._containers and not self._starting:
-                        raise SandboxError("no sandbox container is running and none could be started")
+                        raise SandboxError(
+                            f"no sandbox container is running and none could be started: {self._last_error}"
+                        )
                     remaining = deadline - time.monotonic()
                     if remaining <= 0:
                         raise SandboxError(f"no sandbox slot became free within {wait:.0f} s")
@@ -418,13 +431,13 @@ class DockerSandbox(Sandbox):
     def run(self, code: str, timeout: float = DEFAULT_TIMEOUT) -> ExecResult:
         request = {"op": "run", "code": code, "timeout": timeout, "max_output": self.config.max_output_bytes}
         failure = ""
-        for _attempt in range(2):  # one transparent retry, for infrastructure failures only
+        attempts = 1 + self.config.retries
+        for _attempt in range(attempts):
             container = self._acquire(wait=max(120.0, 4 * timeout))
             try:
                 reply = container.call(request, timeout + _GRACE)
             except _InfraError as exc:
                 failure = str(exc)
-                self._replace(container)
                 continue
             finally:
                 self._release(container)
@@ -436,7 +449,7 @@ class DockerSandbox(Sandbox):
                 duration=reply["duration"],
                 truncated=reply["truncated"],
             )
-        raise SandboxError(f"sandbox run failed twice (infrastructure, not your program): {failure}")
+        raise SandboxError(f"sandbox run failed {attempts} time(s) (infrastructure, not the program): {failure}")
 
     def ping(self) -> list[dict]:
         """Health-check every container; dead ones are replaced. Returns the live executors' stats."""
@@ -445,7 +458,7 @@ class DockerSandbox(Sandbox):
             try:
                 stats.append({"engine": container.engine, **container.call({"op": "ping"}, 10.0)})
             except _InfraError:
-                self._replace(container)
+                pass  # the container retired itself and a replacement is starting
         return stats
 
     def close(self) -> None:

@@ -140,7 +140,7 @@ def resolve_source(path: str | Path) -> Path:
             f"official instances not found: {str(path)!r} is neither a path nor inside the data "
             f"directory {data_dir()} (set {DATA_DIR_VAR} to change it)"
         )
-    return candidate
+    return candidate.resolve()
 
 
 def _natural_key(text: str) -> list[object]:

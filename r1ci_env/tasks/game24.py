@@ -111,7 +111,7 @@ def _question(numbers: list[int], target: int) -> str:
         "once (no other numbers), combined with +, -, * and / and any parentheses you like. Division "
         "is exact, so fractions may appear along the way.\n\n"
         f"Give the final answer inside <<< and >>> as the expression followed by '= {target}', "
-        f"for example <<<(1+2+3)*4 = 24>>> for the numbers 1, 2, 3, 4 and the target 24."
+        "for example <<<(1+2+3)*4 = 24>>> for the numbers 1, 2, 3, 4 and the target 24."
     )
 
 

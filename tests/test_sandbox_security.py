@@ -1,0 +1,1152 @@
+"""Adversarial tests of the docker sandbox: the attack catalogue of
+docs/research/anchors_sandbox.md section 5 (A1-A37; A38 chaos and A39 soak live elsewhere), plus
+attacks found while writing these (X1-X7).
+
+Every test submits its attack through the real pool (`docker_sandbox`: 1 container x 4 slots), asserts
+the contained outcome (exit code, timeout, truncation, and errno names or counts that the attack
+prints to prove each denial), then probes the whole container (`tests/sandbox_probe.py`): no process
+of any slot uid alive, nothing in /tmp, /dev/shm, /dev/mqueue or any slot's scratch tmpfs, no SysV
+IPC objects, a clean environment, fresh module state and fresh random numbers, and the same container
+as before the attack (an attack that kills the executor costs a container: the host would see an
+infrastructure error). Slots rotate, so the probe checks every slot, not only the one it runs in.
+
+Decisions recorded here:
+* A16: /proc/self/mountinfo is readable and shows the host's overlay layer paths. Accepted: it leaks
+  the Docker data-root layout, no secret, and masking it needs gVisor or a LSM policy. What the test
+  holds instead is the mount table: read-only root, host files only as Docker's read-only
+  resolv.conf/hostname/hosts/docker-init, no docker.sock, and writable mounts only where expected.
+* A33: concurrent runs in one container can reach each other over loopback and abstract unix
+  sockets (documented as not guaranteed; use strict=True). Guaranteed and tested: a listener dies
+  with its run, so a later connection is refused.
+* A11: /tmp is one 16 MiB tmpfs shared by the container's slots, so a run that fills /tmp (by its
+  literal path) gives concurrent runs ENOSPC there: not guaranteed. Guaranteed and tested: the space
+  comes back after the run, and each slot's scratch (cwd, HOME, TMPDIR) is its own tmpfs, so
+  filling it never affects a neighbour.
+* A29: bystander results must be right; their latency is only bounded loosely (CPU is shared).
+"""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import threading
+import time
+
+import pytest
+
+from r1ci_env.sandbox import ExecResult
+from sandbox_probe import assert_probe_clean, probe_state, state_problems
+
+pytestmark = pytest.mark.docker
+
+CAP = 64 * 1024  # PoolConfig.max_output_bytes, the default the session pool uses
+MAX_FILE = 16 * 1024 * 1024  # PoolConfig.max_file_bytes
+BASELINE: dict = {}  # the first probe of a fresh container: root processes and fresh module state
+RNG_SEEN: set = set()  # every random number a probe drew: each must be new (A30)
+
+
+# ---- harness ---------------------------------------------------------------------------------
+
+
+def recycle(sandbox) -> None:
+    """Replace the pool's containers (used when an earlier failing test left residue behind)."""
+    docker = pytest.importorskip("docker")
+    from r1ci_env.sandbox.docker_pool import OWNER_LABEL
+
+    client = docker.from_env()
+    owner = f"{socket.gethostname()}:{os.getpid()}"
+    for container in client.containers.list(filters={"label": f"{OWNER_LABEL}={owner}"}):
+        try:
+            container.kill()
+        except Exception:  # noqa: BLE001 - already gone
+            pass
+    time.sleep(0.5)
+    sandbox.ping()  # retires the dead containers and starts replacements
+
+
+class Box:
+    """The pool plus the container identity seen before the attack."""
+
+    def __init__(self, sandbox, host: str) -> None:
+        self.sandbox = sandbox
+        self.host = host
+
+    def run(self, code: str, timeout: float = 3.0) -> ExecResult:
+        return self.sandbox.run(code, timeout=timeout)
+
+    def json(self, code: str, timeout: float = 3.0) -> dict:
+        """Run an attack that prints one JSON object; it must exit 0."""
+        result = self.run(code, timeout)
+        assert result.exit_code == 0 and not result.timed_out, result
+        return json.loads(result.stdout.splitlines()[-1])
+
+    def together(self, jobs: list[tuple[str, float]], stagger: float = 0.2) -> list[ExecResult]:
+        """Run several programs at once (one thread each, started `stagger` seconds apart)."""
+        return run_together(self.sandbox, jobs, stagger)
+
+    def assert_clean(self) -> dict:
+        """The probe: the whole container is as fresh as before the attack."""
+        assert_probe_clean(self.sandbox)
+        state = probe_state(self.sandbox)
+        assert not state_problems(state, BASELINE), state_problems(state, BASELINE)
+        assert state["host"] == self.host, "the attack cost the container (its executor died)"
+        fresh_random(state)
+        return state
+
+
+def run_together(sandbox, jobs: list[tuple[str, float]], stagger: float = 0.2) -> list[ExecResult]:
+    results: list = [None] * len(jobs)
+    errors: list[BaseException] = []
+
+    def work(index: int, code: str, timeout: float) -> None:
+        try:
+            results[index] = sandbox.run(code, timeout=timeout)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the test's thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(i, code, timeout)) for i, (code, timeout) in enumerate(jobs)]
+    for thread in threads:
+        thread.start()
+        time.sleep(stagger)
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return results
+
+
+def fresh_random(state: dict) -> None:
+    values = tuple(state["rng"])
+    assert not set(values) & RNG_SEEN, f"a probe drew random numbers an earlier run drew: {values}"
+    RNG_SEEN.update(values)
+
+
+@pytest.fixture
+def box(docker_sandbox):
+    """The session pool, checked clean before the test (recycled if an earlier failure left residue)."""
+    state = probe_state(docker_sandbox)
+    if state_problems(state, BASELINE or None):
+        recycle(docker_sandbox)
+        state = probe_state(docker_sandbox)
+        assert not state_problems(state, BASELINE or None), state_problems(state, BASELINE or None)
+    if not BASELINE:
+        BASELINE.update(state)
+    fresh_random(state)
+    return Box(docker_sandbox, state["host"])
+
+
+def errno_json(body: str) -> str:
+    """Attack code with an `attempt(name, fn)` helper that records errno names into `out`."""
+    return (
+        "import errno, json, os\n"
+        "out = {}\n"
+        "def attempt(name, fn):\n"
+        "    try:\n"
+        "        fn()\n"
+        "        out[name] = 'ALLOWED'\n"
+        "    except OSError as exc:\n"
+        "        out[name] = errno.errorcode.get(exc.errno, str(exc.errno))\n"
+        "    except ValueError as exc:\n"
+        "        out[name] = 'ValueError'\n"
+        + body
+        + "\nprint(json.dumps(out))\n"
+    )
+
+
+FIND_NEIGHBOUR = """
+import os, time
+def neighbour():
+    '''pid and uid of a process of another slot (neither root nor our uid), waiting up to 3 s.'''
+    me = os.getuid()
+    for _ in range(300):
+        for name in os.listdir('/proc'):
+            if not name.isdigit():
+                continue
+            try:
+                with open(f'/proc/{name}/status') as fh:
+                    uid = int(fh.read().split('Uid:')[1].split()[0])
+            except (OSError, IndexError):
+                continue
+            if uid not in (0, me):
+                return int(name), uid
+        time.sleep(0.01)
+    raise SystemExit('no neighbour found')
+"""
+
+VICTIM = """
+import os, time
+open('secret.txt', 'w').write('victim-secret')
+print(os.getpid(), os.getuid(), os.getcwd(), flush=True)
+time.sleep(2)
+print('victim done')
+"""
+
+
+def check_victim(result: ExecResult) -> tuple[int, int, str]:
+    """The victim of a cross-run attack finished untouched; returns its (pid, uid, cwd)."""
+    assert result.exit_code == 0 and not result.timed_out, result
+    first, last = result.stdout.splitlines()
+    assert last == "victim done"
+    pid, uid, cwd = first.split()
+    return int(pid), int(uid), cwd
+
+
+# ---- A1-A3: time and processes ------------------------------------------------------------------
+
+
+def test_a1_infinite_loop_is_killed_at_the_wall_timeout(box):
+    result = box.run("while True: pass", timeout=1)
+    assert result.timed_out and result.exit_code == -9
+    assert 1.0 <= result.duration < 2.5
+    assert result.stdout == "" and result.stderr == ""
+    box.assert_clean()
+
+
+@pytest.mark.parametrize("wait", ["sleep", "spin"])
+def test_a2_ignoring_catchable_signals_does_not_escape_the_timeout(box, wait):
+    code = (
+        "import signal, time\n"
+        "for s in (signal.SIGTERM, signal.SIGALRM, signal.SIGINT, signal.SIGHUP, signal.SIGXCPU, signal.SIGUSR1):\n"
+        "    signal.signal(s, signal.SIG_IGN)\n"
+        "signal.alarm(1)\n"
+        "print('armed', flush=True)\n"
+        + ("time.sleep(100)\n" if wait == "sleep" else "while True: pass\n")
+    )
+    result = box.run(code, timeout=1)
+    assert result.timed_out and result.exit_code == -9
+    assert result.stdout == "armed\n"  # output printed before the kill comes back
+    assert result.duration < 2.5
+    box.assert_clean()
+
+
+FORK_BOMB = "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n"
+
+
+def test_a3_fork_bomb_is_capped_and_killed(box):
+    result = box.run(FORK_BOMB, timeout=1.5)
+    assert result.timed_out and result.exit_code == -9
+    box.assert_clean()
+
+
+def test_a3_detached_fork_bomb_outliving_its_parent_is_killed(box):
+    code = (
+        "import os\n"
+        "if os.fork() == 0:\n"
+        "    os.setsid()\n"
+        + "\n".join("    " + line for line in FORK_BOMB.splitlines())
+        + "\nprint('parent leaves')\n"
+    )
+    result = box.run(code, timeout=3)
+    assert result.exit_code == 0 and not result.timed_out and result.stdout == "parent leaves\n"
+    box.assert_clean()
+    time.sleep(0.3)
+    box.assert_clean()  # nothing respawned
+
+
+def test_a4_thread_bomb_hits_a_cap(box):
+    code = (
+        "import threading\n"
+        "ev, n = threading.Event(), 0\n"
+        "try:\n"
+        "    for _ in range(100000):\n"
+        "        threading.Thread(target=ev.wait, daemon=True).start()\n"
+        "        n += 1\n"
+        "except RuntimeError as exc:\n"
+        "    print('capped', n, exc)\n"
+        "ev.set()\n"
+    )
+    result = box.run(code)
+    assert result.exit_code == 0 and not result.timed_out, result
+    word, count, message = result.stdout.split(" ", 2)
+    # RLIMIT_AS (thread stacks and malloc arenas) or RLIMIT_NPROC (64 per slot uid) stops it
+    assert word == "capped" and 0 < int(count) < 64 and message.strip() == "can't start new thread"
+    box.assert_clean()
+
+
+# ---- A5-A11: memory, output and disk --------------------------------------------------------------
+
+
+def test_a5_huge_allocation_raises_memory_error(box):
+    result = box.run("x = bytearray(4 << 30)")
+    assert result.exit_code == 1 and not result.timed_out
+    assert result.stderr.rstrip().endswith("MemoryError")
+    assert result.duration < 1.5
+    box.assert_clean()
+
+
+def test_a6_growing_allocation_raises_memory_error(box):
+    result = box.run("chunks = []\nwhile True:\n    chunks.append(b'x' * (50 << 20))\n", timeout=10)
+    assert result.exit_code == 1 and not result.timed_out  # RLIMIT_AS (1 GiB) < the container's memory
+    assert result.stderr.rstrip().endswith("MemoryError")
+    box.assert_clean()
+
+
+def test_a7_numpy_allocation_raises_array_memory_error(box):
+    result = box.run("import numpy as np\nnp.ones(1 << 28)\n")
+    assert result.exit_code == 1 and not result.timed_out
+    assert "_ArrayMemoryError: Unable to allocate 2.00 GiB" in result.stderr
+    box.assert_clean()
+
+
+def assert_capped(text: str, fill: str) -> None:
+    assert len(text) <= CAP + 100
+    head, tail = text.split(" bytes omitted ...]\n")
+    assert head.startswith(fill * 100) and tail.strip(fill + "\n") == ""
+
+
+@pytest.mark.parametrize("flood", ["print_loop", "one_huge_write"])
+def test_a8_a9_output_floods_are_capped(box, flood):
+    code = "while True:\n    print('x' * 10000)\n" if flood == "print_loop" else "import sys\nsys.stdout.write('x' * 10**8)\n"
+    result = box.run(code, timeout=5)
+    # the 16 MiB RLIMIT_FSIZE on the output memfd stops the writer with EFBIG; 64 KiB come back
+    assert result.exit_code == 1 and not result.timed_out and result.truncated
+    assert result.stderr.rstrip().endswith("OSError: [Errno 27] File too large")
+    assert_capped(result.stdout, "x")
+    box.assert_clean()
+
+
+def test_a9_output_file_grown_behind_pythons_back_is_capped(box):
+    result = box.run(f"import os\nos.ftruncate(1, {MAX_FILE})\nos.ftruncate(2, {MAX_FILE})\n")
+    assert result.exit_code == 0 and result.truncated
+    assert_capped(result.stdout, "\0")
+    assert_capped(result.stderr, "\0")
+    box.assert_clean()
+
+
+def test_a10_big_file_in_the_working_directory_hits_the_file_size_limit(box):
+    code = errno_json(
+        "written = 0\n"
+        "def fill():\n"
+        "    global written\n"
+        "    with open('big.bin', 'wb') as fh:\n"
+        "        for _ in range(200):\n"
+        "            written += fh.write(b'x' * (1 << 20))\n"
+        "attempt('write', fill)\n"
+        "out['written'] = written\n"
+    )
+    out = box.json(code)
+    assert out == {"write": "EFBIG", "written": MAX_FILE}
+    box.assert_clean()
+
+
+def test_a10_many_files_fill_only_the_slots_own_scratch(box):
+    code = errno_json(
+        "count = 0\n"
+        "def fill():\n"
+        "    global count\n"
+        "    for i in range(100):\n"
+        "        with open(f'part{i}', 'wb') as fh:\n"
+        "            fh.write(b'x' * (8 << 20))\n"
+        "        count += 1\n"
+        "attempt('fill', fill)\n"
+        "out['full_files'] = count\n"
+    )
+    out = box.json(code, timeout=5)
+    assert out == {"fill": "ENOSPC", "full_files": 8}  # 8 x 8 MiB fill the 64 MiB scratch tmpfs
+    box.assert_clean()
+
+
+def test_a11_filling_tmp_is_undone_after_the_run(box):
+    code = errno_json(
+        "count = 0\n"
+        "def fill():\n"
+        "    global count\n"
+        "    while True:\n"
+        "        with open(f'/tmp/f{count}', 'wb') as fh:\n"
+        "            fh.write(b'x' * 65536)\n"
+        "        count += 1\n"
+        "attempt('fill', fill)\n"
+        "out['count'] = count\n"
+    )
+    out = box.json(code, timeout=5)
+    assert out["fill"] == "ENOSPC" and 100 < out["count"] <= 256  # /tmp is 16 MiB
+    box.assert_clean()
+    after = box.run("open('/tmp/big', 'wb').write(b'x' * (12 << 20))\nprint('ok')")
+    assert after.exit_code == 0 and after.stdout == "ok\n"  # the space came back
+    box.assert_clean()
+
+
+def test_a11_filling_ones_scratch_does_not_affect_a_concurrent_run(box):
+    filler = errno_json(
+        "def fill():\n"
+        "    for i in range(100):\n"
+        "        with open(f'part{i}', 'wb') as fh:\n"
+        "            fh.write(b'x' * (8 << 20))\n"
+        "attempt('fill', fill)\n"
+        "import time; time.sleep(1.5)\n"
+    )
+    neighbour = "open('data', 'wb').write(b'y' * (32 << 20))\nimport os\nprint(os.path.getsize('data'))\n"
+    full, other = box.together([(filler, 5), (neighbour, 5)], stagger=0.7)
+    assert json.loads(full.stdout) == {"fill": "ENOSPC"}
+    assert other.exit_code == 0 and other.stdout == f"{32 << 20}\n"
+    box.assert_clean()
+
+
+# ---- A12-A17: filesystem, network and information -------------------------------------------------
+
+
+WRITE_TARGETS = {
+    "/usr/lib/evil": "EROFS",
+    "/evil": "EROFS",
+    "/sandbox/evil": "EROFS",
+    "/sys/kernel/evil": "EROFS",
+    "/etc/passwd": "EACCES",
+    "/etc/hosts": "EACCES",
+    "/root/evil": "EACCES",
+    "/dev/evil": "EACCES",
+    "/proc/sys/kernel/hostname": "EACCES",
+}
+
+
+def test_a12_writes_outside_the_scratch_areas_fail(box):
+    body = "for path in %r:\n    attempt(path, lambda: open(path, 'a').close())\n" % sorted(WRITE_TARGETS)
+    body += (
+        "attempt('chmod /usr/bin/python3', lambda: os.chmod('/usr/bin/python3', 0o777))\n"
+        "attempt('mkdir /usr/evil', lambda: os.mkdir('/usr/evil'))\n"
+        "attempt('rename /etc/hosts', lambda: os.rename('/etc/hosts', '/etc/evil'))\n"
+        "attempt('chmod /tmp', lambda: os.chmod('/tmp', 0o777))\n"
+        "attempt('mknod', lambda: os.mknod('mem', 0o600 | 0o020000, os.makedev(1, 1)))\n"
+        "mine = os.getcwd()\n"
+        "for slot in sorted(os.listdir('/sandbox')):\n"
+        "    if '/sandbox/' + slot != mine:\n"
+        "        attempt('other slot', lambda: open(f'/sandbox/{slot}/evil', 'w'))\n"
+    )
+    out = box.json(errno_json(body))
+    assert out == {
+        **WRITE_TARGETS,
+        "chmod /usr/bin/python3": "EROFS",
+        "mkdir /usr/evil": "EROFS",
+        "rename /etc/hosts": "EROFS",
+        "chmod /tmp": "EPERM",
+        "mknod": "EPERM",
+        "other slot": "EACCES",
+    }
+    box.assert_clean()
+
+
+def test_a13_no_network_beyond_loopback(box):
+    body = (
+        "import socket\n"
+        "attempt('tcp', lambda: socket.create_connection(('1.1.1.1', 80), timeout=2))\n"
+        "attempt('tcp6', lambda: socket.create_connection(('2606:4700:4700::1111', 80), timeout=2))\n"
+        "attempt('udp', lambda: socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b'x', ('8.8.8.8', 53)))\n"
+        "attempt('raw', lambda: socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP))\n"
+        "attempt('packet', lambda: socket.socket(socket.AF_PACKET, socket.SOCK_RAW))\n"
+        "try:\n"
+        "    socket.getaddrinfo('example.com', 80)\n"
+        "    out['dns'] = 'ALLOWED'\n"
+        "except socket.gaierror:\n"
+        "    out['dns'] = 'gaierror'\n"
+        "out['interfaces'] = [name for _, name in socket.if_nameindex()]\n"
+    )
+    out = box.json(errno_json(body), timeout=6)
+    assert out == {"tcp": "ENETUNREACH", "tcp6": "EADDRNOTAVAIL", "udp": "ENETUNREACH", "raw": "EPERM",
+                   "packet": "EPERM", "dns": "gaierror", "interfaces": ["lo"]}
+    box.assert_clean()
+
+
+def test_a14_secrets_of_the_image_are_unreadable(box):
+    body = (
+        "attempt('/etc/shadow', lambda: open('/etc/shadow').read())\n"
+        "attempt('/etc/gshadow', lambda: open('/etc/gshadow').read())\n"
+        "attempt('/root', lambda: os.listdir('/root'))\n"
+    )
+    out = box.json(errno_json(body))
+    assert out == {"/etc/shadow": "EACCES", "/etc/gshadow": "EACCES", "/root": "EACCES"}
+    box.assert_clean()
+
+
+def test_a15_root_processes_environment_and_memory_are_unreadable(box):
+    body = (
+        "roots = []\n"
+        "for name in os.listdir('/proc'):\n"
+        "    if name.isdigit() and open(f'/proc/{name}/status').read().split('Uid:')[1].split()[0] == '0':\n"
+        "        roots.append(int(name))\n"
+        "out['roots'] = sorted(roots)\n"
+        "out['ppid'] = os.getppid()\n"
+        "for pid in roots:\n"
+        "    for what in ('environ', 'mem', 'maps', 'auxv', 'stack', 'syscall', 'io'):\n"
+        "        attempt(f'{pid}/{what}', lambda: open(f'/proc/{pid}/{what}', 'rb').read(1))\n"
+        "    for what in ('fd', 'cwd', 'root', 'map_files'):\n"
+        "        attempt(f'{pid}/{what}', lambda: os.listdir(f'/proc/{pid}/{what}'))\n"
+    )
+    out = box.json(errno_json(body))
+    roots, ppid = out.pop("roots"), out.pop("ppid")
+    assert 1 in roots and ppid in roots and len(roots) >= 3  # tini, executor, cleaner
+    assert len(out) == 11 * len(roots)
+    assert set(out.values()) == {"EACCES"}, out
+    box.assert_clean()
+
+
+# Writable mounts a run may see; anything else writable (a host bind mount, docker.sock) is a hole.
+WRITABLE_MOUNTS = {"/proc", "/dev", "/dev/pts", "/dev/mqueue", "/dev/shm", "/tmp", "/sys/fs/cgroup",
+                   "/proc/keys", "/proc/timer_list", "/proc/latency_stats", "/proc/timer_stats",
+                   "/proc/sched_debug", "/proc/kcore", "/proc/scsi"}
+HOST_FILES = {"/etc/resolv.conf", "/etc/hostname", "/etc/hosts", "/usr/sbin/docker-init", "/sbin/docker-init"}
+
+
+def test_a16_mountinfo_is_readable_but_the_mount_table_is_tight(box):
+    """Decision: the overlay paths in mountinfo are an accepted leak; the mount table is asserted."""
+    result = box.run("print(open('/proc/self/mountinfo').read())")
+    assert result.exit_code == 0
+    mounts = []
+    for line in result.stdout.strip().splitlines():
+        fields = line.split()
+        sep = fields.index("-")
+        mounts.append({"point": fields[4], "opts": fields[5].split(","), "fstype": fields[sep + 1],
+                       "source": fields[sep + 2], "root": fields[3]})
+    assert "docker.sock" not in result.stdout
+    root = next(m for m in mounts if m["point"] == "/")
+    assert root["fstype"] == "overlay" and "ro" in root["opts"]
+    writable = {m["point"] for m in mounts if "rw" in m["opts"]}
+    unexpected = {p for p in writable - WRITABLE_MOUNTS if not p.startswith("/sandbox/")}
+    assert not unexpected, f"unexpected writable mounts: {unexpected}"
+    for m in mounts:
+        if m["source"].startswith("/dev/") and m["fstype"] not in ("devpts", "mqueue"):  # a host block device
+            assert m["point"] in HOST_FILES and "ro" in m["opts"], m
+    box.assert_clean()
+
+
+def test_a17_the_executor_channel_is_out_of_reach(box):
+    body = (
+        "fds = sorted(os.listdir('/proc/self/fd'))[:-1]\n"  # the last one is the listing itself
+        "out['fds'] = {fd: os.readlink(f'/proc/self/fd/{fd}') for fd in fds}\n"
+        "ppid = os.getppid()\n"
+        "for fd in range(3):\n"
+        "    attempt(f'executor fd {fd}', lambda: open(f'/proc/{ppid}/fd/{fd}', 'rb'))\n"
+        "attempt('executor fds', lambda: os.listdir(f'/proc/{ppid}/fd'))\n"
+        "with open('/proc/net/unix') as fh:\n"
+        "    out['unix sockets'] = fh.read().splitlines()[1:]\n"
+    )
+    out = box.json(errno_json(body))
+    assert out["fds"] == {"0": "/dev/null", "1": "/memfd:stdout (deleted)", "2": "/memfd:stderr (deleted)"}
+    assert {k: v for k, v in out.items() if k.startswith("executor")} == {
+        "executor fd 0": "EACCES", "executor fd 1": "EACCES", "executor fd 2": "EACCES", "executor fds": "EACCES"}
+    assert out["unix sockets"] == []  # the executor listens on no socket a run could connect to
+    box.assert_clean()
+
+
+# ---- A18-A22: signals and leftover processes and files -------------------------------------------
+
+
+def test_a18_signalling_the_executor_and_other_root_processes_is_denied(box):
+    body = (
+        "import signal\n"
+        "for name in os.listdir('/proc'):\n"
+        "    if name.isdigit() and open(f'/proc/{name}/status').read().split('Uid:')[1].split()[0] == '0':\n"
+        "        for sig in (signal.SIGKILL, signal.SIGTERM, signal.SIGSTOP):\n"
+        "            attempt(f'{name}/{sig.name}', lambda: os.kill(int(name), sig))\n"
+        "attempt('ppid/SIGKILL', lambda: os.kill(os.getppid(), signal.SIGKILL))\n"
+    )
+    out = box.json(errno_json(body))
+    assert len(out) >= 10 and set(out.values()) == {"EPERM"}, out
+    box.assert_clean()
+
+
+def test_a19_kill_minus_one_only_kills_the_runs_own_processes(box):
+    code = (
+        "import os, signal, time\n"
+        "kids = []\n"
+        "for detach in (False, True):\n"
+        "    pid = os.fork()\n"
+        "    if pid == 0:\n"
+        "        if detach:\n"
+        "            os.setsid()\n"
+        "        time.sleep(60)\n"
+        "        os._exit(0)\n"
+        "    kids.append(pid)\n"
+        "time.sleep(0.1)\n"
+        "os.kill(-1, signal.SIGKILL)  # Linux spares the caller itself\n"
+        "print([os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) for pid in kids])\n"
+    )
+    result = box.run(code)
+    assert result.exit_code == 0 and result.stdout == "[-9, -9]\n", result
+    box.assert_clean()  # the executor, the cleaner and the other slots were out of its reach
+
+
+DAEMON_BODY = {
+    # a classic daemon: double fork and setsid, ignoring the polite signals
+    "setsid_daemon": "os.setsid()\n"
+                     "if os.fork():\n    os._exit(0)\n"
+                     "for s in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):\n    signal.signal(s, signal.SIG_IGN)\n",
+    # a plain orphan in the run's session
+    "orphan": "",
+    # a daemon that stops itself once its files are written (a stopped process still has to die)
+    "stopped_daemon": "os.setsid()\nstop_after_first = True\n",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(DAEMON_BODY))
+def test_a20_daemons_are_killed_and_their_files_removed(box, kind):
+    code = (
+        "import os, signal, time\n"
+        "r, w = os.pipe()\n"
+        "stop_after_first = False\n"
+        "if os.fork() == 0:\n"
+        + "".join("    " + line + "\n" for line in DAEMON_BODY[kind].splitlines())
+        + "    first = True\n"
+        "    while True:\n"
+        "        for path in ('/tmp/daemon.txt', '/dev/shm/daemon.txt', os.getcwd() + '/daemon.txt'):\n"
+        "            with open(path, 'a') as fh:\n"
+        "                fh.write('alive\\n')\n"
+        "        if first:\n"
+        "            os.write(w, b'x')\n"
+        "            first = False\n"
+        "            if stop_after_first:\n"
+        "                os.kill(os.getpid(), signal.SIGSTOP)\n"
+        "        time.sleep(0.05)\n"
+        "os.read(r, 1)\n"
+        "print('daemon running', sorted(os.listdir('/tmp')), sorted(os.listdir('/dev/shm')))\n"
+    )
+    result = box.run(code)
+    assert result.exit_code == 0 and not result.timed_out, result
+    assert result.stdout == "daemon running ['daemon.txt'] ['daemon.txt']\n"
+    box.assert_clean()
+    time.sleep(0.3)
+    box.assert_clean()  # no file reappeared: the daemon is dead, not just its files
+
+
+LEFTOVERS = {
+    "plain": "for d in dirs:\n"
+             "    open(d + '/left.txt', 'w').write('x')\n"
+             "    open(d + '/.hidden', 'w').write('x')\n",
+    "locked_dirs": "for d in dirs:\n"
+                   "    os.makedirs(d + '/locked/inner')\n"
+                   "    open(d + '/locked/inner/f', 'w').write('x')\n"
+                   "    os.chmod(d + '/locked/inner/f', 0o000)\n"
+                   "    os.chmod(d + '/locked/inner', 0o000)\n"
+                   "    os.chmod(d + '/locked', 0o000)\n",
+    "special_files": "import socket\n"
+                     "for d in dirs:\n"
+                     "    os.mkfifo(d + '/fifo')\n"
+                     "    socket.socket(socket.AF_UNIX).bind(d + '/sock')\n"
+                     "    os.symlink('/', d + '/to_root')\n"
+                     "    os.symlink('/etc/passwd', d + '/to_passwd')\n"
+                     "    os.symlink(d + '/missing', d + '/dangling')\n"
+                     "open('orig', 'w').write('x')\n"
+                     "os.link('orig', 'hardlink')\n",
+    "odd_names": "for d in dirs:\n"
+                 "    for name in (b'\\xff\\xfe', b'new\\nline', b'-rf', b'x' * 255, b' '):\n"
+                 "        open(os.fsencode(d) + b'/' + name, 'w').write('x')\n",
+    "posix_shared_memory": "from multiprocessing import shared_memory\n"
+                           "block = shared_memory.SharedMemory(create=True, size=1 << 20)\n"
+                           "block.buf[:5] = b'hello'\n"
+                           "open('/tmp/keep', 'w').write(block.name)\n",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(LEFTOVERS))
+def test_a21_files_left_in_tmp_shm_and_scratch_are_removed(box, kind):
+    code = (
+        "import os\n"
+        "dirs = ['/tmp', '/dev/shm', os.getcwd()]\n"
+        + LEFTOVERS[kind]
+        + "print(sum(len(os.listdir(d)) for d in dirs))\n"
+    )
+    result = box.run(code)
+    assert result.exit_code == 0 and int(result.stdout) >= 2, result
+    box.assert_clean()
+
+
+@pytest.mark.parametrize("parent", ["run", "orphaned"])
+def test_a22_zombies_are_reaped(box, parent):
+    spawn = (
+        "kids = []\n"
+        "for _ in range(50):\n"
+        "    pid = os.fork()\n"
+        "    if pid == 0:\n"
+        "        os._exit(0)\n"
+        "    kids.append(pid)\n"
+        "time.sleep(0.3)\n"
+        "zombies = sum(open(f'/proc/{pid}/stat').read().rsplit(')', 1)[1].split()[0] == 'Z' for pid in kids)\n"
+    )
+    if parent == "run":  # the run itself never waits for its children
+        code = "import os, time\n" + spawn + "print('zombies', zombies)\n"
+    else:  # a child makes zombies and exits without waiting: they are orphaned to the executor
+        code = (
+            "import os, time\n"
+            "r, w = os.pipe()\n"
+            "if os.fork() == 0:\n"
+            + "".join("    " + line + "\n" for line in spawn.splitlines())
+            + "    os.write(w, str(zombies).encode())\n"
+            "    os._exit(0)\n"
+            "print('zombies', os.read(r, 10).decode())\n"
+            "os.wait()\n"
+        )
+    result = box.run(code)
+    assert result.exit_code == 0 and result.stdout == "zombies 50\n", result
+    box.assert_clean()  # the probe counts zombies of slot uids as leftover processes
+
+
+# ---- A23-A27: interpreter edge cases ---------------------------------------------------------------
+
+
+def test_a23_input_gets_eof_at_once(box):
+    result = box.run("import os, sys\nprint(repr(sys.stdin.read()), os.read(0, 10))\ninput()\n", timeout=5)
+    assert result.exit_code == 1 and not result.timed_out and result.duration < 1.5
+    assert result.stdout == "'' b''\n"
+    assert result.stderr.rstrip().endswith("EOFError: EOF when reading a line")
+    box.assert_clean()
+
+
+RECURSION = {
+    # the catalogue's row: CPython 3.11 keeps Python frames on the heap, so this only grows memory
+    # slowly (about 20k frames per second on the 2-core test box) until the wall timeout
+    "plain": ("def f(n):\n    return f(n + 1) + 1\nf(0)\n", 1.5),
+    # frames holding memory reach RLIMIT_AS quickly
+    "big_frames": ("def f(n):\n    pad = bytes(1 << 20)\n    return f(n + 1) + 1\nf(0)\n", 5),
+    # C recursion overflows the C stack
+    "c_stack": ("l = []\nfor _ in range(100000):\n    l = [l]\nrepr(l)\n", 5),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(RECURSION))
+def test_a24_unbounded_recursion_is_a_contained_crash(box, kind):
+    code, timeout = RECURSION[kind]
+    result = box.run("import sys\nsys.setrecursionlimit(10**7)\n" + code, timeout=timeout)
+    if kind == "plain":
+        assert result.timed_out and result.exit_code == -9
+    elif kind == "big_frames":
+        assert result.exit_code == 1 and result.stderr.rstrip().endswith("MemoryError")
+    else:
+        assert result.exit_code == -11 and not result.timed_out  # SIGSEGV, no core file (RLIMIT_CORE 0)
+    box.assert_clean()
+
+
+MUTATIONS = {
+    "numpy.pi": "import numpy\nnumpy.pi = 3\n",
+    "math.pi": "import math\nmath.pi = 3\n",
+    "builtins": "import builtins\nbuiltins.len = lambda x: 42\nbuiltins.evil = True\n",
+    "json.dumps": "import json\njson.dumps = lambda *a, **k: 'evil'\n",
+    "random.random": "import random\nrandom.random = lambda: 0.5\n",
+    "sys.modules": "import sys, types\nsys.modules['evil'] = types.ModuleType('evil')\n",
+    "sys.path": "import sys\nsys.path.insert(0, '/evil')\n",
+    "interpreter": "import sys, gc\nsys.setrecursionlimit(50)\nsys.setswitchinterval(1.0)\ngc.disable()\n",
+    "process": "import os, signal\nos.umask(0)\nos.environ['EVIL'] = '1'\nos.putenv('EVIL2', '1')\n"
+               "signal.signal(signal.SIGINT, signal.SIG_IGN)\n",
+    "libraries": "import decimal, warnings, numpy\ndecimal.getcontext().prec = 3\nwarnings.simplefilter('error')\n"
+                 "numpy.seterr(all='raise')\nnumpy.set_printoptions(precision=1)\n",
+}
+
+
+@pytest.mark.parametrize("target", sorted(MUTATIONS))
+def test_a25_mutating_preloaded_state_does_not_reach_the_next_run(box, target):
+    result = box.run(MUTATIONS[target] + "print('mutated')\n")
+    assert result.exit_code == 0 and result.stdout == "mutated\n", result
+    state = box.assert_clean()  # compares module state and environment with a fresh container's
+    assert state["state"]["numpy.pi"] == 3.141592653589793
+
+
+EXITS = [
+    ("import sys\nsys.exit(3)", 3, ""),
+    ("raise SystemExit(3)", 3, ""),
+    ("import os\nos._exit(3)", 3, ""),
+    ("exit(4)", 4, ""),
+    ("import sys\nsys.exit(259)", 3, ""),  # the status is taken modulo 256, as by the OS
+    ("import sys\nsys.exit(-1)", 255, ""),
+    ("import sys\nsys.exit()", 0, ""),
+    ("import sys\nsys.exit('bye')", 1, "bye\n"),
+]
+
+
+@pytest.mark.parametrize("code,status,stderr", EXITS)
+def test_a26_exit_status_is_reported_faithfully(box, code, status, stderr):
+    result = box.run(code)
+    assert result.exit_code == status and not result.timed_out
+    assert result.stderr == stderr
+    box.assert_clean()
+
+
+def test_a26_os_exit_loses_buffered_output_like_cpython(box):
+    result = box.run("import os\nprint('lost')\nos._exit(5)")
+    assert result.exit_code == 5 and result.stdout == ""
+
+
+@pytest.mark.parametrize("how,status", [("fds", 120), ("streams", 1)])
+def test_a27_closed_stdout_and_stderr_fail_without_hanging(box, how, status):
+    close = "import os\nos.close(1)\nos.close(2)\n" if how == "fds" else "import sys\nsys.stdout.close()\nsys.stderr.close()\n"
+    result = box.run(close + "print('x')\n")
+    assert result.exit_code == status and not result.timed_out and result.duration < 1.5
+    assert result.stdout == "" and result.stderr == ""
+    box.assert_clean()
+
+
+# ---- A28-A33: runs side by side ------------------------------------------------------------------
+
+
+def test_a28_a_run_cannot_read_a_concurrent_runs_environment_or_files(box):
+    attacker = FIND_NEIGHBOUR + errno_json(
+        "pid, uid = neighbour()\n"
+        "out['pid'], out['uid'] = pid, uid\n"
+        "for what in ('environ', 'mem', 'maps', 'auxv', 'stack', 'syscall', 'io'):\n"
+        "    attempt(what, lambda: open(f'/proc/{pid}/{what}', 'rb').read(1))\n"
+        "for what in ('fd', 'cwd', 'root', 'map_files'):\n"
+        "    attempt(what, lambda: os.listdir(f'/proc/{pid}/{what}'))\n"
+        "mine = os.getcwd()\n"
+        "for slot in sorted(os.listdir('/sandbox')):\n"
+        "    path = '/sandbox/' + slot\n"
+        "    if path != mine:\n"
+        "        attempt('list ' + path, lambda: os.listdir(path))\n"
+        "        attempt('read ' + path, lambda: open(path + '/secret.txt').read())\n"
+    )
+    victim, spy = box.together([(VICTIM, 5), (attacker, 5)])
+    pid, uid, cwd = check_victim(victim)
+    out = json.loads(spy.stdout)
+    assert (out.pop("pid"), out.pop("uid")) == (pid, uid)
+    assert f"list {cwd}" in out and len(out) == 11 + 2 * 3
+    assert set(out.values()) == {"EACCES"}, out
+    box.assert_clean()
+
+
+def test_a32_a_run_cannot_trace_or_signal_a_concurrent_run(box):
+    attacker = FIND_NEIGHBOUR + errno_json(
+        "import ctypes, resource, signal\n"
+        "libc = ctypes.CDLL(None, use_errno=True)\n"
+        "def call(fn, *args):\n"
+        "    if fn(*args) == -1:\n"
+        "        raise OSError(ctypes.get_errno(), 'failed')\n"
+        "class Iov(ctypes.Structure):\n"
+        "    _fields_ = [('base', ctypes.c_void_p), ('len', ctypes.c_size_t)]\n"
+        "buf = ctypes.create_string_buffer(16)\n"
+        "local, remote = Iov(ctypes.addressof(buf), 16), Iov(0x400000, 16)\n"
+        "pid, uid = neighbour()\n"
+        "attempt('ptrace attach', lambda: call(libc.ptrace, 16, pid, None, None))\n"
+        "attempt('ptrace seize', lambda: call(libc.ptrace, 0x4206, pid, None, None))\n"
+        "attempt('process_vm_readv', lambda: call(libc.process_vm_readv, pid, ctypes.byref(local), 1,\n"
+        "                                         ctypes.byref(remote), 1, 0))\n"
+        "attempt('SIGKILL', lambda: os.kill(pid, signal.SIGKILL))\n"
+        "attempt('SIGSTOP', lambda: os.kill(pid, signal.SIGSTOP))\n"
+        "attempt('process group', lambda: os.killpg(os.getpgid(pid), signal.SIGKILL))\n"
+        "attempt('prlimit', lambda: resource.prlimit(pid, resource.RLIMIT_NOFILE, (1, 1)))\n"
+        "attempt('setpriority', lambda: os.setpriority(os.PRIO_PROCESS, pid, 19))\n"
+        "attempt('affinity', lambda: os.sched_setaffinity(pid, {0}))\n"
+    )
+    victim, spy = box.together([(VICTIM, 5), (attacker, 5)])
+    check_victim(victim)  # finished normally: not killed, stopped or traced
+    out = json.loads(spy.stdout)
+    assert out == {"ptrace attach": "EPERM", "ptrace seize": "EPERM", "process_vm_readv": "EPERM",
+                   "SIGKILL": "EPERM", "SIGSTOP": "EPERM", "process group": "EPERM", "prlimit": "EPERM",
+                   "setpriority": "EPERM", "affinity": "EPERM"}
+    box.assert_clean()
+
+
+BYSTANDER = (
+    "import hashlib, numpy as np\n"
+    "m = np.arange(16.).reshape(4, 4)\n"
+    "print(sum(range(100000)), int(np.trace(m @ m)), hashlib.sha256(b'r1ci').hexdigest()[:8])\n"
+)
+NOISE = {
+    "fork_bomb": FORK_BOMB,
+    "cpu_hog": "import os\nfor _ in range(40):\n    if os.fork() == 0:\n        break\nwhile True:\n    pass\n",
+    "memory_hog": "import os\nfor _ in range(6):\n    if os.fork() == 0:\n        break\nhold = []\n"
+                  "while True:\n    try:\n        hold.append(b'x' * (50 << 20))\n    except MemoryError:\n        hold.clear()\n",
+}
+
+
+@pytest.mark.parametrize("noise", sorted(NOISE))
+def test_a29_bystanders_get_correct_results_next_to_a_noisy_neighbour(box, noise):
+    jobs = [(NOISE[noise], 2.5)] + [(BYSTANDER, 10)] * 3
+    noisy, *bystanders = box.together(jobs, stagger=0.3)
+    assert noisy.timed_out and noisy.exit_code == -9
+    for result in bystanders:
+        assert result.exit_code == 0 and not result.timed_out, result
+        assert result.stdout == "4999950000 1060 656e92ca\n"
+        assert result.duration < 2.5  # loose: alone they take about 0.01 s; CPU is shared
+    box.assert_clean()
+
+
+RANDOMS = (
+    "import json, os, random, uuid, numpy as np\n"
+    "print(json.dumps([random.random(), float(np.random.rand()), float(np.random.default_rng().random()),\n"
+    "                  random.getrandbits(64), uuid.uuid4().hex, os.urandom(8).hex()]))\n"
+)
+
+
+def test_a30_random_state_is_fresh_in_every_run(box):
+    sequential = [box.run(RANDOMS) for _ in range(3)]
+    concurrent = box.together([(RANDOMS, 5), (RANDOMS, 5)], stagger=0)
+    draws = [json.loads(r.stdout) for r in sequential + concurrent]
+    for column in zip(*draws):
+        assert len(set(column)) == len(draws), column  # every generator differs between runs
+    box.assert_clean()
+
+
+@pytest.mark.parametrize("listener", ["run", "daemon"])
+def test_a33_a_loopback_listener_dies_with_its_run(box, listener):
+    """Concurrent runs may talk over loopback (not guaranteed); a finished run's listener is gone."""
+    listen = (
+        "import json, os, socket, time\n"
+        "def serve(w):\n"
+        "    tcp = socket.socket()\n"
+        "    tcp.bind(('127.0.0.1', 0))\n"
+        "    tcp.listen()\n"
+        "    name = b'\\0r1ci-a33-%d' % os.getpid()\n"
+        "    unix = socket.socket(socket.AF_UNIX)\n"
+        "    unix.bind(name)\n"
+        "    unix.listen()\n"
+        "    socket.create_connection(tcp.getsockname()).close()\n"
+        "    os.write(w, json.dumps({'port': tcp.getsockname()[1], 'name': name[1:].decode()}).encode())\n"
+        "    return tcp, unix\n"
+        "r, w = os.pipe()\n"
+    )
+    if listener == "run":
+        listen += "keep = serve(w)\nprint(os.read(r, 1000).decode())\n"
+    else:
+        listen += (
+            "if os.fork() == 0:\n"
+            "    os.setsid()\n"
+            "    if os.fork() == 0:\n"
+            "        keep = serve(w)\n"
+            "        time.sleep(60)\n"
+            "    os._exit(0)\n"
+            "print(os.read(r, 1000).decode())\n"
+        )
+    served = box.json(listen)
+    connect = errno_json(
+        "import socket\n"
+        f"attempt('tcp', lambda: socket.create_connection(('127.0.0.1', {served['port']}), timeout=2))\n"
+        "unix = socket.socket(socket.AF_UNIX)\n"
+        f"attempt('unix', lambda: unix.connect(b'\\0' + {served['name'].encode()!r}))\n"
+    )
+    assert box.json(connect) == {"tcp": "ECONNREFUSED", "unix": "ECONNREFUSED"}
+    box.assert_clean()
+
+
+# ---- A31, A34-A37: crashes, IPC, descriptors, privileges, output encoding ---------------------------
+
+
+@pytest.mark.parametrize("code,status", [
+    ("import ctypes\nctypes.string_at(0)", -11),
+    ("import os\nos.abort()", -6),
+    ("import os, signal\nos.kill(os.getpid(), signal.SIGBUS)", -7),
+    ("import os, signal\nos.kill(os.getpid(), signal.SIGTERM)", -15),
+])
+def test_a31_crashes_are_reported_as_signals(box, code, status):
+    result = box.run(code)
+    assert result.exit_code == status and not result.timed_out
+    assert result.stdout == "" and result.stderr == ""
+    box.assert_clean()  # no core file either
+
+
+SYSV = (
+    "import ctypes, os, struct\n"
+    "libc = ctypes.CDLL(None, use_errno=True)\n"
+    "IPC_CREAT, IPC_SET, IPC_STAT = 0o1000, 1, 2\n"
+    "made = {\n"
+    "    'shm': libc.shmget(0, 1 << 20, IPC_CREAT | 0o666),\n"
+    "    'sem': libc.semget(0, 4, IPC_CREAT | 0o666),\n"
+    "    'msg': libc.msgget(0, IPC_CREAT | 0o666),\n"
+    "}\n"
+    "assert min(made.values()) >= 0, made\n"
+    "msg = ctypes.create_string_buffer(b'\\x01\\0\\0\\0\\0\\0\\0\\0secret')\n"
+    "assert libc.msgsnd(made['msg'], msg, 6, 0) == 0\n"
+)
+# IPC_SET lets the owner hand an object to another uid (here root); its creator uid stays ours
+HAND_OVER = (
+    "ctl = {'shm': lambda i, c, b: libc.shmctl(i, c, b), 'sem': lambda i, c, b: libc.semctl(i, 0, c, b),\n"
+    "       'msg': lambda i, c, b: libc.msgctl(i, c, b)}\n"
+    "for kind, ident in made.items():\n"
+    "    buf = ctypes.create_string_buffer(512)\n"
+    "    assert ctl[kind](ident, IPC_STAT, buf) == 0\n"
+    "    struct.pack_into('II', buf, 4, 0, 0)\n"
+    "    assert ctl[kind](ident, IPC_SET, buf) == 0, os.strerror(ctypes.get_errno())\n"
+)
+MQUEUE = (
+    "import ctypes, os\n"
+    "libc = ctypes.CDLL(None, use_errno=True)\n"
+    "fd = libc.mq_open(b'/r1ci-leak', os.O_CREAT | os.O_RDWR, 0o666, None)\n"
+    "assert fd >= 0 and libc.mq_send(fd, b'secret', 6, 0) == 0, os.strerror(ctypes.get_errno())\n"
+)
+IPC_ATTACKS = {"sysv": SYSV, "sysv_handed_to_root": SYSV + HAND_OVER, "posix_mqueue": MQUEUE}
+
+
+@pytest.mark.parametrize("kind", sorted(IPC_ATTACKS))
+def test_a34_ipc_objects_left_behind_are_removed(box, kind):
+    code = IPC_ATTACKS[kind] + (
+        "rows = {k: open('/proc/sysvipc/' + k).read().splitlines()[1:] for k in ('shm', 'sem', 'msg')}\n"
+        "print(sum(map(len, rows.values())), len(os.listdir('/dev/mqueue')))\n"
+    )
+    result = box.run(code)
+    assert result.exit_code == 0, result
+    assert result.stdout == ("0 1\n" if kind == "posix_mqueue" else "3 0\n")
+    box.assert_clean()  # no SysV objects (whatever their owner) and an empty /dev/mqueue
+
+
+def test_a35_opening_many_files_stops_at_the_descriptor_limit(box):
+    code = errno_json(
+        "fds = []\n"
+        "def grab():\n"
+        "    while True:\n"
+        "        fds.append(os.open('/dev/null', os.O_RDONLY))\n"
+        "attempt('open', grab)\n"
+        "out['opened'] = len(fds)\n"
+    )
+    assert box.json(code) == {"open": "EMFILE", "opened": 253}  # RLIMIT_NOFILE 256 minus stdio
+    box.assert_clean()
+
+
+def test_a36_privileges_cannot_be_regained(box):
+    body = (
+        "import ctypes, resource, subprocess\n"
+        "libc = ctypes.CDLL(None, use_errno=True)\n"
+        "def call(fn, *args):\n"
+        "    if fn(*args) == -1:\n"
+        "        raise OSError(ctypes.get_errno(), 'failed')\n"
+        "def write(path, text):\n"
+        "    with open(path, 'w') as fh:\n"
+        "        fh.write(text)\n"
+        "attempt('oom_score_adj', lambda: write('/proc/self/oom_score_adj', '-1000'))\n"
+        "attempt('setuid', lambda: os.setuid(0))\n"
+        "attempt('seteuid', lambda: os.seteuid(0))\n"
+        "attempt('setgid', lambda: os.setgid(0))\n"
+        "attempt('setgroups', lambda: os.setgroups([0]))\n"
+        "attempt('chroot', lambda: os.chroot('.'))\n"
+        "attempt('nice', lambda: os.nice(-5))\n"
+        "attempt('raise NPROC', lambda: resource.setrlimit(resource.RLIMIT_NPROC, (10**6, 10**6)))\n"
+        "attempt('raise AS', lambda: resource.setrlimit(resource.RLIMIT_AS, (-1, -1)))\n"
+        "attempt('unshare user', lambda: call(libc.unshare, 0x10000000))\n"
+        "attempt('unshare mount', lambda: call(libc.unshare, 0x00020000))\n"
+        "attempt('mount', lambda: call(libc.mount, b'none', b'.', b'tmpfs', 0, None))\n"
+        "attempt('keyctl', lambda: call(libc.syscall, 250, 0, -3, 0, 0))\n"
+        "attempt('bpf', lambda: call(libc.syscall, 321, 0, 0, 0))\n"
+        "attempt('setns', lambda: call(libc.setns, os.open('/proc/1/ns/mnt', os.O_RDONLY), 0))\n"
+        "status = dict(l.split(':\\t') for l in open('/proc/self/status').read().splitlines() if ':\\t' in l)\n"
+        "out['caps'] = [status[k] for k in ('CapInh', 'CapPrm', 'CapEff', 'CapAmb')]\n"
+        "out['no_new_privs'] = status['NoNewPrivs']\n"
+        "setuid_mount = subprocess.run(['mount', '-t', 'tmpfs', 'none', '.'], capture_output=True, text=True)\n"
+        "out['setuid mount'] = [setuid_mount.returncode, 'must be superuser' in setuid_mount.stderr]\n"
+    )
+    out = box.json(errno_json(body))
+    assert out == {
+        "oom_score_adj": "EACCES", "setuid": "EPERM", "seteuid": "EPERM", "setgid": "EPERM",
+        "setgroups": "EPERM", "chroot": "EPERM", "nice": "EPERM", "raise NPROC": "ValueError",
+        "raise AS": "ValueError", "unshare user": "EPERM", "unshare mount": "EPERM", "mount": "EPERM",
+        "keyctl": "EPERM", "bpf": "EPERM", "setns": "EACCES",
+        "caps": ["0000000000000000"] * 4, "no_new_privs": "1",
+        "setuid mount": [32, True],  # the setuid-root binary ran without privileges
+    }
+    box.assert_clean()
+
+
+def test_a37_invalid_utf8_comes_back_with_replacement_characters(box):
+    result = box.run("import sys\nsys.stdout.buffer.write(b'ok \\xff\\xfe \\xc3(\\n')\nsys.stderr.buffer.write(b'\\x80err')\n")
+    assert result.exit_code == 0
+    assert result.stdout == "ok \ufffd\ufffd \ufffd(\n" and result.stderr == "\ufffderr"
+    box.assert_clean()
+
+
+def test_a37_control_characters_and_forged_protocol_frames_pass_through_verbatim(box):
+    text = ('{"id": 1, "stdout": "forged", "exit_code": 0}\n{"ready": true}\n'
+            '{"id": null, "error": "x"}\na\x00b\x1b[31m\r\x07\n')
+    result = box.run(f"import sys\nsys.stdout.write({text!r})\nsys.stderr.write({text!r})\n")
+    assert result.exit_code == 0 and result.stdout == text and result.stderr == text
+    box.assert_clean()
+
+
+def test_a37_multibyte_text_cut_by_truncation_stays_a_valid_string(box):
+    result = box.run("print('é' * 100001)")
+    assert result.exit_code == 0 and result.truncated
+    head, tail = result.stdout.split(" bytes omitted ...]\n")
+    assert head.startswith("é" * 1000) and set(tail.strip()) <= {"é", "\ufffd"}
+    result.stdout.encode("utf-8")  # no lone surrogates
+    box.assert_clean()
+
+
+def test_a37_unencodable_output_is_a_program_error(box):
+    result = box.run("print('\\udcff')")
+    assert result.exit_code == 1 and "UnicodeEncodeError" in result.stderr
+    box.assert_clean()
+
+
+# ---- X1-X7: attacks beyond the catalogue ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("where", ["scratch", "/tmp"])
+def test_x1_a_very_deep_directory_tree_is_removed(box, where):
+    """1200 nested directories: a recursive cleaner hits Python's recursion limit."""
+    start = "" if where == "scratch" else "os.chdir('/tmp')\n"
+    code = "import os\n" + start + "for _ in range(1200):\n    os.mkdir('d')\n    os.chdir('d')\nprint('deep')\n"
+    result = box.run(code, timeout=10)
+    assert result.exit_code == 0 and result.stdout == "deep\n"
+    box.assert_clean()
+
+
+@pytest.mark.parametrize("where", ["scratch", "/tmp", "/dev/shm"])
+def test_x2_a_path_longer_than_path_max_is_removed(box, where):
+    """60 levels of 200-character names: a cleaner using full paths gets ENAMETOOLONG."""
+    start = "" if where == "scratch" else f"os.chdir({where!r})\n"
+    code = (
+        "import os\n" + start
+        + "for _ in range(60):\n    os.mkdir('d' * 200)\n    os.chdir('d' * 200)\n"
+        "open('secret', 'w').write('left for the next run')\n"
+        "print(len(os.getcwd()) > 4096)\n"
+    )
+    result = box.run(code)
+    assert result.exit_code == 0 and result.stdout == "True\n"
+    box.assert_clean()
+
+
+def test_x3_entries_made_inside_another_runs_open_directory_are_removed(box):
+    """Run A shares a world-writable directory in /tmp; run B leaves a private subtree inside it."""
+    owner = "import os, time\nos.mkdir('/tmp/shared')\nos.chmod('/tmp/shared', 0o777)\ntime.sleep(1.5)\nprint('A done')\n"
+    guest = (
+        "import os, time\n"
+        "for _ in range(100):\n"
+        "    if os.path.isdir('/tmp/shared'):\n"
+        "        break\n"
+        "    time.sleep(0.02)\n"
+        "os.makedirs('/tmp/shared/mine/deeper')\n"
+        "open('/tmp/shared/mine/deeper/secret', 'w').write('x')\n"
+        "os.chmod('/tmp/shared/mine', 0o700)\n"
+        "print('B done')\n"
+    )
+    first, second = box.together([(owner, 5), (guest, 5)])
+    assert first.stdout == "A done\n" and second.stdout == "B done\n"
+    box.assert_clean()
+
+
+@pytest.mark.parametrize("what", ["files", "hard_links"])
+def test_x4_an_inode_flood_is_cleaned_within_the_hosts_deadline(box, what):
+    """Create entries as fast as possible: cleaning them must not outlast the host's grace period."""
+    make = "os.close(os.open(f'e{n}', os.O_CREAT | os.O_WRONLY))" if what == "files" else "os.link('seed', f'e{n}')"
+    code = errno_json(
+        "import time\n"
+        "open('seed', 'w').close()\n"
+        "n, t0 = 0, time.monotonic()\n"
+        "def flood():\n"
+        "    global n\n"
+        "    while time.monotonic() - t0 < 2.5:\n"
+        "        for _ in range(1000):\n"
+        f"            {make}\n"
+        "            n += 1\n"
+        "attempt('flood', flood)\n"
+        "out['entries'] = n\n"
+    )
+    started = time.monotonic()
+    result = box.run(code, timeout=3)  # a SandboxError here means the cleanup took the container down
+    elapsed = time.monotonic() - started
+    assert not result.timed_out, result
+    assert elapsed < 3 + 3, f"the cleanup after the run took {elapsed - result.duration:.1f} s"
+    box.assert_clean()
+
+
+def test_x7_signal_state_of_the_executor_does_not_leak_into_programs(box):
+    """A fresh `python3 main.py` has default signal handling: no SIGCHLD handler, no wakeup fd."""
+    code = (
+        "import json, os, signal, subprocess\n"
+        "files = [os.open(f'f{i}', os.O_RDWR | os.O_CREAT) for i in range(20)]\n"
+        "subprocess.run(['true'])\n"
+        "handlers = {s.name: str(signal.getsignal(s)) for s in signal.Signals\n"
+        "            if s not in (signal.SIGKILL, signal.SIGSTOP) and str(signal.getsignal(s)) != 'Handlers.SIG_DFL'}\n"
+        "blocked = open('/proc/self/status').read().split('SigBlk:')[1].split()[0]\n"
+        "print(json.dumps({'handlers': handlers, 'wakeup_fd': signal.set_wakeup_fd(-1), 'blocked': blocked,\n"
+        "                  'corrupted': [fd for fd in files if os.pread(fd, 16, 0)]}))\n"
+    )
+    result = box.run(code)
+    assert result.exit_code == 0 and result.stderr == "", result
+    assert json.loads(result.stdout) == {
+        "handlers": {"SIGINT": "<built-in function default_int_handler>",
+                     "SIGPIPE": "Handlers.SIG_IGN", "SIGXFSZ": "Handlers.SIG_IGN"},
+        "wakeup_fd": -1, "blocked": "0000000000000000", "corrupted": [],
+    }
+    box.assert_clean()
