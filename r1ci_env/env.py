@@ -31,6 +31,7 @@ import gymnasium as gym
 
 from . import protocol
 from .sandbox import BACKENDS, DEFAULT_TIMEOUT, ExecResult, Sandbox, shared_sandbox
+from .sandbox.base import SandboxSession
 from .spaces import TextSpace
 from .suites import split_of
 from .tasks import Instance, Task, task_spec
@@ -42,7 +43,8 @@ class CodeInterpreterEnv(gym.Env[str, str]):
     `task` is a registered task name (generator knobs go in `**knobs`) or a `Task` object. `sandbox`
     is a backend name, meaning the process-wide shared sandbox of that backend, obtained on the first
     code run, or a `Sandbox` object, used as is and never closed by the env. `prompt` is a style name
-    from `protocol.PROMPT_STYLES` or a template string containing `{question}`.
+    from `protocol.PROMPT_STYLES` or a template string containing `{question}`. `stateful=True`
+    runs an episode's code calls in one interpreter (docker only), so names persist across calls.
     """
 
     metadata = {"render_modes": ["ansi"]}
@@ -57,9 +59,12 @@ class CodeInterpreterEnv(gym.Env[str, str]):
         prompt: str = protocol.DEFAULT_PROMPT_STYLE,
         max_observation_chars: int = protocol.DEFAULT_MAX_OBSERVATION_CHARS,
         render_mode: str | None = None,
+        stateful: bool = False,
         **knobs: Any,
     ) -> None:
         _check_settings(sandbox, max_code_calls, timeout, max_observation_chars, render_mode)
+        if stateful and sandbox == "local":
+            raise ValueError("stateful=True needs the docker sandbox (the local backend has no session mode)")
         self.task, self._labels = _resolve_task(task, knobs)
         self.prompt_template = protocol.prompt_template(prompt)
         self.max_code_calls = int(max_code_calls)
@@ -69,6 +74,8 @@ class CodeInterpreterEnv(gym.Env[str, str]):
         self.observation_space = TextSpace()
         self.action_space = TextSpace()
         self._sandbox_choice = sandbox
+        self.stateful = stateful
+        self._session: SandboxSession | None = None
         self.instance: Instance | None = None
         self._parts: list[str] = []
         self._model_texts: list[str] = []
@@ -88,9 +95,11 @@ class CodeInterpreterEnv(gym.Env[str, str]):
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
         """Start an episode on the instance for `seed` (drawn from `np_random` when None)."""
         super().reset(seed=seed)
+        self._end_session()
         instance_seed = seed if seed is not None else int(self.np_random.integers(0, 2**31 - 1))
         self.instance = self.task.generate(instance_seed)
-        prompt = protocol.render_prompt(self.instance.question, self.prompt_template, self.max_code_calls)
+        prompt = protocol.render_prompt(self.instance.question, self.prompt_template, self.max_code_calls,
+                                        self.stateful)
         self._parts = [prompt]
         self._model_texts = []
         self._code_calls = 0
@@ -115,14 +124,31 @@ class CodeInterpreterEnv(gym.Env[str, str]):
         if self._finished:
             raise RuntimeError("this episode has ended; call reset() to start a new one")
 
-    def _sandbox(self) -> Sandbox:
+    def _executor(self) -> Sandbox | SandboxSession:
+        """Where code runs: the sandbox, or this episode's session when `stateful`."""
         if isinstance(self._sandbox_choice, Sandbox):
-            return self._sandbox_choice
-        return shared_sandbox(self._sandbox_choice)
+            sandbox = self._sandbox_choice
+        else:
+            sandbox = shared_sandbox(self._sandbox_choice)
+        if not self.stateful:
+            return sandbox
+        if self._session is None:
+            self._session = sandbox.session()
+        return self._session
+
+    def _end_session(self) -> None:
+        if self._session is not None:
+            session, self._session = self._session, None
+            session.close()
+
+    def close(self) -> None:
+        """End the episode's session, if any. The shared sandbox itself is closed at exit."""
+        self._end_session()
+        super().close()
 
     def _run_code(self, code: str, kept: str, dropped: int) -> tuple[str, float, bool, bool, dict[str, Any]]:
         # Run first: a SandboxError must leave the episode untouched so the step can be retried.
-        result = self._sandbox().run(code, self.timeout)
+        result = self._executor().run(code, self.timeout)
         observation = protocol.format_observation(result, self.max_observation_chars, timeout=self.timeout)
         self._model_texts.append(kept)
         self._parts += [kept, observation]
@@ -133,6 +159,7 @@ class CodeInterpreterEnv(gym.Env[str, str]):
         self._model_texts.append(kept)
         self._parts.append(kept)
         self._finished = True
+        self._end_session()
         answer = _last_answer(self._model_texts)
         reward, error = self._score(answer)
         info = self._step_info(dropped, None, answer, reward >= 1.0)

@@ -34,8 +34,7 @@ You may check your reasoning by running Python. To run code, write one complete,
 script in a fenced block that starts with ```python on its own line and ends with ```. The script \
 must print everything you want to see. As soon as the block is closed it is executed, and what it \
 printed (or the error it raised) is shown to you after the line `Code Execution Results:`; then \
-you carry on reasoning. Every script starts from scratch: nothing defined in an earlier script is \
-kept. You may run code at most {max_code_calls} times.
+you carry on reasoning. {state_rule} You may run code at most {max_code_calls} times.
 
 Once you are confident, end with the final answer written between triple angle brackets, for \
 example <<<42>>>. Write the answer itself there, not code that computes it. Only the last \
@@ -60,13 +59,19 @@ Python script in a fenced block that starts with ```python on its own line and e
 script must work out the answer and print it. As soon as the block is closed it is executed, and \
 what it printed (or the error it raised) is shown to you after the line `Code Execution Results:`. \
 If the output shows a mistake, fix the script and run it again; you may run code at most \
-{max_code_calls} times, and every script starts from scratch.
+{max_code_calls} times. {state_rule}
 
 Then give the final answer between triple angle brackets, for example <<<42>>>, taking it from the \
 program's output. Only the last <<<...>>> in your reply is graded.
 
 Task:
 {question}"""
+
+# What `{state_rule}` says: stateless runs (the default) or one interpreter per episode (stateful=True).
+STATE_RULES = {
+    False: "Every script starts from scratch: nothing defined in an earlier script is kept.",
+    True: "All scripts of this task run in one interpreter: names defined by an earlier script are kept.",
+}
 
 PROMPT_STYLES: dict[str, str] = {
     "code_interpreter": _CODE_INTERPRETER,
@@ -78,7 +83,8 @@ PROMPT_STYLES: dict[str, str] = {
 def prompt_template(template_or_style: str) -> str:
     """The template for a style name, or `template_or_style` itself when it is a template.
 
-    A template is any string containing `{question}`; `{max_code_calls}` is optional.
+    A template is any string containing `{question}`; `{max_code_calls}` and `{state_rule}` are
+    optional.
     """
     if template_or_style in PROMPT_STYLES:
         return PROMPT_STYLES[template_or_style]
@@ -91,14 +97,15 @@ def prompt_template(template_or_style: str) -> str:
 
 
 def render_prompt(question: str, template_or_style: str = DEFAULT_PROMPT_STYLE,
-                  max_code_calls: int = DEFAULT_MAX_CODE_CALLS) -> str:
+                  max_code_calls: int = DEFAULT_MAX_CODE_CALLS, stateful: bool = False) -> str:
     """The first prompt of an episode.
 
     Placeholders are replaced with `str.replace`, not `str.format`, because questions contain braces;
     the question goes in last so that text inside it is never substituted.
     """
     template = prompt_template(template_or_style)
-    return template.replace("{max_code_calls}", str(max_code_calls)).replace("{question}", question)
+    filled = template.replace("{max_code_calls}", str(max_code_calls))
+    return filled.replace("{state_rule}", STATE_RULES[stateful]).replace("{question}", question)
 
 
 def extract_code(text: str) -> tuple[str | None, str, int]:

@@ -76,6 +76,7 @@ start_docker() {
         die "the Docker daemon runs but $(id -un) may not use it: sudo usermod -aG docker $(id -un), then log in again"
     fi
     say "starting dockerd --bridge=none --iptables=false (log: $DOCKERD_LOG)"
+    # shellcheck disable=SC2016  # $1 is expanded by the inner shell
     as_root sh -c 'setsid dockerd --bridge=none --iptables=false </dev/null >>"$1" 2>&1 &' sh "$DOCKERD_LOG"
     local waited=0
     until docker info >/dev/null 2>&1; do

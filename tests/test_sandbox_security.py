@@ -375,10 +375,10 @@ def test_a11_filling_ones_scratch_does_not_affect_a_concurrent_run(box):
         "attempt('fill', fill)\n"
         "import time; time.sleep(1.5)\n"
     )
-    neighbour = "open('data', 'wb').write(b'y' * (32 << 20))\nimport os\nprint(os.path.getsize('data'))\n"
+    neighbour = "open('data', 'wb').write(b'y' * (12 << 20))\nimport os\nprint(os.path.getsize('data'))\n"
     full, other = box.together([(filler, 5), (neighbour, 5)], stagger=0.7)
     assert json.loads(full.stdout) == {"fill": "ENOSPC"}
-    assert other.exit_code == 0 and other.stdout == f"{32 << 20}\n"
+    assert other.exit_code == 0 and other.stdout == f"{12 << 20}\n"
     box.assert_clean()
 
 
@@ -1052,9 +1052,10 @@ def test_a37_multibyte_text_cut_by_truncation_stays_a_valid_string(box):
     box.assert_clean()
 
 
-def test_a37_unencodable_output_is_a_program_error(box):
+def test_a37_lone_surrogates_come_back_as_replacement_characters(box):
+    # the program's stdout encodes with surrogateescape (as CPython does under LANG=C.UTF-8)
     result = box.run("print('\\udcff')")
-    assert result.exit_code == 1 and "UnicodeEncodeError" in result.stderr
+    assert result.exit_code == 0 and result.stdout == "\ufffd\n"
     box.assert_clean()
 
 

@@ -43,6 +43,30 @@ class ExecResult:
         return asdict(self)
 
 
+RESET_NOTE = "\n[the session was restarted: names defined in earlier calls are gone]\n"
+
+
+class SandboxSession(abc.ABC):
+    """One interpreter that keeps its state across calls (Jupyter-like), for one episode.
+
+    Same limits as stateless runs. If a call times out or the program exits or crashes, the
+    interpreter is restarted and that call's stderr ends with `RESET_NOTE`."""
+
+    @abc.abstractmethod
+    def run(self, code: str, timeout: float = DEFAULT_TIMEOUT) -> ExecResult:
+        """Run `code` in the session's namespace."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """End the session and free its slot. Idempotent."""
+
+    def __enter__(self) -> "SandboxSession":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 class Sandbox(abc.ABC):
     """Runs self-contained Python programs in isolation. Thread-safe; usable as a context manager."""
 
@@ -54,6 +78,10 @@ class Sandbox(abc.ABC):
 
         Raises `SandboxError` when the sandbox, not the program, failed.
         """
+
+    def session(self) -> SandboxSession:
+        """A stateful interpreter for one episode (opt-in; stateless runs are the default)."""
+        raise NotImplementedError(f"the {self.backend} backend has no session mode; use the docker backend")
 
     def close(self) -> None:
         """Release containers or processes held by the sandbox. Idempotent."""

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ..settings import sandbox_image
-from .base import DEFAULT_MAX_OUTPUT_BYTES, DEFAULT_TIMEOUT, ExecResult, Sandbox, SandboxError
+from .base import DEFAULT_MAX_OUTPUT_BYTES, DEFAULT_TIMEOUT, RESET_NOTE, ExecResult, Sandbox, SandboxError, SandboxSession
 from .local import EXECUTOR_PATH
 
 LABEL = "r1ci.sandbox"
@@ -441,15 +441,18 @@ class DockerSandbox(Sandbox):
                 continue
             finally:
                 self._release(container)
-            return ExecResult(
-                stdout=reply["stdout"],
-                stderr=reply["stderr"],
-                exit_code=reply["exit_code"],
-                timed_out=reply["timed_out"],
-                duration=reply["duration"],
-                truncated=reply["truncated"],
-            )
+            return _result(reply)
         raise SandboxError(f"sandbox run failed {attempts} time(s) (infrastructure, not the program): {failure}")
+
+    def session(self) -> "DockerSession":
+        """A stateful interpreter holding one slot until closed (see `SandboxSession`)."""
+        container = self._acquire(wait=120.0)
+        try:
+            reply = container.call({"op": "open"}, 60.0)
+        except _InfraError as exc:
+            self._release(container)
+            raise SandboxError(f"could not open a sandbox session: {exc}") from exc
+        return DockerSession(self, container, reply["session"])
 
     def ping(self) -> list[dict]:
         """Health-check every container; dead ones are replaced. Returns the live executors' stats."""
@@ -466,6 +469,53 @@ class DockerSandbox(Sandbox):
             self._closed = True
             self._cond.notify_all()
         _close_all(self._containers)
+
+
+class DockerSession(SandboxSession):
+    """A session on one container slot. Not thread-safe: one call at a time, like one episode."""
+
+    def __init__(self, pool: DockerSandbox, container: _Container, sid: int) -> None:
+        self._pool = pool
+        self._container: _Container | None = container
+        self._sid = sid
+
+    def run(self, code: str, timeout: float = DEFAULT_TIMEOUT) -> ExecResult:
+        if self._container is None:
+            raise SandboxError("the sandbox session is closed")
+        request = {"op": "cell", "session": self._sid, "code": code, "timeout": timeout,
+                   "max_output": self._pool.config.max_output_bytes}
+        try:
+            return _result(self._container.call(request, timeout + _GRACE))
+        except _InfraError as exc:
+            self._release()
+            raise SandboxError(f"sandbox session lost (infrastructure, not the program): {exc}") from exc
+
+    def close(self) -> None:
+        container = self._container
+        if container is None:
+            return
+        try:
+            container.call({"op": "close", "session": self._sid}, 30.0)
+        except _InfraError:
+            pass  # the container is gone, and the session with it
+        self._release()
+
+    def _release(self) -> None:
+        if self._container is not None:
+            self._pool._release(self._container)
+            self._container = None
+
+
+def _result(reply: dict) -> ExecResult:
+    stderr = reply["stderr"] + (RESET_NOTE if reply.get("reset") else "")
+    return ExecResult(
+        stdout=reply["stdout"],
+        stderr=stderr,
+        exit_code=reply["exit_code"],
+        timed_out=reply["timed_out"],
+        duration=reply["duration"],
+        truncated=reply["truncated"],
+    )
 
 
 def _close_all(containers: list[_Container]) -> None:

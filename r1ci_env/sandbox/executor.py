@@ -62,6 +62,7 @@ class Config:
         self.max_file_bytes = int(raw.get("max_file_bytes", 16 * 1024 * 1024))
         self.nproc = int(raw.get("nproc", 64))
         self.nofile = int(raw.get("nofile", 256))
+        self.session_cpu_seconds = int(raw.get("session_cpu_seconds", 600))
 
     def uid(self, slot: int) -> int:
         return self.uid_base + slot
@@ -193,43 +194,85 @@ def cleaner_main(config: Config, requests: int, replies: int) -> None:
 # ---- the run child ----------------------------------------------------------------------------
 
 
+def _become_program(config: Config, slot: int, out_fd: int, err_fd: int, cpu_seconds: int, keep: int = -1) -> None:
+    """In a freshly forked child: drop to the slot's uid with its limits, environment and scratch
+    directory, stdout/stderr on the given fds, every other descriptor closed (but `keep`, moved to 3)."""
+    os.setsid()
+    try:
+        with open("/proc/self/oom_score_adj", "w") as fh:
+            fh.write("1000")
+    except OSError:
+        pass
+    devnull = os.open("/dev/null", os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.dup2(out_fd, 1)
+    os.dup2(err_fd, 2)
+    if keep >= 0:
+        os.dup2(keep, 3)
+    os.closerange(3 if keep < 0 else 4, 65536)
+    os.umask(0o077)
+    uid = config.uid(slot)
+    os.setgroups([])
+    os.setresgid(uid, uid, uid)
+    os.setresuid(uid, uid, uid)
+    scratch = config.scratch(slot)
+    os.chdir(scratch)
+    set_limits(config.memory_bytes, cpu_seconds, config.max_file_bytes, config.nofile, config.nproc)
+    os.environ.clear()
+    os.environ.update(_program_environment(scratch))
+    _reseed()
+    sys.argv = [RUN_FILENAME]
+    sys.path.insert(0, scratch)
+
+
 def _child(config: Config, slot: int, code: str, out_fd: int, err_fd: int, timeout: float) -> None:
     """Become the slot's unprivileged program and run `code` as __main__. Never returns."""
     rc = 1
     try:
-        os.setsid()
-        try:
-            with open("/proc/self/oom_score_adj", "w") as fh:
-                fh.write("1000")
-        except OSError:
-            pass
-        devnull = os.open("/dev/null", os.O_RDONLY)
-        os.dup2(devnull, 0)
-        os.dup2(out_fd, 1)
-        os.dup2(err_fd, 2)
-        os.closerange(3, 65536)
-        os.umask(0o077)
-        uid = config.uid(slot)
-        os.setgroups([])
-        os.setresgid(uid, uid, uid)
-        os.setresuid(uid, uid, uid)
-        scratch = config.scratch(slot)
-        os.chdir(scratch)
-        set_limits(config.memory_bytes, int(timeout) + 2, config.max_file_bytes, config.nofile, config.nproc)
-        os.environ.clear()
-        os.environ.update(_program_environment(scratch))
-        _reseed()
-        sys.argv = [RUN_FILENAME]
-        sys.path.insert(0, scratch)
-        rc = _execute(code)
+        _become_program(config, slot, out_fd, err_fd, int(timeout) + 2)
+        rc = _shutdown(_execute(code, RUN_FILENAME, {}))
     except BaseException:  # noqa: BLE001 - the set-up itself failed; report it on stderr
-        try:
-            import traceback
-
-            traceback.print_exc()
-        except BaseException:  # noqa: BLE001
-            pass
+        _print_exception()
     os._exit(rc)
+
+
+def _session_worker(config: Config, slot: int, channel: int) -> None:
+    """Become the slot's unprivileged program and run cells sent over `channel` in one namespace.
+
+    Each cell arrives as three descriptors (code, stdout, stderr memfds) and is answered with
+    `{"status": N}`. The worker never exits on its own; the executor kills it to end the session."""
+    import socket
+
+    try:
+        devnull = os.open("/dev/null", os.O_WRONLY)
+        _become_program(config, slot, devnull, devnull, config.session_cpu_seconds, keep=channel)
+        sock = socket.socket(fileno=3)
+        namespace: dict = {}
+        for number in range(1, 1 << 30):
+            _, fds, _, _ = socket.recv_fds(sock, 16, 3)
+            if len(fds) != 3:
+                break
+            code_fd, out_fd, err_fd = fds
+            code = os.pread(code_fd, os.fstat(code_fd).st_size, 0).decode("utf-8", "surrogateescape")
+            os.dup2(out_fd, 1)
+            os.dup2(err_fd, 2)
+            for fd in fds:
+                os.close(fd)
+            status = _execute(code, f"cell{number}.py", namespace)
+            status = _flush(status)
+            sock.sendall(json.dumps({"status": status}).encode() + b"\n")
+    except BaseException:  # noqa: BLE001
+        _print_exception()
+    os._exit(1)
+
+
+def _print_exception() -> None:
+    try:
+        import traceback
+
+        traceback.print_exc()
+    except BaseException:  # noqa: BLE001
+        pass
 
 
 def set_limits(memory: int, cpu_seconds: int, file_bytes: int, nofile: int, nproc: int | None) -> None:
@@ -251,7 +294,7 @@ def run_stdin_main(memory: int, cpu_seconds: int, file_bytes: int) -> None:
     code = sys.stdin.read()
     sys.stdin.close()
     sys.argv = [RUN_FILENAME]
-    os._exit(_execute(code))
+    os._exit(_shutdown(_execute(code, RUN_FILENAME, {})))
 
 
 def _program_environment(scratch: str) -> dict[str, str]:
@@ -278,27 +321,26 @@ def _reseed() -> None:
         numpy_random.seed()
 
 
-def _execute(code: str) -> int:
-    """Run `code` like `python3 main.py` would; returns the exit status."""
+def _execute(code: str, filename: str, namespace: dict) -> int:
+    """Run `code` as `__main__` in `namespace` (kept between session cells) the way the interpreter
+    runs a script: tracebacks without our frames, SystemExit as a status. Returns the status."""
     import builtins
     import linecache
     import traceback
 
-    status = 0
+    namespace.update({"__name__": "__main__", "__builtins__": builtins, "__file__": filename})
     try:
-        linecache.cache[RUN_FILENAME] = (len(code), None, code.splitlines(True), RUN_FILENAME)
-        compiled = compile(code, RUN_FILENAME, "exec")
-        exec(compiled, {"__name__": "__main__", "__builtins__": builtins, "__file__": RUN_FILENAME})
+        linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
+        exec(compile(code, filename, "exec"), namespace)
     except SystemExit as exc:
-        status = _exit_status(exc)
+        return _exit_status(exc)
     except SyntaxError as exc:
         traceback.print_exception(type(exc), exc, None)
-        status = 1
+        return 1
     except BaseException as exc:  # noqa: BLE001 - report it the way the interpreter would
         traceback.print_exception(type(exc), exc, exc.__traceback__.tb_next)
-        status = 1
-    status = _shutdown(status)
-    return status
+        return 1
+    return 0
 
 
 def _exit_status(exc: SystemExit) -> int:
@@ -321,6 +363,11 @@ def _shutdown(status: int) -> int:
         atexit._run_exitfuncs()
     except BaseException:  # noqa: BLE001
         pass
+    return _flush(status)
+
+
+def _flush(status: int) -> int:
+    """Flush stdout and stderr; a failure (e.g. the program closed stdout) gives status 120."""
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
@@ -333,7 +380,7 @@ def _shutdown(status: int) -> int:
 
 
 class Run:
-    """One program in flight."""
+    """One program, or one session cell, in flight."""
 
     def __init__(self, request: dict, slot: int, pid: int, out_fd: int, err_fd: int) -> None:
         self.request = request
@@ -345,12 +392,27 @@ class Run:
         self.deadline = self.started + float(request.get("timeout", 10.0))
         self.status: int | None = None
         self.timed_out = False
-        self.cleaning = False
         self.finished = 0.0
 
 
+class Session:
+    """A slot held by one episode: a worker process that keeps its namespace between cells."""
+
+    def __init__(self, sid: int, slot: int) -> None:
+        self.sid = sid
+        self.slot = slot
+        self.pid: int | None = None
+        self.sock = None
+        self.replies = b""
+        self.run: Run | None = None  # the cell in flight
+        self.queued: list[dict] = []  # cells waiting for the worker
+        self.cleaning = False
+        self.closing: dict | None = None
+
+
 class Executor:
-    """Accepts requests, forks runs into free slots, enforces deadlines, answers when a run is clean."""
+    """Accepts requests, forks runs (or session workers) into free slots, enforces deadlines, answers,
+    and has every slot cleaned by the cleaner before it is used again."""
 
     def __init__(self, config: Config, ctl_in: int, ctl_out: int, clean_tx: int, clean_rx: int) -> None:
         import selectors
@@ -362,9 +424,11 @@ class Executor:
         self.clean_rx = clean_rx
         self.cleanbuf = b""
         self.free = list(range(config.slots))
-        self.pending: list[dict] = []
-        self.runs: dict[int, Run] = {}  # pid -> run
-        self.by_slot: dict[int, Run] = {}
+        self.pending: list[dict] = []  # runs and session opens waiting for a free slot
+        self.children: dict[int, Run | Session] = {}  # pid -> what it runs
+        self.owners: dict[int, Run | Session] = {}  # busy slot -> its run or session
+        self.sessions: dict[int, Session] = {}
+        self.next_sid = 1
         self.completed = 0
         self.inbuf = b""
         self.wake_r, wake_w = os.pipe()
@@ -380,14 +444,16 @@ class Executor:
 
     def serve(self) -> None:
         while self.running:
-            timeout = None
-            live = [run.deadline for run in self.runs.values() if run.status is None and not run.timed_out]
-            if live:
-                timeout = max(0.0, min(live) - time.monotonic())
+            deadlines = [run.deadline for run in self._in_flight() if not run.timed_out]
+            timeout = max(0.0, min(deadlines) - time.monotonic()) if deadlines else None
             for key, _ in self.selector.select(timeout):
                 key.data()
             self._reap()
             self._enforce_deadlines()
+
+    def _in_flight(self) -> list[Run]:
+        runs = [child for child in self.children.values() if isinstance(child, Run)]
+        return runs + [session.run for session in self.sessions.values() if session.run is not None]
 
     # -- input
 
@@ -409,12 +475,25 @@ class Executor:
             self._reply({"id": None, "error": f"bad request: {exc}"})
             return
         op = request.get("op")
-        if op == "run":
+        if op in ("run", "open"):
             self.pending.append(request)
             self._start_pending()
+        elif op in ("cell", "close"):
+            session = self.sessions.get(request.get("session"))
+            if session is None or session.closing is not None:
+                self._reply({"id": request.get("id"), "error": "no such session"})
+            elif op == "close":
+                session.closing = request
+                if not session.cleaning:
+                    self._request_clean(session)
+            elif session.run is not None or session.queued:
+                self._reply({"id": request.get("id"), "error": "the session is busy with another cell"})
+            else:
+                session.queued.append(request)
+                self._advance(session)
         elif op == "ping":
             self._reply({"id": request.get("id"), "pong": True, "rss_kb": _rss_kb(), "runs": self.completed,
-                         "busy": len(self.by_slot)})
+                         "busy": len(self.owners), "sessions": len(self.sessions)})
         else:
             self._reply({"id": request.get("id"), "error": f"unknown op {op!r}"})
 
@@ -425,12 +504,20 @@ class Executor:
         except BlockingIOError:
             pass
 
-    # -- runs
+    # -- runs and sessions
 
     def _start_pending(self) -> None:
         while self.pending and self.free:
             request = self.pending.pop(0)
             slot = self.free.pop()
+            if request["op"] == "open":
+                session = Session(self.next_sid, slot)
+                self.next_sid += 1
+                self.sessions[session.sid] = session
+                self.owners[slot] = session
+                self._start_worker(session)
+                self._reply({"id": request.get("id"), "session": session.sid})
+                continue
             out_fd = os.memfd_create("stdout", 0)
             err_fd = os.memfd_create("stderr", 0)
             timeout = float(request.get("timeout", 10.0))
@@ -438,8 +525,74 @@ class Executor:
             if pid == 0:
                 _child(self.config, slot, request.get("code", ""), out_fd, err_fd, timeout)
             run = Run(request, slot, pid, out_fd, err_fd)
-            self.runs[pid] = run
-            self.by_slot[slot] = run
+            self.children[pid] = run
+            self.owners[slot] = run
+
+    def _start_worker(self, session: Session) -> None:
+        import selectors
+        import socket
+
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        pid = os.fork()
+        if pid == 0:
+            _session_worker(self.config, session.slot, theirs.fileno())
+        theirs.close()
+        ours.setblocking(False)
+        session.pid, session.sock, session.replies = pid, ours, b""
+        self.children[pid] = session
+        self.selector.register(ours, selectors.EVENT_READ, lambda: self._on_worker_reply(session))
+
+    def _advance(self, session: Session) -> None:
+        """Send the next queued cell to the session's worker (starting a fresh worker if needed)."""
+        if session.cleaning or session.run is not None or not session.queued:
+            return
+        import socket
+
+        if session.pid is None:
+            self._start_worker(session)
+        request = session.queued.pop(0)
+        code_fd = os.memfd_create("code", 0)
+        os.write(code_fd, request.get("code", "").encode("utf-8", "surrogateescape"))
+        out_fd = os.memfd_create("stdout", 0)
+        err_fd = os.memfd_create("stderr", 0)
+        session.run = Run(request, session.slot, session.pid, out_fd, err_fd)
+        try:
+            socket.send_fds(session.sock, [b"c"], [code_fd, out_fd, err_fd])
+        except OSError:  # the worker is gone or wedged: end it; the cell reports a reset
+            session.run.status = -signal.SIGKILL
+            session.run.finished = time.monotonic()
+            self._request_clean(session)
+        finally:
+            os.close(code_fd)
+
+    def _on_worker_reply(self, session: Session) -> None:
+        try:
+            data = session.sock.recv(4096)
+        except BlockingIOError:
+            return
+        if not data:  # the worker is exiting; the reaper handles it
+            self._drop_worker_channel(session)
+            return
+        session.replies += data
+        *lines, session.replies = session.replies.split(b"\n")
+        for line in lines:
+            run = session.run
+            if run is None or run.timed_out:
+                continue
+            try:
+                run.status = int(json.loads(line)["status"])
+            except (ValueError, KeyError, TypeError):
+                run.status = 1
+            run.finished = time.monotonic()
+            session.run = None
+            self._respond(run)
+            self._advance(session)
+
+    def _drop_worker_channel(self, session: Session) -> None:
+        if session.sock is not None:
+            self.selector.unregister(session.sock)
+            session.sock.close()
+            session.sock = None
 
     def _reap(self) -> None:
         while True:
@@ -449,24 +602,49 @@ class Executor:
                 return
             if pid == 0:
                 return
-            run = self.runs.get(pid)
-            if run is not None and run.status is None:
-                run.status = os.waitstatus_to_exitcode(status)
-                run.finished = time.monotonic()
-                self._request_clean(run)
+            child = self.children.pop(pid, None)
+            if child is None:  # an orphan we adopted as subreaper
+                continue
+            code = os.waitstatus_to_exitcode(status)
+            if isinstance(child, Session):
+                self._worker_exited(child, code)
+                continue
+            child.status = code
+            if not child.timed_out:
+                # Answer at once: the output is complete. The slot stays busy until it is clean.
+                child.finished = time.monotonic()
+                self._respond(child)
+                self._request_clean(child)
+
+    def _worker_exited(self, session: Session, code: int) -> None:
+        """A session worker died (the program exited, crashed or was killed): answer the cell in
+        flight, and clean the slot; the next cell starts a fresh worker."""
+        session.pid = None
+        self._drop_worker_channel(session)
+        run = session.run
+        if run is not None and not run.timed_out:
+            run.status = code
+            run.finished = time.monotonic()
+            session.run = None
+            self._respond(run, reset=True)
+        if not session.cleaning:
+            self._request_clean(session)
 
     def _enforce_deadlines(self) -> None:
         now = time.monotonic()
-        for run in list(self.runs.values()):
-            if run.status is None and not run.timed_out and now >= run.deadline:
+        for run in self._in_flight():
+            if not run.timed_out and now >= run.deadline:
                 run.timed_out = True
                 run.finished = now
-                self._request_clean(run)
+                self._request_clean(self.owners[run.slot])
 
-    def _request_clean(self, run: Run) -> None:
-        if not run.cleaning:
-            run.cleaning = True
-            os.write(self.clean_tx, f"{run.slot}\n".encode())
+    def _request_clean(self, owner: Run | Session) -> None:
+        """Ask the cleaner to kill everything of the slot's uid and delete its files."""
+        if isinstance(owner, Session):
+            if owner.cleaning:
+                return
+            owner.cleaning = True
+        os.write(self.clean_tx, f"{owner.slot}\n".encode())
 
     def _on_cleaned(self) -> None:
         data = os.read(self.clean_rx, 4096)
@@ -476,39 +654,62 @@ class Executor:
         *lines, self.cleanbuf = self.cleanbuf.split(b"\n")
         for line in lines:
             slot_text, code = line.split()
-            self._cleaned(int(slot_text), int(code))
+            if int(code) != 0:
+                raise SystemExit(f"cleanup of slot {slot_text} failed")
+            self._cleaned(int(slot_text))
 
-    def _cleaned(self, slot: int, code: int) -> None:
-        run = self.by_slot.get(slot)
-        if run is None:
+    def _collect(self, pid: int | None) -> None:
+        """Wait for a child that the cleaner has just killed, unless the reaper already did."""
+        if pid is not None and self.children.pop(pid, None) is not None:
+            os.waitpid(pid, 0)
+
+    def _cleaned(self, slot: int) -> None:
+        owner = self.owners[slot]
+        if isinstance(owner, Run):
+            if owner.timed_out:  # everything of the slot's uid is dead now: collect it, then answer
+                self._collect(owner.pid)
+                self._respond(owner)
+            self._free(slot)
             return
-        if code != 0:
-            raise SystemExit(f"cleanup of slot {run.slot} failed")
-        if run.status is None:  # timed out: the kill is done, wait for the reaper to collect it
-            os.waitpid(run.pid, 0)
-            run.status = -signal.SIGKILL
-        self._finish(run)
+        session = owner
+        self._collect(session.pid)
+        session.pid = None
+        self._drop_worker_channel(session)
+        session.cleaning = False
+        if session.run is not None:  # timed out, or the worker would not take the cell
+            run, session.run = session.run, None
+            self._respond(run, reset=True)
+        if session.closing is not None:
+            del self.sessions[session.sid]
+            self._reply({"id": session.closing.get("id"), "closed": True})
+            self._free(slot)
+        else:
+            self._advance(session)
 
-    def _finish(self, run: Run) -> None:
+    def _free(self, slot: int) -> None:
+        del self.owners[slot]
+        self.free.append(slot)
+        self._start_pending()
+
+    def _respond(self, run: Run, reset: bool = False) -> None:
         cap = int(run.request.get("max_output", 65536))
         stdout, cut_out = read_head_tail(run.out_fd, cap)
         stderr, cut_err = read_head_tail(run.err_fd, cap)
         os.close(run.out_fd)
         os.close(run.err_fd)
-        del self.runs[run.pid]
-        del self.by_slot[run.slot]
-        self.free.append(run.slot)
         self.completed += 1
-        self._reply({
+        reply = {
             "id": run.request.get("id"),
             "stdout": stdout,
             "stderr": stderr,
             "exit_code": -signal.SIGKILL if run.timed_out else run.status,
             "timed_out": run.timed_out,
             "truncated": cut_out or cut_err,
-            "duration": round((run.finished or time.monotonic()) - run.started, 6),
-        })
-        self._start_pending()
+            "duration": round(run.finished - run.started, 6),
+        }
+        if reset:
+            reply["reset"] = True
+        self._reply(reply)
 
     def _reply(self, message: dict) -> None:
         self.ctl_out.write(json.dumps(message) + "\n")
