@@ -284,6 +284,18 @@ print(json.dumps({'host': socket.gethostname(), 'procs': procs, 'zombies': zombi
 """
 
 
+def wait_idle(sandbox: DockerSandbox, limit: float = 60.0) -> float:
+    """Wait until no executor has a busy slot (the executor answers a run before its slot is
+    cleaned, so the last cleanups may still be going on); the seconds waited."""
+    started = time.monotonic()
+    while time.monotonic() - started < limit:
+        stats = sandbox.ping()
+        if stats and all(stat.get("busy", 0) == 0 for stat in stats):
+            break
+        time.sleep(0.05)
+    return time.monotonic() - started
+
+
 def probe_all(sandbox: DockerSandbox) -> list[dict]:
     """One probe per container, started together while the pool is otherwise idle."""
     containers = sandbox.config.containers
@@ -351,7 +363,7 @@ class ObservedPool(DockerSandbox):
 
     def _replace(self, container: Any) -> None:
         with self._retired_lock:
-            first = id(container) not in self._retired_ids
+            first = id(container) not in self._retired_ids and container in getattr(self, "_containers", ())
             self._retired_ids.add(id(container))
         if first:
             self.retired.append(f"{time.strftime('%H:%M:%S')} load {os.getloadavg()[0]:.0f}: "
@@ -424,6 +436,7 @@ class Soak:
 
     def checkpoint(self, sandbox: DockerSandbox, client: Any, owner: str, window_runs: int, window_s: float,
                    elapsed: float) -> dict[str, Any]:
+        idle_wait = wait_idle(sandbox)
         stats = sandbox.ping()
         self.container_ids.update(labelled_containers(client, owner))
         leaks = leak_counts(probe_all(sandbox))
@@ -432,7 +445,7 @@ class Soak:
             "window_runs_per_s": window_runs / window_s if window_s else None,
             "rss_kb": [s.get("rss_kb") for s in stats], "executor_runs": [s.get("runs") for s in stats],
             "leaks": leaks, "infra_errors": len(self.infra_errors), "wrong_normal": len(self.wrong_normal),
-            "hostile_failures": len(self.hostile_failures), "load": os.getloadavg()[0],
+            "hostile_failures": len(self.hostile_failures), "load": os.getloadavg()[0], "idle_wait_s": idle_wait,
         }
         self.checkpoints.append(point)
         rate = f"{point['window_runs_per_s']:.1f}" if window_s else "-"

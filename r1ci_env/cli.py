@@ -13,7 +13,7 @@ def _add_sandbox_commands(sub: argparse._SubParsersAction) -> None:
     build = ssub.add_parser("build", help="build the sandbox image (Dockerfile, or offline with debootstrap)")
     build.add_argument("--image", default=None, help="image tag (default: $R1CI_SANDBOX_IMAGE or r1ci-sandbox:latest)")
     build.add_argument("--method", choices=("auto", "dockerfile", "debootstrap"), default="auto",
-                       help="auto: use the Dockerfile when a registry answers, else debootstrap offline")
+                       help="auto: $R1CI_SANDBOX_BUILD if set, else debootstrap (offline) when installed, else the Dockerfile")
     build.add_argument("--force", action="store_true", help="rebuild even if the image exists")
     check = ssub.add_parser("check", help="start the pool, run a probe program, report")
     check.add_argument("--image", default=None, help="image tag to check")

@@ -64,6 +64,19 @@ def recycle(sandbox) -> None:
     sandbox.ping()  # retires the dead containers and starts replacements
 
 
+def settle(sandbox, limit: float = 5.0) -> float:
+    """Wait until no executor has a slot busy: the executor answers a run as soon as its program
+    exits and cleans the slot afterwards, so an attack's leftovers may outlive its reply briefly.
+    Returns how long that took; fails if cleaning takes longer than `limit` seconds."""
+    started = time.monotonic()
+    while True:
+        stats = sandbox.ping()
+        if stats and all(s.get("busy", 0) == 0 for s in stats):
+            return time.monotonic() - started
+        assert time.monotonic() - started < limit, f"slots still busy (being cleaned) after {limit} s: {stats}"
+        time.sleep(0.02)
+
+
 class Box:
     """The pool plus the container identity seen before the attack."""
 
@@ -85,10 +98,11 @@ class Box:
         return run_together(self.sandbox, jobs, stagger)
 
     def assert_clean(self) -> dict:
-        """The probe: the whole container is as fresh as before the attack."""
-        assert_probe_clean(self.sandbox)
+        """The probe: the whole container is as fresh as before the attack, once its slots are clean."""
+        settle(self.sandbox)
         state = probe_state(self.sandbox)
         assert not state_problems(state, BASELINE), state_problems(state, BASELINE)
+        assert_probe_clean(self.sandbox)
         assert state["host"] == self.host, "the attack cost the container (its executor died)"
         fresh_random(state)
         return state
@@ -124,6 +138,10 @@ def fresh_random(state: dict) -> None:
 @pytest.fixture
 def box(docker_sandbox):
     """The session pool, checked clean before the test (recycled if an earlier failure left residue)."""
+    try:
+        settle(docker_sandbox)
+    except AssertionError:
+        pass  # the probe below finds what is left, and the pool is recycled
     state = probe_state(docker_sandbox)
     if state_problems(state, BASELINE or None):
         recycle(docker_sandbox)
@@ -132,6 +150,7 @@ def box(docker_sandbox):
     if not BASELINE:
         BASELINE.update(state)
     fresh_random(state)
+    settle(docker_sandbox)  # the probe's own slot is cleaned after its reply
     return Box(docker_sandbox, state["host"])
 
 
@@ -148,6 +167,15 @@ def errno_json(body: str) -> str:
         "        out[name] = errno.errorcode.get(exc.errno, str(exc.errno))\n"
         "    except ValueError as exc:\n"
         "        out[name] = 'ValueError'\n"
+        "def root_pids():\n"
+        "    pids = []\n"
+        "    for name in os.listdir('/proc'):\n"
+        "        try:\n"
+        "            if name.isdigit() and open(f'/proc/{name}/status').read().split('Uid:')[1].split()[0] == '0':\n"
+        "                pids.append(int(name))\n"
+        "        except OSError:\n"
+        "            pass  # gone meanwhile\n"
+        "    return sorted(pids)\n"
         + body
         + "\nprint(json.dumps(out))\n"
     )
@@ -458,11 +486,8 @@ def test_a14_secrets_of_the_image_are_unreadable(box):
 
 def test_a15_root_processes_environment_and_memory_are_unreadable(box):
     body = (
-        "roots = []\n"
-        "for name in os.listdir('/proc'):\n"
-        "    if name.isdigit() and open(f'/proc/{name}/status').read().split('Uid:')[1].split()[0] == '0':\n"
-        "        roots.append(int(name))\n"
-        "out['roots'] = sorted(roots)\n"
+        "roots = root_pids()\n"
+        "out['roots'] = roots\n"
         "out['ppid'] = os.getppid()\n"
         "for pid in roots:\n"
         "    for what in ('environ', 'mem', 'maps', 'auxv', 'stack', 'syscall', 'io'):\n"
@@ -532,10 +557,9 @@ def test_a17_the_executor_channel_is_out_of_reach(box):
 def test_a18_signalling_the_executor_and_other_root_processes_is_denied(box):
     body = (
         "import signal\n"
-        "for name in os.listdir('/proc'):\n"
-        "    if name.isdigit() and open(f'/proc/{name}/status').read().split('Uid:')[1].split()[0] == '0':\n"
-        "        for sig in (signal.SIGKILL, signal.SIGTERM, signal.SIGSTOP):\n"
-        "            attempt(f'{name}/{sig.name}', lambda: os.kill(int(name), sig))\n"
+        "for pid in root_pids():\n"
+        "    for sig in (signal.SIGKILL, signal.SIGTERM, signal.SIGSTOP):\n"
+        "        attempt(f'{pid}/{sig.name}', lambda: os.kill(pid, sig))\n"
         "attempt('ppid/SIGKILL', lambda: os.kill(os.getppid(), signal.SIGKILL))\n"
     )
     out = box.json(errno_json(body))
@@ -657,8 +681,11 @@ def test_a22_zombies_are_reaped(box, parent):
         "    if pid == 0:\n"
         "        os._exit(0)\n"
         "    kids.append(pid)\n"
-        "time.sleep(0.3)\n"
-        "zombies = sum(open(f'/proc/{pid}/stat').read().rsplit(')', 1)[1].split()[0] == 'Z' for pid in kids)\n"
+        "for _ in range(200):  # until every child has exited (a loaded box is slow)\n"
+        "    zombies = sum(open(f'/proc/{pid}/stat').read().rsplit(')', 1)[1].split()[0] == 'Z' for pid in kids)\n"
+        "    if zombies == len(kids):\n"
+        "        break\n"
+        "    time.sleep(0.01)\n"
     )
     if parent == "run":  # the run itself never waits for its children
         code = "import os, time\n" + spawn + "print('zombies', zombies)\n"
@@ -847,11 +874,11 @@ NOISE = {
 def test_a29_bystanders_get_correct_results_next_to_a_noisy_neighbour(box, noise):
     jobs = [(NOISE[noise], 2.5)] + [(BYSTANDER, 10)] * 3
     noisy, *bystanders = box.together(jobs, stagger=0.3)
-    assert noisy.timed_out and noisy.exit_code == -9
+    assert noisy.timed_out and noisy.exit_code == -9, noisy
     for result in bystanders:
         assert result.exit_code == 0 and not result.timed_out, result
         assert result.stdout == "4999950000 1060 656e92ca\n"
-        assert result.duration < 2.5  # loose: alone they take about 0.01 s; CPU is shared
+        assert result.duration < 2.5, result  # loose: alone they take about 0.01 s; CPU is shared
     box.assert_clean()
 
 
@@ -1087,9 +1114,16 @@ def test_x2_a_path_longer_than_path_max_is_removed(box, where):
     box.assert_clean()
 
 
-def test_x3_entries_made_inside_another_runs_open_directory_are_removed(box):
-    """Run A shares a world-writable directory in /tmp; run B leaves a private subtree inside it."""
-    owner = "import os, time\nos.mkdir('/tmp/shared')\nos.chmod('/tmp/shared', 0o777)\ntime.sleep(1.5)\nprint('A done')\n"
+@pytest.mark.parametrize("first,mode", [("guest", 0o777), ("owner", 0o1733)])
+def test_x3_entries_made_inside_another_runs_open_directory_are_removed(box, first, mode):
+    """Run A (owner) shares a world-writable directory in /tmp; run B (guest) leaves a private subtree
+    inside it. Whichever ends first, nothing of either may be left once both have ended (0o1733: the
+    guest cannot even list the directory it wrote into)."""
+    owner_stays, guest_stays = (1.5, 0.0) if first == "guest" else (0.6, 1.2)
+    owner = (
+        "import os, time\n"
+        f"os.mkdir('/tmp/shared')\nos.chmod('/tmp/shared', {mode:#o})\ntime.sleep({owner_stays})\nprint('A done')\n"
+    )
     guest = (
         "import os, time\n"
         "for _ in range(100):\n"
@@ -1099,35 +1133,36 @@ def test_x3_entries_made_inside_another_runs_open_directory_are_removed(box):
         "os.makedirs('/tmp/shared/mine/deeper')\n"
         "open('/tmp/shared/mine/deeper/secret', 'w').write('x')\n"
         "os.chmod('/tmp/shared/mine', 0o700)\n"
+        f"time.sleep({guest_stays})\n"
         "print('B done')\n"
     )
-    first, second = box.together([(owner, 5), (guest, 5)])
-    assert first.stdout == "A done\n" and second.stdout == "B done\n"
+    first_result, second_result = box.together([(owner, 5), (guest, 5)])
+    assert first_result.stdout == "A done\n" and second_result.stdout == "B done\n"
     box.assert_clean()
 
 
 @pytest.mark.parametrize("what", ["files", "hard_links"])
 def test_x4_an_inode_flood_is_cleaned_within_the_hosts_deadline(box, what):
-    """Create entries as fast as possible: cleaning them must not outlast the host's grace period."""
+    """Create entries until stopped: cleaning them up must stay well inside the host's grace period."""
     make = "os.close(os.open(f'e{n}', os.O_CREAT | os.O_WRONLY))" if what == "files" else "os.link('seed', f'e{n}')"
     code = errno_json(
-        "import time\n"
         "open('seed', 'w').close()\n"
-        "n, t0 = 0, time.monotonic()\n"
+        "n = 0\n"
         "def flood():\n"
         "    global n\n"
-        "    while time.monotonic() - t0 < 2.5:\n"
-        "        for _ in range(1000):\n"
-        f"            {make}\n"
-        "            n += 1\n"
+        "    while True:\n"
+        f"        {make}\n"
+        "        n += 1\n"
         "attempt('flood', flood)\n"
         "out['entries'] = n\n"
     )
     started = time.monotonic()
-    result = box.run(code, timeout=3)  # a SandboxError here means the cleanup took the container down
+    result = box.run(code, timeout=2)  # a SandboxError here: the cleanup outlasted the host's deadline
     elapsed = time.monotonic() - started
-    assert not result.timed_out, result
-    assert elapsed < 3 + 3, f"the cleanup after the run took {elapsed - result.duration:.1f} s"
+    assert result.timed_out or json.loads(result.stdout)["flood"] == "ENOSPC", result
+    assert elapsed < 2 + 3, f"the reply came {elapsed:.1f} s after the request"
+    cleaning = settle(box.sandbox)
+    assert cleaning < 3, f"cleaning the slot took {cleaning:.1f} s after the reply"
     box.assert_clean()
 
 
@@ -1137,8 +1172,11 @@ def test_x7_signal_state_of_the_executor_does_not_leak_into_programs(box):
         "import json, os, signal, subprocess\n"
         "files = [os.open(f'f{i}', os.O_RDWR | os.O_CREAT) for i in range(20)]\n"
         "subprocess.run(['true'])\n"
-        "handlers = {s.name: str(signal.getsignal(s)) for s in signal.Signals\n"
-        "            if s not in (signal.SIGKILL, signal.SIGSTOP) and str(signal.getsignal(s)) != 'Handlers.SIG_DFL'}\n"
+        "handlers = {}\n"
+        "for s in signal.Signals:\n"
+        "    handler = signal.getsignal(s)\n"
+        "    if handler not in (signal.SIG_DFL, None):\n"
+        "        handlers[s.name] = getattr(handler, 'name', None) or getattr(handler, '__name__', repr(handler))\n"
         "blocked = open('/proc/self/status').read().split('SigBlk:')[1].split()[0]\n"
         "print(json.dumps({'handlers': handlers, 'wakeup_fd': signal.set_wakeup_fd(-1), 'blocked': blocked,\n"
         "                  'corrupted': [fd for fd in files if os.pread(fd, 16, 0)]}))\n"
@@ -1146,8 +1184,7 @@ def test_x7_signal_state_of_the_executor_does_not_leak_into_programs(box):
     result = box.run(code)
     assert result.exit_code == 0 and result.stderr == "", result
     assert json.loads(result.stdout) == {
-        "handlers": {"SIGINT": "<built-in function default_int_handler>",
-                     "SIGPIPE": "Handlers.SIG_IGN", "SIGXFSZ": "Handlers.SIG_IGN"},
+        "handlers": {"SIGINT": "default_int_handler", "SIGPIPE": "SIG_IGN", "SIGXFSZ": "SIG_IGN"},
         "wakeup_fd": -1, "blocked": "0000000000000000", "corrupted": [],
     }
     box.assert_clean()
