@@ -142,7 +142,9 @@ def _outside_code(text: str) -> Iterator[str]:
 
 
 def _markers(segment: str) -> Iterator[str]:
-    """Contents of `<<<...>>>` markers in order, each closing at the first `>>>` after its opening.
+    """Contents of `<<<...>>>` markers in order. A marker closes at the first run of three or more
+    `>` after its opening, and the last three `>` of that run are the closing: `<<<a > b>>>>` holds
+    `a > b>` (answers such as Dyck sequences end in `>`).
 
     A linear scan: an opening with no closing ends the search (no later opening can close either).
     """
@@ -151,11 +153,14 @@ def _markers(segment: str) -> Iterator[str]:
         start = segment.find(_ANSWER_OPEN, pos)
         if start < 0:
             return
-        end = segment.find(_ANSWER_CLOSE, start + len(_ANSWER_OPEN))
-        if end < 0:
+        run = segment.find(_ANSWER_CLOSE, start + len(_ANSWER_OPEN))
+        if run < 0:
             return
-        yield segment[start + len(_ANSWER_OPEN):end]
-        pos = end + len(_ANSWER_CLOSE)
+        end = run + len(_ANSWER_CLOSE)
+        while end < len(segment) and segment[end] == ">":
+            end += 1
+        yield segment[start + len(_ANSWER_OPEN):end - len(_ANSWER_CLOSE)]
+        pos = end
 
 
 def extract_answer(text: str) -> str | None:

@@ -317,3 +317,11 @@ def test_sanitize_returns_a_plain_str():
 def test_sanitize_rejects_other_types(action):
     with pytest.raises(TypeError, match="str or bytes"):
         sanitize(action)
+
+
+@pytest.mark.parametrize(
+    "text, answer",
+    [("<<<] ) >>>>", "] ) >"), ("<<<] ) > >>>", "] ) >"), ("<<<a>>>>>> tail", "a>>>"), ("<<<x>>> <<<y>>>>", "y>")],
+)
+def test_answers_ending_in_angle_brackets_keep_them(text, answer):
+    assert extract_answer(text) == answer

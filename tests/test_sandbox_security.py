@@ -1,6 +1,9 @@
 """Adversarial tests of the docker sandbox: the attack catalogue of
 docs/research/anchors_sandbox.md section 5 (A1-A37; A38 chaos and A39 soak live elsewhere), plus
-attacks found while writing these (X1-X7).
+attacks found while writing these: X1 a directory tree 1200 deep, X2 a path longer than PATH_MAX,
+X3 a private subtree inside another run's world-writable directory, X4 an inode (file or hard link)
+flood, X5 SysV IPC objects handed to root with IPC_SET and X6 a POSIX message queue (both as cases
+of the A34 test), X7 signal state inherited from the executor.
 
 Every test submits its attack through the real pool (`docker_sandbox`: 1 container x 4 slots), asserts
 the contained outcome (exit code, timeout, truncation, and errno names or counts that the attack
@@ -9,6 +12,9 @@ of any slot uid alive, nothing in /tmp, /dev/shm, /dev/mqueue or any slot's scra
 IPC objects, a clean environment, fresh module state and fresh random numbers, and the same container
 as before the attack (an attack that kills the executor costs a container: the host would see an
 infrastructure error). Slots rotate, so the probe checks every slot, not only the one it runs in.
+The executor answers a run as soon as its program exits and cleans the slot afterwards, so the probe
+first waits (`settle`, via ping's busy count) for every slot to be clean, and fails if that takes
+more than a few seconds.
 
 Decisions recorded here:
 * A16: /proc/self/mountinfo is readable and shows the host's overlay layer paths. Accepted: it leaks
@@ -225,7 +231,7 @@ def check_victim(result: ExecResult) -> tuple[int, int, str]:
 def test_a1_infinite_loop_is_killed_at_the_wall_timeout(box):
     result = box.run("while True: pass", timeout=1)
     assert result.timed_out and result.exit_code == -9
-    assert 1.0 <= result.duration < 2.5
+    assert 1.0 <= result.duration < 3.0
     assert result.stdout == "" and result.stderr == ""
     box.assert_clean()
 
@@ -243,7 +249,7 @@ def test_a2_ignoring_catchable_signals_does_not_escape_the_timeout(box, wait):
     result = box.run(code, timeout=1)
     assert result.timed_out and result.exit_code == -9
     assert result.stdout == "armed\n"  # output printed before the kill comes back
-    assert result.duration < 2.5
+    assert result.duration < 3.0
     box.assert_clean()
 
 
@@ -298,7 +304,7 @@ def test_a5_huge_allocation_raises_memory_error(box):
     result = box.run("x = bytearray(4 << 30)")
     assert result.exit_code == 1 and not result.timed_out
     assert result.stderr.rstrip().endswith("MemoryError")
-    assert result.duration < 1.5
+    assert result.duration < 3.0  # about 0.03 s: no page is touched
     box.assert_clean()
 
 
@@ -324,7 +330,8 @@ def assert_capped(text: str, fill: str) -> None:
 
 @pytest.mark.parametrize("flood", ["print_loop", "one_huge_write"])
 def test_a8_a9_output_floods_are_capped(box, flood):
-    code = "while True:\n    print('x' * 10000)\n" if flood == "print_loop" else "import sys\nsys.stdout.write('x' * 10**8)\n"
+    code = {"print_loop": "while True:\n    print('x' * 10000)\n",
+            "one_huge_write": "import sys\nsys.stdout.write('x' * 10**8)\n"}[flood]
     result = box.run(code, timeout=5)
     # the 16 MiB RLIMIT_FSIZE on the output memfd stops the writer with EFBIG; 64 KiB come back
     assert result.exit_code == 1 and not result.timed_out and result.truncated
@@ -710,7 +717,7 @@ def test_a22_zombies_are_reaped(box, parent):
 
 def test_a23_input_gets_eof_at_once(box):
     result = box.run("import os, sys\nprint(repr(sys.stdin.read()), os.read(0, 10))\ninput()\n", timeout=5)
-    assert result.exit_code == 1 and not result.timed_out and result.duration < 1.5
+    assert result.exit_code == 1 and not result.timed_out and result.duration < 3.0
     assert result.stdout == "'' b''\n"
     assert result.stderr.rstrip().endswith("EOFError: EOF when reading a line")
     box.assert_clean()
@@ -791,9 +798,10 @@ def test_a26_os_exit_loses_buffered_output_like_cpython(box):
 
 @pytest.mark.parametrize("how,status", [("fds", 120), ("streams", 1)])
 def test_a27_closed_stdout_and_stderr_fail_without_hanging(box, how, status):
-    close = "import os\nos.close(1)\nos.close(2)\n" if how == "fds" else "import sys\nsys.stdout.close()\nsys.stderr.close()\n"
+    close = {"fds": "import os\nos.close(1)\nos.close(2)\n",
+             "streams": "import sys\nsys.stdout.close()\nsys.stderr.close()\n"}[how]
     result = box.run(close + "print('x')\n")
-    assert result.exit_code == status and not result.timed_out and result.duration < 1.5
+    assert result.exit_code == status and not result.timed_out and result.duration < 3.0
     assert result.stdout == "" and result.stderr == ""
     box.assert_clean()
 
@@ -866,19 +874,24 @@ NOISE = {
     "fork_bomb": FORK_BOMB,
     "cpu_hog": "import os\nfor _ in range(40):\n    if os.fork() == 0:\n        break\nwhile True:\n    pass\n",
     "memory_hog": "import os\nfor _ in range(6):\n    if os.fork() == 0:\n        break\nhold = []\n"
-                  "while True:\n    try:\n        hold.append(b'x' * (50 << 20))\n    except MemoryError:\n        hold.clear()\n",
+                  "while True:\n    try:\n        hold.append(b'x' * (50 << 20))\n"
+                  "    except MemoryError:\n        hold.clear()\n",
 }
 
 
 @pytest.mark.parametrize("noise", sorted(NOISE))
 def test_a29_bystanders_get_correct_results_next_to_a_noisy_neighbour(box, noise):
+    calm = box.together([(BYSTANDER, 10)] * 3, stagger=0)  # calibration: this box, its load, now
+    alone = max(result.duration for result in calm)
     jobs = [(NOISE[noise], 2.5)] + [(BYSTANDER, 10)] * 3
     noisy, *bystanders = box.together(jobs, stagger=0.3)
     assert noisy.timed_out and noisy.exit_code == -9, noisy
     for result in bystanders:
         assert result.exit_code == 0 and not result.timed_out, result
         assert result.stdout == "4999950000 1060 656e92ca\n"
-        assert result.duration < 2.5, result  # loose: alone they take about 0.01 s; CPU is shared
+        # loose: next to 64 spinning processes on 2 cores a bystander may wait for CPU until the
+        # neighbour is killed (2.5 s after it started), but not much longer
+        assert result.duration < 2.5 + 1.0 + 20 * alone, (result, alone)
     box.assert_clean()
 
 
@@ -1056,7 +1069,8 @@ def test_a36_privileges_cannot_be_regained(box):
 
 
 def test_a37_invalid_utf8_comes_back_with_replacement_characters(box):
-    result = box.run("import sys\nsys.stdout.buffer.write(b'ok \\xff\\xfe \\xc3(\\n')\nsys.stderr.buffer.write(b'\\x80err')\n")
+    result = box.run("import sys\nsys.stdout.buffer.write(b'ok \\xff\\xfe \\xc3(\\n')\n"
+                     "sys.stderr.buffer.write(b'\\x80err')\n")
     assert result.exit_code == 0
     assert result.stdout == "ok \ufffd\ufffd \ufffd(\n" and result.stderr == "\ufffderr"
     box.assert_clean()

@@ -10,7 +10,8 @@ What one run measures, all on the same machine and in the same process:
   `docker exec CONTAINER python3 -c "print(1)"` per call into a plain long-lived container; their p50
   and their throughput at concurrency 1 and 8;
 * ratios: our throughput at concurrency 8 over docker exec's (the design's target is >= 10x), and the
-  baselines' p50 over ours;
+  baselines' p50 over ours; the pool is measured again right before each baseline level and the
+  ratios use those pairs, because the load of a shared machine drifts over a run of minutes;
 * the env's own cost per step with execution excluded: `CodeInterpreterEnv.step` timed with
   `InstantSandbox`, a stub whose `run()` returns a fixed result at once (used only here, to take the
   sandbox out of the measurement).
@@ -158,9 +159,8 @@ def _sandbox_call(sandbox: Sandbox, code: str, expected: str) -> Callable[[], bo
     return call
 
 
-def measure_pool(options: dict[str, Any], args: argparse.Namespace, stop: threading.Event,
-                 progress: Callable[[str], None]) -> dict[str, Any]:
-    """Cold start, latency rows and throughput levels of one fresh pool."""
+def start_pool(options: dict[str, Any], progress: Callable[[str], None]) -> tuple[Sandbox, dict[str, Any]]:
+    """Construct a fresh pool and time it until its first run has returned (the cold start)."""
     from .docker_pool import DockerSandbox
 
     progress("starting a fresh pool (cold start)")
@@ -170,47 +170,48 @@ def measure_pool(options: dict[str, Any], args: argparse.Namespace, stop: thread
         ready = time.perf_counter()
         first = sandbox.run(PRINT1, timeout=RUN_TIMEOUT)
         first_done = time.perf_counter()
-        cold = {
-            "pool_ready_s": ready - started,
-            "first_run_returned_s": first_done - started,
-            "first_run_ok": first.ok and first.stdout == "1\n",
-            "containers_started_in_s": sandbox.cold_start_seconds,
-        }
-        pool = {"image": sandbox.config.image, "containers": sandbox.config.containers,
-                "slots_per_container": sandbox.config.slots_per_container(), "total_slots": sandbox.total_slots}
-        for _ in range(10):  # warm-up, not measured
-            sandbox.run(PRINT1, timeout=RUN_TIMEOUT)
-
-        latency = []
-        for name, code, expected in PROGRAMS:
-            progress(f"latency: {name} x {args.n}")
-            wrong, errors, round_trips, inside = 0, [], [], []
-            sandbox.run(code, timeout=RUN_TIMEOUT)  # warm-up of this program
-            for _ in range(args.n):
-                if stop.is_set():
-                    raise KeyboardInterrupt
-                t0 = time.perf_counter()
-                try:
-                    result = sandbox.run(code, timeout=RUN_TIMEOUT)
-                except SandboxError as exc:
-                    errors.append(str(exc))
-                    continue
-                round_trips.append(time.perf_counter() - t0)
-                inside.append(result.duration)
-                wrong += not (result.ok and result.stdout == expected)
-            latency.append({"program": name, "code": code, "n": len(round_trips), **_summary_ms(round_trips),
-                            "inside_p50_ms": percentile(inside, 50) * 1e3, "wrong": wrong, "errors": errors})
-
-        throughput = []
-        for level in args.concurrency:
-            progress(f"throughput: print(1), concurrency {level} x {args.runs_per_level}")
-            row = hammer(_sandbox_call(sandbox, PRINT1, "1\n"), level, args.runs_per_level, stop)
-            throughput.append(_throughput_row(row))
-        executor_rss_kb = [stat.get("rss_kb") for stat in sandbox.ping()]
-    finally:
+    except BaseException:
         sandbox.close()
-    return {"pool": pool, "cold_start": cold, "latency": latency, "throughput": throughput,
-            "executor_rss_kb": executor_rss_kb}
+        raise
+    cold = {
+        "pool_ready_s": ready - started,
+        "first_run_returned_s": first_done - started,
+        "first_run_ok": first.ok and first.stdout == "1\n",
+        "containers_started_in_s": sandbox.cold_start_seconds,
+    }
+    return sandbox, cold
+
+
+def measure_pool(sandbox: Any, args: argparse.Namespace, stop: threading.Event,
+                 progress: Callable[[str], None]) -> dict[str, Any]:
+    """Latency rows and throughput levels of a started pool."""
+    pool = {"image": sandbox.config.image, "containers": sandbox.config.containers,
+            "slots_per_container": sandbox.config.slots_per_container(), "total_slots": sandbox.total_slots}
+    for _ in range(10):  # warm-up, not measured
+        sandbox.run(PRINT1, timeout=RUN_TIMEOUT)
+    latency = []
+    for name, code, expected in PROGRAMS:
+        progress(f"latency: {name} x {args.n}")
+        wrong, errors, round_trips, inside = 0, [], [], []
+        sandbox.run(code, timeout=RUN_TIMEOUT)  # warm-up of this program
+        for _ in range(args.n):
+            t0 = time.perf_counter()
+            try:
+                result = sandbox.run(code, timeout=RUN_TIMEOUT)
+            except SandboxError as exc:
+                errors.append(str(exc))
+                continue
+            round_trips.append(time.perf_counter() - t0)
+            inside.append(result.duration)
+            wrong += not (result.ok and result.stdout == expected)
+        latency.append({"program": name, "code": code, "n": len(round_trips), **_summary_ms(round_trips),
+                        "inside_p50_ms": percentile(inside, 50) * 1e3, "wrong": wrong, "errors": errors})
+    throughput = []
+    for level in args.concurrency:
+        progress(f"throughput: print(1), concurrency {level} x {args.runs_per_level}")
+        row = hammer(_sandbox_call(sandbox, PRINT1, "1\n"), level, args.runs_per_level, stop)
+        throughput.append(_throughput_row(row))
+    return {"pool": pool, "latency": latency, "throughput": throughput}
 
 
 def _throughput_row(row: dict[str, Any]) -> dict[str, Any]:
@@ -247,9 +248,12 @@ def remove_labelled(token: str) -> int:
         return 0
 
 
-def measure_baselines(image: str, runs: int, token: str, stop: threading.Event,
-                      progress: Callable[[str], None]) -> dict[str, Any]:
-    """docker run --rm per call, and docker exec per call into a long-lived plain container."""
+def measure_baselines(image: str, runs: int, token: str, stop: threading.Event, progress: Callable[[str], None],
+                      ours: Callable[[], bool], our_runs: int) -> dict[str, Any]:
+    """docker run --rm per call, and docker exec per call into a long-lived plain container, each at
+    concurrency 1 and 8. Right before each baseline level the pool is measured again at the same
+    concurrency (`ours`, `our_runs` calls), so that each ratio compares two measurements taken
+    seconds apart rather than minutes apart on a machine whose load drifts."""
     label = f"{BENCH_LABEL}={token}"
     run_argv = ("run", "--rm", "--network", "none", "--label", label, image, "python3", "-c", PRINT1)
     results: dict[str, Any] = {}
@@ -264,11 +268,13 @@ def measure_baselines(image: str, runs: int, token: str, stop: threading.Event,
                            ("docker run --rm", run_argv)):
             call = _docker_call(*argv)
             call()  # warm-up: the first call pays one-off costs (page cache, image layers)
-            levels = {}
+            levels, paired = {}, {}
             for level in BASELINE_CONCURRENCY:
-                progress(f"baseline: {name}, concurrency {level} x {runs}")
+                progress(f"baseline: r1ci pool then {name}, concurrency {level} ({our_runs} + {runs} calls)")
+                paired[level] = _throughput_row(hammer(ours, level, our_runs, stop))
                 levels[level] = _throughput_row(hammer(call, level, runs, stop))
-            results[name] = {"argv": ["docker", *argv], "p50_ms": levels[1]["p50_ms"], "levels": levels}
+            results[name] = {"argv": ["docker", *argv], "p50_ms": levels[1]["p50_ms"], "levels": levels,
+                             "paired_pool": paired}
     finally:
         remove_labelled(token)
     return results
@@ -311,21 +317,25 @@ def measure_env_overhead(steps: int) -> dict[str, Any]:
 
 
 def _ratios(report: dict[str, Any]) -> list[dict[str, Any]]:
-    ours_p50 = next(row["p50_ms"] for row in report["latency"] if row["program"] == "print(1)")
-    ours_by_level = {row["concurrency"]: row["runs_per_s"] for row in report["throughput"]}
+    """Pool over baseline, each from the pool measurement taken right before that baseline."""
     rows = []
     for name, base in (report.get("baselines") or {}).items():
-        base_c8 = base["levels"][8]["runs_per_s"]
-        ours_c8 = ours_by_level.get(8)
-        row = {"comparison": f"throughput at concurrency 8: r1ci pool / {name}",
-               "value": (ours_c8 / base_c8) if ours_c8 and base_c8 else None}
+        ours = base["paired_pool"]
+        ratio = _div(ours[8]["runs_per_s"], base["levels"][8]["runs_per_s"])
+        row = {"comparison": f"throughput at concurrency 8: r1ci pool / {name}", "value": ratio}
         if name == "docker exec":
             row["target"] = TARGET_RATIO
-            row["meets_target"] = None if row["value"] is None else row["value"] >= TARGET_RATIO
+            row["meets_target"] = None if ratio is None else ratio >= TARGET_RATIO
         rows.append(row)
-        rows.append({"comparison": f"p50 latency of print(1): {name} / r1ci pool",
-                     "value": base["p50_ms"] / ours_p50 if ours_p50 else None})
+        rows.append({"comparison": f"p50 latency of print(1) at concurrency 1: {name} / r1ci pool",
+                     "value": _div(base["p50_ms"], ours[1]["p50_ms"])})
     return rows
+
+
+def _div(a: float | None, b: float | None) -> float | None:
+    if not a or not b or a != a or b != b:  # missing, zero or NaN
+        return None
+    return a / b
 
 
 def _fmt(value: float | None, digits: int = 1) -> str:
@@ -374,25 +384,24 @@ def render_markdown(report: dict[str, Any]) -> str:
     if not baselines:
         lines.append(f"skipped ({report.get('baselines_skipped', 'not measured')})")
     else:
-        ours = {row["concurrency"]: row["runs_per_s"] for row in report["throughput"]}
-        ours_p50 = report["latency"][0]["p50_ms"]
-        lines += ["| path | p50 ms | runs/s at concurrency 1 | runs/s at concurrency 8 | wrong / infra errors |",
-                  "|---|---|---|---|---|",
-                  f"| r1ci pool `sandbox.run` | {_fmt(ours_p50)} | {_fmt(ours.get(1))} | {_fmt(ours.get(8))} | "
-                  "see above |"]
+        lines += ["| path | p50 ms (concurrency 1) | runs/s at concurrency 1 | runs/s at concurrency 8 | "
+                  "wrong / infra errors |", "|---|---|---|---|---|"]
         for name, base in baselines.items():
-            levels = base["levels"]
-            merged = {"wrong": sum(lv["wrong"] for lv in levels.values()),
-                      "errors": [e for lv in levels.values() for e in lv["errors"]]}
-            lines.append(f"| `{' '.join(base['argv'][:2])} ...` ({name}) | {_fmt(base['p50_ms'])} | "
-                         f"{_fmt(levels[1]['runs_per_s'])} | {_fmt(levels[8]['runs_per_s'])} | {_failures(merged)} |")
+            for title, levels in ((f"r1ci pool `sandbox.run`, measured right before {name}", base["paired_pool"]),
+                                  (f"`{' '.join(base['argv'][:2])} ...` ({name})", base["levels"])):
+                merged = {"wrong": sum(lv["wrong"] for lv in levels.values()),
+                          "errors": [e for lv in levels.values() for e in lv["errors"]]}
+                lines.append(f"| {title} | {_fmt(levels[1]['p50_ms'])} | {_fmt(levels[1]['runs_per_s'])} | "
+                             f"{_fmt(levels[8]['runs_per_s'])} | {_failures(merged)} |")
         lines += ["", f"docker exec goes into a plain `docker run -d --network none IMAGE sleep infinity` container; "
-                  f"{report['baseline_runs']} calls per level after one warm-up call."]
+                  f"{report['baseline_runs']} calls per level after one warm-up call. The pool rows are measured "
+                  f"again ({report['paired_runs']} calls per level) just before each baseline, and the ratios "
+                  "below use those pairs, so load drifting during the run does not skew them."]
         lines += ["", "## Ratios", "", "| comparison | value | target |", "|---|---|---|"]
         for row in report["ratios"]:
             target = ""
             if "target" in row:
-                verdict = {True: "met", False: "NOT met", None: "n/a (concurrency 8 not measured)"}[row["meets_target"]]
+                verdict = {True: "met", False: "NOT met", None: "n/a"}[row["meets_target"]]
                 target = f">= {row['target']:.0f}x: {verdict}"
             value = "n/a" if row["value"] is None else f"{_fmt(row['value'])}x"
             lines.append(f"| {row['comparison']} | {value} | {target} |")
@@ -439,26 +448,32 @@ def run_bench(args: argparse.Namespace, progress: Callable[[str], None]) -> dict
     _record_load("start", machine)
     stop = threading.Event()
     token = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    sandbox, cold = start_pool(options, progress)
     try:
-        report: dict[str, Any] = {"machine": machine, **measure_pool(options, args, stop, progress)}
+        report: dict[str, Any] = {"machine": machine, "cold_start": cold,
+                                  **measure_pool(sandbox, args, stop, progress)}
         if args.skip_baselines:
             report["baselines"], report["baselines_skipped"] = None, "--skip-baselines"
         elif shutil.which("docker") is None:
             report["baselines"], report["baselines_skipped"] = None, "no docker CLI on PATH"
         else:
-            report["baselines"] = measure_baselines(image, args.baseline_runs, token, stop, progress)
-            report["baseline_runs"] = args.baseline_runs
+            report["baselines"] = measure_baselines(image, args.baseline_runs, token, stop, progress,
+                                                    _sandbox_call(sandbox, PRINT1, "1\n"), args.runs_per_level)
+            report["baseline_runs"], report["paired_runs"] = args.baseline_runs, args.runs_per_level
+        report["executor_rss_kb"] = [stat.get("rss_kb") for stat in sandbox.ping()]
+        sandbox.close()
         progress(f"env overhead: {args.env_steps} code turns with InstantSandbox")
         report["env_overhead"] = measure_env_overhead(args.env_steps)
     finally:
         stop.set()
+        sandbox.close()
         if shutil.which("docker"):
             remove_labelled(token)
     _record_load("end", machine)
     report["ratios"] = _ratios(report)
     rows = [*report["latency"], *report["throughput"]]
     for base in (report.get("baselines") or {}).values():
-        rows += base["levels"].values()
+        rows += [*base["levels"].values(), *base["paired_pool"].values()]
     report["ok"] = report["cold_start"]["first_run_ok"] and not any(r["wrong"] or r["errors"] for r in rows)
     return report
 

@@ -41,7 +41,10 @@ def parse_int(text: str) -> int | None:
     compact = "".join(text.split()).replace("\u2212", "-")
     if not _INTEGER.fullmatch(compact):
         return None
-    return int(compact.replace(",", ""))
+    try:
+        return int(compact.replace(",", ""))
+    except ValueError:  # more digits than Python converts (sys.get_int_max_str_digits)
+        return None
 
 
 _OPTION = re.compile(r"\(?([A-Za-z])\)?")
@@ -78,6 +81,38 @@ def chosen_option(answer: str, options: dict[str, str]) -> str | None:
         return letter if text is not None and collapse_whitespace(text).casefold() == labelled.group(3) else None
     matches = [ltr for ltr, text in options.items() if collapse_whitespace(text).casefold() == key]
     return matches[0] if len(matches) == 1 else None
+
+
+_WRAPPING_QUOTES = ("\"", "'", "`")
+
+
+def plain_word(text: str) -> str:
+    """A one-word answer ("Yes", "valid", ...) reduced for comparison: whitespace collapsed, one
+    pair of surrounding quotes and one trailing full stop removed, case folded."""
+    word = collapse_whitespace(text)
+    if len(word) >= 2 and word[0] == word[-1] and word[0] in _WRAPPING_QUOTES:
+        word = word[1:-1].strip()
+    return word.removesuffix(".").strip().casefold()
+
+
+_LABEL_RUN = re.compile(r"(?:\([A-Za-z]\))+")
+_LABEL_SEPARATORS = re.compile(r"(?:[\s,]|\band\b)+")
+
+
+def option_label_sequence(answer: str) -> list[str] | None:
+    """The option labels an answer lists, in order ("(C) (D)", "C, D", "(C)(D)", "C and D" ->
+    ["C", "D"]), or None when it is not only labels."""
+    labels: list[str] = []
+    for part in _LABEL_SEPARATORS.split(answer.strip()):
+        if not part:
+            continue
+        if _LABEL_RUN.fullmatch(part):
+            labels.extend(letter.upper() for letter in part[1:-1].split(")("))
+        elif (letter := option_letter(part)) is not None:
+            labels.append(letter)
+        else:
+            return None
+    return labels or None
 
 
 # ---------------------------------------------------------------- arithmetic
@@ -173,3 +208,59 @@ class InstanceDirectory:
         """The instance id and the path of its file for `seed`."""
         instance_id = self.ids[seed % len(self.ids)]
         return instance_id, self.root / instance_id / self.filename
+
+
+# ---------------------------------------------------------------- numbers and cell lists in answers
+
+
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:/[+-]?\d+)?")
+MAX_NUMBER_LENGTH = 200
+
+
+def parse_number(text: str) -> Fraction | None:
+    """The exact value of one number written as an integer, a decimal ("1.25", "-.5", "4.") or a
+    fraction with an integer denominator ("11/6"), with an optional sign (Unicode minus too) and
+    surrounding spaces; None for anything else (words, exponents, division by zero, ...)."""
+    compact = text.strip().replace("\u2212", "-")
+    if len(compact) > MAX_NUMBER_LENGTH or not _NUMBER.fullmatch(compact):
+        return None
+    numerator, _, denominator = compact.partition("/")
+    try:
+        return Fraction(numerator) / Fraction(denominator) if denominator else Fraction(numerator)
+    except (ValueError, ZeroDivisionError):
+        return None
+
+
+def number_matches(text: str, gold: Fraction, places: int) -> bool:
+    """True iff `text` is one number (see `parse_number`) equal to `gold`, or a decimal (it has a
+    decimal point) within half a unit of the `places`-th decimal place of `gold`, so that `gold`
+    rounded to `places` or more decimals is accepted and a wrong value never is."""
+    value = parse_number(text)
+    if value is None:
+        return False
+    if value == gold:
+        return True
+    return "." in text and "/" not in text and abs(value - gold) <= Fraction(1, 2 * 10**places)
+
+
+_CELL_SEPARATORS = re.compile(r"[\s,;]+")
+_CELL_WRAPPERS = "[](){}\"'`"
+
+
+def split_cells(text: str) -> list[str]:
+    """The cells an answer lists, in order: split on commas, semicolons and whitespace (so rows may
+    be on separate lines), with brackets, parentheses, braces and quotes around cells dropped.
+    "[[1, 2], [3, 4]]", "1,2,3,4" and "1 2\\n3 4" all give ["1", "2", "3", "4"]."""
+    cells = (cell.strip(_CELL_WRAPPERS) for cell in _CELL_SEPARATORS.split(text))
+    return [cell for cell in cells if cell]
+
+
+def parse_cell_pairs(text: str) -> list[tuple[int, int]] | None:
+    """Grid cells written as `row col` pairs, in order: "0 3, 1 0", "(0, 3), (1, 0)" and
+    "[[0, 3], [1, 0]]" all give [(0, 3), (1, 0)]. None unless every cell (see `split_cells`) is a
+    non-negative integer and there is an even number of them."""
+    cells = split_cells(text)
+    if len(cells) % 2 or not all(cell.isdigit() for cell in cells):
+        return None
+    numbers = [int(cell) for cell in cells]
+    return list(zip(numbers[0::2], numbers[1::2]))

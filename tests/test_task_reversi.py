@@ -1,0 +1,110 @@
+"""Reversi: the flipping simulation, legal-move generation, the board checker, official data."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from r1ci_env.tasks import Instance, make_task
+from r1ci_env.tasks.reversi import Reversi, legal_moves, opening, play
+
+from task_helpers import run_reference
+
+OFFICIAL = "symbench/reversi_dataset"
+
+
+def flat(board):
+    return [cell for row in board for cell in row]
+
+
+def test_registered_with_paper_attributes():
+    task = make_task("Reversi")
+    assert (task.source, task.category, task.checker) == ("symbench", "execution", "EM")
+
+
+def test_opening_and_flips():
+    assert opening(4) == [list("****"), list("*10*"), list("*01*"), list("****")]
+    assert sorted(legal_moves(opening(4), "0")) == [(0, 1), (1, 0), (2, 3), (3, 2)]
+    board = play(4, [{"player": "0", "row": 1, "column": 2}])
+    assert board == [list("*0**"), list("*00*"), list("*01*"), list("****")]
+    # white answers on the diagonal from (1,1): flips (2,2) back
+    board = play(4, [{"player": "0", "row": 1, "column": 2}, {"player": "1", "row": 1, "column": 1}])
+    assert board == [list("10**"), list("*10*"), list("*01*"), list("****")]
+
+
+def test_knobs_control_board_and_moves_and_moves_are_legal():
+    task = Reversi(board_sizes=(8,), min_moves=5, max_moves=6)
+    for seed in range(20):
+        m = task.generate(seed).metadata
+        assert m["size"] == 8 and 5 <= len(m["moves"]) <= 6
+        for k, move in enumerate(m["moves"]):
+            assert (move["row"] - 1, move["column"] - 1) in legal_moves(play(8, m["moves"][:k]), move["player"])
+    sizes = {Reversi().generate(s).metadata["size"] for s in range(40)}
+    assert sizes == {4, 6}
+
+
+def test_question_shows_the_opening_not_the_result():
+    instance = Reversi().generate(5)
+    size = instance.metadata["size"]
+    assert "\n".join("".join(row) for row in opening(size)) in instance.question
+    move = instance.metadata["moves"][0]
+    assert f"Move 1: black (0) plays at ({move['row']}, {move['column']})" in instance.question
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_reference_solution_scores_one_and_the_unflipped_board_zero(seed):
+    task = Reversi()
+    instance = task.generate(seed)
+    answer = run_reference(task, instance)
+    assert task.score(answer, instance) == 1.0
+    m = instance.metadata
+    placed_only = flat(play(m["size"], m["moves"][:-1]))
+    last = m["moves"][-1]
+    placed_only[(last["row"] - 1) * m["size"] + last["column"] - 1] = last["player"]  # no flips
+    assert task.score(",".join(placed_only), instance) == 0.0
+
+
+GOLD = list("*0***00**01*****")
+INSTANCE = Instance("", GOLD, "t", {"size": 4, "moves": [{"player": "0", "row": 1, "column": 2}]})
+
+
+@pytest.mark.parametrize(
+    "answer, expected",
+    [
+        ("*,0,*,*,*,0,0,*,*,0,1,*,*,*,*,*", 1.0),
+        ("*, 0, *, *\n*, 0, 0, *\n*, 0, 1, *\n*, *, *, *", 1.0),
+        ("*0**\n*00*\n*01*\n****", 1.0),
+        ("[['*','0','*','*'],['*','0','0','*'],['*','0','1','*'],['*','*','*','*']]", 1.0),
+        ("*,0,*,*,*,0,0,*,*,1,1,*,*,*,*,*", 0.0),  # one cell changed
+        ("*,*,*,*,*,1,0,*,*,0,1,*,*,*,*,*", 0.0),
+        ("*,0,*,*,*,0,0,*,*,0,1,*,*,*,*", 0.0),
+        ("*0***00**01*****", 0.0),
+        ("", 0.0),
+    ],
+)
+def test_checker(answer, expected):
+    assert Reversi().score(answer, INSTANCE) == expected
+
+
+@pytest.mark.parametrize("knobs", [{"board_sizes": (5,)}, {"board_sizes": (2,)}, {"board_sizes": ()},
+                                   {"min_moves": 0}, {"min_moves": 3, "max_moves": 2}])
+def test_invalid_config_is_rejected(knobs):
+    with pytest.raises(ValueError):
+        Reversi(**knobs)
+
+
+def test_official_instances(data_dir):
+    task = Reversi(source=OFFICIAL)
+    assert task.num_questions() == 200
+    for seed in range(200):
+        instance = task.generate(seed)
+        stored = json.loads((data_dir / OFFICIAL / instance.instance_id / "solution.json").read_text())
+        size = stored["board_size"]
+        assert "\n".join("".join(row) for row in opening(size)) in instance.question
+        assert task.score(stored["solution"], instance) == 1.0, instance.instance_id
+        cells = stored["solution"].split(",")
+        i = seed % len(cells)
+        cells[i] = {"*": "0", "0": "1", "1": "*"}[cells[i]]
+        assert task.score(",".join(cells), instance) == 0.0, instance.instance_id
+        if seed % 10 == 0:
+            assert task.score(run_reference(task, instance), instance) == 1.0
