@@ -1,4 +1,5 @@
-"""The `r1ci` command line: `run` (play episodes with an agent), `sandbox build|check|bench`."""
+"""The `r1ci` command line: `list` (the task catalogue), `run` (play episodes with an agent),
+`sandbox build|check|bench`."""
 from __future__ import annotations
 
 import argparse
@@ -33,9 +34,19 @@ def _add_run_command(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--quiet", action="store_true", help="print only the reward line of each episode")
 
 
+def _add_list_command(sub: argparse._SubParsersAction) -> None:
+    listing = sub.add_parser("list", help="list the tasks: gym id, name, source, category, split, checker, "
+                             "question count")
+    listing.add_argument("--suite", default=None,
+                         help="only this suite: paper, train, test, symbench, bbh, reasoning_gym, execution, "
+                              "planning, reasoning or extra (default: every registered task)")
+    listing.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="r1ci", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
+    _add_list_command(sub)
     _add_run_command(sub)
     _add_sandbox_commands(sub)
     return parser
@@ -43,6 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "list":
+        from .catalog import list_command
+
+        return list_command(args)
     if args.command == "run":
         from agents.runner import run_command
 

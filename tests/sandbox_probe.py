@@ -94,7 +94,7 @@ print(json.dumps({
 
 # What the program environment may contain; anything else is a leak (of the host's or a run's).
 ENV_KEYS = {"PATH", "HOME", "TMPDIR", "LANG", "PYTHONIOENCODING", "OMP_NUM_THREADS",
-            "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "MPLBACKEND"}
+            "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "MPLBACKEND", "MALLOC_ARENA_MAX"}
 PI = 3.141592653589793
 
 

@@ -61,11 +61,17 @@ def test_fork_bomb_is_contained_and_next_run_works(docker_sandbox):
     result = docker_sandbox.run(code, timeout=2)
     assert result.timed_out
     assert_probe_clean(docker_sandbox)
-    count = docker_sandbox.run(
-        "import os\nprint(sum(1 for p in os.listdir('/proc') if p.isdigit() and os.stat('/proc/'+p).st_uid == os.getuid()))",
-        timeout=10,
+    code = (
+        "import os\n"
+        "def uid_of(pid):\n"
+        "    try:\n"
+        "        return os.stat('/proc/' + pid).st_uid\n"
+        "    except FileNotFoundError:\n"
+        "        return None\n"
+        "print(sum(1 for p in os.listdir('/proc') if p.isdigit() and uid_of(p) == os.getuid()))\n"
     )
-    assert count.stdout.strip() == "1"  # only the probe itself runs under this slot's uid
+    count = docker_sandbox.run(code, timeout=10)
+    assert count.stdout.strip() == "1", count  # only the probe itself runs under this slot's uid
 
 
 def test_user_code_is_not_root_and_environment_is_clean(docker_sandbox):

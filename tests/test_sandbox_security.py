@@ -70,7 +70,7 @@ def recycle(sandbox) -> None:
     sandbox.ping()  # retires the dead containers and starts replacements
 
 
-def settle(sandbox, limit: float = 5.0) -> float:
+def settle(sandbox, limit: float = 10.0) -> float:
     """Wait until no executor has a slot busy: the executor answers a run as soon as its program
     exits and cleans the slot afterwards, so an attack's leftovers may outlive its reply briefly.
     Returns how long that took; fails if cleaning takes longer than `limit` seconds."""
@@ -729,8 +729,8 @@ RECURSION = {
     "plain": ("def f(n):\n    return f(n + 1) + 1\nf(0)\n", 1.5),
     # frames holding memory reach RLIMIT_AS quickly
     "big_frames": ("def f(n):\n    pad = bytes(1 << 20)\n    return f(n + 1) + 1\nf(0)\n", 5),
-    # C recursion overflows the C stack
-    "c_stack": ("l = []\nfor _ in range(100000):\n    l = [l]\nrepr(l)\n", 5),
+    # C recursion (json's decoder) overflows the C stack
+    "c_stack": ("import json\njson.loads('[' * 500000 + ']' * 500000)\n", 5),
 }
 
 

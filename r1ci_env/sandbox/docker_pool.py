@@ -56,6 +56,7 @@ class PoolConfig:
     cpus: float | None = None  # per container; None: no CPU quota
     pids: int = 512
     scratch_mb: int = 64
+    scratch_inodes: int = 4096  # per tmpfs (scratch, /tmp, /dev/shm): bounds the cleaner's work per run
     max_file_bytes: int = 16 * 1024 * 1024
     nproc: int = 64
     preload: Sequence[str] = ("numpy", "sympy")
@@ -120,10 +121,16 @@ class _Container:
             "max_file_bytes": cfg.max_file_bytes,
             "nproc": cfg.nproc,
         }
-        tmpfs = {"/tmp": "rw,nosuid,nodev,size=16m,mode=1777"}
+        inodes = cfg.scratch_inodes
+        tmpfs = {
+            "/tmp": f"rw,nosuid,nodev,size=16m,nr_inodes={inodes},mode=1777",
+            "/dev/shm": f"rw,nosuid,nodev,noexec,size=16m,nr_inodes={inodes},mode=1777",
+        }
         for slot in range(slots):
             uid = uid_base + slot
-            tmpfs[f"/sandbox/{slot}"] = f"rw,nosuid,nodev,size={cfg.scratch_mb}m,mode=0700,uid={uid},gid={uid}"
+            tmpfs[f"/sandbox/{slot}"] = (
+                f"rw,nosuid,nodev,size={cfg.scratch_mb}m,nr_inodes={inodes},mode=0700,uid={uid},gid={uid}"
+            )
         memory = f"{slots * cfg.memory_mb + 256}m"
         api = self.client.api
         host_config = api.create_host_config(
@@ -131,13 +138,14 @@ class _Container:
             network_mode="none",
             read_only=True,
             tmpfs=tmpfs,
-            shm_size="16m",
             pids_limit=cfg.pids,
             mem_limit=memory,
             memswap_limit=memory,
             nano_cpus=int(cfg.cpus * 1e9) if cfg.cpus else None,
             cap_drop=["ALL"],
-            cap_add=["SETUID", "SETGID"],
+            # SETUID/SETGID to drop to the slot uids; DAC_OVERRIDE/FOWNER for the cleaner's file sweep.
+            # Programs never hold any: setresuid to a non-zero uid clears them; no-new-privileges holds.
+            cap_add=["SETUID", "SETGID", "DAC_OVERRIDE", "FOWNER"],
             security_opt=["no-new-privileges"],
             init=True,
         )

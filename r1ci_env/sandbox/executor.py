@@ -5,9 +5,10 @@ with a python3 works. The executor talks JSON lines over its stdin/stdout (the c
 stream) and runs each program in a freshly forked child:
 
 * the main process preloads heavy modules once (numpy, sympy, ...) and never runs user code;
-* a small "cleaner" process, forked before those imports, forks a helper per cleanup that switches to
-  the slot's uid, SIGKILLs everything that uid owns (also `setsid()` escapees) and deletes its files in
-  the slot's scratch tmpfs, /tmp and /dev/shm and its SysV IPC objects;
+* a small "cleaner" process, forked before those imports, forks a helper per cleanup that SIGKILLs
+  everything the slot's uid owns (also `setsid()` escapees) and removes its SysV IPC objects (as that
+  uid), then deletes its files anywhere in the slot's scratch tmpfs, /tmp, /dev/shm and /dev/mqueue
+  (as root with CAP_DAC_OVERRIDE and CAP_FOWNER, so files cannot hide in other slots' directories);
 * each concurrent run gets a slot: its own uid (never the executor's), its own scratch tmpfs, rlimits,
   a cleared environment, stdin from /dev/null, output to memfds read back head + tail, reseeded RNGs.
 
@@ -21,6 +22,7 @@ Responses: {"id": 1, "stdout": ..., "stderr": ..., "exit_code": 0, "timed_out": 
 """
 from __future__ import annotations
 
+import errno
 import json
 import os
 import signal
@@ -104,41 +106,115 @@ def _live_processes(uid: int, me: int) -> bool:
     return False
 
 
-def _remove_tree(path: str) -> None:
-    """Delete `path` (a file or directory we own), fixing permissions the program may have removed."""
-    try:
-        st = os.lstat(path)
-    except FileNotFoundError:
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def _open_dir(parent: int, name: str) -> int:
+    return os.open(name, _DIR_FLAGS, dir_fd=parent)
+
+
+def _remove_tree(parent: int, name: str) -> None:
+    """Delete entry `name` of the directory open as `parent`, and all below it.
+
+    Iterative and relative to directory descriptors: a run can nest directories thousands deep
+    (recursion limit) and far past PATH_MAX (ENAMETOOLONG). Never follows symbolic links, also when
+    a live run of another slot swaps an entry for one while we work.
+    """
+    fd = _open_subdir(parent, name)
+    if fd is None:
         return
-    if stat.S_ISDIR(st.st_mode):
+    stack = [(parent, name, fd)]
+    rescans = 0
+    while stack:
+        fd = stack[-1][2]
+        sub = None
+        with os.scandir(fd) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    sub = entry.name
+                    break
+                _unlink(fd, entry.name)
+        if sub is not None:
+            child_fd = _open_subdir(fd, sub)
+            if child_fd is not None:
+                stack.append((fd, sub, child_fd))
+            continue
+        up, child, fd = stack.pop()
+        os.close(fd)
         try:
-            os.chmod(path, 0o700)
-        except OSError:
+            os.rmdir(child, dir_fd=up)
+        except FileNotFoundError:
             pass
-        for entry in os.listdir(path):
-            _remove_tree(os.path.join(path, entry))
-        os.rmdir(path)
-    else:
-        os.unlink(path)
+        except OSError as exc:  # a live run of another slot wrote into it meanwhile: scan it again
+            if exc.errno != errno.ENOTEMPTY or rescans > 100:
+                raise
+            rescans += 1
+            child_fd = _open_subdir(up, child)
+            if child_fd is not None:
+                stack.append((up, child, child_fd))
 
 
-def _remove_owned(directory: str, uid: int, *, everything: bool) -> None:
-    """Delete the entries of `directory` owned by `uid` (all of them when `everything`)."""
+def _open_subdir(parent: int, name: str) -> int | None:
+    """Open `name` as a directory; if it is anything else (a file, a link), delete it: None."""
     try:
-        entries = os.listdir(directory)
+        return _open_dir(parent, name)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        if exc.errno not in (errno.ENOTDIR, errno.ELOOP):
+            raise
+    _unlink(parent, name)
+    return None
+
+
+def _unlink(parent: int, name: str) -> None:
+    try:
+        os.unlink(name, dir_fd=parent)
+    except FileNotFoundError:
+        pass
+
+
+def _sweep(top: str, uid: int, *, everything: bool) -> None:
+    """Delete what `uid` owns anywhere under `top` (everything under it when `everything`).
+
+    Runs as root with CAP_DAC_OVERRIDE and CAP_FOWNER, so entries cannot hide inside directories
+    of other slots (a run may create its files inside another run's world-writable directory).
+    """
+    try:
+        top_fd = os.open(top, _DIR_FLAGS)
     except OSError:
         return
-    for entry in entries:
-        path = os.path.join(directory, entry)
-        try:
-            if everything or os.lstat(path).st_uid == uid:
-                _remove_tree(path)
-        except OSError:
-            pass
+    pending = [top_fd]
+    try:
+        while pending:
+            fd = pending.pop()
+            try:
+                with os.scandir(fd) as entries:
+                    names = [entry.name for entry in entries]
+                for name in names:
+                    try:
+                        st = os.lstat(name, dir_fd=fd)
+                    except FileNotFoundError:
+                        continue
+                    if everything or st.st_uid == uid:
+                        _remove_tree(fd, name)
+                    elif stat.S_ISDIR(st.st_mode):
+                        try:
+                            pending.append(_open_dir(fd, name))
+                        except OSError:
+                            pass  # gone, or swapped for a link: not ours to follow
+            finally:
+                if fd != top_fd:
+                    os.close(fd)
+    finally:
+        for fd in pending:
+            os.close(fd)
+        os.close(top_fd)
 
 
 def _remove_sysv_ipc(libc, uid: int) -> None:
-    """Remove SysV shared memory, semaphores and message queues owned by `uid`."""
+    """Remove SysV shared memory, semaphores and message queues that `uid` owns or created (IPC_SET
+    lets an owner hand an object to another uid; the creator can still remove it)."""
     ipc_rmid = 0
     for kind, key, remove in (
         ("shm", "shmid", lambda i: libc.shmctl(i, ipc_rmid, None)),
@@ -153,21 +229,32 @@ def _remove_sysv_ipc(libc, uid: int) -> None:
         header = lines[0].split()
         for line in lines[1:]:
             row = dict(zip(header, line.split()))
-            if int(row.get("uid", -1)) == uid:
+            if uid in (int(row.get("uid", -1)), int(row.get("cuid", -1))):
                 remove(int(row[key]))
 
 
 def _clean_slot(config: Config, libc, slot: int) -> None:
-    """In a forked helper: become the slot's uid, kill its processes, delete its files and IPC."""
+    """In a forked helper: kill the slot uid's processes and remove its IPC objects (as that uid),
+    then delete its files in the slot's scratch tmpfs, /tmp, /dev/shm and /dev/mqueue (as root)."""
     uid = config.uid(slot)
-    os.setgroups([])
-    os.setresgid(uid, uid, uid)
-    os.setresuid(uid, uid, uid)
-    _kill_uid_processes()
-    _remove_owned(config.scratch(slot), uid, everything=True)
-    _remove_owned("/tmp", uid, everything=False)
-    _remove_owned("/dev/shm", uid, everything=False)
-    _remove_sysv_ipc(libc, uid)
+    pid = os.fork()
+    if pid == 0:
+        code = 0
+        try:
+            os.setgroups([])
+            os.setresgid(uid, uid, uid)
+            os.setresuid(uid, uid, uid)
+            _kill_uid_processes()
+            _remove_sysv_ipc(libc, uid)
+        except BaseException:  # noqa: BLE001 - reported through the exit status
+            code = 1
+        os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    if status != 0:
+        raise RuntimeError(f"could not kill the processes of slot {slot}")
+    _sweep(config.scratch(slot), uid, everything=True)
+    for shared in ("/tmp", "/dev/shm", "/dev/mqueue"):
+        _sweep(shared, uid, everything=False)
 
 
 def cleaner_main(config: Config, requests: int, replies: int) -> None:
@@ -198,6 +285,8 @@ def _become_program(config: Config, slot: int, out_fd: int, err_fd: int, cpu_sec
     """In a freshly forked child: drop to the slot's uid with its limits, environment and scratch
     directory, stdout/stderr on the given fds, every other descriptor closed (but `keep`, moved to 3)."""
     os.setsid()
+    signal.set_wakeup_fd(-1)  # the executor's: a program starts with default signal handling
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     try:
         with open("/proc/self/oom_score_adj", "w") as fh:
             fh.write("1000")
@@ -230,7 +319,7 @@ def _child(config: Config, slot: int, code: str, out_fd: int, err_fd: int, timeo
     rc = 1
     try:
         _become_program(config, slot, out_fd, err_fd, int(timeout) + 2)
-        rc = _shutdown(_execute(code, RUN_FILENAME, {}))
+        rc = _shutdown(_execute(code, RUN_FILENAME, _fresh_main_module()))
     except BaseException:  # noqa: BLE001 - the set-up itself failed; report it on stderr
         _print_exception()
     os._exit(rc)
@@ -247,7 +336,7 @@ def _session_worker(config: Config, slot: int, channel: int) -> None:
         devnull = os.open("/dev/null", os.O_WRONLY)
         _become_program(config, slot, devnull, devnull, config.session_cpu_seconds, keep=channel)
         sock = socket.socket(fileno=3)
-        namespace: dict = {}
+        namespace = _fresh_main_module()
         for number in range(1, 1 << 30):
             _, fds, _, _ = socket.recv_fds(sock, 16, 3)
             if len(fds) != 3:
@@ -294,7 +383,7 @@ def run_stdin_main(memory: int, cpu_seconds: int, file_bytes: int) -> None:
     code = sys.stdin.read()
     sys.stdin.close()
     sys.argv = [RUN_FILENAME]
-    os._exit(_shutdown(_execute(code, RUN_FILENAME, {})))
+    os._exit(_shutdown(_execute(code, RUN_FILENAME, _fresh_main_module())))
 
 
 def _program_environment(scratch: str) -> dict[str, str]:
@@ -308,6 +397,7 @@ def _program_environment(scratch: str) -> dict[str, str]:
         "OPENBLAS_NUM_THREADS": "1",
         "MKL_NUM_THREADS": "1",
         "MPLBACKEND": "Agg",
+        "MALLOC_ARENA_MAX": "2",
     }
 
 
@@ -319,6 +409,16 @@ def _reseed() -> None:
     numpy_random = sys.modules.get("numpy.random")
     if numpy_random is not None:
         numpy_random.seed()
+
+
+def _fresh_main_module() -> dict:
+    """A new, empty `__main__` module installed in sys.modules (so that pickle, and with it
+    multiprocessing, finds functions the program defines); returns its namespace."""
+    import types
+
+    module = types.ModuleType("__main__")
+    sys.modules["__main__"] = module
+    return module.__dict__
 
 
 def _execute(code: str, filename: str, namespace: dict) -> int:
@@ -724,10 +824,14 @@ def _rss_kb() -> int:
 
 
 def _become_subreaper() -> None:
-    """Adopt orphaned grandchildren so that they are reaped here, not left as zombies."""
+    """Adopt orphaned grandchildren so that they are reaped here, not left as zombies. Also cap
+    malloc's per-thread arenas (inherited by every run): 64 MiB of address space per thread would
+    otherwise let the address-space limit stop ordinary thread pools at a dozen threads."""
     import ctypes
 
-    ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+    libc.mallopt(-8, 2)  # M_ARENA_MAX
 
 
 def main() -> None:

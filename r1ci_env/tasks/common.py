@@ -264,3 +264,13 @@ def parse_cell_pairs(text: str) -> list[tuple[int, int]] | None:
         return None
     numbers = [int(cell) for cell in cells]
     return list(zip(numbers[0::2], numbers[1::2]))
+
+
+def parse_count_list(text: str, size: int) -> list[int] | None:
+    """Exactly `size` non-negative integers listed in `text` (see `split_cells`: spaces, commas,
+    brackets and quotes are ignored, so "2 0 1", "[2, 0, 1]" and '["2", "0", "1"]' all give
+    [2, 0, 1]), or None."""
+    cells = split_cells(text)
+    if len(cells) != size or not all(cell.isdigit() for cell in cells):
+        return None
+    return [int(cell) for cell in cells]

@@ -30,6 +30,8 @@ TASK_FILE = "solution.json"
 SIZE = 7
 LETTERS = "abcdefg"
 Grid = list[list[str | None]]  # rows of letters, None for a blank
+MAX_UNIQUE_BLANKS = 36  # with unique=True; beyond this almost no grid keeps a unique completion
+MAX_ATTEMPTS = 1000
 
 
 @dataclass
@@ -38,8 +40,8 @@ class LetterLogicDiagramConfig(TaskConfig):
     blanked. CodeSteer blanks 15, 20, 25 or 30 cells (its complexities 1-5); the default range covers them.
 
     min_blanks, max_blanks: how many of the 49 cells are blank (1-49).
-    unique: redraw the blanks until the puzzle has exactly one completion (the checker accepts any
-        valid completion either way).
+    unique: blank only cells whose removal keeps exactly one completion (at most 36 blanks; the
+        checker accepts any valid completion either way).
     source: a directory of official instances (`<dir>/sample_<i>/solution.json` with `grid`, e.g.
         `symbench/letter_logic_diagram`), absolute or relative to the data directory; when set, the
         other knobs are ignored.
@@ -64,8 +66,8 @@ class LetterLogicDiagram(Task):
         c = self.config
         if not 1 <= c.min_blanks <= c.max_blanks <= SIZE * SIZE:
             raise ValueError("LetterLogicDiagram needs 1 <= min_blanks <= max_blanks <= 49")
-        if c.unique and c.min_blanks > 40:
-            raise ValueError("LetterLogicDiagram: puzzles with more than 40 blanks are never unique enough; lower min_blanks")
+        if c.unique and c.max_blanks > MAX_UNIQUE_BLANKS:
+            raise ValueError(f"LetterLogicDiagram: unique puzzles with more than {MAX_UNIQUE_BLANKS} blanks are too rare; lower max_blanks")
         self.official = InstanceDirectory(c.source, TASK_FILE) if c.source else None
 
     def generate(self, seed: int) -> Instance:
@@ -84,15 +86,23 @@ class LetterLogicDiagram(Task):
 
     def _random_puzzle(self, rng: Random) -> Grid:
         c = self.config
-        while True:
-            solution = _random_solution(rng)
+        for _ in range(MAX_ATTEMPTS):
+            grid: Grid = [list(row) for row in _random_solution(rng)]
             blanks = rng.randint(c.min_blanks, c.max_blanks)
-            cells = rng.sample(range(SIZE * SIZE), blanks)
-            grid: Grid = [list(row) for row in solution]
+            cells = rng.sample(range(SIZE * SIZE), SIZE * SIZE if c.unique else blanks)
+            made = 0
             for cell in cells:
-                grid[cell // SIZE][cell % SIZE] = None
-            if not c.unique or count_completions(grid, 2) == 1:
+                if made == blanks:
+                    break
+                row, col = divmod(cell, SIZE)
+                letter, grid[row][col] = grid[row][col], None
+                if c.unique and count_completions(grid, 2) > 1:  # keep only blanks that keep it unique
+                    grid[row][col] = letter
+                else:
+                    made += 1
+            if made == blanks:
                 return grid
+        raise RuntimeError(f"LetterLogicDiagram: no unique puzzle found for {c}; lower max_blanks")
 
     def score(self, answer: str, instance: Instance) -> float:
         return 1.0 if is_valid_completion(answer, instance.gold["grid"]) else 0.0

@@ -100,17 +100,18 @@ class LogicalEquation(Task):
     def _random_puzzle(self, rng: Random) -> tuple[list[int], list[Constraint]]:
         c = self.config
         letters, count = rng.choice(list(c.shapes))
+        kept = None
         for _ in range(UNIQUE_ATTEMPTS):
             values = rng.sample(range(c.min_value, c.max_value + 1), letters)
             constraints = _random_constraints(rng, values, count)
             if constraints is None:
                 continue
-            numbers = sorted(values)
-            if len(solve_letters(numbers, constraints, limit=2)) == 1:
+            kept = sorted(values), constraints
+            if len(solve_letters(kept[0], constraints, limit=2)) == 1:
                 break
-        if constraints is None:
+        if kept is None:
             raise RuntimeError(f"LogicalEquation: could not build {count} constraints for {letters} letters")
-        return numbers, constraints
+        return kept
 
     def score(self, answer: str, instance: Instance) -> float:
         cells = split_cells(answer)

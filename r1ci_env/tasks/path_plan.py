@@ -15,10 +15,11 @@ reference planner.
 
 Checking rules and the CodeSteer defects fixed: the first and last waypoints must be the start and
 end positions (compared exactly as decimals), no segment may touch a wall, every box to enter must
-be touched and every box to avoid must not be. CodeSteer decides "touches" by testing whether a
-segment crosses one of the box's edges, so a segment lying wholly inside a box, or a trajectory whose
-waypoints sit outside the walls without crossing them, goes unnoticed, and grazing a corner is
-missed; here the segment is clipped against the closed rectangle exactly (rational arithmetic).
+be touched and every box to avoid must not be. CodeSteer decides "touches" with a strict
+orientation test of whether a segment crosses one of the rectangle's edges, so a trajectory that
+runs along an edge, stops on it or grazes a corner can count as not touching (an avoided box
+or a wall can be grazed, a box to enter only grazed is not counted); here each segment is clipped
+against the closed rectangle exactly, in rational arithmetic.
 CodeSteer also never checks the order of visits; here an instruction that gives an order ("then ...
 in this order") is checked in that order (each box entered at or after the time the previous one
 was), while an unordered one accepts any order. Waypoints may be written `(x, y)` or `[x, y]`.
@@ -39,7 +40,6 @@ COLORS = ("red", "blue", "green", "yellow", "pink", "purple", "orange", "brown")
 WALLS = ((-1.5, -1.4, -1.5, 1.5), (1.4, 1.5, -1.5, 1.5), (-1.5, 1.5, -1.5, -1.4), (-1.5, 1.5, 1.4, 1.5))
 MAX_WAYPOINTS = 10_000
 MAX_ANSWER_LENGTH = 200_000
-Box = tuple[float, float, float, float]  # x_start, x_end, y_start, y_end
 
 _NUMBER = r"\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+))\s*"
 _PAIR = re.compile(rf"[(\[]{_NUMBER},{_NUMBER}[)\]]")
@@ -236,39 +236,62 @@ def trajectory_ok(waypoints: list[tuple[Fraction, Fraction]], gold: dict) -> boo
 def plan_path(boxes, start, end, enter, ordered, avoid):
     """Waypoints from `start` to `end` entering the boxes in `enter` (in that order if `ordered`,
     else always the nearest box not yet entered next) and never touching those in `avoid`, or None.
-    Boxes are (x_start, x_end, y_start, y_end) on a 0.05 grid; the room's free space is
-    (-1.4, 1.4)^2. Breadth-first search, one leg per box, over the points of a 0.05 grid with moves
-    to the 8 neighbours (a diagonal move only when its whole grid square is clear); straight runs
-    are then merged."""
+    Boxes are (x_start, x_end, y_start, y_end) with corners on a 0.1 grid and sides of at least 0.1;
+    start and end lie on a 0.05 grid; the room's free space is (-1.4, 1.4)^2.
+
+    Breadth-first search, one leg per box, over the points whose coordinates are odd multiples of
+    0.05 (never on a box edge), moving to the 8 neighbours 0.1 away; a diagonal move needs all four
+    corners of its square clear, which keeps it off every box to avoid. Start and end join the
+    nearest clear grid point; straight runs are then merged."""
     from collections import deque
 
     unit = lambda v: round(v * 20)  # noqa: E731 - coordinates in units of 0.05
     rects = {color: tuple(unit(v) for v in box) for color, box in boxes.items()}
     blocked = [rects[color] for color in avoid]
-    limit = 27  # grid points -1.35 .. 1.35 stay clear of the walls at +-1.4
+    odd = range(-27, 28, 2)  # -1.35 .. 1.35: clear of the walls at +-1.4
 
-    grid = range(-limit, limit + 1)
-    covered = {(x, y) for r in blocked for x in range(r[0], r[1] + 1) for y in range(r[2], r[3] + 1)}
-    free = {(x, y) for x in grid for y in grid} - covered
+    def inside(point, rect):
+        return rect[0] <= point[0] <= rect[1] and rect[2] <= point[1] <= rect[3]
+
+    def clear(point):
+        return not any(inside(point, r) for r in blocked)
+
+    free = {(x, y) for x in odd for y in odd if clear((x, y))}
     neighbours = {}
-    for x, y in free:
-        options = []
-        for dx, dy in ((1, 0), (-1, 0), (0, 1), (0, -1), (1, 1), (1, -1), (-1, 1), (-1, -1)):
-            nxt = (x + dx, y + dy)
-            if nxt in free and (not (dx and dy) or ((x + dx, y) in free and (x, y + dy) in free)):
-                options.append(nxt)
-        neighbours[x, y] = options
+
+    def around(point):
+        if point not in neighbours:
+            x, y = point
+            options = []
+            for dx, dy in ((2, 0), (-2, 0), (0, 2), (0, -2), (2, 2), (2, -2), (-2, 2), (-2, -2)):
+                nxt = (x + dx, y + dy)
+                if nxt in free and (not (dx and dy) or ((x + dx, y) in free and (x, y + dy) in free)):
+                    options.append(nxt)
+            neighbours[point] = options
+        return neighbours[point]
+
+    def attach(point):
+        """The grid point next to `point` whose square with it is clear (point itself if on the grid)."""
+        if point in free:
+            return point
+        x, y = point
+        for gx in ([x] if x % 2 else [x - 1, x + 1]):
+            for gy in ([y] if y % 2 else [y - 1, y + 1]):
+                if (gx, gy) in free and clear((gx, y)) and clear((x, gy)) and clear(point):
+                    return gx, gy
+        return None
 
     def leg(source, goals):
-        """The shortest grid path from `source` to a point of one of `goals` (rects or points)."""
+        """The shortest grid path from `source` to a grid point in one of the rects `goals`, or to
+        the point `goals[0]` when it is a point."""
         goal_at = {}
         for g in goals:
             if len(g) == 2:
                 goal_at[g] = g
             else:
-                for x in range(max(g[0], -limit), min(g[1], limit) + 1):
-                    for y in range(max(g[2], -limit), min(g[3], limit) + 1):
-                        goal_at.setdefault((x, y), g)
+                for point in free:
+                    if inside(point, g):
+                        goal_at.setdefault(point, g)
         parent = {source: None}
         queue = deque([source])
         while queue:
@@ -280,13 +303,17 @@ def plan_path(boxes, start, end, enter, ordered, avoid):
                     path.append(point)
                     point = parent[point]
                 return path[::-1], reached
-            for nxt in neighbours[point]:
+            for nxt in around(point):
                 if nxt not in parent:
                     parent[nxt] = point
                     queue.append(nxt)
         return None, None
 
-    path = [(unit(start[0]), unit(start[1]))]
+    first, last = (unit(start[0]), unit(start[1])), (unit(end[0]), unit(end[1]))
+    entry, exit_ = attach(first), attach(last)
+    if entry is None or exit_ is None:
+        return None
+    path = [first, entry] if entry != first else [first]
     todo = [rects[color] for color in enter]
     while todo:
         piece, reached = leg(path[-1], todo[:1] if ordered else todo)
@@ -294,13 +321,19 @@ def plan_path(boxes, start, end, enter, ordered, avoid):
             return None
         path += piece[1:]
         todo.remove(reached)
-    piece, _ = leg(path[-1], [(unit(end[0]), unit(end[1]))])
+    piece, _ = leg(path[-1], [exit_])
     if piece is None:
         return None
     path += piece[1:]
+    if exit_ != last:
+        path.append(last)
+
+    def heading(a, b):
+        return (b[0] > a[0]) - (b[0] < a[0]), (b[1] > a[1]) - (b[1] < a[1])
+
     corners = [path[0]]
     for a, b, c in zip(path, path[1:], path[2:]):
-        if (b[0] - a[0], b[1] - a[1]) != (c[0] - b[0], c[1] - b[1]):
+        if heading(a, b) != heading(b, c):
             corners.append(b)
     corners.append(path[-1])
     return [(round(x * 0.05, 2), round(y * 0.05, 2)) for x, y in corners]

@@ -1,0 +1,830 @@
+"""Reasoning-Gym: one adapter class serving every dataset of the pinned `reasoning_gym` package
+(0.1.25) as a task named `rg.<dataset>`.
+
+The package is imported lazily (on the first task construction), so `import r1ci_env` stays fast and
+works without the `tasks` extra; the dataset names and their labels are frozen in this module.
+
+Which datasets are in the paper suite: `PAPER_DATASETS`, the 84 names left when the rule in
+`EXCLUDED` is applied to the package's 106 registered names (see docs/reasoning_gym_selection.md).
+Every other dataset except `composite` is registered too, as an extra environment outside the paper
+suite (suite "extra").
+
+Instances. Seed `s` maps to a fixed position in a Reasoning-Gym dataset: for most datasets one
+dataset object per configuration (RG seed 0, a virtual size of 2**32) and item `s`; RG builds item
+`i` from `Random(rg_seed + i)`, so the item does not depend on how many other items were asked for.
+Datasets whose construction depends on their size or has a size limit (`BLOCK_MODE`) use blocks of
+`BLOCK` items instead: RG seed `s - s % BLOCK`, size `BLOCK`, item `s % BLOCK`. Dataset objects and
+generated entries are cached per process. Two RG habits would make an item depend on more than its
+seed, and the adapter removes both: some generators draw from Python's or numpy's global RNG
+(seeded from the dataset and seed around each item, then restored), and some iterate over sets of
+strings, so their items change with the process's hash seed (`HASH_DEPENDENT`: made in a helper
+process running with PYTHONHASHSEED=0 unless this process already does). The question is RG's question followed by our own
+sentence asking for the answer inside <<< >>>; `gold` is the RG entry (question, answer, metadata)
+made JSON-safe.
+
+Scoring. The env extracts and strips the `<<<...>>>` content; this adapter passes it to the
+dataset's own `score_answer(answer, entry)` with the original (not JSON-converted) entry, which it
+regenerates from the seed when it is not cached, and reports RG's score as the reward. Several RG
+scorers give partial credit (e.g. 0.01 or 0.05 for a well-formed wrong answer, a share of correct
+cells, exp(-distance) for numbers, a shorter-is-better ratio for plans); the env reports that number
+as the reward, and an answer counts as correct only when the reward is 1.0. Adapter rules on top:
+  * an empty answer scores 0.0 without asking RG (some RG scorers give 0.01 for it);
+  * when the stored answer has leading or trailing whitespace (which the env's stripping removes),
+    an answer equal to it without that whitespace is scored as the stored answer;
+  * answers longer than `MAX_ANSWER_CHARS` score 0.0; a scorer that raises gives 0.0;
+  * safety screens, because some RG scorers `eval` the answer in this process: binary_matrix,
+    spiral_matrix, string_insertion and n_queens only see answers that are the stored answer or a
+    plain Python literal (what their `eval` fallback can parse anyway); the sympy-based scorers
+    (countdown, puzzle24, polynomial_multiplication, simple_integration, intermediate_integration)
+    only see arithmetic made of numbers, single-letter names, known math functions and + - * / **
+    ^ with small exponents; rush_hour move lengths above 6 are cut to 6 (identical on a 6x6 board,
+    where the scorer would otherwise loop once per requested step);
+  * fixed RG defect: game_of_life_halting's scorer compares `bool(answer)` with `bool(stored)`,
+    so every non-empty answer scores 1.0; the adapter compares "True"/"False" case-insensitively.
+
+Reference solutions. Most RG answers cannot be recomputed here, so the reference solution prints the
+stored RG answer; it shows that the checker is reachable, not that code solves the task. Where RG
+stores no answer: rush_hour and boxnet get a real solver (a breadth-first search over the board; a
+box-by-box planner), and graph_color, propositional_logic and rubiks_cube print the valid example
+answer RG keeps in the metadata.
+
+Knobs: the fields of the dataset's own RG config dataclass (its difficulty settings), passed
+through and validated by RG (`seed` and `size` are set by the adapter).
+
+Generation speed (one core, loaded machine, mean over 20 items): most datasets take well under
+10 ms an item; slow ones: knight_swap ~3 s (up to 16 s), sokoban ~0.9 s (up to 15 s), zebra_puzzles
+~0.6 s, futoshiki ~0.4 s, puzzle24 ~0.4 s, intermediate_integration ~0.3 s, sudoku ~0.2 s.
+"""
+from __future__ import annotations
+
+import ast
+import contextlib
+import dataclasses
+import hashlib
+import io
+import json
+import math
+import random
+import re
+import sys
+import threading
+import warnings
+from collections import OrderedDict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import Enum
+from fractions import Fraction
+from typing import Any, NamedTuple
+
+from .base import Instance, Task, TaskConfig
+from .common import generated_id
+from .registry import register_task
+
+PINNED_VERSION = "0.1.25"
+PREFIX = "rg."
+
+INDEX_SPAN = 2**32  # virtual size of index-mode datasets; seeds must lie in [0, INDEX_SPAN)
+# (pool_matrix seeds numpy with `rg_seed + index`, which numpy requires to be below 2**32)
+BLOCK = 100  # items per RG dataset object for the datasets in BLOCK_MODE
+BLOCK_MODE = frozenset({
+    "acre",  # pre-generates all `size` questions and mixes three question kinds by share of `size`
+    "gsm_symbolic",  # draws `size` templates up front with Random(seed)
+    "list_functions",  # draws `size` task kinds up front with Random(seed)
+    "word_ladder",  # refuses sizes above 20,000 and shrinks its size when a pair search fails
+})
+MAX_ANSWER_CHARS = 100_000
+# Generators whose items depend on the process's string-hash seed (they iterate over sets of
+# strings). Unless this process runs with PYTHONHASHSEED=0, their items come from a helper process
+# that does (tasks/_rg_worker.py), so that a seed gives the same question in every process and run.
+HASH_DEPENDENT = frozenset({
+    "codeio", "isomorphic_strings", "knight_swap", "list_functions", "polynomial_multiplication",
+    "ransom_note", "word_ladder",
+})
+
+ANSWER_SENTENCE = (
+    "Write your final answer inside <<< and >>>, in exactly the format the question asks for, with "
+    "nothing else inside the markers."
+)
+
+
+class DatasetInfo(NamedTuple):
+    """Frozen labels of one RG dataset: the package's own domain (its subpackage), the CodeSteer
+    category (execution / planning / reasoning) and the checker type (EM or CK)."""
+
+    domain: str
+    category: str
+    checker: str
+
+
+# Every dataset of reasoning_gym 0.1.25 except `composite` (a mixer of other datasets, not a task).
+# Category: the domain's default (arithmetic, algorithmic, code -> execution; games, graphs ->
+# planning; algebra, arc, cognition, geometry, induction, logic, probability -> reasoning), except
+# where the answer is a plan or a constraint search (cryptarithm, graph_color, jugs, rubiks_cube,
+# word_ladder -> planning), a mechanical decoding (emoji_mystery) or CodeSteer files the twin task
+# under execution (mahjong_puzzle), or the question is a word problem or inference
+# (gsm_symbolic, family_relationships -> reasoning).
+# Checker: CK where RG's scorer verifies the answer against the rules and accepts any valid one.
+DATASETS: dict[str, DatasetInfo] = {name: DatasetInfo(*info) for name, info in {
+    "ab": ("algorithmic", "execution", "EM"),
+    "acre": ("induction", "reasoning", "EM"),
+    "advanced_geometry": ("geometry", "reasoning", "EM"),
+    "aiw": ("logic", "reasoning", "EM"),
+    "arc_1d": ("arc", "reasoning", "EM"),
+    "arc_agi": ("arc", "reasoning", "EM"),
+    "base_conversion": ("algorithmic", "execution", "EM"),
+    "basic_arithmetic": ("arithmetic", "execution", "EM"),
+    "bf": ("code", "execution", "EM"),
+    "binary_alternation": ("algorithmic", "execution", "EM"),
+    "binary_matrix": ("algorithmic", "execution", "EM"),
+    "bitwise_arithmetic": ("arithmetic", "execution", "EM"),
+    "boxnet": ("games", "planning", "CK"),
+    "caesar_cipher": ("algorithmic", "execution", "EM"),
+    "calendar_arithmetic": ("arithmetic", "execution", "EM"),
+    "chain_sum": ("arithmetic", "execution", "EM"),
+    "circuit_logic": ("logic", "reasoning", "EM"),
+    "codeio": ("code", "execution", "EM"),
+    "coin_flip": ("probability", "reasoning", "EM"),
+    "color_cube_rotation": ("cognition", "reasoning", "EM"),
+    "complex_arithmetic": ("algebra", "reasoning", "EM"),
+    "count_bits": ("arithmetic", "execution", "EM"),
+    "count_primes": ("algorithmic", "execution", "EM"),
+    "countdown": ("games", "planning", "CK"),
+    "course_schedule": ("graphs", "planning", "EM"),
+    "cryptarithm": ("algorithmic", "planning", "CK"),
+    "decimal_arithmetic": ("arithmetic", "execution", "EM"),
+    "decimal_chain_sum": ("arithmetic", "execution", "EM"),
+    "dice": ("arithmetic", "execution", "EM"),
+    "emoji_mystery": ("games", "execution", "EM"),
+    "family_relationships": ("graphs", "reasoning", "EM"),
+    "figlet_font": ("cognition", "reasoning", "EM"),
+    "fraction_simplification": ("arithmetic", "execution", "EM"),
+    "futoshiki": ("games", "planning", "EM"),
+    "game_of_life": ("algorithmic", "execution", "EM"),
+    "game_of_life_halting": ("algorithmic", "execution", "EM"),
+    "gcd": ("arithmetic", "execution", "EM"),
+    "graph_color": ("algorithmic", "planning", "CK"),
+    "group_anagrams": ("algorithmic", "execution", "EM"),
+    "gsm_symbolic": ("arithmetic", "reasoning", "EM"),
+    "intermediate_integration": ("algebra", "reasoning", "CK"),
+    "isomorphic_strings": ("algorithmic", "execution", "EM"),
+    "jugs": ("algorithmic", "planning", "CK"),
+    "kakurasu": ("games", "planning", "CK"),
+    "knight_swap": ("games", "planning", "CK"),
+    "knights_knaves": ("logic", "reasoning", "EM"),
+    "largest_island": ("graphs", "planning", "EM"),
+    "lcm": ("arithmetic", "execution", "EM"),
+    "leg_counting": ("arithmetic", "execution", "EM"),
+    "letter_counting": ("algorithmic", "execution", "EM"),
+    "letter_jumble": ("algorithmic", "execution", "EM"),
+    "list_functions": ("induction", "reasoning", "EM"),
+    "mahjong_puzzle": ("games", "execution", "EM"),
+    "manipulate_matrix": ("algorithmic", "execution", "EM"),
+    "maze": ("games", "planning", "EM"),
+    "mini_sudoku": ("games", "planning", "EM"),
+    "modulo_grid": ("cognition", "reasoning", "EM"),
+    "n_queens": ("games", "planning", "CK"),
+    "needle_haystack": ("cognition", "reasoning", "EM"),
+    "number_filtering": ("algorithmic", "execution", "EM"),
+    "number_format": ("arithmetic", "execution", "EM"),
+    "number_sequence": ("cognition", "reasoning", "EM"),
+    "number_sorting": ("algorithmic", "execution", "EM"),
+    "palindrome_generation": ("algorithmic", "execution", "CK"),
+    "palindrome_partitioning": ("algorithmic", "execution", "EM"),
+    "path_star": ("graphs", "planning", "EM"),
+    "polynomial_equations": ("algebra", "reasoning", "EM"),
+    "polynomial_multiplication": ("algebra", "reasoning", "EM"),
+    "pool_matrix": ("algorithmic", "execution", "EM"),
+    "power_function": ("arithmetic", "execution", "EM"),
+    "prime_factorization": ("arithmetic", "execution", "EM"),
+    "products": ("arithmetic", "execution", "EM"),
+    "propositional_logic": ("logic", "reasoning", "CK"),
+    "puzzle24": ("games", "planning", "CK"),
+    "quantum_lock": ("graphs", "planning", "CK"),
+    "ransom_note": ("algorithmic", "execution", "EM"),
+    "rearc": ("arc", "reasoning", "EM"),
+    "rectangle_count": ("cognition", "reasoning", "EM"),
+    "rotate_matrix": ("algorithmic", "execution", "EM"),
+    "rotten_oranges": ("algorithmic", "execution", "EM"),
+    "rubiks_cube": ("cognition", "planning", "CK"),
+    "rush_hour": ("games", "planning", "CK"),
+    "self_reference": ("logic", "reasoning", "EM"),
+    "sentence_reordering": ("algorithmic", "execution", "EM"),
+    "shortest_path": ("graphs", "planning", "CK"),
+    "simple_equations": ("algebra", "reasoning", "EM"),
+    "simple_geometry": ("geometry", "reasoning", "EM"),
+    "simple_integration": ("algebra", "reasoning", "CK"),
+    "sokoban": ("games", "planning", "CK"),
+    "spell_backward": ("algorithmic", "execution", "EM"),
+    "spiral_matrix": ("algorithmic", "execution", "EM"),
+    "string_insertion": ("algorithmic", "execution", "EM"),
+    "string_manipulation": ("algorithmic", "execution", "EM"),
+    "string_splitting": ("algorithmic", "execution", "EM"),
+    "string_synthesis": ("algorithmic", "execution", "EM"),
+    "sudoku": ("games", "planning", "EM"),
+    "survo": ("games", "planning", "EM"),
+    "syllogism": ("logic", "reasoning", "EM"),
+    "time_intervals": ("arithmetic", "execution", "EM"),
+    "tower_of_hanoi": ("games", "planning", "CK"),
+    "tsumego": ("games", "planning", "EM"),
+    "word_ladder": ("algorithmic", "planning", "CK"),
+    "word_sequence_reversal": ("algorithmic", "execution", "EM"),
+    "word_sorting": ("algorithmic", "execution", "EM"),
+    "zebra_puzzles": ("logic", "reasoning", "EM"),
+}.items()}
+
+# The selection rule, applied to the 106 names registered by reasoning_gym 0.1.25. Each excluded
+# name with its reason; docs/reasoning_gym_selection.md explains the rule and the evidence.
+NOT_A_TASK = "composite"
+ADDED_AFTER_0_1_19: dict[str, str] = {
+    name: "added after reasoning_gym 0.1.19 (the paper's version)"
+    for name in ("coin_flip", "kakurasu", "path_star", "survo")
+}
+DUPLICATES: dict[str, str] = {
+    "boxnet": "BoxNet (SymBench): the same box-moving planner, ported from CodeSteer",
+    "puzzle24": "Game24 (SymBench): make 24 from four numbers",
+    "countdown": "Game24 (SymBench): reach a target with + - * / from given numbers, the N-number "
+                 "variant of CodeSteer's Game 24 data",
+    "string_insertion": "StringInsertion (SymBench): ported from CodeSteer",
+    "string_splitting": "StringSplitting (SymBench): ported from CodeSteer",
+    "string_synthesis": "StringSynthesis (SymBench): ported from CodeSteer",
+    "string_manipulation": "StringDeletionModification (SymBench): ported from CodeSteer "
+                           "(credited in its source as create_dataset_string_deletion_and_modification)",
+    "mahjong_puzzle": "Mahjong (SymBench): ported from CodeSteer",
+    "pool_matrix": "Pooling (SymBench): max/average pooling of a matrix",
+    "rotate_matrix": "MatrixTransformation (SymBench): rotate a matrix clockwise",
+    "letter_counting": "Letters (SymBench): count a letter in a word",
+    "sudoku": "StandardSudoku (SymBench): solve a 9x9 sudoku",
+    "mini_sudoku": "StandardSudoku (SymBench): the same puzzle on a 4x4 grid",
+    "n_queens": "EightQueens (SymBench): complete an N-queens board",
+    "products": "NumberMultiply (SymBench): the exact product of integers",
+    "word_sorting": "bbh.word_sorting (BBH): sort words alphabetically",
+    "basic_arithmetic": "bbh.multistep_arithmetic_two (BBH): evaluate a nested integer expression",
+}
+EXCLUDED: dict[str, str] = {
+    NOT_A_TASK: "not a task: a mixer that samples items from other datasets",
+    **ADDED_AFTER_0_1_19,
+    **{name: f"duplicates {reason}" for name, reason in DUPLICATES.items()},
+}
+
+
+def select_paper_datasets(registered: list[str] | set[str]) -> list[str]:
+    """The selection rule: the registered RG dataset names minus `EXCLUDED`, sorted."""
+    return sorted(set(registered) - set(EXCLUDED))
+
+
+# The 84 Reasoning-Gym datasets of the paper suite (frozen; tests re-derive it from the package).
+PAPER_DATASETS: tuple[str, ...] = (
+    "ab", "acre", "advanced_geometry", "aiw", "arc_1d", "arc_agi", "base_conversion", "bf",
+    "binary_alternation", "binary_matrix", "bitwise_arithmetic", "caesar_cipher", "calendar_arithmetic",
+    "chain_sum", "circuit_logic", "codeio", "color_cube_rotation", "complex_arithmetic", "count_bits",
+    "count_primes", "course_schedule", "cryptarithm", "decimal_arithmetic", "decimal_chain_sum", "dice",
+    "emoji_mystery", "family_relationships", "figlet_font", "fraction_simplification", "futoshiki",
+    "game_of_life", "game_of_life_halting", "gcd", "graph_color", "group_anagrams", "gsm_symbolic",
+    "intermediate_integration", "isomorphic_strings", "jugs", "knight_swap", "knights_knaves",
+    "largest_island", "lcm", "leg_counting", "letter_jumble", "list_functions", "manipulate_matrix",
+    "maze", "modulo_grid", "needle_haystack", "number_filtering", "number_format", "number_sequence",
+    "number_sorting", "palindrome_generation", "palindrome_partitioning", "polynomial_equations",
+    "polynomial_multiplication", "power_function", "prime_factorization", "propositional_logic",
+    "quantum_lock", "ransom_note", "rearc", "rectangle_count", "rotten_oranges", "rubiks_cube",
+    "rush_hour", "self_reference", "sentence_reordering", "shortest_path", "simple_equations",
+    "simple_geometry", "simple_integration", "sokoban", "spell_backward", "spiral_matrix", "syllogism",
+    "time_intervals", "tower_of_hanoi", "tsumego", "word_ladder", "word_sequence_reversal",
+    "zebra_puzzles",
+)
+EXTRA_DATASETS: tuple[str, ...] = tuple(sorted(set(DATASETS) - set(PAPER_DATASETS)))
+
+
+def task_name(dataset: str) -> str:
+    """The registered task name of an RG dataset: `rg.<dataset>`."""
+    return PREFIX + dataset
+
+
+# ---------------------------------------------------------------- the package (imported lazily)
+
+_LOCK = threading.RLock()  # RG generators share module state (numpy's global RNG); one at a time
+_DATASET_CACHE: OrderedDict[tuple, Any] = OrderedDict()
+_ENTRY_CACHE: OrderedDict[tuple, dict] = OrderedDict()
+_DATASET_CACHE_SIZE = 64
+_ENTRY_CACHE_SIZE = 1024
+_NOISY = frozenset({"bf"})  # generators that print to stdout while building an item
+
+
+def _package() -> Any:
+    """`reasoning_gym.factory`, imported on first use, with a clear error when it is missing."""
+    try:
+        import reasoning_gym  # noqa: F401
+        from reasoning_gym import factory
+    except ImportError as exc:
+        raise ImportError(
+            f"the Reasoning-Gym tasks need the reasoning_gym package ({PINNED_VERSION}): "
+            "pip install 'r1ci[tasks]'"
+        ) from exc
+    _check_version()
+    return factory
+
+
+_VERSION_CHECKED = False
+
+
+def _check_version() -> None:
+    global _VERSION_CHECKED
+    if _VERSION_CHECKED:
+        return
+    _VERSION_CHECKED = True
+    try:
+        from importlib.metadata import version
+
+        installed = version("reasoning_gym")
+    except Exception:  # pragma: no cover - metadata missing in odd installs
+        return
+    if installed != PINNED_VERSION:
+        warnings.warn(
+            f"reasoning_gym {installed} is installed but r1ci pins {PINNED_VERSION}: Reasoning-Gym "
+            "questions and the frozen dataset lists may differ", RuntimeWarning, stacklevel=3,
+        )
+
+
+def _options_key(options: dict[str, Any]) -> str:
+    return repr(sorted(options.items()))
+
+
+def rg_position(dataset: str, seed: int) -> tuple[int, int, int]:
+    """(RG dataset seed, RG dataset size, item index) of our seed; see the module docstring."""
+    if not 0 <= seed < INDEX_SPAN:
+        raise ValueError(f"Reasoning-Gym seeds must be integers in [0, 2**32), got {seed}")
+    if dataset in BLOCK_MODE:
+        base = seed - seed % BLOCK
+        return base, BLOCK, seed - base
+    return 0, INDEX_SPAN, seed
+
+
+def _dataset(dataset: str, options: dict[str, Any], rg_seed: int, size: int) -> Any:
+    key = (dataset, _options_key(options), rg_seed, size)
+    with _LOCK:
+        found = _DATASET_CACHE.get(key)
+        if found is not None:
+            _DATASET_CACHE.move_to_end(key)
+            return found
+        dataset_cls, config_cls = _package().DATASETS[dataset]
+        config = config_cls(**options, seed=rg_seed, size=size)
+        made = dataset_cls(config=config)
+        _DATASET_CACHE[key] = made
+        if len(_DATASET_CACHE) > _DATASET_CACHE_SIZE:
+            _DATASET_CACHE.popitem(last=False)
+        return made
+
+
+def generate_entry(dataset: str, options: dict[str, Any], seed: int) -> dict:
+    """The raw RG entry for our seed, made in this process. Python's global `random` and numpy's
+    global RNG are seeded from (dataset, seed) around the call and restored afterwards, because
+    some generators draw from them (list_functions, and code run by codeio), which would otherwise
+    make an item depend on what was generated before it."""
+    rg_seed, size, index = rg_position(dataset, seed)
+    with _LOCK:
+        made = _dataset(dataset, options, rg_seed, size)
+        quiet = contextlib.redirect_stdout(io.StringIO()) if dataset in _NOISY else contextlib.nullcontext()
+        try:
+            with quiet, _seeded_globals(dataset, seed):
+                return made[index]
+        except Exception:
+            # a failed item may leave the dataset object changed (word_ladder shrinks its size)
+            _DATASET_CACHE.pop((dataset, _options_key(options), rg_seed, size), None)
+            raise
+
+
+@contextlib.contextmanager
+def _seeded_globals(dataset: str, seed: int) -> Iterator[None]:
+    import numpy as np
+
+    state, np_state = random.getstate(), np.random.get_state()
+    digest = hashlib.sha256(f"r1ci/{dataset}/{seed}".encode()).digest()
+    random.seed(digest)
+    np.random.seed(int.from_bytes(digest[:4], "big"))
+    try:
+        yield
+    finally:
+        random.setstate(state)
+        np.random.set_state(np_state)
+
+
+def _needs_worker(dataset: str) -> bool:
+    """Whether items of `dataset` must come from the fixed-hash worker process (see HASH_DEPENDENT)."""
+    return dataset in HASH_DEPENDENT and sys.flags.hash_randomization != 0
+
+
+def _entry(dataset: str, options: dict[str, Any], seed: int) -> tuple[dict, Any]:
+    """The raw RG entry for our seed (cached) and the dataset object that scores it."""
+    rg_seed, size, _ = rg_position(dataset, seed)
+    key = (dataset, _options_key(options), seed)
+    with _LOCK:
+        made = _dataset(dataset, options, rg_seed, size)
+        entry = _ENTRY_CACHE.get(key)
+        if entry is not None:
+            _ENTRY_CACHE.move_to_end(key)
+            return entry, made
+        if _needs_worker(dataset):
+            entry = _worker().generate(dataset, options, seed)
+        else:
+            entry = generate_entry(dataset, options, seed)
+        _ENTRY_CACHE[key] = entry
+        if len(_ENTRY_CACHE) > _ENTRY_CACHE_SIZE:
+            _ENTRY_CACHE.popitem(last=False)
+        return entry, made
+
+
+_WORKER: Any = None
+
+
+def _worker() -> Any:
+    global _WORKER
+    if _WORKER is None:
+        from ._rg_worker import WorkerClient
+
+        _WORKER = WorkerClient()
+    return _WORKER
+
+
+def jsonable(value: Any) -> Any:
+    """`value` as plain JSON data: tuples and sets become lists, dict keys strings, fractions,
+    decimals and other objects their `str`, non-finite floats strings."""
+    if isinstance(value, dict):
+        return {str(key): jsonable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(item) for item in value]
+    if isinstance(value, (set, frozenset)):
+        return sorted((jsonable(item) for item in value), key=repr)
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        return str.__str__(value)
+    if isinstance(value, Enum):
+        return jsonable(value.value)
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value) if math.isfinite(value) else repr(value)
+    if isinstance(value, (Fraction, Decimal)):
+        return str(value)
+    if hasattr(value, "tolist"):  # numpy arrays and scalars
+        return jsonable(value.tolist())
+    return str(value)
+
+
+# ---------------------------------------------------------------- the task
+
+
+@dataclass
+class ReasoningGymConfig(TaskConfig):
+    """dataset: the RG dataset served (fixed at registration).
+    options: settings of the dataset's own RG config dataclass (its difficulty knobs), passed
+        through; given as keyword knobs, e.g. `gym.make("r1ci/rg.maze-v0", min_dist=5)`.
+    """
+
+    dataset: str = "chain_sum"
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+class ReasoningGymTask(Task):
+    """One Reasoning-Gym dataset. `name`, `category` and `checker` are set per instance from the
+    dataset (see `DATASETS`)."""
+
+    name = "rg"
+    source = "reasoning_gym"
+    category = "reasoning"
+    checker = "EM"
+    config_class = ReasoningGymConfig
+    config: ReasoningGymConfig
+
+    def __init__(self, config: ReasoningGymConfig | None = None, *, category: str | None = None,
+                 checker: str | None = None, **knobs: Any) -> None:
+        dataset = knobs.pop("dataset", None)
+        options = dict(knobs.pop("options", None) or {})
+        if config is None:
+            config = ReasoningGymConfig(dataset=dataset or ReasoningGymConfig.dataset)
+        elif dataset is not None:
+            config = dataclasses.replace(config, dataset=dataset)
+        config = dataclasses.replace(config, options={**config.options, **options, **knobs})
+        info = DATASETS.get(config.dataset)
+        if info is None:
+            raise ValueError(f"unknown Reasoning-Gym dataset {config.dataset!r}; known: {', '.join(DATASETS)}")
+        self.name = task_name(config.dataset)
+        self.category = category or info.category
+        self.checker = checker or info.checker
+        super().__init__(config)
+
+    def validate_config(self) -> None:
+        """Check the knobs against the dataset's RG config dataclass and RG's own validation."""
+        dataset, options = self.config.dataset, self.config.options
+        factory = _package()
+        if dataset not in factory.DATASETS:
+            raise ValueError(f"reasoning_gym has no dataset {dataset!r} (is version {PINNED_VERSION} installed?)")
+        config_cls = factory.DATASETS[dataset][1]
+        valid = {f.name for f in dataclasses.fields(config_cls)} - {"seed", "size"}
+        unknown = sorted(set(options) - valid)
+        if unknown:
+            raise TypeError(
+                f"{self.name} has no generator setting {', '.join(map(repr, unknown))}; "
+                f"valid settings: {', '.join(sorted(valid)) or '(none)'}"
+            )
+        rg_seed, size, _ = rg_position(dataset, 0)
+        try:
+            rg_config = config_cls(**options, seed=rg_seed, size=size)
+            if callable(getattr(rg_config, "validate", None)):
+                rg_config.validate()
+        except (AssertionError, ValueError, TypeError) as exc:
+            raise ValueError(f"{self.name}: invalid settings {options!r}: {exc}") from exc
+        self._difficulty = {"dataset": dataset, **{
+            key: jsonable(value) for key, value in dataclasses.asdict(rg_config).items()
+            if key not in ("seed", "size")
+        }}
+
+    def difficulty(self) -> dict[str, Any]:
+        """The dataset name and every field of its RG config (defaults included), without seed/size."""
+        return dict(self._difficulty)
+
+    def generate(self, seed: int) -> Instance:
+        dataset = self.config.dataset
+        entry, _ = _entry(dataset, self.config.options, seed)
+        rg_seed, _, index = rg_position(dataset, seed)
+        gold = {
+            "question": jsonable(entry["question"]),
+            "answer": jsonable(entry.get("answer")),
+            "metadata": jsonable(entry.get("metadata", {})),
+        }
+        return Instance(
+            question=f"{entry['question'].rstrip()}\n\n{ANSWER_SENTENCE}",
+            gold=gold,
+            instance_id=generated_id(seed),
+            metadata={"dataset": dataset, "seed": seed, "rg_seed": rg_seed, "rg_index": index},
+        )
+
+    def _source_entry(self, instance: Instance) -> tuple[dict, Any]:
+        """The original RG entry (and dataset object) of an instance, regenerated from its seed."""
+        seed = instance.metadata.get("seed")
+        if not isinstance(seed, int) or instance.metadata.get("dataset") != self.config.dataset:
+            raise ValueError(f"{self.name}: the instance was not generated by this task")
+        entry, made = _entry(self.config.dataset, self.config.options, seed)
+        if entry["question"] != instance.gold["question"]:
+            raise ValueError(f"{self.name}: the instance was generated with other settings than this task's")
+        return entry, made
+
+    def score(self, answer: str, instance: Instance) -> float:
+        text = answer.strip()
+        if not text or len(text) > MAX_ANSWER_CHARS:
+            return 0.0
+        entry, made = self._source_entry(instance)
+        dataset = self.config.dataset
+        stored = entry.get("answer")
+        if isinstance(stored, str) and stored != stored.strip() and text == stored.strip():
+            text = stored
+        if dataset == "game_of_life_halting":
+            return 1.0 if text.casefold() == str(stored).strip().casefold() else 0.0
+        text = _screen(dataset, text, entry)
+        if text is None:
+            return 0.0
+        with _LOCK:
+            try:
+                reward = float(made.score_answer(answer=text, entry=entry))
+            except Exception:
+                return 0.0
+        return min(1.0, max(0.0, reward)) if math.isfinite(reward) else 0.0
+
+    def reference_solution(self, instance: Instance) -> str:
+        dataset, gold = self.config.dataset, instance.gold
+        if dataset == "rush_hour":
+            board = gold["question"].rsplit("Board:", 1)[1].strip("\n")
+            return _RUSH_HOUR_SOLVER.replace("__BOARD__", repr(board))
+        if dataset == "boxnet":
+            return _BOXNET_PLANNER.replace("__STATE__", repr(gold["metadata"]["initial_state"]))
+        answer = reference_answer(dataset, gold)
+        return (
+            "# Reasoning-Gym answers cannot be recomputed here: print the answer RG stores for this\n"
+            "# item (for datasets without one, the valid example answer in its metadata).\n"
+            f"print({answer!r})\n"
+        )
+
+    def num_questions(self) -> int | None:
+        return None
+
+
+def reference_answer(dataset: str, gold: dict[str, Any]) -> str:
+    """The answer the reference solution prints for datasets solved by lookup."""
+    metadata = gold.get("metadata", {})
+    if gold.get("answer") is not None:
+        return str(gold["answer"])
+    if dataset == "graph_color":
+        return json.dumps(metadata["possible_answer"])
+    if dataset == "propositional_logic":
+        return str(metadata["example_answer"])
+    if dataset == "rubiks_cube":
+        return str(metadata["example_correct_answer"])
+    raise ValueError(f"rg.{dataset}: RG stores no answer for this item")
+
+
+# ---------------------------------------------------------------- safety screens
+
+_EVAL_SCORERS = frozenset({"binary_matrix", "spiral_matrix", "string_insertion", "n_queens"})
+_SYMPY_SCORERS = frozenset({
+    "countdown", "puzzle24", "polynomial_multiplication", "simple_integration", "intermediate_integration",
+})
+_MATH_NAMES = frozenset({
+    "sin", "cos", "tan", "cot", "sec", "csc", "asin", "acos", "atan", "sinh", "cosh", "tanh",
+    "asinh", "acosh", "atanh", "exp", "log", "ln", "sqrt", "pi", "Abs", "abs",
+})
+_MAX_SYMPY_CHARS = 5_000
+_MAX_EXPONENT = 64
+_RUSH_MOVE = re.compile(r"([A-Z])([+-])(\d+)")
+
+
+def _screen(dataset: str, text: str, entry: dict) -> str | None:
+    """The answer to hand to RG's scorer, or None when it must score 0.0 without being scored."""
+    if dataset in _EVAL_SCORERS and text != entry.get("answer") and not _is_literal(text):
+        return None
+    if dataset in _SYMPY_SCORERS and not _is_plain_math(text):
+        return None
+    if dataset == "rush_hour":
+        return _RUSH_MOVE.sub(lambda m: f"{m[1]}{m[2]}{m[3] if len(m[3]) == 1 else 6}", text)
+    return text
+
+
+def _is_literal(text: str) -> bool:
+    try:
+        ast.literal_eval(text)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return False
+    return True
+
+
+def _is_plain_math(text: str) -> bool:
+    """Whether `text` is arithmetic that sympy can parse without running anything else: numbers,
+    single-letter names and known math functions, + - * / ** ^, calls without keywords, and no
+    power inside an exponent or exponent above `_MAX_EXPONENT`."""
+    if len(text) > _MAX_SYMPY_CHARS or not re.fullmatch(r"[\w\s+\-*/^().,]*", text, re.ASCII) or "_" in text:
+        return False
+    try:
+        tree = ast.parse(text.replace("^", "**"), mode="eval")
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return False
+
+    def allowed(node: ast.AST, in_exponent: bool = False) -> bool:
+        if isinstance(node, ast.Constant):
+            return type(node.value) in (int, float) and (not in_exponent or abs(node.value) <= _MAX_EXPONENT)
+        if isinstance(node, ast.Name):
+            return len(node.id) == 1 or node.id in _MATH_NAMES
+        if isinstance(node, ast.UnaryOp):
+            return isinstance(node.op, (ast.UAdd, ast.USub)) and allowed(node.operand, in_exponent)
+        if isinstance(node, ast.BinOp):
+            if isinstance(node.op, ast.Pow):
+                return not in_exponent and allowed(node.left) and allowed(node.right, True)
+            return isinstance(node.op, (ast.Add, ast.Sub, ast.Mult, ast.Div)) and \
+                allowed(node.left, in_exponent) and allowed(node.right, in_exponent)
+        if isinstance(node, ast.Call):
+            return (isinstance(node.func, ast.Name) and node.func.id in _MATH_NAMES and not node.keywords
+                    and all(allowed(arg, in_exponent) for arg in node.args))
+        if isinstance(node, ast.Tuple):  # "x, y" lists of roots
+            return not in_exponent and all(allowed(item) for item in node.elts)
+        return False
+
+    try:
+        return allowed(tree.body)
+    except RecursionError:
+        return False
+
+
+# ---------------------------------------------------------------- reference solvers (run in the sandbox)
+
+_RUSH_HOUR_SOLVER = '''\
+# Rush Hour: breadth-first search over single-step moves, then merge repeated steps.
+from collections import deque
+
+BOARD = __BOARD__
+rows = BOARD.split("\\n")
+size = len(rows)
+cells = {}
+walls = 0
+for r, line in enumerate(rows):
+    for c, ch in enumerate(line):
+        if ch == "x":
+            walls |= 1 << (r * size + c)
+        elif ch != ".":
+            cells.setdefault(ch, []).append((r, c))
+names = sorted(cells)
+horizontal = [len({r for r, _ in cells[n]}) == 1 for n in names]
+length = [len(cells[n]) for n in names]
+lane = [cells[n][0][0] if horizontal[i] else cells[n][0][1] for i, n in enumerate(names)]
+start = tuple(min(c for _, c in cells[n]) if horizontal[i] else min(r for r, _ in cells[n])
+              for i, n in enumerate(names))
+
+
+def mask(i, p):
+    bits = 0
+    for k in range(length[i]):
+        bits |= 1 << ((lane[i] * size + p + k) if horizontal[i] else ((p + k) * size + lane[i]))
+    return bits
+
+
+masks = [[mask(i, p) for p in range(size - length[i] + 1)] for i in range(len(names))]
+red = names.index("A")
+goal = size - length[red]
+parent = {start: None}
+queue = deque([start])
+end = None
+while queue:
+    state = queue.popleft()
+    if state[red] == goal:
+        end = state
+        break
+    occupied = walls
+    for i, p in enumerate(state):
+        occupied |= masks[i][p]
+    for i, p in enumerate(state):
+        for step in (-1, 1):
+            q = p + step
+            if not 0 <= q <= size - length[i]:
+                continue
+            if masks[i][q] & ~masks[i][p] & occupied:
+                continue
+            nxt = state[:i] + (q,) + state[i + 1:]
+            if nxt not in parent:
+                parent[nxt] = (state, i, step)
+                queue.append(nxt)
+moves = []
+while parent[end] is not None:
+    end, i, step = parent[end]
+    moves.append((names[i], step))
+moves.reverse()
+merged = []
+for name, step in moves:
+    if merged and merged[-1][0] == name and (merged[-1][1] > 0) == (step > 0):
+        merged[-1][1] += step
+    else:
+        merged.append([name, step])
+print(" ".join(f"{name}{step:+d}" for name, step in merged))
+'''
+
+_BOXNET_PLANNER = '''\
+# BoxNet: move one box at a time along a shortest path of squares to a target of its colour.
+import json
+from collections import deque
+
+STATE = __STATE__
+squares = {key: list(items) for key, items in STATE.items()}
+coords = {key: tuple(float(v) for v in key.split("_")) for key in squares}
+by_coord = {xy: key for key, xy in coords.items()}
+
+
+def neighbours(key):
+    x, y = coords[key]
+    for dx, dy in ((1, 0), (-1, 0), (0, 1), (0, -1)):
+        other = by_coord.get((x + dx, y + dy))
+        if other is not None:
+            yield other
+
+
+def path(a, b):
+    parent = {a: None}
+    queue = deque([a])
+    while queue:
+        key = queue.popleft()
+        if key == b:
+            break
+        for other in neighbours(key):
+            if other not in parent:
+                parent[other] = key
+                queue.append(other)
+    steps = []
+    while b is not None:
+        steps.append(b)
+        b = parent[b]
+    return steps[::-1]
+
+
+def label(key):
+    x, y = coords[key]
+    return f"{x}, {y}"
+
+
+targets = {}
+for key, items in squares.items():
+    for item in items:
+        if item.startswith("target_"):
+            targets.setdefault(item[7:], []).append(key)
+plan = []
+for key, items in squares.items():
+    for item in items:
+        if not item.startswith("box_"):
+            continue
+        colour = item[4:]
+        goal = targets[colour].pop(0)
+        route = path(key, goal)
+        for here, there in zip(route, route[1:]):
+            plan.append({f"Agent[{label(here)}]": f"move(box_{colour}, square[{label(there)}])"})
+        plan.append({f"Agent[{label(goal)}]": f"move(box_{colour}, target_{colour})"})
+print(json.dumps(plan))
+'''
+
+
+for _dataset_name in DATASETS:
+    register_task(ReasoningGymTask, name=task_name(_dataset_name), dataset=_dataset_name,
+                  category=DATASETS[_dataset_name].category, checker=DATASETS[_dataset_name].checker)
