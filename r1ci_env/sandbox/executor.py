@@ -212,15 +212,14 @@ def _sweep(top: str, uid: int, *, everything: bool) -> None:
         os.close(top_fd)
 
 
-def _remove_sysv_ipc(libc, uid: int) -> None:
-    """Remove SysV shared memory, semaphores and message queues that `uid` owns or created (IPC_SET
-    lets an owner hand an object to another uid; the creator can still remove it)."""
-    ipc_rmid = 0
-    for kind, key, remove in (
-        ("shm", "shmid", lambda i: libc.shmctl(i, ipc_rmid, None)),
-        ("sem", "semid", lambda i: libc.semctl(i, 0, ipc_rmid)),
-        ("msg", "msqid", lambda i: libc.msgctl(i, ipc_rmid, None)),
-    ):
+_SYSV_KINDS = (("shm", "shmid"), ("sem", "semid"), ("msg", "msqid"))
+
+
+def _sysv_objects(uid: int) -> list[tuple[str, int]]:
+    """SysV shared memory segments, semaphore sets and message queues that `uid` owns or created
+    (IPC_SET lets an owner hand an object to another uid; the creator can still remove it)."""
+    found = []
+    for kind, key in _SYSV_KINDS:
         try:
             with open(f"/proc/sysvipc/{kind}") as fh:
                 lines = fh.read().splitlines()
@@ -230,51 +229,64 @@ def _remove_sysv_ipc(libc, uid: int) -> None:
         for line in lines[1:]:
             row = dict(zip(header, line.split()))
             if uid in (int(row.get("uid", -1)), int(row.get("cuid", -1))):
-                remove(int(row[key]))
+                found.append((kind, int(row[key])))
+    return found
+
+
+def _remove_sysv_ipc(libc, objects: list[tuple[str, int]]) -> None:
+    ipc_rmid = 0
+    for kind, ident in objects:
+        if kind == "shm":
+            libc.shmctl(ident, ipc_rmid, None)
+        elif kind == "sem":
+            libc.semctl(ident, 0, ipc_rmid)
+        else:
+            libc.msgctl(ident, ipc_rmid, None)
 
 
 def _clean_slot(config: Config, libc, slot: int) -> None:
-    """In a forked helper: kill the slot uid's processes and remove its IPC objects (as that uid),
-    then delete its files in the slot's scratch tmpfs, /tmp, /dev/shm and /dev/mqueue (as root)."""
+    """Kill the slot uid's processes and remove its IPC objects (in a helper switched to that uid,
+    forked only when there is any), then delete its files in the slot's scratch tmpfs, /tmp,
+    /dev/shm and /dev/mqueue (here, as root with CAP_DAC_OVERRIDE and CAP_FOWNER).
+
+    No live process of the uid means none can appear: only that uid's processes could create more."""
     uid = config.uid(slot)
-    pid = os.fork()
-    if pid == 0:
-        code = 0
-        try:
-            os.setgroups([])
-            os.setresgid(uid, uid, uid)
-            os.setresuid(uid, uid, uid)
-            _kill_uid_processes()
-            _remove_sysv_ipc(libc, uid)
-        except BaseException:  # noqa: BLE001 - reported through the exit status
-            code = 1
-        os._exit(code)
-    _, status = os.waitpid(pid, 0)
-    if status != 0:
-        raise RuntimeError(f"could not kill the processes of slot {slot}")
+    objects = _sysv_objects(uid)
+    if objects or _live_processes(uid, os.getpid()):
+        pid = os.fork()
+        if pid == 0:
+            code = 0
+            try:
+                os.setgroups([])
+                os.setresgid(uid, uid, uid)
+                os.setresuid(uid, uid, uid)
+                _kill_uid_processes()
+                _remove_sysv_ipc(libc, _sysv_objects(uid))
+            except BaseException:  # noqa: BLE001 - reported through the exit status
+                code = 1
+            os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        if status != 0:
+            raise RuntimeError(f"could not kill the processes of slot {slot}")
     _sweep(config.scratch(slot), uid, everything=True)
     for shared in ("/tmp", "/dev/shm", "/dev/mqueue"):
         _sweep(shared, uid, everything=False)
 
 
 def cleaner_main(config: Config, requests: int, replies: int) -> None:
-    """Serve "<slot>\\n" requests: clean that slot in a forked helper, then reply "<slot> <status>\\n"."""
+    """Serve "<slot>\\n" requests: clean that slot, then reply "<slot> <status>\\n" (0: clean)."""
     import ctypes
 
     libc = ctypes.CDLL(None, use_errno=True)
     with os.fdopen(requests, "r") as inbox, os.fdopen(replies, "w", buffering=1) as outbox:
         for line in inbox:
             slot = int(line)
-            pid = os.fork()
-            if pid == 0:
-                code = 0
-                try:
-                    _clean_slot(config, libc, slot)
-                except BaseException:  # noqa: BLE001 - report through the exit status only
-                    code = 1
-                os._exit(code)
-            _, status = os.waitpid(pid, 0)
-            outbox.write(f"{slot} {os.waitstatus_to_exitcode(status)}\n")
+            try:
+                _clean_slot(config, libc, slot)
+                status = 0
+            except Exception:  # noqa: BLE001 - the executor treats a failed cleanup as fatal
+                status = 1
+            outbox.write(f"{slot} {status}\n")
     os._exit(0)
 
 
