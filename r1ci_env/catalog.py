@@ -38,6 +38,7 @@ class TaskRow:
     split: str
     checker: str
     questions: int | None = None  # None: unlimited (or not counted)
+    questions_known: bool = True  # False: the task's data could not be read (offline, no local copy)
 
 
 def task_order() -> list[str]:
@@ -64,17 +65,27 @@ def names_of(suite_name: str | None) -> list[str]:
 def rows(suite_name: str | None = None, *, count_questions: bool = True) -> list[TaskRow]:
     """The catalogue rows of a suite (all registered tasks when None). `count_questions` builds each
     task with its default knobs to ask `num_questions()` (this reads data files and imports
-    reasoning_gym)."""
+    reasoning_gym); a data-backed task whose data cannot be read gets `questions_known=False`."""
+    from .data import DataError
+
     result = []
     for name in names_of(suite_name):
         spec = task_spec(name)
-        questions = spec.make().num_questions() if count_questions else None
+        questions, known = None, True
+        if count_questions:
+            try:
+                questions = spec.make().num_questions()
+            except DataError:
+                known = False
         result.append(TaskRow(id=env_id(name), name=name, source=spec.source, category=spec.category,
-                              split=suites.split_of(name), checker=spec.checker, questions=questions))
+                              split=suites.split_of(name), checker=spec.checker, questions=questions,
+                              questions_known=known))
     return result
 
 
 def _questions_text(row: TaskRow) -> str:
+    if not row.questions_known:
+        return "n/a (no data)"
     return "unlimited" if row.questions is None else str(row.questions)
 
 
@@ -88,7 +99,7 @@ def render_text(table: list[TaskRow]) -> str:
 
 
 def render_json(table: list[TaskRow]) -> str:
-    """A JSON list of row objects (`questions` is null for unlimited)."""
+    """A JSON list of row objects (`questions` is null for unlimited, or when `questions_known` is false)."""
     return json.dumps([asdict(row) for row in table], indent=2) + "\n"
 
 
@@ -153,6 +164,10 @@ def list_command(args: argparse.Namespace) -> int:
         print(f"r1ci list: {exc.args[0] if isinstance(exc, KeyError) else exc}", file=sys.stderr)
         return 2
     sys.stdout.write(render_json(table) if args.json else render_text(table))
+    unknown = [row.name for row in table if not row.questions_known]
+    if unknown:
+        print(f"r1ci list: the data of {', '.join(unknown)} is not in the data directory and could not be "
+              "downloaded, so their question counts are unknown (set R1CI_DATA_DIR)", file=sys.stderr)
     return 0
 
 

@@ -1,5 +1,5 @@
-"""The `r1ci` command line: `list` (the task catalogue), `run` (play episodes with an agent),
-`sandbox build|check|bench`."""
+"""The `r1ci` command line: `list` (the task catalogue), `run` (play episodes with an agent), `bench`
+(benchmark an agent on a suite), `sandbox build|check|bench`."""
 from __future__ import annotations
 
 import argparse
@@ -26,12 +26,22 @@ def _add_sandbox_commands(sub: argparse._SubParsersAction) -> None:
 def _add_run_command(sub: argparse._SubParsersAction) -> None:
     run = sub.add_parser("run", help="play episodes of one task with an agent and print each transcript")
     run.add_argument("--task", required=True, help="task name, e.g. BlocksWorld (see `r1ci list`)")
-    run.add_argument("--agent", default="oracle", help="agent spec: oracle, null")
+    run.add_argument("--agent", default="oracle",
+                     help="agent spec: oracle, null, human, hf:<model path>, openai:<model>, vllm:<model path>")
     run.add_argument("--n", type=int, default=5, help="number of episodes")
     run.add_argument("--seed", type=int, default=0, help="seed of the first episode; episode i uses seed+i")
-    run.add_argument("--sandbox", default="docker", choices=("docker", "local"), help="sandbox backend")
-    run.add_argument("--max-code-calls", type=int, default=5, help="code calls allowed per episode")
     run.add_argument("--quiet", action="store_true", help="print only the reward line of each episode")
+    from agents.bench import add_episode_arguments
+
+    add_episode_arguments(run)
+
+
+def _add_bench_command(sub: argparse._SubParsersAction) -> None:
+    from agents.bench import add_arguments as add_agent_bench_arguments
+
+    bench = sub.add_parser("bench", help="benchmark an agent on a suite: N episodes per task, concurrently; "
+                           "transcripts, summary beside published references, plot, manifest; resumable")
+    add_agent_bench_arguments(bench)
 
 
 def _add_list_command(sub: argparse._SubParsersAction) -> None:
@@ -48,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     _add_list_command(sub)
     _add_run_command(sub)
+    _add_bench_command(sub)
     _add_sandbox_commands(sub)
     return parser
 
@@ -62,6 +73,10 @@ def main(argv: list[str] | None = None) -> int:
         from agents.runner import run_command
 
         return run_command(args)
+    if args.command == "bench":
+        from agents.bench import bench_command
+
+        return bench_command(args)
     if args.command == "sandbox":
         from .sandbox import image
 

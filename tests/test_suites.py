@@ -113,7 +113,8 @@ def test_r1ci_list_json(capsys):
     rows = json.loads(capsys.readouterr().out)
     assert [row["name"] for row in rows] == suites.suite("extra")
     assert rows[0] == {"id": "r1ci/rg.basic_arithmetic-v0", "name": "rg.basic_arithmetic", "source": "reasoning_gym",
-                       "category": "execution", "split": "extra", "checker": "EM", "questions": None}
+                       "category": "execution", "split": "extra", "checker": "EM", "questions": None,
+                       "questions_known": True}
 
 
 def test_r1ci_list_table(capsys):

@@ -99,9 +99,9 @@ def _item_digests(hash_seed: int, names: list[str], seeds: list[int]) -> dict:
 
 
 def test_hash_dependent_datasets_give_the_same_items_in_every_process():
+    """Hash seed 1 gets these items from the worker, hash seed 0 makes them in-process."""
     names = sorted(rgt.HASH_DEPENDENT - {"knight_swap"})  # knight_swap: seconds per item
-    assert _item_digests(1, names, [0, 1, 2]) == _item_digests(2, names, [0, 1, 2])
-    assert _item_digests(0, names, [0, 1, 2]) == _item_digests(3, names, [0, 1, 2])  # 0: made in-process
+    assert _item_digests(1, names, [0, 1, 2]) == _item_digests(0, names, [0, 1, 2])
 
 
 @pytest.mark.slow

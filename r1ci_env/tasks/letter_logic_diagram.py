@@ -67,7 +67,10 @@ class LetterLogicDiagram(Task):
         if not 1 <= c.min_blanks <= c.max_blanks <= SIZE * SIZE:
             raise ValueError("LetterLogicDiagram needs 1 <= min_blanks <= max_blanks <= 49")
         if c.unique and c.max_blanks > MAX_UNIQUE_BLANKS:
-            raise ValueError(f"LetterLogicDiagram: unique puzzles with more than {MAX_UNIQUE_BLANKS} blanks are too rare; lower max_blanks")
+            raise ValueError(
+                f"LetterLogicDiagram: unique puzzles with more than {MAX_UNIQUE_BLANKS} blanks are too rare; "
+                "lower max_blanks"
+            )
         self.official = InstanceDirectory(c.source, TASK_FILE) if c.source else None
 
     def generate(self, seed: int) -> Instance:
@@ -188,7 +191,8 @@ def _question(grid: Grid) -> str:
 def read_grid(path: Path) -> Grid:
     """The puzzle (`grid`, None for a blank) of an official `solution.json`."""
     grid = json.loads(path.read_text())["grid"]
-    if len(grid) != SIZE or any(len(row) != SIZE or any(c is not None and c not in LETTERS for c in row) for row in grid):
+    cells_ok = all(len(row) == SIZE and all(c is None or c in LETTERS for c in row) for row in grid)
+    if len(grid) != SIZE or not cells_ok:
         raise ValueError(f"{path}: `grid` must be 7 rows of 7 letters a-g or null")
     return grid
 

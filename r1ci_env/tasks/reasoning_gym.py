@@ -51,9 +51,10 @@ answer RG keeps in the metadata.
 Knobs: the fields of the dataset's own RG config dataclass (its difficulty settings), passed
 through and validated by RG (`seed` and `size` are set by the adapter).
 
-Generation speed (one core, loaded machine, mean over 20 items): most datasets take well under
-10 ms an item; slow ones: knight_swap ~3 s (up to 16 s), sokoban ~0.9 s (up to 15 s), zebra_puzzles
-~0.6 s, futoshiki ~0.4 s, puzzle24 ~0.4 s, intermediate_integration ~0.3 s, sudoku ~0.2 s.
+Generation speed (CPU time per item, see docs/reasoning_gym_selection.md): most datasets take well
+under 10 ms an item; the slow ones are knight_swap (~1.2 s, up to 6.5 s), futoshiki (~0.5 s, up to
+5 s), zebra_puzzles and sokoban (~0.2 s; sokoban has rare items of several seconds) and
+intermediate_integration (~0.1 s).
 """
 from __future__ import annotations
 
@@ -64,6 +65,7 @@ import hashlib
 import io
 import json
 import math
+import operator
 import random
 import re
 import sys
@@ -544,7 +546,7 @@ class ReasoningGymTask(Task):
         return dict(self._difficulty)
 
     def generate(self, seed: int) -> Instance:
-        dataset = self.config.dataset
+        seed, dataset = operator.index(seed), self.config.dataset
         entry, _ = _entry(dataset, self.config.options, seed)
         rg_seed, _, index = rg_position(dataset, seed)
         gold = {

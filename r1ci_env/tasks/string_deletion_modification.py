@@ -211,10 +211,13 @@ def describe_rule(rule: list) -> str:
         return (f"If '{rule[1]}' occurs in the string starting at the second character or later, delete the "
                 "leftmost such occurrence (an occurrence at the very start does not count).")
     if kind == "even_append":
-        return f"If the string holds at least one '{rule[1]}' and the number of '{rule[1]}'s is even, add '{rule[2]}' at the end."
+        letter, text = rule[1], rule[2]
+        return (f"If the string holds at least one '{letter}' and the number of '{letter}'s is even, "
+                f"add '{text}' at the end.")
     if kind == "prefix":
         change = f"change that beginning to '{rule[2]}'" if rule[2] else "remove that beginning"
-        extra = (f", then add '{rule[3]}' at the end" if rule[3] else "") + (", then remove the last character" if rule[4] else "")
+        extra = f", then add '{rule[3]}' at the end" if rule[3] else ""
+        extra += ", then remove the last character" if rule[4] else ""
         return f"If the string begins with '{rule[1]}', {change}{extra}."
     if kind == "suffix":
         change = f"change that ending to '{rule[2]}'" if rule[2] else "remove that ending"
@@ -238,31 +241,41 @@ def _question(text: str, rules: list[list]) -> str:
     )
 
 
+_HAS = r"If the string contains "
+_ENDS = r"If the string (?:ends with|suffix is) "
+_STARTS = r"If the string (?:prefix is|starts with) "
 _OFFICIAL_RULES = [  # CodeSteer's phrasings -> a function of the match giving the rule
-    (r"If the string contains '(\w+)', replace the first occurrence with (?:its reverse \()?'(\w+)'\)?\.",
+    (_HAS + r"'(\w+)', replace the first occurrence with (?:its reverse \()?'(\w+)'\)?\.",
      lambda m: ["replace_first", m[1], m[2]]),
-    (r"If the string contains '(\w+)', delete the first occurrence entirely\.", lambda m: ["replace_first", m[1], ""]),
-    (r"If the string contains '(\w+)' \(not at the start\), remove the first occurrence found after the first character\.",
+    (_HAS + r"'(\w+)', delete the first occurrence entirely\.",
+     lambda m: ["replace_first", m[1], ""]),
+    (_HAS + r"'(\w+)' \(not at the start\), remove the first occurrence found after the first character\.",
      lambda m: ["delete_after_start", m[1]]),
-    (r"If the string contains an even number of '(\w)'s \(and at least one '\1'\), append '(\w+)' at the end\.",
+    (_HAS + r"an even number of '(\w)'s \(and at least one '\1'\), append '(\w+)' at the end\.",
      lambda m: ["even_append", m[1], m[2]]),
-    (r"If the string (?:ends with|suffix is) '(\w+)', replace it with '(\w+)'\.", lambda m: ["suffix", m[1], m[2], ""]),
-    (r"If the string (?:ends with|suffix is) '(\w+)', remove the last character\.", lambda m: ["suffix", m[1], m[1][:-1], ""]),
-    (r"If the string (?:ends with|suffix is) '(\w\w)', delete the last two characters\.", lambda m: ["suffix", m[1], "", ""]),
-    (r"If the string (?:ends with|suffix is) '(\w+)', replace it with '(\w+)' and prepend '(\w+)' to the start\.",
+    (_ENDS + r"'(\w+)', replace it with '(\w+)'\.",
+     lambda m: ["suffix", m[1], m[2], ""]),
+    (_ENDS + r"'(\w+)', remove the last character\.",
+     lambda m: ["suffix", m[1], m[1][:-1], ""]),
+    (_ENDS + r"'(\w\w)', delete the last two characters\.",
+     lambda m: ["suffix", m[1], "", ""]),
+    (_ENDS + r"'(\w+)', replace it with '(\w+)' and prepend '(\w+)' to the start\.",
      lambda m: ["suffix", m[1], m[2], m[3]]),
-    (r"If the string length is greater than (\d+), remove the middle character\.", lambda m: ["shorten_middle", int(m[1])]),
-    (r"If the string (?:prefix is|starts with) '(\w+)', (?:replace it|replace the first two characters) with '(\w+)'\.",
+    (r"If the string length is greater than (\d+), remove the middle character\.",
+     lambda m: ["shorten_middle", int(m[1])]),
+    (_STARTS + r"'(\w+)', (?:replace it|replace the first two characters) with '(\w+)'\.",
      lambda m: ["prefix", m[1], m[2], "", 0]),
-    (r"If the string (?:prefix is|starts with) '(\w\w)', remove the first character\.", lambda m: ["prefix", m[1], m[1][1:], "", 0]),
-    (r"If the string (?:prefix is|starts with) '(\w\w)', remove the second character\.", lambda m: ["prefix", m[1], m[1][0], "", 0]),
-    (r"If the string (?:prefix is|starts with) '(\w\w)', (?:remove|delete) the first two characters\.",
+    (_STARTS + r"'(\w\w)', remove the first character\.",
+     lambda m: ["prefix", m[1], m[1][1:], "", 0]),
+    (_STARTS + r"'(\w\w)', remove the second character\.",
+     lambda m: ["prefix", m[1], m[1][0], "", 0]),
+    (_STARTS + r"'(\w\w)', (?:remove|delete) the first two characters\.",
      lambda m: ["prefix", m[1], "", "", 0]),
-    (r"If the string (?:prefix is|starts with) '(\w\w)', delete the first two characters and append '(\w+)' to the end\.",
+    (_STARTS + r"'(\w\w)', delete the first two characters and append '(\w+)' to the end\.",
      lambda m: ["prefix", m[1], "", m[2], 0]),
-    (r"If the string (?:prefix is|starts with) '(\w+)', replace it with '(\w+)' and append '(\w+)' to the end\.",
+    (_STARTS + r"'(\w+)', replace it with '(\w+)' and append '(\w+)' to the end\.",
      lambda m: ["prefix", m[1], m[2], m[3], 0]),
-    (r"If the string (?:prefix is|starts with) '(\w+)', replace it with '(\w+)' and delete the last character\.",
+    (_STARTS + r"'(\w+)', replace it with '(\w+)' and delete the last character\.",
      lambda m: ["prefix", m[1], m[2], "", 1]),
 ]
 

@@ -1,0 +1,375 @@
+"""The `hf:<model path>` agent: a transformers causal LM as a policy. It is also the trainers' rollout
+policy, so the benchmark, SFT evaluation and GRPO share one episode loop (`agents.run_episode`) and
+differ only in the weights.
+
+- `HFBackend` owns the model and batches generation. Agents (one per concurrent episode, each in its
+  own thread) call `submit(request)`, which blocks; a worker thread gathers the pending requests and
+  runs ONE batched sampling loop over them (prefill of the left-padded contexts, then token by token
+  with the KV cache). Each row stops on its own: at the closing fence of a ```python block, at a
+  stop token (<|im_end|>, <|endoftext|>, the model's eos), or after its `max_new_tokens`.
+- `HFAgent` plays one episode token-in-token-out: the chat template is applied once at reset
+  (prompt as the user message, then the assistant header); each turn continues the same assistant
+  message from the exact ids so far (sampled ids as sampled + observation ids, each observation
+  tokenized once). The text handed to the env is the decode of that turn's sampled ids.
+  `episode_record()` returns the `agents.training.EpisodeRecord` the trainers train on.
+
+Sampling: logits / temperature, optional top-p, then one draw per row from the row's own
+`torch.Generator` (seeded per request), so an episode's samples do not depend on which other
+requests shared its batch (up to float ties). The recorded log-prob of a sampled token is
+log softmax(logits / temperature) at that token, before top-p (what the trainer recomputes).
+"""
+from __future__ import annotations
+
+import os
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import torch
+
+from r1ci_env import protocol
+
+from .base import Agent
+from .training import EpisodeRecord, TrajectoryBuilder, encode_observation, encode_prompt, stop_token_ids
+
+
+@dataclass
+class GenerationRequest:
+    """Continue `context` (token ids) by at most `max_new_tokens` sampled tokens."""
+
+    context: list[int]
+    max_new_tokens: int
+    temperature: float = 1.0
+    top_p: float = 1.0
+    seed: int | None = None
+    stop_at_fence: bool = True
+
+
+@dataclass
+class GenerationResult:
+    token_ids: list[int]
+    logprobs: list[float]
+    stop_reason: str  # "fence", "eos" or "length"
+
+
+@dataclass
+class _Pending:
+    request: GenerationRequest
+    done: threading.Event = field(default_factory=threading.Event)
+    result: GenerationResult | None = None
+    error: BaseException | None = None
+
+
+class HFBackend:
+    """Batched sampling over a transformers causal LM (see the module docstring).
+
+    `generate(requests)` runs one batch synchronously; `submit(request)` is the thread-safe, blocking
+    form that batches concurrent callers. `begin_episode` / `end_episode` tell the batcher how many
+    episodes are live: it starts a batch as soon as every live episode has a request pending, or when
+    no new request has arrived for `gather_timeout_s` (episodes busy in the sandbox are not waited for).
+    """
+
+    def __init__(self, model, tokenizer, *, max_batch_size: int = 64, gather_timeout_s: float = 0.02,
+                 device: str | torch.device | None = None) -> None:
+        self.model = model
+        self.tokenizer = tokenizer
+        self.device = torch.device(device) if device is not None else next(model.parameters()).device
+        self.max_batch_size = max_batch_size
+        self.gather_timeout_s = gather_timeout_s
+        self.pad_token_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+        self.stop_ids = stop_token_ids(tokenizer, model)
+        tokens = tokenizer.convert_ids_to_tokens(list(range(len(tokenizer))))
+        # A closing fence can only be completed by a token that contains a backtick.
+        self._has_tick = [tok is not None and "`" in tok for tok in tokens]
+        self._stop_set = set(self.stop_ids)
+        self._cond = threading.Condition()
+        self._pending: list[_Pending] = []
+        self._active = 0
+        self._last_arrival = 0.0
+        self._worker: threading.Thread | None = None
+        self._closed = False
+        self._rng = random.Random(0)
+        self.stats = {"batches": 0, "rows": 0, "generated_tokens": 0, "seconds": 0.0}
+
+    # -- the batcher --------------------------------------------------------------------------
+    def begin_episode(self) -> None:
+        with self._cond:
+            self._active += 1
+
+    def end_episode(self) -> None:
+        with self._cond:
+            self._active = max(self._active - 1, 0)
+            self._cond.notify_all()
+
+    def submit(self, request: GenerationRequest) -> GenerationResult:
+        """Queue `request`, wait for the batch it joins, return its result."""
+        item = _Pending(request)
+        with self._cond:
+            if self._closed:
+                raise RuntimeError("the backend is closed")
+            self._pending.append(item)
+            self._last_arrival = time.monotonic()
+            if self._worker is None or not self._worker.is_alive():
+                self._worker = threading.Thread(target=self._loop, args=(torch.get_num_threads(),),
+                                                name="hf-backend", daemon=True)
+                self._worker.start()
+            self._cond.notify_all()
+        item.done.wait()
+        if item.error is not None:
+            raise item.error
+        return item.result  # type: ignore[return-value]
+
+    def _loop(self, num_threads: int) -> None:
+        torch.set_num_threads(num_threads)
+        while True:
+            with self._cond:
+                while not self._pending and not self._closed:
+                    self._cond.wait()
+                if self._closed and not self._pending:
+                    return
+                while len(self._pending) < min(self.max_batch_size, max(self._active, 1)):
+                    left = self._last_arrival + self.gather_timeout_s - time.monotonic()
+                    if left <= 0:
+                        break
+                    self._cond.wait(left)
+                batch, self._pending = self._pending[:self.max_batch_size], self._pending[self.max_batch_size:]
+            try:
+                results = self.generate([item.request for item in batch])
+                for item, result in zip(batch, results):
+                    item.result = result
+            except BaseException as exc:  # hand the error to every waiting caller
+                for item in batch:
+                    item.error = exc
+            for item in batch:
+                item.done.set()
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+
+    # -- one batched sampling loop ------------------------------------------------------------
+    @torch.no_grad()
+    def generate(self, requests: Sequence[GenerationRequest]) -> list[GenerationResult]:
+        """Sample continuations for `requests` in batches of at most `max_batch_size`."""
+        out: list[GenerationResult] = []
+        for start in range(0, len(requests), self.max_batch_size):
+            out += self._generate(list(requests[start:start + self.max_batch_size]))
+        return out
+
+    def _generate(self, requests: list[GenerationRequest]) -> list[GenerationResult]:
+        started = time.perf_counter()
+        model, device = self.model, self.device
+        was_training = model.training
+        model.eval()
+        batch = len(requests)
+        lengths = [len(r.context) for r in requests]
+        width = max(lengths)
+        ids = torch.full((batch, width), int(self.pad_token_id), dtype=torch.long)
+        attention = torch.zeros((batch, width), dtype=torch.long)
+        for row, request in enumerate(requests):  # left padding
+            ids[row, width - lengths[row]:] = torch.tensor(request.context, dtype=torch.long)
+            attention[row, width - lengths[row]:] = 1
+        ids, attention = ids.to(device), attention.to(device)
+        positions = (attention.cumsum(-1) - 1).clamp(min=0)
+        generators = []
+        for request in requests:
+            seed = request.seed if request.seed is not None else self._rng.getrandbits(63)
+            generators.append(torch.Generator(device=device).manual_seed(int(seed) % (2**63)))
+        temps = [float(r.temperature) for r in requests]
+        budget = [max(int(r.max_new_tokens), 0) for r in requests]
+        sampled: list[list[int]] = [[] for _ in requests]
+        logps: list[list[float]] = [[] for _ in requests]
+        reasons: list[str | None] = [None if b > 0 else "length" for b in budget]
+        next_pos = positions[:, -1]
+        try:
+            outputs = model(input_ids=ids, attention_mask=attention, position_ids=positions, use_cache=True,
+                            logits_to_keep=1)
+            cache = outputs.past_key_values
+            while any(reason is None for reason in reasons):
+                logits = outputs.logits[:, -1, :].float()
+                step_tokens = torch.full((batch,), int(self.pad_token_id), dtype=torch.long)
+                for row in range(batch):
+                    if reasons[row] is not None:
+                        continue
+                    token, logp = self._sample(logits[row], temps[row], requests[row].top_p, generators[row])
+                    sampled[row].append(token)
+                    logps[row].append(logp)
+                    step_tokens[row] = token
+                    reasons[row] = self._stop_reason(token, sampled[row], budget[row], requests[row].stop_at_fence)
+                if all(reason is not None for reason in reasons):
+                    break
+                attention = torch.cat([attention, torch.ones((batch, 1), dtype=torch.long, device=device)], dim=1)
+                next_pos = next_pos + 1
+                outputs = model(input_ids=step_tokens.to(device).unsqueeze(1), attention_mask=attention,
+                                position_ids=next_pos.unsqueeze(1), past_key_values=cache, use_cache=True)
+                cache = outputs.past_key_values
+        finally:
+            if was_training:
+                model.train()
+        self.stats["batches"] += 1
+        self.stats["rows"] += batch
+        self.stats["generated_tokens"] += sum(len(s) for s in sampled)
+        self.stats["seconds"] += time.perf_counter() - started
+        return [GenerationResult(s, lp, reason or "length") for s, lp, reason in zip(sampled, logps, reasons)]
+
+    @staticmethod
+    def _sample(logits: torch.Tensor, temperature: float, top_p: float,
+                generator: torch.Generator) -> tuple[int, float]:
+        if temperature <= 0:
+            logprobs = torch.log_softmax(logits, dim=-1)
+            token = int(torch.argmax(logprobs))
+            return token, float(logprobs[token])
+        logprobs = torch.log_softmax(logits / temperature, dim=-1)
+        scores = logprobs
+        if top_p < 1.0:
+            sorted_lp, order = torch.sort(logprobs, descending=True)
+            cumulative = sorted_lp.exp().cumsum(-1)
+            drop_sorted = (cumulative - sorted_lp.exp()) >= top_p  # keep the smallest prefix reaching top_p
+            drop = torch.zeros_like(drop_sorted).scatter(0, order, drop_sorted)
+            scores = logprobs.masked_fill(drop, float("-inf"))
+        # Gumbel-max with this row's generator: a draw from softmax(scores).
+        uniform = torch.rand(scores.shape, generator=generator, device=scores.device, dtype=torch.float32)
+        gumbel = -torch.log(-torch.log(uniform.clamp(min=1e-20, max=1.0 - 1e-7)))
+        token = int(torch.argmax(scores + gumbel))
+        return token, float(logprobs[token])
+
+    def _stop_reason(self, token: int, turn: list[int], budget: int, stop_at_fence: bool) -> str | None:
+        if token in self._stop_set:
+            return "eos"
+        if stop_at_fence and token < len(self._has_tick) and self._has_tick[token]:
+            text = self.tokenizer.decode(turn, skip_special_tokens=True)
+            if protocol.extract_code(text)[0] is not None:
+                return "fence"
+        if len(turn) >= budget:
+            return "length"
+        return None
+
+
+class HFAgent(Agent):
+    """One episode's policy over an `HFBackend` (see the module docstring).
+
+    `model_or_path` is an `HFBackend` (shared by many agents: the trainers' case), a model directory
+    (loaded once per process and cached), or a transformers model (then `tokenizer` is required).
+    `max_total_tokens` caps the whole episode (prompt + all turns + observations); when it is used
+    up, the agent returns "" and the env ends the episode. `seed` makes the episode's sampling
+    reproducible. With `record=False` the sampler log-probs are not kept.
+    """
+
+    name = "hf"
+
+    def __init__(self, model_or_path, tokenizer=None, *, temperature: float = 0.6, top_p: float = 1.0,
+                 max_new_tokens: int = 1024, max_total_tokens: int = 8192, system_prompt: str | None = None,
+                 seed: int | None = None, record: bool = True, **backend_options: Any) -> None:
+        if isinstance(model_or_path, HFBackend):
+            self.backend = model_or_path
+        elif isinstance(model_or_path, (str, os.PathLike)):
+            self.backend = load_backend(str(model_or_path), **backend_options)
+        else:
+            if tokenizer is None:
+                raise ValueError("HFAgent(model) needs the tokenizer too")
+            self.backend = HFBackend(model_or_path, tokenizer, **backend_options)
+        self.tokenizer = self.backend.tokenizer
+        self.temperature = temperature
+        self.top_p = top_p
+        self.max_new_tokens = max_new_tokens
+        self.max_total_tokens = max_total_tokens
+        self.system_prompt = system_prompt
+        self.seed = seed
+        self.record = record
+        self.trajectory: TrajectoryBuilder | None = None
+        self.turn_texts: list[str] = []
+        self._turn = 0
+        self._live = False
+        self._max_code_calls: int | None = None
+
+    def reset(self, prompt: str, info: dict[str, Any], env: Any = None) -> None:
+        self.finish()
+        self.trajectory = TrajectoryBuilder(encode_prompt(self.tokenizer, prompt, self.system_prompt))
+        self.turn_texts = []
+        self._turn = 0
+        unwrapped = getattr(env, "unwrapped", env)
+        self._max_code_calls = getattr(unwrapped, "max_code_calls", None)
+        self.backend.begin_episode()
+        self._live = True
+
+    def act(self, observation: str, info: dict[str, Any]) -> str:
+        if self.trajectory is None:
+            raise RuntimeError("act() before reset()")
+        if self._turn > 0:
+            self.trajectory.add_observation(encode_observation(self.tokenizer, observation))
+        room = self.max_total_tokens - len(self.trajectory.input_ids)
+        if room <= 0:
+            self.trajectory.stop_reasons.append("context")
+            self._turn += 1
+            self.finish()
+            return ""
+        seed = None if self.seed is None else (int(self.seed) * 1_000_003 + self._turn) % (2**63)
+        result = self.backend.submit(GenerationRequest(
+            context=list(self.trajectory.input_ids), max_new_tokens=min(self.max_new_tokens, room),
+            temperature=self.temperature, top_p=self.top_p, seed=seed))
+        self.trajectory.add_model(result.token_ids, result.logprobs if self.record else None, result.stop_reason)
+        self._turn += 1
+        text = self.tokenizer.decode(result.token_ids, skip_special_tokens=True)
+        self.turn_texts.append(text)
+        calls = int(info.get("code_calls", 0))
+        if result.stop_reason != "fence" or (self._max_code_calls is not None and calls >= self._max_code_calls):
+            self.finish()  # the env ends the episode on this text: free the batcher from waiting on us
+        return text
+
+    def finish(self) -> None:
+        """Tell the backend this episode needs no more turns (idempotent)."""
+        if self._live:
+            self._live = False
+            self.backend.end_episode()
+
+    def episode_record(self, episode: Any = None, reward: float | None = None, **meta: Any) -> EpisodeRecord:
+        """The token-level record of the episode just played. With an `agents.Episode`, its reward,
+        task, seed, instance id and code-call counts are filled in."""
+        if self.trajectory is None:
+            raise RuntimeError("no episode has been played")
+        if episode is not None:
+            meta = {"task": episode.task, "seed": episode.seed, "instance_id": episode.instance_id,
+                    "code_calls": episode.code_calls, "exec_errors": episode.exec_errors,
+                    "exec_timeouts": episode.exec_timeouts, "truncated": episode.truncated, **meta}
+            if reward is None:
+                reward = episode.reward
+        return self.trajectory.record(reward=float(reward or 0.0), **meta)
+
+
+_BACKENDS: dict[tuple, HFBackend] = {}
+_BACKENDS_LOCK = threading.Lock()
+
+
+def load_backend(path: str, *, dtype: str = "auto", device: str | None = None, max_batch_size: int = 64,
+                 gather_timeout_s: float = 0.02) -> HFBackend:
+    """The process-wide backend for a model directory (loaded on first use, then shared)."""
+    key = (os.path.abspath(path) if os.path.exists(path) else path, dtype, device)
+    with _BACKENDS_LOCK:
+        if key not in _BACKENDS:
+            from transformers import AutoModelForCausalLM, AutoTokenizer
+
+            if device is None:
+                device = "cuda" if torch.cuda.is_available() else "cpu"
+            tokenizer = AutoTokenizer.from_pretrained(path)
+            if tokenizer.pad_token_id is None:
+                tokenizer.pad_token = tokenizer.eos_token
+            torch_dtype = "auto" if dtype == "auto" else getattr(torch, dtype)
+            model = AutoModelForCausalLM.from_pretrained(path, dtype=torch_dtype).to(device)
+            model.eval()
+            _BACKENDS[key] = HFBackend(model, tokenizer, max_batch_size=max_batch_size,
+                                       gather_timeout_s=gather_timeout_s, device=device)
+        return _BACKENDS[key]
+
+
+def make_hf_agent(path: str, **options: Any) -> HFAgent:
+    """The agent for the spec `hf:<path>`: `make_hf_agent(path, temperature=0.6, top_p=1.0,
+    max_new_tokens=1024, max_total_tokens=8192, system_prompt=None, seed=None, record=True,
+    dtype="auto", device=None, max_batch_size=64, gather_timeout_s=0.02)`.
+
+    The model is loaded once per process per (path, dtype, device) and shared: make one agent per
+    concurrent episode (an agent holds one episode's state) and they batch together.
+    """
+    return HFAgent(path, **options)

@@ -1,0 +1,290 @@
+"""`r1ci bench`: output files and their fields, resume after a kill, infrastructure errors retried and
+reported apart (never scored), the hf agent in-process, and the oracle at 100 % on the test suite
+through the Docker sandbox beside the published references."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+import r1ci_env  # noqa: F401 - registers the environments
+from agents import Agent, OracleAgent
+from agents.bench import BenchError, repair_jsonl, run_bench
+from agents.report import REFERENCES, read_jsonl
+from r1ci_env.sandbox import ExecResult, Sandbox, SandboxError, make_sandbox
+from r1ci_env.suites import suite
+from r1ci_env.tasks import task_names
+
+REPO = Path(__file__).resolve().parent.parent
+FILES = ("episodes.jsonl", "errors.jsonl", "summary.md", "summary.csv", "plot.png", "manifest.json")
+EPISODE_FIELDS = {"task", "seed", "instance_id", "reward", "correct", "answer", "code_calls", "turns", "terminated",
+                  "truncated", "exec_errors", "exec_timeouts", "category", "source", "split", "agent", "prompt_style",
+                  "attempts", "started_at", "seconds", "seconds_agent", "seconds_env", "transcript"}
+TWO_TASKS = "NumberMultiply,Game24"
+
+
+def bench_cli(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "r1ci_env.cli", "bench", *args, "--no-progress"],
+                          capture_output=True, text=True, cwd=REPO, timeout=timeout,
+                          env={**os.environ, "OMP_NUM_THREADS": "1"})
+
+
+def keys(path: Path) -> list[tuple[str, int]]:
+    return [(e["task"], e["seed"]) for e in read_jsonl(path)]
+
+
+def outcome(path: Path) -> set[tuple]:
+    return {(e["task"], e["seed"], e["instance_id"], e["reward"], e["answer"]) for e in read_jsonl(path)}
+
+
+def assert_real_plot(path: Path) -> None:
+    import matplotlib.image
+
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    pixels = matplotlib.image.imread(str(path))
+    assert pixels.shape[0] > 150 and pixels.shape[1] > 400
+    colours = {tuple(round(float(c), 2) for c in pixel[:3]) for pixel in pixels.reshape(-1, pixels.shape[-1])[::7]}
+    assert len(colours) > 20  # bars, markers, text: not a blank image
+
+
+# ------------------------------------------------------------------------------ outputs
+
+
+def test_oracle_run_writes_every_file(tmp_path):
+    result = run_bench("oracle", out=tmp_path, tasks=TWO_TASKS, n=3, seed=5, concurrency=4, sandbox="local",
+                       progress=False, argv=["bench", "--test"])
+    assert (result.episodes_run, result.episodes_skipped, result.errors, result.lost) == (6, 0, 0, 0)
+    for name in FILES:
+        assert (tmp_path / name).is_file(), name
+    episodes = read_jsonl(tmp_path / "episodes.jsonl")
+    assert sorted(keys(tmp_path / "episodes.jsonl")) == [(t, s) for t in ("Game24", "NumberMultiply") for s in (5, 6, 7)]
+    for episode in episodes:
+        assert EPISODE_FIELDS <= set(episode)
+        assert episode["reward"] == 1.0 and episode["correct"] and episode["code_calls"] == 1
+        assert episode["transcript"].count("Code Execution Results:") >= 1 and episode["agent"] == "oracle"
+    summary = (tmp_path / "summary.md").read_text()
+    assert "**Accuracy (macro average over tasks): 100.0 %**" in summary
+    assert "pub. GPT-4o text %" in summary and "pub. GPT-4o + CI %" in summary and "published references" in summary
+    assert "| NumberMultiply | test | symbench | execution | 3 | 100.0 |" in summary
+    assert "| 11 | 75 |" in summary  # NumberMultiply's published references, beside the measured number
+    assert "episodes lost after every retry: 0" in summary
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "summary.csv").read_text())))
+    task_rows = {r["name"]: r for r in rows if r["level"] == "task"}
+    assert set(task_rows) == {"NumberMultiply", "Game24"} and task_rows["Game24"]["ref_gpt4o_ci"] == "18"
+    assert float(task_rows["Game24"]["accuracy"]) == 1.0
+    assert {r["level"] for r in rows} == {"task", "all", "split", "source", "category"}
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["agent"] == "oracle" and manifest["seed"] == 5 and manifest["n"] == 3
+    assert len(manifest["prompt_sha256"]) == 64 and manifest["max_code_calls"] == 5
+    assert manifest["packages"]["gymnasium"] and manifest["sandbox"]["backend"] == "local"
+    assert manifest["runs"][0]["argv"] == ["bench", "--test"] and manifest["runs"][0]["episodes_run"] == 6
+    assert_real_plot(tmp_path / "plot.png")
+
+
+def test_text_only_style_allows_no_code(tmp_path):
+    run_bench("oracle", out=tmp_path, tasks="NumberMultiply", n=2, sandbox="local", prompt_style="text_only",
+              progress=False)
+    episodes = read_jsonl(tmp_path / "episodes.jsonl")
+    assert all(e["code_calls"] == 0 and e["truncated"] and e["reward"] == 0.0 for e in episodes)
+    assert json.loads((tmp_path / "manifest.json").read_text())["max_code_calls"] == 0
+
+
+def test_bad_arguments_and_report_only(tmp_path):
+    done = bench_cli("--agent", "oracle", "--tasks", "NoSuchTask", "--sandbox", "local", "--out", str(tmp_path / "x"))
+    assert done.returncode == 2 and "unknown task" in done.stderr
+    done = bench_cli("--agent", "oracle", "--suite", "nosuite", "--sandbox", "local", "--out", str(tmp_path / "x"))
+    assert done.returncode == 2 and "unknown suite" in done.stderr
+    run_bench("oracle", out=tmp_path / "r", tasks="NumberMultiply", n=1, sandbox="local", progress=False)
+    (tmp_path / "r" / "summary.md").unlink()
+    done = bench_cli("--out", str(tmp_path / "r"), "--report-only")
+    assert done.returncode == 0 and (tmp_path / "r" / "summary.md").is_file()
+
+
+# ------------------------------------------------------------------------------ resume
+
+
+def test_run_killed_then_resumed_equals_an_uninterrupted_run(tmp_path):
+    args = ["--agent", "oracle", "--tasks", TWO_TASKS, "--n", "10", "--concurrency", "1", "--sandbox", "local"]
+    killed, whole = tmp_path / "killed", tmp_path / "whole"
+    process = subprocess.Popen([sys.executable, "-m", "r1ci_env.cli", "bench", *args, "--out", str(killed),
+                                "--no-progress"], cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    episodes = killed / "episodes.jsonl"
+    deadline = time.monotonic() + 300
+    while not (episodes.exists() and episodes.read_bytes().count(b"\n") >= 3):
+        assert process.poll() is None and time.monotonic() < deadline, "the run ended before it could be killed"
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert process.returncode == -signal.SIGKILL
+    written = keys(episodes)
+    assert 3 <= len(written) < 20
+    with episodes.open("a") as handle:  # what a kill in the middle of a write leaves
+        handle.write('{"task": "Game24", "seed": 9, "instance_id": "seed-9", "rew')
+
+    refused = bench_cli(*args, "--out", str(killed))
+    assert refused.returncode == 2 and "--resume" in refused.stderr
+    resumed = bench_cli(*args, "--out", str(killed), "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"{20 - len(written)} episode(s) run, {len(written)} already done" in resumed.stdout
+    full = bench_cli(*args, "--out", str(whole))
+    assert full.returncode == 0, full.stderr
+
+    resumed_keys = keys(episodes)
+    assert len(resumed_keys) == len(set(resumed_keys)) == 20  # none repeated, none lost
+    assert resumed_keys[:len(written)] == written  # the killed run's lines are kept as they were
+    assert outcome(episodes) == outcome(whole / "episodes.jsonl")
+    manifest = json.loads((killed / "manifest.json").read_text())
+    assert [run["episodes_skipped"] for run in manifest["runs"]] == [0, len(written)]
+
+
+def test_resume_checks_settings_and_extends_a_run(tmp_path):
+    run_bench("oracle", out=tmp_path, tasks="NumberMultiply", n=2, sandbox="local", progress=False)
+    with pytest.raises(BenchError, match="--resume"):
+        run_bench("oracle", out=tmp_path, tasks="NumberMultiply", n=2, sandbox="local", progress=False)
+    with pytest.raises(BenchError, match="prompt_style"):
+        run_bench("oracle", out=tmp_path, tasks="NumberMultiply", n=2, sandbox="local", progress=False, resume=True,
+                  prompt_style="code_always")
+    result = run_bench("oracle", out=tmp_path, tasks=TWO_TASKS, n=3, sandbox="local", progress=False, resume=True)
+    assert (result.episodes_run, result.episodes_skipped) == (4, 2)
+    assert sorted(keys(tmp_path / "episodes.jsonl")) == [(t, s) for t in ("Game24", "NumberMultiply") for s in range(3)]
+
+
+def test_repair_cuts_only_a_partial_last_line(tmp_path):
+    path = tmp_path / "e.jsonl"
+    path.write_text('{"a": 1}\n{"b": 2}\n{"c":')
+    assert repair_jsonl(path) == 5 and path.read_text() == '{"a": 1}\n{"b": 2}\n'
+    assert repair_jsonl(path) == 0
+
+
+# ------------------------------------------------------------------------------ errors
+
+
+class FlakySandbox(Sandbox):
+    """Fails (as infrastructure) on the first `failures` runs, then runs code locally."""
+
+    backend = "flaky"
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.lock = threading.Lock()
+        self.inner = make_sandbox("local")
+
+    def run(self, code: str, timeout: float = 10.0) -> ExecResult:
+        with self.lock:
+            fail = self.failures > 0
+            self.failures -= fail
+        if fail:
+            raise SandboxError("container died")
+        return self.inner.run(code, timeout)
+
+    def close(self) -> None:
+        pass
+
+
+def test_infra_errors_are_retried_and_reported_apart(tmp_path):
+    result = run_bench("oracle", out=tmp_path, tasks="NumberMultiply", n=3, concurrency=1, sandbox=FlakySandbox(2),
+                       retries=2, retry_delay=0.0, progress=False)
+    assert (result.episodes_run, result.lost, result.errors) == (3, 0, 2)
+    assert all(e["reward"] == 1.0 for e in read_jsonl(tmp_path / "episodes.jsonl"))
+    assert read_jsonl(tmp_path / "episodes.jsonl")[0]["attempts"] == 3
+    errors = read_jsonl(tmp_path / "errors.jsonl")
+    assert [(e["kind"], e["final"], e["attempt"]) for e in errors] == [("infra", False, 1), ("infra", False, 2)]
+    assert "2 failed attempt(s); episodes lost after every retry: 0" in (tmp_path / "summary.md").read_text()
+
+
+def test_episodes_the_sandbox_never_runs_are_not_scored(tmp_path):
+    result = run_bench("oracle", out=tmp_path, tasks="NumberMultiply", n=2, sandbox=FlakySandbox(10**6), retries=1,
+                       retry_delay=0.0, progress=False)
+    assert (result.episodes_run, result.lost) == (0, 2)
+    assert read_jsonl(tmp_path / "episodes.jsonl") == []
+    summary = (tmp_path / "summary.md").read_text()
+    assert "episodes lost after every retry: 2" in summary and "Episodes not scored" in summary
+    done = bench_cli("--out", str(tmp_path), "--report-only")  # the report still builds with no episode
+    assert done.returncode == 0
+
+
+class BuggyAgent(Agent):
+    name = "buggy"
+
+    def act(self, observation, info):
+        raise ValueError("a bug in the agent")
+
+
+def test_agent_bugs_are_recorded_not_scored_nor_retried(tmp_path):
+    result = run_bench(BuggyAgent(), out=tmp_path, tasks="NumberMultiply", n=2, sandbox="local", progress=False)
+    assert (result.episodes_run, result.lost, result.errors) == (0, 2, 2)
+    errors = read_jsonl(tmp_path / "errors.jsonl")
+    assert {e["kind"] for e in errors} == {"exception"} and "a bug in the agent" in errors[0]["traceback"]
+
+
+# ------------------------------------------------------------------------------ hf agent in-process
+
+
+@pytest.mark.slow
+def test_hf_agent_bench_with_the_tiny_model(tmp_path):
+    import torch
+
+    torch.set_num_threads(1)
+    sys.path.insert(0, str(REPO / "tests"))
+    from tiny_qwen import save_tiny_model
+
+    model = save_tiny_model(tmp_path / "tiny")
+    out = tmp_path / "bench"
+    result = run_bench(f"hf:{model}", out=out, tasks=TWO_TASKS, n=2, concurrency=4, sandbox="local", progress=False,
+                       agent_options={"max_tokens": 24, "temperature": 1.0, "seed": 0})
+    assert (result.episodes_run, result.errors) == (4, 0)
+    for name in FILES:
+        assert (out / name).is_file(), name
+    episodes = read_jsonl(out / "episodes.jsonl")
+    assert sorted((e["task"], e["seed"]) for e in episodes) == [(t, s) for t in ("Game24", "NumberMultiply")
+                                                                for s in (0, 1)]
+    assert all(e["agent"] == f"hf:{model}" and e["turns"] >= 1 for e in episodes)
+    assert json.loads((out / "manifest.json").read_text())["agent_options"]["max_tokens"] == 24
+
+
+# ------------------------------------------------------------------------------ the test suite, Docker
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+def test_oracle_scores_100_on_the_test_suite_with_docker(tmp_path, docker_sandbox):
+    present = [name for name in suite("test") if name in set(task_names())]
+    done = bench_cli("--agent", "oracle", "--suite", "test", "--n", "2", "--concurrency", "8", "--sandbox", "docker",
+                     "--out", str(tmp_path), timeout=1200)
+    assert done.returncode == 0, done.stdout + done.stderr
+    episodes = read_jsonl(tmp_path / "episodes.jsonl")
+    assert len(episodes) == 2 * len(present) and {e["task"] for e in episodes} == set(present)
+    assert all(e["reward"] == 1.0 for e in episodes), [e["task"] for e in episodes if e["reward"] != 1.0]
+    summary = (tmp_path / "summary.md").read_text()
+    rows = {r["name"]: r for r in csv.DictReader(io.StringIO((tmp_path / "summary.csv").read_text()))
+            if r["level"] == "task"}
+    assert set(rows) == set(present) and all(float(r["accuracy"]) == 1.0 for r in rows.values())
+    assert "pub. GPT-4o text %" in summary and "Published headline (R1-CI paper" in summary
+    assert "| GPT-4o + Code Interpreter | 70.9 |" in summary
+    for name in present:
+        if name in REFERENCES:
+            text, ci = REFERENCES[name]
+            assert f"| {text:g} | {ci:g} |" in summary.split(f"| {name} |", 1)[1].split("\n", 1)[0]
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["suite"] == "test" and manifest["sandbox"]["image_digest"].startswith("sha256:")
+    assert_real_plot(tmp_path / "plot.png")
+
+
+# ------------------------------------------------------------------------------ examples
+
+
+def test_new_task_example_runs(tmp_path):
+    done = subprocess.run([sys.executable, str(REPO / "examples" / "new_task.py"), "--sandbox", "local", "--n", "4",
+                           "--out", str(tmp_path)], capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "oracle on DigitSum: accuracy 100.0 % over 4 episodes" in done.stdout
+    assert {e["task"] for e in read_jsonl(tmp_path / "episodes.jsonl")} == {"DigitSum"}
