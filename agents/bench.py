@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import sys
 import threading
@@ -201,11 +200,14 @@ def run_bench(agent: str | Agent, *, out: Path | str, suite: str | None = None, 
     settings = {"agent": spec, "agent_options": _redact(agent_options), "prompt_style": prompt_style,
                 "prompt_sha256": prompt_hash, "max_code_calls": max_code_calls, "code_timeout": code_timeout,
                 "env_options": env_options or {}}
-    previous = report.load_manifest(out)
     existing = report.read_jsonl(episodes_path)
     if existing and not resume:
         raise BenchError(f"{episodes_path} already holds {len(existing)} episode(s): pass --resume to continue "
                          "that run, or choose another --out")
+    previous = report.load_manifest(out) if resume else None
+    if not resume:  # a fresh run: nothing left over from an earlier attempt that scored no episode
+        for path in (episodes_path, errors_path):
+            path.write_bytes(b"")
     if resume and previous:
         different = [k for k in RESUME_MUST_MATCH if previous.get(k) != settings.get(k)]
         if different:
@@ -497,6 +499,9 @@ def bench_command(args: argparse.Namespace) -> int:
     except (BenchError, ValueError, TypeError, ImportError) as exc:
         print(f"r1ci bench: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("r1ci bench: interrupted; finished episodes are saved, continue with --resume", file=sys.stderr)
+        return 130
     overall = result.summary["overall"]
     print(f"{result.episodes_run} episode(s) run, {result.episodes_skipped} already done, {result.lost} not scored "
           f"(errors: {result.errors}); {result.seconds:.1f} s, {result.episodes_per_second:.2f} episodes/s")

@@ -188,15 +188,18 @@ class HFBackend:
             outputs = model(input_ids=ids, attention_mask=attention, position_ids=positions, use_cache=True,
                             logits_to_keep=1)
             cache = outputs.past_key_values
+            temperature = torch.tensor([t if t > 0 else 1.0 for t in temps], device=device).unsqueeze(1)
+            greedy = [t <= 0 for t in temps]
+            top_p = torch.tensor([float(r.top_p) for r in requests], device=device).unsqueeze(1)
             while any(reason is None for reason in reasons):
-                logits = outputs.logits[:, -1, :].float()
+                live = [row for row in range(batch) if reasons[row] is None]
+                tokens, logps_now = self._sample(outputs.logits[:, -1, :].float(), temperature, greedy, top_p,
+                                                 generators, live)
                 step_tokens = torch.full((batch,), int(self.pad_token_id), dtype=torch.long)
-                for row in range(batch):
-                    if reasons[row] is not None:
-                        continue
-                    token, logp = self._sample(logits[row], temps[row], requests[row].top_p, generators[row])
+                for row in live:
+                    token = tokens[row]
                     sampled[row].append(token)
-                    logps[row].append(logp)
+                    logps[row].append(logps_now[row])
                     step_tokens[row] = token
                     reasons[row] = self._stop_reason(token, sampled[row], budget[row], requests[row].stop_at_fence)
                 if all(reason is not None for reason in reasons):
@@ -216,25 +219,25 @@ class HFBackend:
         return [GenerationResult(s, lp, reason or "length") for s, lp, reason in zip(sampled, logps, reasons)]
 
     @staticmethod
-    def _sample(logits: torch.Tensor, temperature: float, top_p: float,
-                generator: torch.Generator) -> tuple[int, float]:
-        if temperature <= 0:
-            logprobs = torch.log_softmax(logits, dim=-1)
-            token = int(torch.argmax(logprobs))
-            return token, float(logprobs[token])
+    def _sample(logits: torch.Tensor, temperature: torch.Tensor, greedy: list[bool], top_p: torch.Tensor,
+                generators: list[torch.Generator], live: list[int]) -> tuple[list[int], list[float]]:
+        """One token per row: Gumbel-max over log softmax(logits / T) (top-p filtered), with noise
+        from each live row's own generator; greedy rows (temperature 0) take the argmax."""
         logprobs = torch.log_softmax(logits / temperature, dim=-1)
         scores = logprobs
-        if top_p < 1.0:
-            sorted_lp, order = torch.sort(logprobs, descending=True)
-            cumulative = sorted_lp.exp().cumsum(-1)
-            drop_sorted = (cumulative - sorted_lp.exp()) >= top_p  # keep the smallest prefix reaching top_p
-            drop = torch.zeros_like(drop_sorted).scatter(0, order, drop_sorted)
-            scores = logprobs.masked_fill(drop, float("-inf"))
-        # Gumbel-max with this row's generator: a draw from softmax(scores).
-        uniform = torch.rand(scores.shape, generator=generator, device=scores.device, dtype=torch.float32)
-        gumbel = -torch.log(-torch.log(uniform.clamp(min=1e-20, max=1.0 - 1e-7)))
-        token = int(torch.argmax(scores + gumbel))
-        return token, float(logprobs[token])
+        if bool((top_p < 1.0).any()):
+            sorted_lp, order = torch.sort(logprobs, dim=-1, descending=True)
+            probs = sorted_lp.exp()
+            drop_sorted = (probs.cumsum(-1) - probs) >= top_p  # keep the smallest prefix reaching top_p
+            scores = logprobs.masked_fill(torch.zeros_like(drop_sorted).scatter(-1, order, drop_sorted), float("-inf"))
+        noise = torch.zeros_like(scores)
+        for row in live:
+            if not greedy[row]:
+                uniform = torch.rand(scores.shape[-1], generator=generators[row], device=scores.device)
+                noise[row] = -torch.log(-torch.log(uniform.clamp(min=1e-20, max=1.0 - 1e-7)))
+        tokens = torch.argmax(scores + noise, dim=-1)
+        chosen = logprobs.gather(-1, tokens.unsqueeze(-1)).squeeze(-1)
+        return tokens.tolist(), chosen.tolist()
 
     def _stop_reason(self, token: int, turn: list[int], budget: int, stop_at_fence: bool) -> str | None:
         if token in self._stop_set:

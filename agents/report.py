@@ -33,7 +33,7 @@ MANIFEST_FILE = "manifest.json"
 
 # CodeSteer Table 1 (success rate %, on CodeSteer's samples): GPT-4o text only, GPT-4o + OpenAI Code
 # Interpreter. Published numbers, not this project's results; keyed by this project's task names.
-REFERENCE_SOURCE = "CodeSteer (arXiv 2502.04350) Table 1, GPT-4o, on CodeSteer's own samples"
+REFERENCE_SOURCE = "CodeSteer (SymBench) Table 1, GPT-4o, on CodeSteer's own samples"
 REFERENCES: dict[str, tuple[float, float]] = {
     "Game24": (17, 18), "PathPlan": (65, 54), "BoxLift": (69, 49), "BoxNet": (37, 37), "BlocksWorld": (43, 42),
     "bbh.date_understanding": (90, 76), "bbh.web_of_lies": (96, 94), "bbh.logical_deduction_seven_objects": (89, 82),
@@ -302,7 +302,7 @@ def render_markdown(summary: dict[str, Any], manifest: dict[str, Any]) -> str:
       f"{_pct(health['code_timeout_rate'])} % | {_pct(health['answered'])} % | {_pct(health['cap_hit'])} % | "
       f"{_num(health['turns_per_episode'])} | {_num(health['seconds_per_episode'])} |\n")
 
-    w("\n## Averages\n\nMacro averages over tasks. The last three columns compare, over the tasks of the group "
+    w("\n## Averages\n\nMacro averages over tasks. The last four columns compare, over the tasks of the group "
       "that have one, this run with the published references (labelled *pub.*: " + REFERENCE_SOURCE + ").\n\n"
       "| group | tasks | episodes | accuracy % | code use % | calls / ep | tasks with ref. | this run on them % | "
       "pub. GPT-4o text % | pub. GPT-4o + CI % |\n|---|---|---|---|---|---|---|---|---|---|\n")

@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 import torch
-import torch.nn.functional as F
 
 MODEL, OBSERVATION = "model", "observation"
 
@@ -334,12 +333,19 @@ def clipped_policy_loss(logprobs: torch.Tensor, old_logprobs: torch.Tensor, adva
     `aggregation="token"`: sum over all tokens / normalizer (= the number of loss tokens in the whole
     optimizer step, over micro-batches and ranks). `"sequence"`: each sequence's mean over its own
     tokens, summed / normalizer (= the number of sequences in the step). Positions with mask 0 get
-    exactly zero gradient (selected out with `where`, so even inf/nan there cannot leak).
+    exactly zero gradient (they are routed through `detach` and selected out with `where`, so even
+    inf/nan inputs there cannot leak into the backward pass).
 
     Returns (loss, sums) where `sums` are additive statistics for logging (tokens, clipped tokens,
     ratio min/max, KL sum).
     """
     mask = loss_mask > 0
+    # Masked positions: route them through a detached copy and neutral values, so that no gradient can
+    # reach them even when their inputs are inf/nan (0 * nan would otherwise leak through backward).
+    logprobs = torch.where(mask, logprobs, logprobs.detach())
+    old_logprobs = torch.where(mask, old_logprobs, logprobs.detach())
+    if ref_logprobs is not None:
+        ref_logprobs = torch.where(mask, ref_logprobs, logprobs.detach())
     ratio = torch.exp(logprobs - old_logprobs)
     adv = advantages.unsqueeze(-1).to(logprobs.dtype)
     unclipped = ratio * adv
@@ -374,7 +380,7 @@ def clipped_policy_loss(logprobs: torch.Tensor, old_logprobs: torch.Tensor, adva
 def masked_nll(logprobs: torch.Tensor, loss_mask: torch.Tensor, normalizer: float) -> torch.Tensor:
     """SFT loss: -sum of log-probs over masked tokens / normalizer (the step's loss-token count)."""
     mask = loss_mask > 0
-    return -torch.where(mask, logprobs, torch.zeros_like(logprobs)).sum() / normalizer
+    return -torch.where(mask, logprobs, torch.zeros_like(logprobs.detach())).sum() / normalizer
 
 
 # ----------------------------------------------------------------------------------------------
@@ -576,6 +582,53 @@ def rollout(backend, make_env: Callable[[str], Any], jobs: Sequence[Job], *, tem
         return [play(job) for job in jobs]
     with ThreadPoolExecutor(max_workers=min(concurrency, len(jobs)), thread_name_prefix="rollout") as pool:
         return list(pool.map(play, jobs))
+
+
+def env_factory(*, sandbox: str = "docker", max_code_calls: int = 5, timeout: float = 10.0,
+                max_observation_chars: int = 4096, prompt: str = "code_interpreter",
+                custom: str | None = None) -> Callable[[str], Any]:
+    """task name -> a fresh env with these settings, via `gym.make("r1ci/<task>-v0")`, or via a custom
+    factory `custom="module:function"` called as function(task, **settings)."""
+    import importlib
+
+    options = dict(sandbox=sandbox, max_code_calls=max_code_calls, timeout=timeout,
+                   max_observation_chars=max_observation_chars)
+    if prompt != "code_interpreter":
+        options["prompt"] = prompt
+    if custom:
+        module, _, name = custom.partition(":")
+        factory = getattr(importlib.import_module(module), name)
+        return lambda task: factory(task, **options)
+
+    import gymnasium as gym
+
+    import r1ci_env
+
+    return lambda task: gym.make(r1ci_env.env_id(task), **options)
+
+
+def evaluate_policy(backend, make_env: Callable[[str], Any], tasks: Sequence[str], *, n: int = 8,
+                    temperature: float = 0.6, max_new_tokens: int = 1024, max_total_tokens: int = 4096,
+                    system_prompt: str | None = None, concurrency: int = 64, seed_base: int = 10**9,
+                    ) -> dict[str, Any]:
+    """`n` episodes per task on seeds `seed_base + i` (disjoint from training's), split over ranks;
+    mean reward and code-use health over all ranks, plus the mean reward per task."""
+    jobs = [Job(task, seed_base + i, 7_000_000 + 1000 * ti + i) for ti, task in enumerate(tasks) for i in range(n)]
+    rank, world = dist_info()
+    results = rollout(backend, make_env, jobs[rank::world], temperature=temperature, max_new_tokens=max_new_tokens,
+                      max_total_tokens=max_total_tokens, system_prompt=system_prompt, concurrency=concurrency)
+    episodes = [e for e, _ in results]
+    health = code_use_health(episodes)
+    keys = ["reward", "code_share", "calls_per_episode", "error_rate", "timeout_rate"]
+    sums = all_reduce_sum([health[k] * health["episodes"] for k in keys] + [health["episodes"]])
+    total = max(sums[-1], 1)
+    out: dict[str, Any] = {f"eval/{k}": sums[i] / total for i, k in enumerate(keys)}
+    out["eval/episodes"] = sums[-1]
+    per_task: dict[str, list[float]] = {}
+    for e in episodes:
+        per_task.setdefault(e.task, []).append(e.reward)
+    out["eval/per_task"] = {t: sum(r) / len(r) for t, r in per_task.items()}  # this rank's episodes
+    return out
 
 
 def code_use_health(episodes: Sequence[Any]) -> dict[str, float]:

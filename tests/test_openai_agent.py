@@ -115,12 +115,6 @@ def agent_for(server, **options) -> OpenAIAgent:
     return OpenAIAgent("m", base_url=server.base_url, **options)
 
 
-def gold_of(task: str, seed: int) -> str:
-    env = gym.make(f"r1ci/{task}-v0", sandbox="local")
-    env.reset(seed=seed)
-    return env.unwrapped.task.reference_solution(env.unwrapped.instance)
-
-
 def two_turns(body, n):
     """First a code block cut at its closing fence (stop string removed, as servers do), then an answer."""
     if n % 2 == 1:

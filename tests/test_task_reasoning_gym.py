@@ -136,6 +136,22 @@ def test_generation_leaves_the_global_random_state_alone():
     assert (random.random(), np.random.random()) == expected
 
 
+def test_generators_do_not_print(capfd):
+    for name in ("rg.bf", "rg.tower_of_hanoi", "rg.codeio"):
+        task = make_task(name)
+        for seed in range(6):
+            task.generate(seed)
+    captured = capfd.readouterr()
+    assert (captured.out, captured.err) == ("", "")
+
+
+def test_question_count_of_a_finite_dataset():
+    task = make_task("rg.tower_of_hanoi")  # (disks 3-7) x (ordered start/target pairs of 3 or 4 pegs)
+    assert task.num_questions() == 5 * (6 + 12) == len({task.generate(s).question for s in range(2000)})
+    assert make_task("rg.tower_of_hanoi", max_disks=3, max_pegs=3).num_questions() == 6
+    assert make_task("rg.maze").num_questions() is None
+
+
 def test_seed_outside_range_is_refused():
     with pytest.raises(ValueError, match="seeds"):
         make_task("rg.maze").generate(-1)

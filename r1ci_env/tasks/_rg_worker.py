@@ -1,20 +1,26 @@
-"""A helper process that generates Reasoning-Gym items with string hashing fixed (PYTHONHASHSEED=0).
+"""A helper process that generates Reasoning-Gym items with string hashing fixed (PYTHONHASHSEED=0),
+in a scratch working directory, with its output discarded.
 
 Some reasoning_gym generators iterate over sets of strings, so their items depend on the process's
-hash seed (`reasoning_gym.HASH_DEPENDENT`). A process whose hashing is randomised (the default)
-asks this worker for those items, which makes them the same in every process and every run.
+hash seed (`reasoning_gym.HASH_DEPENDENT`): a process whose hashing is randomised (the default) asks
+this worker for those items, which makes them the same in every process and every run. codeio's
+generator runs code snippets from its data file (they print, warn, start threads and look for files
+in the working directory), so its items are always made here (`reasoning_gym.ISOLATED`).
 
 Protocol over the worker's stdin/stdout: 8-byte big-endian length, then a pickle. Request:
-`(dataset, options, seed)`; reply: `("ok", entry)` or `("error", message)`. Anything a generator
-prints goes to stderr, so it cannot corrupt the replies. The worker exits when its stdin closes.
+`(dataset, options, seed)`; reply: `("ok", entry)` or `("error", message)`. The worker's own file
+descriptors 1 and 2 point at /dev/null, so nothing a generator prints can corrupt the replies or
+reach the user's terminal. The worker exits when its stdin closes.
 """
 from __future__ import annotations
 
 import atexit
 import os
 import pickle
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 from pathlib import Path
 from typing import Any
@@ -41,7 +47,12 @@ def _write_frame(stream: Any, payload: bytes) -> None:
 def main() -> None:
     """Serve requests until stdin closes."""
     replies = os.fdopen(os.dup(1), "wb")
-    os.dup2(2, 1)  # prints from generators go to stderr
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)  # whatever generators print is discarded
+    os.dup2(devnull, 2)
+    import warnings
+
+    warnings.simplefilter("ignore")
     from . import reasoning_gym as rgt
 
     requests = sys.stdin.buffer
@@ -63,6 +74,7 @@ class WorkerClient:
     def __init__(self) -> None:
         self._process: subprocess.Popen | None = None
         self._pid: int | None = None
+        self._scratch: str | None = None
         self._lock = threading.Lock()
         atexit.register(self.close)
 
@@ -70,9 +82,10 @@ class WorkerClient:
         package_root = str(Path(__file__).resolve().parents[2])
         env = dict(os.environ, PYTHONHASHSEED="0")
         env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
+        self._scratch = tempfile.mkdtemp(prefix="r1ci-rg-worker-")
         self._process = subprocess.Popen(
             [sys.executable, "-c", "from r1ci_env.tasks._rg_worker import main; main()"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd=self._scratch,
         )
         self._pid = os.getpid()
         return self._process
@@ -98,11 +111,16 @@ class WorkerClient:
         return value
 
     def close(self) -> None:
-        """Stop the worker (if this process started it)."""
+        """Stop the worker and remove its scratch directory (if this process started it)."""
         process, self._process = self._process, None
-        if process is not None and self._pid == os.getpid():
+        if self._pid != os.getpid():
+            return
+        if process is not None:
             try:
                 process.stdin.close()
                 process.wait(timeout=5)
             except Exception:
                 process.kill()
+        if self._scratch:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+            self._scratch = None

@@ -18,7 +18,9 @@ generated entries are cached per process. Two RG habits would make an item depen
 seed, and the adapter removes both: some generators draw from Python's or numpy's global RNG
 (seeded from the dataset and seed around each item, then restored), and some iterate over sets of
 strings, so their items change with the process's hash seed (`HASH_DEPENDENT`: made in a helper
-process running with PYTHONHASHSEED=0 unless this process already does). The question is RG's question followed by our own
+process running with PYTHONHASHSEED=0 unless this process already does). codeio's generator runs
+code snippets shipped in its data (they print, warn, start threads, look for files), so its items
+are always made in that helper process, in a scratch directory with its output discarded. The question is RG's question followed by our own
 sentence asking for the answer inside <<< >>>; `gold` is the RG entry (question, answer, metadata)
 made JSON-safe.
 
@@ -103,6 +105,9 @@ HASH_DEPENDENT = frozenset({
     "codeio", "isomorphic_strings", "knight_swap", "list_functions", "polynomial_multiplication",
     "ransom_note", "word_ladder",
 })
+# Generators always run in the helper process: codeio executes code snippets from its data file,
+# which print, warn, start threads and look for files in the working directory.
+ISOLATED = frozenset({"codeio"})
 
 ANSWER_SENTENCE = (
     "Write your final answer inside <<< and >>>, in exactly the format the question asks for, with "
@@ -309,7 +314,7 @@ _DATASET_CACHE: OrderedDict[tuple, Any] = OrderedDict()
 _ENTRY_CACHE: OrderedDict[tuple, dict] = OrderedDict()
 _DATASET_CACHE_SIZE = 64
 _ENTRY_CACHE_SIZE = 1024
-_NOISY = frozenset({"bf"})  # generators that print to stdout while building an item
+_NOISY = frozenset({"bf", "tower_of_hanoi"})  # generators that print to stdout while building an item
 
 
 def _package() -> Any:
@@ -411,8 +416,8 @@ def _seeded_globals(dataset: str, seed: int) -> Iterator[None]:
 
 
 def _needs_worker(dataset: str) -> bool:
-    """Whether items of `dataset` must come from the fixed-hash worker process (see HASH_DEPENDENT)."""
-    return dataset in HASH_DEPENDENT and sys.flags.hash_randomization != 0
+    """Whether items of `dataset` must come from the worker process (see HASH_DEPENDENT, ISOLATED)."""
+    return dataset in ISOLATED or (dataset in HASH_DEPENDENT and sys.flags.hash_randomization != 0)
 
 
 def _entry(dataset: str, options: dict[str, Any], seed: int) -> tuple[dict, Any]:
@@ -607,7 +612,18 @@ class ReasoningGymTask(Task):
         )
 
     def num_questions(self) -> int | None:
-        return None
+        """None (unbounded) except for datasets whose settings allow only a few distinct questions."""
+        count = _FINITE.get(self.config.dataset)
+        return count(self._difficulty) if count else None
+
+
+def _hanoi_questions(settings: dict[str, Any]) -> int:
+    """tower_of_hanoi: a question is (disks, pegs, start peg, target peg)."""
+    disks = settings["max_disks"] - settings["min_disks"] + 1
+    return disks * sum(pegs * (pegs - 1) for pegs in range(settings["min_pegs"], settings["max_pegs"] + 1))
+
+
+_FINITE = {"tower_of_hanoi": _hanoi_questions}
 
 
 def reference_answer(dataset: str, gold: dict[str, Any]) -> str:
