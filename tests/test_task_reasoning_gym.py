@@ -152,6 +152,21 @@ def test_question_count_of_a_finite_dataset():
     assert make_task("rg.maze").num_questions() is None
 
 
+def test_items_whose_stored_answer_cannot_score_are_skipped():
+    ab = make_task("rg.ab")
+    assert reasoning_gym.create_dataset("ab", seed=18, size=1)[0]["answer"] == ""  # RG's item for seed 18
+    instance = ab.generate(18)
+    assert instance.metadata["rg_index"] == (18 + rgt.ITEM_STRIDE) % rgt.INDEX_SPAN
+    assert instance.gold["answer"] and ab.score(run_reference(ab, instance), instance) == 1.0
+    integration = make_task("rg.intermediate_integration")
+    raw = reasoning_gym.create_dataset("intermediate_integration", seed=5, size=1)[0]["answer"]
+    assert "Integral(" in raw  # sympy found no antiderivative; RG's scorer would accept "Integral(f, x)"
+    instance = integration.generate(5)
+    assert "Integral" not in instance.gold["answer"]
+    assert integration.score(run_reference(integration, instance), instance) == 1.0
+    assert integration.score(raw, instance) == 0.0
+
+
 def test_seed_outside_range_is_refused():
     with pytest.raises(ValueError, match="seeds"):
         make_task("rg.maze").generate(-1)
@@ -202,9 +217,9 @@ def test_partial_credit_passes_through():
 def test_stored_answer_with_surrounding_whitespace_accepts_the_stripped_answer(monkeypatch):
     task = make_task("rg.ab")  # RG's scorer: exact string equality
     seed = 424242
-    entry, _ = rgt._entry("ab", {}, seed)
+    entry, _, item_seed = rgt._entry("ab", {}, seed)
     padded = {**entry, "answer": f" {entry['answer']}\n"}
-    monkeypatch.setitem(rgt._ENTRY_CACHE, ("ab", rgt._options_key({}), seed), padded)
+    monkeypatch.setitem(rgt._ENTRY_CACHE, ("ab", rgt._options_key({}), seed), (padded, item_seed))
     instance = task.generate(seed)
     assert instance.gold["answer"] == padded["answer"]
     assert task.score(entry["answer"], instance) == 1.0

@@ -9,6 +9,7 @@ and replaced when they die. Infrastructure failures are retried once and then ra
 """
 from __future__ import annotations
 
+import collections
 import itertools
 import json
 import os
@@ -227,8 +228,12 @@ class _Container:
         if self.on_death is not None:
             self.on_death(self)
 
-    def call(self, request: dict, timeout: float) -> dict:
-        """Send one request and wait for its answer; `_InfraError` if the container fails."""
+    def call(self, request: dict, timeout: float, patient: bool = True) -> dict:
+        """Send one request and wait for its answer; `_InfraError` if the container fails.
+
+        Past the deadline a `patient` call pings the executor: one that is merely slow (CPU starved
+        by a neighbour's fork bomb, or queued behind a slot's cleanup) gets one more `timeout`; a
+        container is retired only when it stops answering."""
         event = threading.Event()
         slot: list = [event, None]
         with self._lock:
@@ -242,7 +247,7 @@ class _Container:
                 self._raw.sendall(data)
         except OSError as exc:
             self._die(f"send failed: {exc}")
-        if not event.wait(timeout):
+        if not event.wait(timeout) and not (patient and self._answers_ping() and event.wait(timeout)):
             self._die(f"no answer from the executor within {timeout:.0f} s")
             self.kill()
         if slot[1] is None:
@@ -250,6 +255,13 @@ class _Container:
         if "error" in slot[1]:
             raise _InfraError(f"executor error: {slot[1]['error']}")
         return slot[1]
+
+    def _answers_ping(self) -> bool:
+        try:
+            self.call({"op": "ping"}, 10.0, patient=False)
+        except _InfraError:
+            return False
+        return True
 
     def kill(self) -> None:
         """Remove the container now (idempotent)."""
@@ -327,7 +339,7 @@ class DockerSandbox(Sandbox):
         self._cond = threading.Condition()
         self._containers: list[_Container] = []
         self._starting = 0
-        self._waiters = 0
+        self._queue: collections.deque = collections.deque()  # callers waiting for a slot, in order
         self._closed = False
         self._last_error = ""
         self._engine_cycle = itertools.cycle(list(self._clients))
@@ -400,17 +412,20 @@ class DockerSandbox(Sandbox):
     # -- slots
 
     def _acquire(self, wait: float) -> _Container:
+        """A container with a free slot, handed to callers in arrival order (a caller that just
+        released a slot queues behind those already waiting)."""
         deadline = time.monotonic() + wait
+        ticket = object()
         with self._cond:
-            if self._waiters >= self.config.max_waiting:
-                raise SandboxError(f"sandbox overloaded: {self._waiters} callers already waiting for a slot")
-            self._waiters += 1
+            if len(self._queue) >= self.config.max_waiting:
+                raise SandboxError(f"sandbox overloaded: {len(self._queue)} callers already waiting for a slot")
+            self._queue.append(ticket)
             try:
                 while True:
                     if self._closed:
                         raise SandboxError("the sandbox pool is closed")
                     live = [c for c in self._containers if not c.dead and c.in_use < c.capacity]
-                    if live:
+                    if live and self._queue[0] is ticket:
                         chosen = min(live, key=lambda c: c.in_use / c.capacity)
                         chosen.in_use += 1
                         return chosen
@@ -423,12 +438,13 @@ class DockerSandbox(Sandbox):
                         raise SandboxError(f"no sandbox slot became free within {wait:.0f} s")
                     self._cond.wait(min(remaining, 1.0))
             finally:
-                self._waiters -= 1
+                self._queue.remove(ticket)
+                self._cond.notify_all()
 
     def _release(self, container: _Container) -> None:
         with self._cond:
             container.in_use -= 1
-            self._cond.notify()
+            self._cond.notify_all()
 
     # -- public
 

@@ -297,6 +297,7 @@ def _become_program(config: Config, slot: int, out_fd: int, err_fd: int, cpu_sec
     """In a freshly forked child: drop to the slot's uid with its limits, environment and scratch
     directory, stdout/stderr on the given fds, every other descriptor closed (but `keep`, moved to 3)."""
     os.setsid()
+    os.nice(19)  # programs yield the CPU to the executor, so a fork bomb cannot starve its answers
     signal.set_wakeup_fd(-1)  # the executor's: a program starts with default signal handling
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     try:

@@ -14,15 +14,23 @@ dataset object per configuration (RG seed 0, a virtual size of 2**32) and item `
 `i` from `Random(rg_seed + i)`, so the item does not depend on how many other items were asked for.
 Datasets whose construction depends on their size or has a size limit (`BLOCK_MODE`) use blocks of
 `BLOCK` items instead: RG seed `s - s % BLOCK`, size `BLOCK`, item `s % BLOCK`. Dataset objects and
-generated entries are cached per process. Two RG habits would make an item depend on more than its
-seed, and the adapter removes both: some generators draw from Python's or numpy's global RNG
-(seeded from the dataset and seed around each item, then restored), and some iterate over sets of
-strings, so their items change with the process's hash seed (`HASH_DEPENDENT`: made in a helper
-process running with PYTHONHASHSEED=0 unless this process already does). codeio's generator runs
-code snippets shipped in its data (they print, warn, start threads, look for files), so its items
-are always made in that helper process, in a scratch directory with its output discarded. The question is RG's question followed by our own
+generated entries are cached per process. The question is RG's question followed by our own
 sentence asking for the answer inside <<< >>>; `gold` is the RG entry (question, answer, metadata)
 made JSON-safe.
+
+Items RG cannot serve are skipped: when the stored answer is empty (an empty answer cannot be told
+from no answer, so it always scores 0; ab has such items) or does not score 1.0 under the scoring
+below (intermediate_integration stores an unevaluated `Integral(...)` when sympy finds no
+antiderivative), seed `s` takes the item at `s + k * ITEM_STRIDE` (mod 2**32) for the first
+k = 1, 2, ... that is usable; `metadata["rg_seed"]` and `["rg_index"]` say which item it was.
+
+Two RG habits would make an item depend on more than its seed, and the adapter removes both: some
+generators draw from Python's or numpy's global RNG (seeded from the dataset and seed around each
+item, then restored), and some iterate over sets of strings, so their items change with the
+process's hash seed (`HASH_DEPENDENT`: made in a helper process running with PYTHONHASHSEED=0
+unless this process already does). codeio's generator runs code snippets shipped in its data (they
+print, warn, start threads, look for files), so its items are always made in that helper process
+(`ISOLATED`), in a scratch directory with its output discarded.
 
 Scoring. The env extracts and strips the `<<<...>>>` content; this adapter passes it to the
 dataset's own `score_answer(answer, entry)` with the original (not JSON-converted) entry, which it
@@ -39,8 +47,9 @@ as the reward, and an answer counts as correct only when the reward is 1.0. Adap
     plain Python literal (what their `eval` fallback can parse anyway); the sympy-based scorers
     (countdown, puzzle24, polynomial_multiplication, simple_integration, intermediate_integration)
     only see arithmetic made of numbers, single-letter names, known math functions and + - * / **
-    ^ with small exponents; rush_hour move lengths above 6 are cut to 6 (identical on a 6x6 board,
-    where the scorer would otherwise loop once per requested step);
+    ^ with small exponents (which also refuses `Integral(f, x)`, an unevaluated integral RG's
+    integration scorers would accept as an antiderivative); rush_hour move lengths above 6 are cut
+    to 6 (identical on a 6x6 board, where the scorer would otherwise loop once per requested step);
   * fixed RG defect: game_of_life_halting's scorer compares `bool(answer)` with `bool(stored)`,
     so every non-empty answer scores 1.0; the adapter compares "True"/"False" case-insensitively.
 
@@ -98,6 +107,8 @@ BLOCK_MODE = frozenset({
     "word_ladder",  # refuses sizes above 20,000 and shrinks its size when a pair search fails
 })
 MAX_ANSWER_CHARS = 100_000
+ITEM_STRIDE = 2654435761  # an unusable item at item seed t is replaced by the one at t + ITEM_STRIDE
+MAX_ITEM_TRIES = 16
 # Generators whose items depend on the process's string-hash seed (they iterate over sets of
 # strings). Unless this process runs with PYTHONHASHSEED=0, their items come from a helper process
 # that does (tasks/_rg_worker.py), so that a seed gives the same question in every process and run.
@@ -420,24 +431,69 @@ def _needs_worker(dataset: str) -> bool:
     return dataset in ISOLATED or (dataset in HASH_DEPENDENT and sys.flags.hash_randomization != 0)
 
 
-def _entry(dataset: str, options: dict[str, Any], seed: int) -> tuple[dict, Any]:
-    """The raw RG entry for our seed (cached) and the dataset object that scores it."""
-    rg_seed, size, _ = rg_position(dataset, seed)
+def _raw_item(dataset: str, options: dict[str, Any], item_seed: int) -> tuple[dict, Any]:
+    """The raw RG entry at `item_seed` and the dataset object that scores it (not cached)."""
+    rg_seed, size, _ = rg_position(dataset, item_seed)
+    made = _dataset(dataset, options, rg_seed, size)
+    if _needs_worker(dataset):
+        return _worker().generate(dataset, options, item_seed), made
+    return generate_entry(dataset, options, item_seed), made
+
+
+def _entry(dataset: str, options: dict[str, Any], seed: int) -> tuple[dict, Any, int]:
+    """The RG entry that serves our seed (cached), the dataset object that scores it, and its item
+    seed: `seed` itself, or the next candidate when that item is unusable (see `_usable`)."""
+    rg_position(dataset, seed)  # validates the seed
     key = (dataset, _options_key(options), seed)
     with _LOCK:
-        made = _dataset(dataset, options, rg_seed, size)
-        entry = _ENTRY_CACHE.get(key)
-        if entry is not None:
+        cached = _ENTRY_CACHE.get(key)
+        if cached is not None:
             _ENTRY_CACHE.move_to_end(key)
-            return entry, made
-        if _needs_worker(dataset):
-            entry = _worker().generate(dataset, options, seed)
+            entry, item_seed = cached
+            rg_seed, size, _ = rg_position(dataset, item_seed)
+            return entry, _dataset(dataset, options, rg_seed, size), item_seed
+        for attempt in range(MAX_ITEM_TRIES):
+            item_seed = (seed + attempt * ITEM_STRIDE) % INDEX_SPAN
+            entry, made = _raw_item(dataset, options, item_seed)
+            if _usable(dataset, entry, made):
+                break
         else:
-            entry = generate_entry(dataset, options, seed)
-        _ENTRY_CACHE[key] = entry
+            raise RuntimeError(f"rg.{dataset}: no usable item among {MAX_ITEM_TRIES} candidates for seed {seed}")
+        _ENTRY_CACHE[key] = (entry, item_seed)
         if len(_ENTRY_CACHE) > _ENTRY_CACHE_SIZE:
             _ENTRY_CACHE.popitem(last=False)
-        return entry, made
+        return entry, made, item_seed
+
+
+def _usable(dataset: str, entry: dict, made: Any) -> bool:
+    """Whether an RG item can be served: its stored answer (when it has one) is not empty and scores
+    1.0 under this adapter's scoring."""
+    stored = entry.get("answer")
+    if stored is None:
+        return True
+    text = str(stored).strip()
+    return bool(text) and score_entry(dataset, text, entry, made) >= 1.0
+
+
+def score_entry(dataset: str, answer: str, entry: dict, made: Any) -> float:
+    """The adapter's reward for an extracted answer against a raw RG entry (module docstring)."""
+    text = answer.strip()
+    if not text or len(text) > MAX_ANSWER_CHARS:
+        return 0.0
+    stored = entry.get("answer")
+    if isinstance(stored, str) and stored != stored.strip() and text == stored.strip():
+        text = stored
+    if dataset == "game_of_life_halting":
+        return 1.0 if text.casefold() == str(stored).strip().casefold() else 0.0
+    screened = _screen(dataset, text, entry)
+    if screened is None:
+        return 0.0
+    with _LOCK:
+        try:
+            reward = float(made.score_answer(answer=screened, entry=entry))
+        except Exception:
+            return 0.0
+    return min(1.0, max(0.0, reward)) if math.isfinite(reward) else 0.0
 
 
 _WORKER: Any = None
@@ -552,8 +608,8 @@ class ReasoningGymTask(Task):
 
     def generate(self, seed: int) -> Instance:
         seed, dataset = operator.index(seed), self.config.dataset
-        entry, _ = _entry(dataset, self.config.options, seed)
-        rg_seed, _, index = rg_position(dataset, seed)
+        entry, _, item_seed = _entry(dataset, self.config.options, seed)
+        rg_seed, _, index = rg_position(dataset, item_seed)
         gold = {
             "question": jsonable(entry["question"]),
             "answer": jsonable(entry.get("answer")),
@@ -571,31 +627,16 @@ class ReasoningGymTask(Task):
         seed = instance.metadata.get("seed")
         if not isinstance(seed, int) or instance.metadata.get("dataset") != self.config.dataset:
             raise ValueError(f"{self.name}: the instance was not generated by this task")
-        entry, made = _entry(self.config.dataset, self.config.options, seed)
+        entry, made, _ = _entry(self.config.dataset, self.config.options, seed)
         if entry["question"] != instance.gold["question"]:
             raise ValueError(f"{self.name}: the instance was generated with other settings than this task's")
         return entry, made
 
     def score(self, answer: str, instance: Instance) -> float:
-        text = answer.strip()
-        if not text or len(text) > MAX_ANSWER_CHARS:
+        if not answer.strip():
             return 0.0
         entry, made = self._source_entry(instance)
-        dataset = self.config.dataset
-        stored = entry.get("answer")
-        if isinstance(stored, str) and stored != stored.strip() and text == stored.strip():
-            text = stored
-        if dataset == "game_of_life_halting":
-            return 1.0 if text.casefold() == str(stored).strip().casefold() else 0.0
-        text = _screen(dataset, text, entry)
-        if text is None:
-            return 0.0
-        with _LOCK:
-            try:
-                reward = float(made.score_answer(answer=text, entry=entry))
-            except Exception:
-                return 0.0
-        return min(1.0, max(0.0, reward)) if math.isfinite(reward) else 0.0
+        return score_entry(self.config.dataset, answer, entry, made)
 
     def reference_solution(self, instance: Instance) -> str:
         dataset, gold = self.config.dataset, instance.gold
