@@ -19,9 +19,9 @@ Input formats (one JSON object per line; the two can be mixed):
     text is what the env kept (cut after its first closed ```python block); `observation` is the env's
     reply to it (omit or null on the last turn). `reward` defaults to 1, `task` to "unknown".
   * `r1ci bench` / `agents.Episode.to_dict()` lines: {"task", "seed", "transcript", "reward",
-    "truncated", ...}. The turns are recovered by REPLAYING the episode in the env (same --prompt,
+    "truncated", "prompt_style", ...}. The turns are recovered by REPLAYING the episode in the env (same --prompt,
     --max-code-calls, --max-observation-chars and --sandbox as the bench run): the env is reset with
-    the seed (its prompt must be the transcript's beginning), each model turn is the transcript up
+    the seed and the line's prompt style (its prompt must be the transcript's beginning), each model turn is the transcript up
     to its first closing fence, and the env's observation must match the transcript's next
     characters. Episodes that do not replay exactly (non-deterministic programs) are skipped and
     counted.
@@ -136,7 +136,8 @@ def replay_turns(env, seed: int, transcript: str):
 
 
 def load_episodes(paths, args, make_env) -> tuple[list[dict], dict]:
-    """Episodes as {"prompt", "turns", "truncated", "reward", "task"}, filtered and capped; and counts."""
+    """Episodes as {"prompt", "turns", "truncated", "reward", "task"}, filtered and capped; and counts.
+    `make_env(task, prompt_style)` gives the env that replays a bench line (its recorded prompt style)."""
     counts = {"lines": 0, "low_reward": 0, "capped": 0, "not_replayable": 0, "kept": 0}
     per_task: dict[str, int] = {}
     out = []
@@ -158,7 +159,7 @@ def load_episodes(paths, args, make_env) -> tuple[list[dict], dict]:
                 turns = [(t["model"], t.get("observation")) for t in row["turns"]]
                 episode = (row["prompt"], turns, bool(row.get("truncated", False)))
             else:
-                env = make_env(task)
+                env = make_env(task, row.get("prompt_style"))
                 try:
                     episode = replay_turns(env, int(row["seed"]), row["transcript"])
                 finally:
@@ -214,8 +215,19 @@ def main(argv=None) -> dict:
     make_env = T.env_factory(sandbox=args.sandbox, max_code_calls=args.max_code_calls, timeout=args.code_timeout,
                              max_observation_chars=args.max_observation_chars, prompt=args.prompt,
                              custom=args.env_factory)
+    replay_factories = {args.prompt: make_env}
+
+    def make_replay_env(task: str, prompt_style: str | None = None):
+        """An env for replaying a bench line, with the prompt style the bench run recorded."""
+        style = prompt_style or args.prompt
+        if style not in replay_factories:
+            replay_factories[style] = T.env_factory(
+                sandbox=args.sandbox, max_code_calls=args.max_code_calls, timeout=args.code_timeout,
+                max_observation_chars=args.max_observation_chars, prompt=style, custom=args.env_factory)
+        return replay_factories[style](task)
+
     model, tokenizer = T.load_model(args.model, dtype=args.dtype, device=str(device))
-    episodes, counts = load_episodes(args.data, args, make_env)
+    episodes, counts = load_episodes(args.data, args, make_replay_env)
     records = build_records(episodes, tokenizer, args.system_prompt, args.max_length)
     if not records:
         raise SystemExit(f"no training examples left after filtering: {counts}")

@@ -288,6 +288,21 @@ class HFAgent(Agent):
         self._live = False
         self._max_code_calls: int | None = None
 
+    def spawn(self) -> "HFAgent":
+        """A fresh agent for another (concurrent) episode, sharing this one's backend and settings."""
+        return HFAgent(self.backend, temperature=self.temperature, top_p=self.top_p,
+                       max_new_tokens=self.max_new_tokens, max_total_tokens=self.max_total_tokens,
+                       system_prompt=self.system_prompt, seed=self.seed, record=self.record)
+
+    @property
+    def episode_stats(self) -> dict[str, Any]:
+        """Token counts of the current/last episode (the benchmark stores them with the transcript)."""
+        if self.trajectory is None:
+            return {}
+        t = self.trajectory
+        return {"prompt_tokens": t.prompt_length, "sampled_tokens": int(sum(t.loss_mask)),
+                "total_tokens": len(t.input_ids), "stop_reasons": list(t.stop_reasons)}
+
     def reset(self, prompt: str, info: dict[str, Any], env: Any = None) -> None:
         self.finish()
         self.trajectory = TrajectoryBuilder(encode_prompt(self.tokenizer, prompt, self.system_prompt))

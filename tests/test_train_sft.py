@@ -68,9 +68,9 @@ def test_replay_recovers_the_turns_and_both_formats_assemble_the_same_ids(oracle
                                       "turns": [{"model": turns[0][0], "observation": turns[0][1]},
                                                 {"model": turns[1][0]}]}) + "\n")
     args = train_sft.parse_args(sft_args(oracle_jsonl, Path("unused"), tmp_path, "--max-per-task", "1"))
-    bench_eps, counts = train_sft.load_episodes([oracle_jsonl], args, make_env)
+    bench_eps, counts = train_sft.load_episodes([oracle_jsonl], args, lambda task, style=None: make_env(task))
     assert counts == {"lines": 8, "low_reward": 2, "capped": 5, "not_replayable": 0, "kept": 1}
-    turn_eps, _ = train_sft.load_episodes([turns_file], args, make_env)
+    turn_eps, _ = train_sft.load_episodes([turns_file], args, lambda task, style=None: make_env(task))
     tokenizer = q.toy_tokenizer()
     a, b = train_sft.build_records(bench_eps, tokenizer), train_sft.build_records(turn_eps, tokenizer)
     assert a[0].input_ids == b[0].input_ids and a[0].loss_mask == b[0].loss_mask

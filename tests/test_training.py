@@ -360,3 +360,16 @@ def test_record_round_trips_through_json_and_checkpoint_round_trips_logprobs(tok
     a = T.records_logprobs(net, [record], pad_token_id=tok.pad_token_id)[0]
     b = T.records_logprobs(fresh, [record], pad_token_id=tok.pad_token_id)[0]
     assert torch.equal(a, b)
+
+
+def test_make_agent_hf_spec_loads_once_and_spawns_agents_on_the_same_backend(tmp_path):
+    from agents import fresh_agent, make_agent
+    from agents.hf import make_hf_agent
+
+    directory = q.save_tiny_model(tmp_path / "tiny")
+    agent = make_agent(f"hf:{directory}", max_tokens=8, seed=0, temperature=1.0)
+    other = fresh_agent(agent)
+    assert other is not agent and other.backend is agent.backend is make_hf_agent(str(directory)).backend
+    episode = run_episode(q.make_toy_env(), other, 0)
+    record = other.episode_record(episode)
+    assert record.num_sampled == other.episode_stats["sampled_tokens"] > 0 and record.meta["seed"] == 0

@@ -325,7 +325,7 @@ _DATASET_CACHE: OrderedDict[tuple, Any] = OrderedDict()
 _ENTRY_CACHE: OrderedDict[tuple, dict] = OrderedDict()
 _DATASET_CACHE_SIZE = 64
 _ENTRY_CACHE_SIZE = 1024
-_NOISY = frozenset({"bf", "tower_of_hanoi"})  # generators that print to stdout while building an item
+_NOISY = frozenset({"bf"})  # generators that print to stdout while building an item
 
 
 def _package() -> Any:
