@@ -328,5 +328,5 @@ def test_dyck_answers_written_as_the_question_asks_survive_answer_extraction():
     for index, example in enumerate(examples_of("dyck_languages")):
         inst = task.generate(index)
         assert task.score(extract_answer(f"The brackets to add: <<<{example['target']} >>>"), inst) == 1.0
-    inst = task.generate(1)  # target "] ] >": without the space the marker closes one ">" early
-    assert inst.gold == "] ] >" and task.score(extract_answer("<<<] ] >>>>"), inst) == 0.0
+    inst = task.generate(1)  # target "] ] >": the marker keeps a ">" that runs into the closing ">>>"
+    assert inst.gold == "] ] >" and task.score(extract_answer("<<<] ] >>>>"), inst) == 1.0
