@@ -20,7 +20,7 @@ def data_dir(monkeypatch: pytest.MonkeyPatch) -> Path:
     return SHARED_DATA
 
 
-def _docker_unavailable(reason: str) -> None:
+def docker_unavailable(reason: str) -> None:
     """Docker tests must run in CI: there a missing daemon or image is a failure, elsewhere a skip."""
     if os.environ.get("CI"):
         pytest.fail(f"Docker is required in CI: {reason}")
@@ -35,6 +35,6 @@ def docker_sandbox():
     try:
         sandbox = make_sandbox("docker", containers=1, slots=4)
     except SandboxError as exc:
-        _docker_unavailable(str(exc))
+        docker_unavailable(str(exc))
     yield sandbox
     sandbox.close()

@@ -4,12 +4,12 @@ not the numbers; the real measurements are run by hand (see the scripts' docstri
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from conftest import docker_unavailable
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -19,10 +19,7 @@ REPO = Path(__file__).resolve().parent.parent
 def _run(argv: list[str], timeout: float) -> subprocess.CompletedProcess:
     done = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=timeout)
     if done.returncode != 0 and ("cannot reach the Docker daemon" in done.stderr or "not found on engine" in done.stderr):
-        reason = done.stderr.strip().splitlines()[-1]
-        if os.environ.get("CI"):  # as in conftest: Docker is required in CI
-            pytest.fail(f"Docker is required in CI: {reason}")
-        pytest.skip(reason)
+        docker_unavailable(done.stderr.strip().splitlines()[-1])
     return done
 
 

@@ -2,12 +2,12 @@
 the apt mirror discovery the offline build relies on, and the package pruning it does."""
 from __future__ import annotations
 
-import os
 import subprocess
 import uuid
 from pathlib import Path
 
 import pytest
+from conftest import docker_unavailable
 
 from r1ci_env import settings
 from r1ci_env.sandbox import SandboxError
@@ -19,13 +19,6 @@ LIBRARIES_PROBE = (
 )
 
 
-def _docker_unavailable(reason: str) -> None:
-    """In CI a missing daemon or image is a failure; elsewhere the test is skipped."""
-    if os.environ.get("CI"):
-        pytest.fail(f"Docker is required in CI: {reason}")
-    pytest.skip(reason)
-
-
 @pytest.fixture(scope="module")
 def built_image() -> str:
     """The configured sandbox image, which must already exist (`bash scripts/setup.sh` builds it)."""
@@ -33,9 +26,9 @@ def built_image() -> str:
     try:
         present = image_exists(image)
     except SandboxError as exc:
-        _docker_unavailable(str(exc))
+        docker_unavailable(str(exc))
     if not present:
-        _docker_unavailable(f"sandbox image {image} is missing: run `r1ci sandbox build`")
+        docker_unavailable(f"sandbox image {image} is missing: run `r1ci sandbox build`")
     return image
 
 
@@ -62,7 +55,7 @@ def test_image_exists_is_false_for_an_unknown_tag() -> None:
     try:
         assert image_exists(f"r1ci-no-such-image-{uuid.uuid4().hex}:latest") is False
     except SandboxError as exc:
-        _docker_unavailable(str(exc))
+        docker_unavailable(str(exc))
 
 
 def _write(path: Path, text: str) -> None:
