@@ -44,7 +44,8 @@ as_root() {
 # 1. ------------------------------------------------------------------------------------------
 install_system_packages() {
     local missing=()
-    command -v docker >/dev/null || missing+=(docker.io)
+    # The engine, not the client: some machine images ship a `docker` client binary without dockerd.
+    PATH="$PATH:/usr/sbin:/sbin" command -v dockerd >/dev/null || missing+=(docker.io)
     PATH="$PATH:/usr/sbin:/sbin" command -v debootstrap >/dev/null || missing+=(debootstrap debian-archive-keyring)
     if [ ${#missing[@]} -eq 0 ]; then
         say "docker and debootstrap are installed"
@@ -148,10 +149,10 @@ build_sandbox_image() {
     local python
     python=$("$PY" -c 'import sys; print(sys.executable)')
     if [ "$(id -u)" -eq 0 ]; then
-        "$python" -m r1ci_env.cli sandbox build
+        "$python" -m agents.cli sandbox build
     else  # the offline build runs debootstrap, which needs root
         as_root env "PATH=$PATH" ${R1CI_SANDBOX_IMAGE:+"R1CI_SANDBOX_IMAGE=$R1CI_SANDBOX_IMAGE"} \
-            ${R1CI_SANDBOX_BUILD:+"R1CI_SANDBOX_BUILD=$R1CI_SANDBOX_BUILD"} "$python" -m r1ci_env.cli sandbox build
+            ${R1CI_SANDBOX_BUILD:+"R1CI_SANDBOX_BUILD=$R1CI_SANDBOX_BUILD"} "$python" -m agents.cli sandbox build
     fi
 }
 

@@ -130,7 +130,7 @@ def test_human_agent_at_end_of_input_ends_the_episode():
 def test_human_plays_through_r1ci_run_with_piped_stdin():
     answer = gold("NumberMultiply", 0)
     typed = f"{FENCE}python\nprint('hello from the human')\n{FENCE}\n.\n<<<{answer}>>>\n"  # EOF ends turn 2
-    done = subprocess.run([sys.executable, "-m", "r1ci_env.cli", "run", "--task", "NumberMultiply", "--agent", "human",
+    done = subprocess.run([sys.executable, "-m", "agents.cli", "run", "--task", "NumberMultiply", "--agent", "human",
                            "--n", "1", "--sandbox", "local", "--quiet"],
                           input=typed, capture_output=True, text=True, cwd=REPO, timeout=300)
     assert done.returncode == 0, done.stderr
@@ -142,7 +142,7 @@ def test_human_plays_through_r1ci_run_with_piped_stdin():
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "r1ci_env.cli", "run", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "agents.cli", "run", *args], capture_output=True, text=True,
                           cwd=REPO, timeout=300)
 
 

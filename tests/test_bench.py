@@ -33,7 +33,7 @@ TWO_TASKS = "NumberMultiply,Game24"
 
 
 def bench_cli(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "r1ci_env.cli", "bench", *args, "--no-progress"],
+    return subprocess.run([sys.executable, "-m", "agents.cli", "bench", *args, "--no-progress"],
                           capture_output=True, text=True, cwd=REPO, timeout=timeout,
                           env={**os.environ, "OMP_NUM_THREADS": "1"})
 
@@ -115,7 +115,7 @@ def test_bad_arguments_and_report_only(tmp_path):
 def test_run_killed_then_resumed_equals_an_uninterrupted_run(tmp_path):
     args = ["--agent", "oracle", "--tasks", TWO_TASKS, "--n", "10", "--concurrency", "1", "--sandbox", "local"]
     killed, whole = tmp_path / "killed", tmp_path / "whole"
-    process = subprocess.Popen([sys.executable, "-m", "r1ci_env.cli", "bench", *args, "--out", str(killed),
+    process = subprocess.Popen([sys.executable, "-m", "agents.cli", "bench", *args, "--out", str(killed),
                                 "--no-progress"], cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     episodes = killed / "episodes.jsonl"
     deadline = time.monotonic() + 300

@@ -25,7 +25,7 @@ def _run(argv: list[str], timeout: float) -> subprocess.CompletedProcess:
 
 def test_sandbox_bench_runs_and_prints_its_tables(tmp_path):
     out = tmp_path / "bench.json"
-    done = _run([sys.executable, "-m", "r1ci_env.cli", "sandbox", "bench", "--n", "5", "--runs-per-level", "10",
+    done = _run([sys.executable, "-m", "agents.cli", "sandbox", "bench", "--n", "5", "--runs-per-level", "10",
                  "--concurrency", "1,2", "--baseline-runs", "2", "--env-steps", "50", "--json", str(out)], timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
     for header in ("# r1ci sandbox bench", "## Latency", "| program | runs | p50 ms | p95 ms | p99 ms |",

@@ -349,7 +349,7 @@ def test_r1ci_bench_against_transformers_serve(served_tiny_model, tmp_path):
     out = tmp_path / "bench"
     env = {**os.environ, "OPENAI_BASE_URL": base_url, "OPENAI_API_KEY": "EMPTY", "OMP_NUM_THREADS": "1"}
     done = subprocess.run(
-        [sys.executable, "-m", "r1ci_env.cli", "bench", "--agent", f"openai:{model}", "--tasks", "NumberMultiply,Game24",
+        [sys.executable, "-m", "agents.cli", "bench", "--agent", f"openai:{model}", "--tasks", "NumberMultiply,Game24",
          "--n", "2", "--concurrency", "2", "--sandbox", "local", "--max-tokens", "24", "--temperature", "1.0",
          "--out", str(out), "--no-progress"],
         capture_output=True, text=True, env=env, cwd=REPO, timeout=600)

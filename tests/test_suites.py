@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from r1ci_env import catalog, suites
-from r1ci_env.cli import main as cli_main
+from agents.cli import main as cli_main
 from r1ci_env.settings import data_dir
 from r1ci_env.tasks import task_names, task_spec
 from r1ci_env.tasks import reasoning_gym as rgt
