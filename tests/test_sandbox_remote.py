@@ -154,6 +154,16 @@ def test_an_infrastructure_failure_is_an_error_never_program_output(monkeypatch)
         assert env.unwrapped.transcript == before and env.unwrapped.code_calls == 0
 
 
+def test_a_programs_own_failure_or_timeout_is_a_result_and_never_retried():
+    service = SandboxService(LocalSandbox(), slots=2)
+    with app_server(service) as url, make_sandbox("remote", urls=[url, url], retries=2) as remote:
+        failed = remote.run("import sys\nprint('before')\nsys.exit(3)")
+        slow = remote.run("while True: pass", timeout=1)
+        assert (failed.stdout, failed.exit_code, failed.timed_out) == ("before\n", 3, False)
+        assert slow.timed_out and not slow.ok
+        assert service.completed == 2 and remote.infra_failures == 0
+
+
 def test_remote_settings_are_checked_when_the_env_is_made(monkeypatch):
     monkeypatch.delenv("R1CI_SANDBOX_URLS", raising=False)
     with pytest.raises(ValueError, match="R1CI_SANDBOX_URLS"):
@@ -289,6 +299,7 @@ def test_one_server_killed_mid_run(urls):  # `urls` only to reuse the image chec
             for future in futures:
                 future.result(timeout=300)
         victim.wait()
+        assert remote.infra_failures > 0  # the kill did hit runs, and they were retried on the survivor
         assert all(want == got for want, got in observed), [pair for pair in observed if pair[0] != pair[1]]
         assert set(homes.values()) == {victim_url, survivor_url}, homes  # sessions were on both servers
         for index in range(4):

@@ -380,11 +380,13 @@ def spawn(*options: str) -> tuple[subprocess.Popen, str]:
     proc = subprocess.Popen([sys.executable, "-m", "r1ci_env.sandbox.server", "--port", "0", *options],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True,
                             env={**os.environ, "PYTHONPATH": path})
-    line = proc.stdout.readline()  # the one line printed once listening, or the error it exits with
-    if "listening on http://" not in line:
-        proc.wait(timeout=60)
-        raise SandboxError(f"the sandbox server did not start: {line.strip() or f'exit status {proc.returncode}'}")
-    return proc, line.split("listening on ")[1].split()[0]
+    seen = ""
+    for line in proc.stdout:  # warnings, then the line printed once listening; or the error it exits with
+        if "listening on http://" in line:
+            return proc, line.split("listening on ")[1].split()[0]
+        seen = line.strip() or seen
+    proc.wait(timeout=60)
+    raise SandboxError(f"the sandbox server did not start: {seen or f'exit status {proc.returncode}'}")
 
 
 def stop(proc: subprocess.Popen, timeout: float = 60.0) -> None:
