@@ -112,6 +112,7 @@ class SandboxService:
     # -- stateless runs
 
     def check_timeout(self, timeout: float) -> float:
+        """The timeout if it is in (0, max_timeout], else `Rejected(400)`."""
         if not 0 < timeout <= self.max_timeout:
             raise Rejected(400, "bad_request", f"timeout must be in (0, {self.max_timeout:g}] seconds, got {timeout}")
         return timeout
