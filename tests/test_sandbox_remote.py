@@ -368,3 +368,21 @@ def test_astep_on_an_unwrapped_env_matches_step():
     obs, reward, terminated, truncated, info = asyncio.run(env.astep("```python\nprint(6 * 7)\n```"))
     assert obs == "\nCode Execution Results:\n42\n" and (reward, terminated, truncated) == (0.0, False, False)
     assert info["code_calls"] == 1
+
+
+@docker
+def test_sessions_are_bounded_and_idle_ones_are_closed(docker_sandbox):
+    service = SandboxService(docker_sandbox, slots=4, max_sessions=1, session_ttl=1.0)
+    with app_server(service) as url:
+        opened = httpx.post(url + "/v1/sessions", timeout=60)
+        assert opened.status_code == 201
+        session = opened.json()["session_id"]
+        second = httpx.post(url + "/v1/sessions", timeout=60)
+        assert second.status_code == 429 and "sessions open" in second.json()["detail"]
+        ran = httpx.post(f"{url}/v1/sessions/{session}/run", json={"code": "k = 5\nprint(k)"}, timeout=60)
+        assert ran.json()["stdout"] == "5\n"
+        time.sleep(2.5)  # idle beyond the 1 s ttl: the reaper closes it and frees its slot
+        gone = httpx.post(f"{url}/v1/sessions/{session}/run", json={"code": "print(k)"}, timeout=60)
+        assert gone.status_code == 404 and "no open session" in gone.json()["detail"]
+        assert httpx.get(url + "/v1/capacity").json()["sessions"] == 0
+        assert httpx.post(url + "/v1/sessions", timeout=60).status_code == 201
