@@ -52,14 +52,17 @@ def non_answers(instance: Instance, right: str) -> dict[str, str]:
 
 
 def right_variants(right: str) -> dict[str, str]:
-    """Name -> answer for correctly formatted variants of the right answer (each must score 1.0)."""
-    return {
+    """Name -> answer for correctly formatted variants of the right answer (each must score 1.0).
+    No `\\boxed{}` around an answer with braces of its own (it may not balance them)."""
+    variants = {
         "as printed": right,
         "padded with spaces": f"  {right} \n",
-        "boxed": f"\\boxed{{{right}}}",
         "Answer: prefix": f"Answer: {right}",
         "final answer prefix": f"Final answer: {right}",
     }
+    if "{" not in right and "}" not in right:
+        variants["boxed"] = f"\\boxed{{{right}}}"
+    return variants
 
 
 def audit(task: Task, instance: Instance, right: str) -> list[tuple[str, str, float]]:

@@ -62,7 +62,8 @@ def test_reference_solution_runs_and_scores_one(seed):
         ("514828", 0.0),  # sign matters
         ("-514,82,8", 0.0),  # bad grouping
         ("-514828.0", 0.0),
-        ("The answer is -514828", 0.0),
+        ("The answer is -514828", 1.0),  # the shared normalisation drops the prefix
+        ("The answer is -514828 or so", 0.0),
         ("-514828 or 514828", 0.0),
         ("", 0.0),
     ],

@@ -24,11 +24,12 @@
    its value; a gold "x = y" or "x \\approx y" of two constants accepts either side.
 4. Parsed values compare as follows: two integers exactly; other numbers by value with a relative
    tolerance of 1e-6 (absolute 1e-12 around 0), so 0.5, 1/2 and \\frac{1}{2} agree and 0.33 does
-   not match 1/3; expressions with variables (same variables on both sides) by exact expansion of
-   the difference (when no numeric power exceeds 12), then by value at five fixed points (all that
+   not match 1/3 (the MATH tasks refuse any decimal where the problem asks for a common fraction);
+   expressions with variables (same variables on both sides) by exact expansion of the difference (when no numeric power exceeds 12), then by value at five fixed points (all that
    evaluate must agree), then - only for small expressions - sympy.simplify of the difference; sequences
    element by element (same length, same order; sets in any order). A percent answer also matches
-   by its fraction value (70% = 0.7), and a bare number matches the number of a percent gold.
+   by its fraction value (70% = 0.7; so 0.5% is not 1/2), and a bare number matches the number of a
+   percent gold.
    Relations (<, \\le, ...) and text answers compare only as normalised strings (text
    case-insensitively); a one-letter option answer ("C", "(C)", "\\text{C}") matches its letter.
 
@@ -731,8 +732,12 @@ def _is_equivalent(answer: str, gold: str) -> bool:
                 answer_values = _value_forms(candidate)
             except Exception:  # noqa: BLE001
                 continue
-            # bare number against bare number, and (with a percent sign) fraction value against fraction value
-            pairs = {(0, 0), (len(answer_values) - 1, len(gold_values) - 1)}
+            # bare number against bare number, and (with a percent sign) fraction value against fraction
+            # value; a percent answer to a bare gold only by its fraction value (0.5% is not 1/2)
+            if len(answer_values) == 2 and len(gold_values) == 1:
+                pairs = {(1, 0)}
+            else:
+                pairs = {(0, 0), (len(answer_values) - 1, len(gold_values) - 1)}
             if any(_values_equal(answer_values[i], gold_values[j]) for i, j in sorted(pairs)):
                 return True
     return False

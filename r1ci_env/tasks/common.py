@@ -47,7 +47,7 @@ def parse_int(text: str) -> int | None:
         return None
 
 
-_OPTION = re.compile(r"\(?([A-Za-z])\)?")
+_OPTION = re.compile(r"\(?([A-Za-z])\)?\.?")
 _LABELLED_OPTION = re.compile(r"(?:\(([A-Za-z])\)|([A-Za-z])\))\s*(.+)", re.DOTALL)
 _OPTION_LINE = re.compile(r"^\(([A-Z])\)\s*(.*?)\s*$", re.MULTILINE)
 
@@ -214,15 +214,21 @@ class InstanceDirectory:
 
 
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:/[+-]?\d+)?")
+_LATEX_FRACTION = re.compile(r"([+-]?)\\[dt]?frac\s*\{\s*([+-]?\d+)\s*\}\s*\{\s*([+-]?\d+)\s*\}")
 MAX_NUMBER_LENGTH = 200
 
 
 def parse_number(text: str) -> Fraction | None:
     """The exact value of one number written as an integer, a decimal ("1.25", "-.5", "4.") or a
-    fraction with an integer denominator ("11/6"), with an optional sign (Unicode minus too) and
-    surrounding spaces; None for anything else (words, exponents, division by zero, ...)."""
+    fraction with an integer denominator ("11/6", "11 / 6", "\\frac{11}{6}"), with an optional sign
+    (Unicode minus too) and surrounding spaces; None for anything else (words, exponents, division
+    by zero, ...)."""
     compact = text.strip().replace("\u2212", "-")
-    if len(compact) > MAX_NUMBER_LENGTH or not _NUMBER.fullmatch(compact):
+    if len(compact) > MAX_NUMBER_LENGTH:
+        return None
+    latex = _LATEX_FRACTION.fullmatch(compact)
+    compact = f"{latex[1]}{latex[2]}/{latex[3]}" if latex else re.sub(r"\s*/\s*", "/", compact)
+    if not _NUMBER.fullmatch(compact):
         return None
     numerator, _, denominator = compact.partition("/")
     try:
