@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import random
 import re
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 
@@ -203,6 +204,14 @@ class InstanceDirectory:
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def skip(self, unusable: Callable[[Path], bool]) -> list[str]:
+        """Drop the instances whose file `unusable` rejects (data defects) and return their ids."""
+        dropped = [instance_id for instance_id in self.ids if unusable(self.root / instance_id / self.filename)]
+        self.ids = [instance_id for instance_id in self.ids if instance_id not in set(dropped)]
+        if not self.ids:
+            raise ValueError(f"official instances: every instance under {self.root} is unusable")
+        return dropped
 
     def pick(self, seed: int) -> tuple[str, Path]:
         """The instance id and the path of its file for `seed`."""
