@@ -25,7 +25,8 @@
 4. Parsed values compare as follows: two integers exactly; other numbers by value with a relative
    tolerance of 1e-6 (absolute 1e-12 around 0), so 0.5, 1/2 and \\frac{1}{2} agree and 0.33 does
    not match 1/3 (the MATH tasks refuse any decimal where the problem asks for a common fraction);
-   expressions with variables (same variables on both sides) by exact expansion of the difference (when no numeric power exceeds 12), then by value at five fixed points (all that
+   expressions with variables (same variables on both sides) by exact expansion of the difference
+   (when no numeric power exceeds 12), then by value at five fixed points (all that
    evaluate must agree), then - only for small expressions - sympy.simplify of the difference; sequences
    element by element (same length, same order; sets in any order). A percent answer also matches
    by its fraction value (70% = 0.7; so 0.5% is not 1/2), and a bare number matches the number of a

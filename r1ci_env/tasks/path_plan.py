@@ -177,7 +177,8 @@ def parse_waypoints(answer: str) -> list[tuple[Fraction, Fraction]] | None:
     text = answer.strip()
     pairs = _PAIR.findall(text)
     rest = _PAIR.sub(" ", text)
-    if not pairs or len(pairs) > MAX_WAYPOINTS or re.sub(r"[\s,]", "", rest) not in ("", "[]", "()"):
+    outside = re.sub(r"[\s,]", "", rest)  # what is left around the pairs: nothing, or one outer bracket pair
+    if not pairs or len(pairs) > MAX_WAYPOINTS or outside not in ("", "[]", "()"):
         return None
     return [(Fraction(x), Fraction(y)) for x, y in pairs]
 

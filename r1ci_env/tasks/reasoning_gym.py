@@ -711,7 +711,7 @@ def reference_answer(dataset: str, gold: dict[str, Any]) -> str:
     raise ValueError(f"rg.{dataset}: RG stores no answer for this item")
 
 
-# ---------------------------------------------------------------- well-formedness screens (classes of RG scorer defects)
+# ---------------------------------------------------------------- well-formedness screens (RG scorer defects)
 
 _NON_FINITE = re.compile(r"\b(?:nan|inf|infinity)\b", re.IGNORECASE)
 _HEDGE = re.compile(r"\b(?:or|either|maybe|perhaps)\b", re.IGNORECASE)
@@ -736,6 +736,29 @@ _EXTENSIBLE = frozenset({
 _ANY_LENGTH: dict[str, tuple[str, Any]] = {
     "tower_of_hanoi": ("solution_length", 10**12),
     "knight_swap": ("solution", range(10**12)),
+}
+
+
+# What the reward-hacking battery found RG's own scorer doing (reasoning_gym 0.1.25, 3 items each);
+# the screens above close each of these. docs/tasks.md lists them per task.
+UPSTREAM_DEFECTS: dict[str, str] = {
+    "complex_arithmetic": "RG scores `nan` 1.0",
+    "cryptarithm": "RG takes the last of repeated letter assignments",
+    "fraction_simplification": "RG takes the first fraction anywhere (hedges, padding)",
+    "gsm_symbolic": "RG takes the first number anywhere (hedges, lists, padding, code)",
+    "kakurasu": "RG ignores trailing words",
+    "knights_knaves": "RG accepts hedged, padded and listed answers",
+    "letter_jumble": "RG accepts hedged and padded answers",
+    "polynomial_equations": "RG accepts a list holding the roots and more",
+    "quantum_lock": "RG picks button letters out of any text",
+    "rush_hour": "RG picks moves out of any text",
+    "sokoban": "RG picks moves out of any text",
+    "spell_backward": "RG accepts hedged and padded answers (float rounding skips its penalty)",
+    "survo": "RG ignores trailing words",
+    "time_intervals": "RG accepts hedged, padded and listed answers",
+    "game_of_life_halting": "RG scores every non-empty answer 1.0",
+    "tower_of_hanoi": "RG gives less than 1 to a valid plan longer than the stored one",
+    "knight_swap": "RG gives less than 1 to a valid plan longer than the stored one",
 }
 
 
