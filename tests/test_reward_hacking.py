@@ -4,12 +4,15 @@ tests/reward_battery.py), plus the task-specific formats the shared normalisatio
 must accept."""
 from __future__ import annotations
 
+import copy
+
 import pytest
 
 from r1ci_env.tasks import make_task, task_names
+from r1ci_env.tasks import reasoning_gym as rgt
 from r1ci_env.tasks.answers import normalise_answer
 
-from reward_battery import audit
+from reward_battery import audit, non_answers
 from task_helpers import run_reference
 
 SEEDS = (0, 1)
@@ -77,3 +80,28 @@ def test_blocksworld_accepts_numbered_and_lower_case_moves():
     assert task.score(numbered, instance) == 1.0
     assert task.score("\n".join(f"{i}) {line}" for i, line in enumerate(lines, 1)), instance) == 1.0
     assert task.score("\n".join(lines[:-1]), instance) == 0.0
+
+
+PLAN_LENGTH = {"tower_of_hanoi", "knight_swap"}  # not a non-answer: tests/test_task_reasoning_gym.py
+OWN_TESTS = PLAN_LENGTH | {"game_of_life_halting"}
+
+
+@pytest.mark.parametrize("dataset", sorted(set(rgt.UPSTREAM_DEFECTS) - OWN_TESTS))
+def test_each_recorded_upstream_defect_is_real_and_closed(dataset):
+    """RG's own scorer gives 1.0 to some non-answer of the battery on the first items; the task gives
+    0.0 to every one of them."""
+    task = make_task(f"rg.{dataset}")
+    fooled = []
+    for seed in SEEDS + (2,):
+        instance = task.generate(seed)
+        entry, made, _ = rgt._entry(dataset, {}, seed)
+        right = run_reference(task, instance)
+        for name, answer in non_answers(instance, right).items():
+            assert task.score(answer, instance) == 0.0, (seed, name)
+            try:
+                upstream = made.score_answer(answer=answer, entry=copy.deepcopy(entry))
+            except Exception:  # noqa: BLE001 - RG scorers may raise on junk
+                continue
+            if upstream >= 1.0:  # spell_backward: 1.0000000000000002
+                fooled.append(name)
+    assert fooled, f"RG's scorer for {dataset} now refuses every non-answer; drop it from UPSTREAM_DEFECTS"

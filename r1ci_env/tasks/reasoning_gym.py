@@ -35,10 +35,10 @@ print, warn, start threads, look for files), so its items are always made in tha
 Scoring. The env extracts the `<<<...>>>` content and `Task.score` applies the shared answer
 normalisation (`answers.normalise_answer`); this adapter then screens the answer (`well_formed`) and
 passes it to the dataset's own `score_answer(answer, entry)` with the original (not JSON-converted)
-entry, which it regenerates from the seed when it is not cached. The reward is 1.0 when RG's score is
-exactly 1.0 and 0.0 otherwise, as on every other task: RG's partial credit (0.01 or 0.05 for a
-well-formed wrong answer, a share of correct cells, exp(-distance) for numbers, ...) is not a reward
-by default. The knob `partial_credit=True` makes the reward RG's own score instead, and
+entry, which it regenerates from the seed when it is not cached. The reward is 1.0 when RG's score
+is 1.0 (or above, by float rounding) and 0.0 otherwise, as on every other task: RG's partial credit
+(0.01 or 0.05 for a well-formed wrong answer, a share of correct cells, exp(-distance) for numbers,
+...) is not a reward by default. The knob `partial_credit=True` makes the reward RG's own score instead, and
 `ReasoningGymTask.partial_score` gives that score beside the binary reward. Adapter rules on top:
   * `well_formed` refuses non-answers that some RG scorers accept (NaN or infinity, a hedge such as
     "41 or 42", the right answer plus padding, a list or code around it, moves picked out of free
@@ -508,7 +508,7 @@ def score_entry(dataset: str, answer: str, entry: dict, made: Any, *, partial: b
         return 0.0
     if partial:
         return min(1.0, max(0.0, reward))
-    return 1.0 if reward == 1.0 else 0.0
+    return 1.0 if reward >= 1.0 else 0.0
 
 
 _WORKER: Any = None
