@@ -44,6 +44,7 @@ import math
 import re
 from typing import Any
 
+from .answers import closing_brace
 from .common import option_letter
 
 MAX_INPUT_LENGTH = 400  # characters of a normalised answer the parser accepts
@@ -70,14 +71,9 @@ def last_boxed(text: str) -> str | None:
     brace = rest.find("{")
     if brace < 0:
         return None
-    depth = 0
-    for i in range(brace, len(rest)):
-        if rest[i] == "{":
-            depth += 1
-        elif rest[i] == "}":
-            depth -= 1
-            if depth == 0:
-                return rest[brace + 1:i]
+    end = closing_brace(rest, brace)
+    if end is not None:
+        return rest[brace + 1:end]
     return None
 
 
@@ -102,15 +98,8 @@ _DEGREE = re.compile(r"\^\s*\{?\s*\\circ\s*\}?|\\circ|\u00b0|\\degree")
 
 def _read_group(text: str, i: int) -> tuple[str, int] | None:
     """The content of the {...} group starting at text[i] == '{' and the index after it."""
-    depth = 0
-    for j in range(i, len(text)):
-        if text[j] == "{":
-            depth += 1
-        elif text[j] == "}":
-            depth -= 1
-            if depth == 0:
-                return text[i + 1:j], j + 1
-    return None
+    end = closing_brace(text, i)
+    return None if end is None else (text[i + 1:end], end + 1)
 
 
 def _strip_text_commands(text: str) -> str:

@@ -35,7 +35,7 @@ def _unwrap_once(text: str) -> str:
     if prefix and prefix.end() < len(text):
         return text[prefix.end():].strip()
     for command in _COMMANDS:
-        if text.startswith(command) and text.endswith("}") and _closing_brace(text, len(command) - 1) == len(text) - 1:
+        if text.startswith(command) and text.endswith("}") and closing_brace(text, len(command) - 1) == len(text) - 1:
             return text[len(command):-1].strip()
     for opening, closing in _DELIMITERS:
         inner = text[len(opening):len(text) - len(closing)]
@@ -45,7 +45,7 @@ def _unwrap_once(text: str) -> str:
     return text
 
 
-def _closing_brace(text: str, start: int) -> int | None:
+def closing_brace(text: str, start: int) -> int | None:
     """The index of the brace closing the one at `start`, or None when it is never closed."""
     depth = 0
     for index in range(start, len(text)):
