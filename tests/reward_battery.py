@@ -14,8 +14,10 @@ from collections import Counter
 from pathlib import Path
 
 from r1ci_env.tasks import Instance, Task
+from r1ci_env.tasks.answers import normalise_answer
 
 EXAMPLE_ANSWER = "42"  # the example the protocol's prompts show inside <<< >>>
+_EXAMPLE = re.compile(r"<<<(.+?)>>>", re.DOTALL)  # examples a question itself shows
 NOT_A_NUMBER = ("nan", "NaN", "inf", "-inf", "Infinity", "nan+nanj")
 
 
@@ -46,8 +48,10 @@ def non_answers(instance: Instance, right: str) -> dict[str, str]:
         "code printing it": f"print({right!r})",
         "question echoed": instance.question,
     })
-    if right.strip() != EXAMPLE_ANSWER:
-        battery["prompt example 42"] = EXAMPLE_ANSWER
+    examples = {EXAMPLE_ANSWER, *_EXAMPLE.findall(instance.question)}
+    for example in sorted(examples):
+        if normalise_answer(example) != normalise_answer(right):
+            battery[f"prompt example {example[:40]}"] = example
     return battery
 
 

@@ -237,3 +237,10 @@ def test_no_decimal_where_a_common_fraction_is_asked():
     value = sympy.N(_parse(normalise(instance.gold)), 30)
     assert task.score(instance.gold, instance) == 1.0
     assert task.score(format(float(value), ".15g"), instance) == 0.0
+
+
+def test_a_hedge_is_not_read_as_a_product_that_vanishes():
+    assert not is_equivalent("-0 or -9", "-9")  # would parse as -0*o*r - 9
+    assert not is_equivalent("0x + 5", "5")
+    assert is_equivalent("0x + 5", "0x + 5")
+    assert is_equivalent("2x + 0y", "2x") is False

@@ -31,8 +31,9 @@
    element by element (same length, same order; sets in any order). A percent answer also matches
    by its fraction value (70% = 0.7; so 0.5% is not 1/2), and a bare number matches the number of a
    percent gold.
-   Relations (<, \\le, ...) and text answers compare only as normalised strings (text
-   case-insensitively); a one-letter option answer ("C", "(C)", "\\text{C}") matches its letter.
+   An answer with a variable the gold lacks is not compared by value (so "-0 or -9", read as
+   -0*o*r - 9, is not -9). Relations (<, \\le, ...) and text answers compare only as normalised
+   strings (text case-insensitively); a one-letter option answer ("C", "(C)", "\\text{C}") matches its letter.
 
 Anything unparseable falls back to the string comparison, so malformed input returns False and
 never raises.
@@ -683,6 +684,15 @@ def _value_forms(text: str) -> list[Any]:
     return [value]
 
 
+def _letters(text: str) -> set[str]:
+    """The one-letter names (variables) of a normalised answer, from its tokens; empty when it does
+    not tokenise (the parser refuses it anyway)."""
+    try:
+        return {token for token in _tokenise(text.rstrip("%")) if len(token) == 1 and token.isalpha()}
+    except _ParseError:
+        return set()
+
+
 def _is_text(text: str) -> bool:
     return bool(re.fullmatch(r"[A-Za-z]{2,}|[A-Z]", text))
 
@@ -718,6 +728,8 @@ def _is_equivalent(answer: str, gold: str) -> bool:
         except Exception:  # noqa: BLE001 - the gold is not parseable: string match only
             continue
         for candidate in ans_forms:
+            if _letters(candidate) - _letters(form):  # "-0 or -9" would parse as -0*o*r - 9
+                continue
             try:
                 answer_values = _value_forms(candidate)
             except Exception:  # noqa: BLE001

@@ -499,7 +499,7 @@ def score_entry(dataset: str, answer: str, entry: dict, made: Any, *, partial: b
     screened = _screen(dataset, text, entry)
     if screened is None:
         return 0.0
-    with _LOCK:
+    with _LOCK, contextlib.redirect_stdout(io.StringIO()):  # some scorers print (tower_of_hanoi)
         try:
             reward = float(made.score_answer(answer=screened, entry=_scoring_entry(dataset, entry)))
         except Exception:
