@@ -18,6 +18,7 @@ from r1ci_env.tasks.answers import normalise_answer
 
 EXAMPLE_ANSWER = "42"  # the example the protocol's prompts show inside <<< >>>
 _EXAMPLE = re.compile(r"<<<(.+?)>>>", re.DOTALL)  # examples a question itself shows
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 NOT_A_NUMBER = ("nan", "NaN", "inf", "-inf", "Infinity", "nan+nanj")
 
 
@@ -48,6 +49,11 @@ def non_answers(instance: Instance, right: str) -> dict[str, str]:
         "code printing it": f"print({right!r})",
         "question echoed": instance.question,
     })
+    if _NUMBER.fullmatch(right.strip()) and any(digit in right for digit in "123456789"):
+        number = right.strip()  # wrong numbers made of the right one's digits
+        battery.update({"number with a digit before it": f"1{number}", "number divided": f"{number}/7",
+                        "number with thousands": f"{number},000",
+                        "number negated": number[1:] if number.startswith("-") else f"-{number}"})
     examples = {EXAMPLE_ANSWER, *_EXAMPLE.findall(instance.question)}
     for example in sorted(examples):
         if normalise_answer(example) != normalise_answer(right):

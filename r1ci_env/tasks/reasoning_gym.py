@@ -715,6 +715,7 @@ def reference_answer(dataset: str, gold: dict[str, Any]) -> str:
 
 _NON_FINITE = re.compile(r"\b(?:nan|inf|infinity)\b", re.IGNORECASE)
 _HEDGE = re.compile(r"\b(?:or|either|maybe|perhaps)\b", re.IGNORECASE)
+_NUMBER_TOLERANCE = Fraction(1, 10_000)  # relative, for a non-integer reference number
 _SINGLE_NUMBER = re.compile(r"[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)?(?:\.\d+)?(?:[eE][+-]?\d+)?(?:/\d+)?")
 # Answer grammars of CK datasets whose scorers pick moves out of any text (or where RG stores no
 # answer to compare with); an answer must match in full.
@@ -745,7 +746,10 @@ UPSTREAM_DEFECTS: dict[str, str] = {
     "complex_arithmetic": "RG scores `nan` 1.0",
     "cryptarithm": "RG takes the last of repeated letter assignments",
     "fraction_simplification": "RG takes the first fraction anywhere (hedges, padding)",
-    "gsm_symbolic": "RG takes the first number anywhere (hedges, lists, padding, code)",
+    "gsm_symbolic": "RG takes the digits of the first number anywhere (hedges, lists, padding, code, "
+                    "`-44`, `44/7`, `44,000` for 44)",
+    "coin_flip": "RG scores `1.5` and `11` 1.0 for 1",
+    "number_format": "RG drops every comma (`0.88,000` scores 1.0 for 0.88)",
     "kakurasu": "RG ignores trailing words",
     "knights_knaves": "RG accepts hedged, padded and listed answers",
     "letter_jumble": "RG accepts hedged and padded answers",
@@ -766,8 +770,10 @@ def well_formed(dataset: str, text: str, entry: dict) -> bool:
     """Whether `text` is an answer at all, before RG's scorer sees it. Each rule closes a class of
     upstream defect found by the reward-hacking battery (tests/reward_battery.py):
       * no NaN or infinity unless the reference answer has one (complex_arithmetic scores `nan` 1.0);
-      * where the reference answer is one number, the answer is one number (gsm_symbolic and
-        fraction_simplification take the first number anywhere: `41 or 42`, `[42, 7]`, `print(42)`);
+      * where the reference answer is one number, the answer is one number of that value: equal to an
+        integer reference, within a relative 1e-4 of another (gsm_symbolic takes the digits of the
+        first number anywhere: `41 or 42`, `[42, 7]`, `print(42)`, `-42`, `42/7` and `42,000` all
+        score 1.0 for 42; coin_flip scores `1.5` and `11` 1.0 for 1);
       * no hedge word ("or", "either", "maybe", "perhaps") unless the reference answer has one;
       * not the reference answer plus extra letters or digits (padding, a list around it, code that
         prints it: letter_jumble, spell_backward, time_intervals, knights_knaves, cryptarithm,
@@ -779,14 +785,31 @@ def well_formed(dataset: str, text: str, entry: dict) -> bool:
     reference = _reference_text(dataset, entry)
     if _NON_FINITE.search(text) and not _NON_FINITE.search(reference):
         return False
-    if reference and _SINGLE_NUMBER.fullmatch(reference) and any(ch.isdigit() for ch in reference):
-        return _SINGLE_NUMBER.fullmatch(text.replace(" ", "")) is not None
+    wanted = _number_value(reference)
+    if wanted is not None:
+        value = _number_value(text)
+        if value is None:
+            return False
+        if re.fullmatch(r"[+-]?\d+", reference):
+            return value == wanted
+        return abs(value - wanted) <= _NUMBER_TOLERANCE * abs(wanted)
     if _HEDGE.search(text) and not _HEDGE.search(reference):
         return False
     grammar = _GRAMMARS.get(dataset)
     if grammar is not None and not grammar.fullmatch(text):
         return False
     return dataset in _EXTENSIBLE or not _pads(text, reference)
+
+
+def _number_value(text: str) -> Fraction | None:
+    """The value of one number (sign, thousands commas, decimals, exponent, `a/b`), or None."""
+    compact = text.replace(" ", "")
+    if not compact or not any(ch.isdigit() for ch in compact) or not _SINGLE_NUMBER.fullmatch(compact):
+        return None
+    try:
+        return Fraction(compact.replace(",", ""))
+    except (ValueError, ZeroDivisionError, OverflowError):
+        return None
 
 
 def _reference_text(dataset: str, entry: dict) -> str:
