@@ -370,3 +370,13 @@ def test_example_answers_from_metadata_score_one(name):
         instance = task.generate(seed)
         assert instance.gold["answer"] is None
         assert task.score(run_reference(task, instance), instance) == 1.0
+
+
+def test_opt_in_partial_credit_keeps_wrong_numbers_partial_and_never_full():
+    task = make_task("rg.gsm_symbolic", partial_credit=True)
+    instance = task.generate(0)
+    gold = instance.gold["answer"]
+    assert task.score(gold, instance) == 1.0
+    for wrong in (f"-{gold}", f"{gold}/7", f"{gold},000"):  # RG's own scorer gives these 1.0
+        assert task.score(wrong, instance) == 0.0
+        assert make_task("rg.gsm_symbolic").score(wrong, instance) == 0.0

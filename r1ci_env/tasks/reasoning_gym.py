@@ -485,7 +485,8 @@ def _usable(dataset: str, entry: dict, made: Any) -> bool:
 
 def score_entry(dataset: str, answer: str, entry: dict, made: Any, *, partial: bool = False) -> float:
     """The adapter's reward for an extracted answer against a raw RG entry (module docstring): 1.0 or
-    0.0, or with `partial` the upstream score (after the same screens) clamped to [0, 1]."""
+    0.0, or with `partial` RG's score clamped to [0, 1] (after the same screens; a full score only
+    for an answer the binary reward also accepts)."""
     text = answer.strip()
     if not text or len(text) > MAX_ANSWER_CHARS:
         return 0.0
@@ -494,7 +495,7 @@ def score_entry(dataset: str, answer: str, entry: dict, made: Any, *, partial: b
         text = stored
     if dataset == "game_of_life_halting":
         return 1.0 if text.casefold() == str(stored).strip().casefold() else 0.0
-    if not well_formed(dataset, text, entry):
+    if not well_formed(dataset, text, entry, partial=True):
         return 0.0
     screened = _screen(dataset, text, entry)
     if screened is None:
@@ -506,9 +507,9 @@ def score_entry(dataset: str, answer: str, entry: dict, made: Any, *, partial: b
             return 0.0
     if not math.isfinite(reward):
         return 0.0
-    if partial:
-        return min(1.0, max(0.0, reward))
-    return 1.0 if reward >= 1.0 else 0.0
+    if reward >= 1.0:  # a full score only for what the binary screens accept too
+        return 1.0 if well_formed(dataset, text, entry) else 0.0
+    return max(0.0, reward) if partial else 0.0
 
 
 _WORKER: Any = None
@@ -766,11 +767,12 @@ UPSTREAM_DEFECTS: dict[str, str] = {
 }
 
 
-def well_formed(dataset: str, text: str, entry: dict) -> bool:
+def well_formed(dataset: str, text: str, entry: dict, *, partial: bool = False) -> bool:
     """Whether `text` is an answer at all, before RG's scorer sees it. Each rule closes a class of
     upstream defect found by the reward-hacking battery (tests/reward_battery.py):
       * no NaN or infinity unless the reference answer has one (complex_arithmetic scores `nan` 1.0);
-      * where the reference answer is one number, the answer is one number of that value: equal to an
+      * where the reference answer is one number, the answer is one number, and (unless `partial`:
+        a wrong number is still an answer for RG's partial credit) of that value: equal to an
         integer reference, within a relative 1e-4 of another (gsm_symbolic takes the digits of the
         first number anywhere: `41 or 42`, `[42, 7]`, `print(42)`, `-42`, `42/7` and `42,000` all
         score 1.0 for 42; coin_flip scores `1.5` and `11` 1.0 for 1);
@@ -788,17 +790,20 @@ def well_formed(dataset: str, text: str, entry: dict) -> bool:
     wanted = _number_value(reference)
     if wanted is not None:
         value = _number_value(text)
-        if value is None:
-            return False
-        if re.fullmatch(r"[+-]?\d+", reference):
-            return value == wanted
-        return abs(value - wanted) <= _NUMBER_TOLERANCE * abs(wanted)
+        return value is not None and (partial or _same_number(value, wanted, reference))
     if _HEDGE.search(text) and not _HEDGE.search(reference):
         return False
     grammar = _GRAMMARS.get(dataset)
     if grammar is not None and not grammar.fullmatch(text):
         return False
     return dataset in _EXTENSIBLE or not _pads(text, reference)
+
+
+def _same_number(value: Fraction, wanted: Fraction, reference: str) -> bool:
+    """Equal to an integer reference; within `_NUMBER_TOLERANCE` (relative) of another."""
+    if re.fullmatch(r"[+-]?\d+", reference):
+        return value == wanted
+    return abs(value - wanted) <= _NUMBER_TOLERANCE * abs(wanted)
 
 
 def _number_value(text: str) -> Fraction | None:
