@@ -77,7 +77,7 @@ def right_variants(right: str) -> dict[str, str]:
 
 def audit(task: Task, instance: Instance, right: str) -> list[tuple[str, str, float]]:
     """(kind, battery entry, score) for every entry that scores what it must not: a non-answer above
-    0, or a right variant below 1 (the right answer itself is audited by the oracle tests)."""
+    0 ("accepted"), or a right variant, the right answer as printed included, below 1 ("rejected")."""
     wrong = []
     for name, answer in non_answers(instance, right).items():
         score = _score(task, answer, instance)
