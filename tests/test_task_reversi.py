@@ -108,3 +108,12 @@ def test_official_instances(data_dir):
         assert task.score(",".join(cells), instance) == 0.0, instance.instance_id
         if seed % 10 == 0:
             assert task.score(run_reference(task, instance), instance) == 1.0
+
+
+def test_default_pool_size_stated_in_the_catalogue():
+    from r1ci_env.catalog import NOTES
+    from r1ci_env.tasks import make_task
+
+    task = make_task("Reversi")
+    distinct = len({task.generate(seed).question for seed in range(3000)})
+    assert f"{distinct} distinct questions among seeds 0-2999" in NOTES["Reversi"]
