@@ -44,6 +44,8 @@ def non_answers(instance: Instance, right: str) -> dict[str, str]:
         "hedge wrong-or-right": f"{wrong} or {right}",
         "padding words": f"{right} because I checked it",
         "padding sentence": f"{right}\nI am not sure about this.",
+        "padding punctuation": f"{right} ...!!",
+        "padding prefix": f">> {right}",
         "list [right, wrong]": f"[{right}, {wrong}]",
         "list wrong, right": f"{wrong}, {right}",
         "code printing it": f"print({right!r})",

@@ -148,7 +148,7 @@ def normalise(answer: str) -> str:
     text = text.replace("\u2264", "\\le ").replace("\u2265", "\\ge ")
     text = text.replace("\u2212", "-").replace("\u00d7", "\\times ")
     text = _strip_text_commands(text)
-    text = text.strip().rstrip(".").strip()
+    text = text.strip().removesuffix(".").strip()  # one full stop ends a sentence; "5 ..." is not 5
     text = _UNIT_TAIL.sub("", text).strip()
     text = re.sub(r"\s*percent$", "%", text)
     percent = "\\%" in text or "%" in text

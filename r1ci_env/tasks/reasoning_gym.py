@@ -716,6 +716,7 @@ def reference_answer(dataset: str, gold: dict[str, Any]) -> str:
 
 _NON_FINITE = re.compile(r"\b(?:nan|inf|infinity)\b", re.IGNORECASE)
 _HEDGE = re.compile(r"\b(?:or|either|maybe|perhaps)\b", re.IGNORECASE)
+_WRAPPING = frozenset("[](){}\"'` .")  # what may surround a reference answer (one "." at most)
 _NUMBER_TOLERANCE = Fraction(1, 10_000)  # relative, for a non-integer reference number
 _SINGLE_NUMBER = re.compile(r"[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)?(?:\.\d+)?(?:[eE][+-]?\d+)?(?:/\d+)?")
 # Answer grammars of CK datasets whose scorers pick moves out of any text (or where RG stores no
@@ -724,6 +725,8 @@ _GRAMMARS: dict[str, re.Pattern[str]] = {
     "rush_hour": re.compile(r"[A-Z][+-]\d+(?:\s+[A-Z][+-]\d+)*"),
     "sokoban": re.compile(r"[UDLR]+"),
     "quantum_lock": re.compile(r"[ABC](?:\s*(?:→|->|,)?\s*[ABC])*"),
+    "tower_of_hanoi": re.compile(r"{0}(?:\s*\n\s*{0})*".format(r"Move disk \d+ from Peg \d+ to Peg \d+"),
+                                 re.IGNORECASE),
 }
 # CK datasets whose valid answers may contain the stored one plus more (a longer plan, an
 # antiderivative plus a constant, an equivalent expression): exempt from the padding rule. Their
@@ -777,12 +780,12 @@ def well_formed(dataset: str, text: str, entry: dict, *, partial: bool = False) 
         first number anywhere: `41 or 42`, `[42, 7]`, `print(42)`, `-42`, `42/7` and `42,000` all
         score 1.0 for 42; coin_flip scores `1.5` and `11` 1.0 for 1);
       * no hedge word ("or", "either", "maybe", "perhaps") unless the reference answer has one;
-      * not the reference answer plus extra letters or digits (padding, a list around it, code that
-        prints it: letter_jumble, spell_backward, time_intervals, knights_knaves, cryptarithm,
+      * not the reference answer plus anything but brackets, quotes and one full stop (padding, a
+        list around it, code that prints it, "!!!": letter_jumble, spell_backward, time_intervals, knights_knaves, cryptarithm,
         polynomial_equations, kakurasu accept some of these), except for the datasets in
         `_EXTENSIBLE`, where a longer answer can be valid;
       * datasets in `_GRAMMARS` match their answer grammar in full (rush_hour, sokoban, quantum_lock
-        pick moves out of any text).
+        pick moves out of any text; tower_of_hanoi reads a move after any prefix).
     """
     reference = _reference_text(dataset, entry)
     if _NON_FINITE.search(text) and not _NON_FINITE.search(reference):
@@ -826,12 +829,13 @@ def _reference_text(dataset: str, entry: dict) -> str:
 
 
 def _pads(text: str, reference: str) -> bool:
-    """Whether `text` is `reference` with extra letters or digits around it (compared with whitespace
-    collapsed and case folded); punctuation alone (brackets, quotes, a full stop) is left to RG."""
+    """Whether `text` is `reference` with anything around it (compared with whitespace collapsed and
+    case folded) but brackets, quotes and one full stop, which are left to RG."""
     answer, wanted = " ".join(text.split()).casefold(), " ".join(reference.split()).casefold()
     if not wanted or answer == wanted or wanted not in answer:
         return False
-    return any(ch.isalnum() for ch in answer.replace(wanted, "", 1))
+    rest = answer.replace(wanted, "", 1)
+    return rest.count(".") > 1 or any(ch not in _WRAPPING for ch in rest)
 
 
 def _scoring_entry(dataset: str, entry: dict) -> dict:
