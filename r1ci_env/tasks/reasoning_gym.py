@@ -765,7 +765,8 @@ UPSTREAM_DEFECTS: dict[str, str] = {
     "survo": "RG ignores trailing words",
     "time_intervals": "RG accepts hedged, padded and listed answers",
     "game_of_life_halting": "RG scores every non-empty answer 1.0",
-    "tower_of_hanoi": "RG gives less than 1 to a valid plan longer than the stored one",
+    "tower_of_hanoi": "RG gives less than 1 to a valid plan longer than the stored one, and reads a move "
+                      "after any prefix (`>> Move disk 1 ...`)",
     "knight_swap": "RG gives less than 1 to a valid plan longer than the stored one",
 }
 
