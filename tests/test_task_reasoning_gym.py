@@ -380,3 +380,12 @@ def test_opt_in_partial_credit_keeps_wrong_numbers_partial_and_never_full():
     for wrong in (f"-{gold}", f"{gold}/7", f"{gold},000"):  # RG's own scorer gives these 1.0
         assert task.score(wrong, instance) == 0.0
         assert make_task("rg.gsm_symbolic").score(wrong, instance) == 0.0
+
+
+def test_huge_exponents_in_numeric_answers_are_cheap():
+    task = make_task("rg.gsm_symbolic")
+    instance = task.generate(0)
+    for attack in ("1e999999999", "1e-999999999", "9" * 5000, "1" * 300 + "/" + "3" * 300):
+        start = time.perf_counter()
+        assert task.score(attack, instance) == 0.0
+        assert time.perf_counter() - start < 2

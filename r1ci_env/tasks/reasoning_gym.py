@@ -718,7 +718,8 @@ _NON_FINITE = re.compile(r"\b(?:nan|inf|infinity)\b", re.IGNORECASE)
 _HEDGE = re.compile(r"\b(?:or|either|maybe|perhaps)\b", re.IGNORECASE)
 _WRAPPING = frozenset("[](){}\"'` .")  # what may surround a reference answer (one "." at most)
 _NUMBER_TOLERANCE = Fraction(1, 10_000)  # relative, for a non-integer reference number
-_SINGLE_NUMBER = re.compile(r"[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)?(?:\.\d+)?(?:[eE][+-]?\d+)?(?:/\d+)?")
+_SINGLE_NUMBER = re.compile(r"[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)?(?:\.\d+)?(?:[eE][+-]?\d{1,3})?(?:/\d+)?")
+_MAX_NUMBER_CHARS = 400  # with exponents below 1000, so that Fraction() stays cheap
 # Answer grammars of CK datasets whose scorers pick moves out of any text (or where RG stores no
 # answer to compare with); an answer must match in full.
 _GRAMMARS: dict[str, re.Pattern[str]] = {
@@ -744,7 +745,7 @@ _ANY_LENGTH: dict[str, tuple[str, Any]] = {
 }
 
 
-# What the reward-hacking battery found RG's own scorer doing (reasoning_gym 0.1.25, 3 items each);
+# What the reward-hacking battery found RG's own scorer doing (reasoning_gym 0.1.25, first items);
 # the screens above close each of these. docs/tasks.md lists them per task.
 UPSTREAM_DEFECTS: dict[str, str] = {
     "complex_arithmetic": "RG scores `nan` 1.0",
@@ -782,9 +783,9 @@ def well_formed(dataset: str, text: str, entry: dict, *, partial: bool = False) 
         score 1.0 for 42; coin_flip scores `1.5` and `11` 1.0 for 1);
       * no hedge word ("or", "either", "maybe", "perhaps") unless the reference answer has one;
       * not the reference answer plus anything but brackets, quotes and one full stop (padding, a
-        list around it, code that prints it, "!!!": letter_jumble, spell_backward, time_intervals, knights_knaves, cryptarithm,
-        polynomial_equations, kakurasu accept some of these), except for the datasets in
-        `_EXTENSIBLE`, where a longer answer can be valid;
+        list around it, code that prints it, "!!!": letter_jumble, spell_backward, time_intervals,
+        knights_knaves, cryptarithm, polynomial_equations, kakurasu accept some of these), except for
+        the datasets in `_EXTENSIBLE`, where a longer answer can be valid;
       * datasets in `_GRAMMARS` match their answer grammar in full (rush_hour, sokoban, quantum_lock
         pick moves out of any text; tower_of_hanoi reads a move after any prefix).
     """
@@ -813,7 +814,8 @@ def _same_number(value: Fraction, wanted: Fraction, reference: str) -> bool:
 def _number_value(text: str) -> Fraction | None:
     """The value of one number (sign, thousands commas, decimals, exponent, `a/b`), or None."""
     compact = text.replace(" ", "")
-    if not compact or not any(ch.isdigit() for ch in compact) or not _SINGLE_NUMBER.fullmatch(compact):
+    if not 0 < len(compact) <= _MAX_NUMBER_CHARS or not any(ch.isdigit() for ch in compact) \
+            or not _SINGLE_NUMBER.fullmatch(compact):
         return None
     try:
         return Fraction(compact.replace(",", ""))
