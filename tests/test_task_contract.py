@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from r1ci_env.tasks import make_task, task_names
+from r1ci_env import suites
+from r1ci_env.tasks import make_task, task_names, task_spec
 
 from task_helpers import run_reference
 
@@ -18,6 +19,27 @@ SEEDS = 1000
 SAMPLE = 40
 SLOW_SAMPLE = 12
 SLOW = {"rg.knight_swap", "rg.futoshiki", "rg.zebra_puzzles", "rg.sokoban", "rg.intermediate_integration"}
+
+
+# The checker type of each SymBench task (TASKS.md): EM compares with a stored answer, CK verifies any
+# valid answer. Source and category come from the frozen suites.
+SYMBENCH_CHECKERS = {
+    "BlocksWorld": "CK", "BoxLift": "CK", "BoxNet": "CK", "CombinatorialCalculation": "CK",
+    "ConstrainedLinearArrangement": "CK", "Cryptanalysis": "EM", "EightQueens": "CK", "Game24": "CK",
+    "Game2048": "EM", "GSMHard": "EM", "LetterLogicDiagram": "CK", "Letters": "EM", "LightPuzzles": "EM",
+    "LogicalEquation": "CK", "LogicalPuzzle": "CK", "Mahjong": "EM", "MathCountingProbability": "EM",
+    "MathGeometry": "EM", "MatrixTransformation": "EM", "NewOperator": "EM", "NumberMultiply": "EM",
+    "PathPlan": "CK", "PatternRecognition": "EM", "PermutationsCombinations": "CK", "Pooling": "EM",
+    "Reversi": "EM", "StandardSudoku": "CK", "StatisticalCounting": "EM", "StringDeletionModification": "EM",
+    "StringInsertion": "EM", "StringSplitting": "EM", "StringSynthesis": "EM", "SynthesisDecomposition": "EM",
+}
+
+
+def test_symbench_tasks_are_registered_with_their_paper_labels():
+    assert set(SYMBENCH_CHECKERS) == set(suites.SYMBENCH)
+    for name, checker in SYMBENCH_CHECKERS.items():
+        spec = task_spec(name)
+        assert (spec.source, spec.category, spec.checker) == ("symbench", suites.SYMBENCH_CATEGORIES[name], checker)
 
 
 @pytest.fixture(params=task_names(), scope="module")
