@@ -184,7 +184,7 @@ def render_markdown() -> str:
         "Before a checker sees the answer, one shared layer (`r1ci_env/tasks/answers.py`) removes what a "
         "careful grader ignores when it wraps the whole answer: `\\boxed{}`, `$...$`, `**...**`, a leading "
         "\"Answer:\" or \"The final answer is\". Reasoning-Gym tasks reward 1.0 only when RG's own score is "
-        "exactly 1.0, after screens that refuse non-answers some RG scorers accept (NaN, hedges such as "
+        "1.0, after screens that refuse non-answers some RG scorers accept (NaN, hedges such as "
         "\"41 or 42\", padding, lists or code around the answer, moves picked out of free text); "
         "`partial_credit=True` makes the reward RG's own score (partial credit included) and "
         "`task.partial_score(answer, instance)` gives it beside the binary reward. "
