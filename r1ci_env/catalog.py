@@ -103,18 +103,67 @@ def render_json(table: list[TaskRow]) -> str:
     return json.dumps([asdict(row) for row in table], indent=2) + "\n"
 
 
+# Data defects and answer rules handled per task, beyond what every task does (docs/tasks.md, "notes").
+NOTES: dict[str, str] = {
+    "Game2048": "generated puzzles are redrawn until the answer differs from the input grid; official set: "
+                "147 of 200 answers equal the input grid (labelled `metadata[\"no_op\"]`)",
+    "LogicalPuzzle": "official set: the 24 puzzles without a valid selection are skipped (176 served)",
+    "Mahjong": "official set: the 12 games holding non-letter cards (`[`, `\\`) are skipped (188 served)",
+    "MathGeometry": "no decimal where the problem asks for a common fraction; `0.5\\%` is not 1/2",
+    "MathCountingProbability": "no decimal where the problem asks for a common fraction; `0.5\\%` is not 1/2",
+    "NewOperator": "fractions also as `19 / 3` or `\\frac{19}{3}`",
+    "BlocksWorld": "moves also numbered (`1.`, `1)`, `-`) or in lower case",
+    "PathPlan": "one list of waypoints (two lists are refused)",
+    "Reversi": "a finite generator: 423 distinct questions among seeds 0-2999 with the default knobs",
+    "rg.ab": "items whose stored answer is empty are skipped",
+    "rg.intermediate_integration": "items whose stored answer is an unevaluated `Integral(...)` are skipped",
+}
+MIN_QUESTIONS = 200  # the paper's "over 200 questions per task"
+
+
+def _notes(row: TaskRow) -> str:
+    from .tasks.reasoning_gym import PREFIX, UPSTREAM_DEFECTS
+
+    notes = [NOTES[row.name]] if row.name in NOTES else []
+    defect = UPSTREAM_DEFECTS.get(row.name.removeprefix(PREFIX)) if row.source == "reasoning_gym" else None
+    if defect:
+        notes.append(f"fixed: {defect}")
+    if row.questions is not None and row.questions < MIN_QUESTIONS:
+        notes.append(f"fewer than {MIN_QUESTIONS} distinct questions")
+    return "; ".join(notes)
+
+
+def _reward(row: TaskRow) -> str:
+    return "0/1 (RG score: opt-in)" if row.source == "reasoning_gym" else "0/1"
+
+
 def _markdown_table(table: list[TaskRow]) -> list[str]:
-    lines = ["| id | source | category | split | checker |", "|---|---|---|---|---|"]
-    lines += [f"| `{r.id}` | {r.source} | {r.category} | {r.split} | {r.checker} |" for r in table]
+    lines = ["| id | source | category | split | checker | reward | questions | notes |",
+             "|---|---|---|---|---|---|---|---|"]
+    lines += [f"| `{r.id}` | {r.source} | {r.category} | {r.split} | {r.checker} | {_reward(r)} | "
+              f"{_questions_text(r)} | {_notes(r)} |" for r in table]
+    return lines
+
+
+def _knobs_table(table: list[TaskRow]) -> list[str]:
+    from .tasks import make_task
+
+    lines = ["| task | default knobs |", "|---|---|"]
+    for row in table:
+        knobs = {key: value for key, value in make_task(row.name).difficulty().items() if value is not None}
+        text = ", ".join(f"{key}={json.dumps(value)}" for key, value in knobs.items()).replace("|", "\\|")
+        lines.append(f"| {row.name} | {text} |")
     return lines
 
 
 def render_markdown() -> str:
-    """docs/tasks.md: the paper suite and the extra environments (needs every suite task registered)."""
-    paper = rows("paper", count_questions=False)
-    extra = rows("extra", count_questions=False)
+    """docs/tasks.md: the paper suite and the extra environments (needs every suite task registered;
+    builds every task with its default knobs to count its questions)."""
+    paper = rows("paper")
+    extra = rows("extra")
     by_split = {split: sum(r.split == split for r in paper) for split in ("train", "test")}
     by_source = {source: sum(r.source == source for r in paper) for source in ("symbench", "bbh", "reasoning_gym")}
+    families = "; ".join(", ".join(family) for family in suites.FAMILIES)
     lines = [
         "# Tasks",
         "",
@@ -123,12 +172,36 @@ def render_markdown() -> str:
         "",
         f"The paper suite has {len(paper)} tasks: {by_source['symbench']} SymBench, {by_source['bbh']} "
         f"BIG-Bench-Hard and {by_source['reasoning_gym']} Reasoning-Gym; {by_split['train']} are in the "
-        f"training split and {by_split['test']} in the test split. The split is the project's own (the "
-        "paper's is not public); its rule is in `r1ci_env/suites.py`. How the Reasoning-Gym datasets were "
+        f"training split and {by_split['test']} in the test split. How the Reasoning-Gym datasets were "
         "chosen, and why the others were left out: [reasoning_gym_selection.md](reasoning_gym_selection.md).",
         "",
         "Checker: EM compares with a stored answer (after normalisation); CK verifies the answer against "
-        "the rules and accepts any valid one. `r1ci list` prints the same table with question counts.",
+        "the rules and accepts any valid one. `r1ci list` prints the table without the notes.",
+        "",
+        "## Reward",
+        "",
+        "Every task's reward is 1.0 for a correct final answer and 0.0 otherwise (column \"reward\"). "
+        "Before a checker sees the answer, one shared layer (`r1ci_env/tasks/answers.py`) removes what a "
+        "careful grader ignores when it wraps the whole answer: `\\boxed{}`, `$...$`, `**...**`, a leading "
+        "\"Answer:\" or \"The final answer is\". Reasoning-Gym tasks reward 1.0 only when RG's own score is "
+        "1.0, after screens that refuse non-answers some RG scorers accept (NaN, hedges such as "
+        "\"41 or 42\", padding, lists or code around the answer, moves picked out of free text); "
+        "`partial_credit=True` makes the reward RG's own score (partial credit included) and "
+        "`task.partial_score(answer, instance)` gives it beside the binary reward. "
+        "tests/test_reward_hacking.py submits a battery of such non-answers to every task.",
+        "",
+        "## The split",
+        "",
+        f"Split rule {suites.SPLIT_RULE}, seed {suites.SPLIT_SEED} (`r1ci_env/suites.py`): the 9 SymBench "
+        "tasks CodeSteer held out are test; 7 BBH and 21 Reasoning-Gym test tasks are drawn in a seeded "
+        "order, each bringing its whole family into test, and a family with a SymBench training task stays "
+        f"train. Families: {families}. Rule 1 drew tasks one at a time and leaked questions across the "
+        "split (rg.gsm_symbolic re-templates GSM-Hard's GSM8K problems, rg.arc_agi draws the ARC tasks "
+        "rg.rearc regenerates, the three bbh.tracking_shuffled_objects tasks share one template); rule 2 "
+        "moved bbh.disambiguation_qa, rg.gsm_symbolic and rg.manipulate_matrix to train and "
+        "bbh.tracking_shuffled_objects_seven_objects, rg.arc_1d and rg.rearc to test, keeping 107/37. "
+        "tests/test_split_leakage.py checks that no sampled test question is a near-duplicate of a "
+        "training question.",
         "",
         "## Paper suite",
         "",
@@ -139,6 +212,12 @@ def render_markdown() -> str:
         f"The {len(extra)} Reasoning-Gym datasets left out of the paper suite, registered for use on their own.",
         "",
         *_markdown_table(extra),
+        "",
+        "## Default knobs",
+        "",
+        "What `gym.make(id)` uses when no knob is given (`info[\"difficulty\"]` reports the same).",
+        "",
+        *_knobs_table(paper + extra),
         "",
     ]
     return "\n".join(lines)

@@ -2,15 +2,27 @@
 
 The paper suite has 144 tasks: 33 SymBench + 27 BIG-Bench-Hard + 84 Reasoning-Gym. Its split into
 107 training and 37 test tasks is the project's own (the paper's is not public), stratified by
-source in the paper's proportions:
+source in the paper's proportions, and it keeps task families together (split rule 2):
 
-* SymBench: the 9 tasks CodeSteer held out as unseen are test (`SYMBENCH_TEST`);
-* BBH: 7 of the 27, drawn as `random.Random(SPLIT_SEED).sample(sorted(bbh_names), 7)`;
-* Reasoning-Gym: 21 of the 84, drawn as `random.Random(SPLIT_SEED).sample(sorted(rg_names), 21)`;
+* a family (`FAMILIES`) is a set of tasks that share their source problems or their question
+  template (GSM-Hard and rg.gsm_symbolic re-write the same GSM8K problems; rg.arc_agi, rg.rearc
+  and rg.arc_1d share the ARC prompt and task ids; the three sizes of a BBH tracking or deduction
+  task share one template; ...); every other task is a family of its own;
+* SymBench: the 9 tasks CodeSteer held out as unseen are test (`SYMBENCH_TEST`); a family with a
+  SymBench training task is train as a whole;
+* BBH: 7 of the 27 and Reasoning-Gym: 21 of the 84, each drawn by `draw_test_split`: the source's
+  task names, sorted, are put in the order `random.Random(SPLIT_SEED).sample(names, len(names))`;
+  walking that order, each task brings its whole family into test when no member is fixed as train
+  and the family fits in the tasks still wanted, until the count is reached;
 
 everything else in the paper suite is train. The drawn names are frozen below as literals; a test
-re-derives them from the seed and the rule. The Reasoning-Gym datasets left out of the paper suite
-are in split "extra"; any other task (a custom task, say) counts as training.
+re-derives them from the seed and the rule, and tests/test_split_leakage.py checks that no test
+question is a near-duplicate of a training question. The Reasoning-Gym datasets left out of the paper
+suite are in split "extra"; any other task (a custom task, say) counts as training.
+
+Rule 1 (until this change) took the first 7 and 21 names of that same order, one task at a time,
+which put rg.gsm_symbolic, rg.arc_agi and two of the three bbh.tracking_shuffled_objects tasks in test
+while their family members were training tasks; rule 2 keeps every other test task of rule 1.
 
 Suites: "paper", "train", "test", one per source ("symbench", "bbh", "reasoning_gym"), one per
 category ("execution", "planning", "reasoning"), and "extra".
@@ -24,6 +36,7 @@ from .tasks.reasoning_gym import DATASETS as RG_DATASETS
 from .tasks.reasoning_gym import task_name as rg_task_name
 
 SPLIT_SEED = 20250527  # the R1-Code-Interpreter paper's arXiv submission date (2505.21668)
+SPLIT_RULE = 2  # 1: tasks drawn one by one; 2: families drawn whole (see the module docstring)
 BBH_TEST_COUNT = 7
 RG_TEST_COUNT = 21
 
@@ -86,18 +99,29 @@ BBH: tuple[str, ...] = tuple(f"bbh.{subtask}" for subtask in BBH_SUBTASKS)
 REASONING_GYM: tuple[str, ...] = tuple(rg_task_name(dataset) for dataset in PAPER_DATASETS)
 EXTRA: tuple[str, ...] = tuple(rg_task_name(dataset) for dataset in EXTRA_DATASETS)
 
+# Task families: tasks that share source problems or a question template, so one side of the split.
+FAMILIES: tuple[tuple[str, ...], ...] = (
+    ("GSMHard", "rg.gsm_symbolic"),  # GSM8K problems, re-numbered (GSM-Hard) or re-templated (RG)
+    ("rg.arc_1d", "rg.arc_agi", "rg.rearc"),  # the ARC prompt; arc_agi and rearc share task ids
+    ("bbh.logical_deduction_five_objects", "bbh.logical_deduction_seven_objects",
+     "bbh.logical_deduction_three_objects"),
+    ("bbh.tracking_shuffled_objects_five_objects", "bbh.tracking_shuffled_objects_seven_objects",
+     "bbh.tracking_shuffled_objects_three_objects"),
+    ("rg.intermediate_integration", "rg.polynomial_multiplication", "rg.simple_integration"),  # one template
+    ("rg.chain_sum", "rg.decimal_chain_sum"),  # one template
+)
+
 # Drawn once with `draw_test_split()` and frozen (tests/test_suites.py re-derives them).
 BBH_TEST: tuple[str, ...] = (
-    "bbh.disambiguation_qa", "bbh.reasoning_about_colored_objects", "bbh.ruin_names",
-    "bbh.sports_understanding", "bbh.tracking_shuffled_objects_five_objects",
+    "bbh.reasoning_about_colored_objects", "bbh.ruin_names", "bbh.sports_understanding",
+    "bbh.tracking_shuffled_objects_five_objects", "bbh.tracking_shuffled_objects_seven_objects",
     "bbh.tracking_shuffled_objects_three_objects", "bbh.web_of_lies",
 )
 RG_TEST: tuple[str, ...] = (
-    "rg.arc_agi", "rg.bf", "rg.circuit_logic", "rg.count_primes", "rg.course_schedule", "rg.emoji_mystery",
-    "rg.family_relationships", "rg.figlet_font", "rg.futoshiki", "rg.gsm_symbolic", "rg.knight_swap",
-    "rg.manipulate_matrix", "rg.modulo_grid", "rg.palindrome_partitioning", "rg.quantum_lock",
-    "rg.ransom_note", "rg.rectangle_count", "rg.rubiks_cube", "rg.rush_hour", "rg.simple_equations",
-    "rg.tower_of_hanoi",
+    "rg.arc_1d", "rg.arc_agi", "rg.bf", "rg.circuit_logic", "rg.count_primes", "rg.course_schedule",
+    "rg.emoji_mystery", "rg.family_relationships", "rg.figlet_font", "rg.futoshiki", "rg.knight_swap",
+    "rg.modulo_grid", "rg.palindrome_partitioning", "rg.quantum_lock", "rg.ransom_note", "rg.rearc",
+    "rg.rectangle_count", "rg.rubiks_cube", "rg.rush_hour", "rg.simple_equations", "rg.tower_of_hanoi",
 )
 
 PAPER: tuple[str, ...] = SYMBENCH + BBH + REASONING_GYM
@@ -125,12 +149,32 @@ _SUITES: dict[str, tuple[str, ...]] = {
 }
 
 
+def family_of(name: str) -> tuple[str, ...]:
+    """The family (`FAMILIES`) of a task, or the task alone."""
+    return next((family for family in FAMILIES if name in family), (name,))
+
+
 def draw_test_split(bbh_names: list[str] | tuple[str, ...], rg_names: list[str] | tuple[str, ...],
                     seed: int = SPLIT_SEED) -> tuple[list[str], list[str]]:
     """The split rule for the drawn part: (BBH test names, RG test names), each sorted."""
-    bbh_test = random.Random(seed).sample(sorted(bbh_names), BBH_TEST_COUNT)
-    rg_test = random.Random(seed).sample(sorted(rg_names), RG_TEST_COUNT)
-    return sorted(bbh_test), sorted(rg_test)
+    fixed_train = set(SYMBENCH) - set(SYMBENCH_TEST)
+    return (_draw_families(bbh_names, BBH_TEST_COUNT, fixed_train, seed),
+            _draw_families(rg_names, RG_TEST_COUNT, fixed_train, seed))
+
+
+def _draw_families(names: list[str] | tuple[str, ...], count: int, fixed_train: set[str], seed: int) -> list[str]:
+    """`count` of `names`, a whole family at a time (see the module docstring)."""
+    pool = set(names)
+    chosen: list[str] = []
+    for name in random.Random(seed).sample(sorted(names), len(names)):  # rule 1's order
+        family = set(family_of(name))
+        unit = sorted(family & pool)
+        if name in chosen or family & fixed_train or len(chosen) + len(unit) > count:
+            continue
+        chosen.extend(unit)
+        if len(chosen) == count:
+            return sorted(chosen)
+    raise ValueError(f"cannot draw {count} test tasks from families of {len(pool)} tasks")
 
 
 def suite_names() -> list[str]:

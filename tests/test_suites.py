@@ -61,6 +61,28 @@ def test_frozen_draws_are_the_rule_applied_with_the_recorded_seed():
     assert suites.draw_test_split(suites.BBH, suites.REASONING_GYM, seed=suites.SPLIT_SEED + 1) != (bbh_test, rg_test)
 
 
+def test_families_are_on_one_side_of_the_split():
+    test = set(suites.suite("test"))
+    paper = set(suites.suite("paper"))
+    for family in suites.FAMILIES:
+        assert set(family) <= paper, family
+        assert len({name in test for name in family}) == 1, family
+    assert "rg.gsm_symbolic" not in test  # its family holds GSMHard, a SymBench training task
+    assert suites.family_of("rg.maze") == ("rg.maze",)
+
+
+def test_rule_two_keeps_rule_ones_other_draws():
+    """Rule 1 took the first names of the same seeded order one at a time; rule 2 changes only what
+    the families force: 1 BBH and 2 RG tasks left the test split, and the family members joined it."""
+    import random
+
+    old_bbh = set(random.Random(suites.SPLIT_SEED).sample(sorted(suites.BBH), len(suites.BBH))[:7])
+    old_rg = set(random.Random(suites.SPLIT_SEED).sample(sorted(suites.REASONING_GYM), 84)[:21])
+    assert old_bbh - set(suites.BBH_TEST) == {"bbh.disambiguation_qa"}
+    assert old_rg - set(suites.RG_TEST) == {"rg.gsm_symbolic", "rg.manipulate_matrix"}
+    assert set(suites.RG_TEST) - old_rg == {"rg.arc_1d", "rg.rearc"}
+
+
 def test_bbh_names_are_the_27_data_files():
     files = sorted(path.stem for path in (data_dir() / "bbh").glob("*.json"))
     assert files == sorted(suites.BBH_SUBTASKS)

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from r1ci_env.tasks import Instance, make_task
+from r1ci_env.tasks import Instance
 from r1ci_env.tasks.blocksworld import BlocksWorld, plan_moves, plan_reaches_goal
 
 OFFICIAL = "symbench/Blocksworld_dataset"
@@ -36,11 +36,6 @@ def corrupt_first_move(plan: str) -> str:
     words[1] = "A" if words[1] != "A" else "B"
     return "\n".join([" ".join(words), *lines[1:]])
 
-
-def test_registered_with_paper_attributes():
-    task = make_task("BlocksWorld")
-    assert isinstance(task, BlocksWorld)
-    assert (task.source, task.category, task.checker) == ("symbench", "planning", "CK")
 
 
 def test_same_seed_same_question_and_many_distinct():

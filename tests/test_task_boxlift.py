@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from r1ci_env.tasks import Instance, make_task
+from r1ci_env.tasks import Instance
 from r1ci_env.tasks.boxlift import CODESTEER_TEST_CONFIGS, BoxLift, greedy_lift_plan
 
 from task_helpers import run_reference
@@ -19,10 +19,6 @@ INSTANCE = Instance(question="", gold={"boxes": [90, 60, 40, 30], "lifters": [50
 def plan_text(plan) -> str:
     return "\n".join(f"Step {k}: {step}" for k, step in enumerate(plan, 1))
 
-
-def test_registered_with_paper_attributes():
-    task = make_task("BoxLift")
-    assert (task.source, task.category, task.checker) == ("symbench", "planning", "CK")
 
 
 def test_greedy_plan_and_budget():

@@ -6,7 +6,7 @@ from collections import Counter
 
 import pytest
 
-from r1ci_env.tasks import Instance, make_task
+from r1ci_env.tasks import Instance
 from r1ci_env.tasks.boxnet import BoxNet, plan_boxnet
 
 from task_helpers import run_reference
@@ -24,10 +24,6 @@ PUSH = '"Agent[0.5, 0.5]": "move(box_red, square[1.5, 0.5])"'
 DROP_BLUE = '"Agent[0.5, 0.5]": "move(box_blue, target_blue)"'
 DROP_RED = '"Agent[1.5, 0.5]": "move(box_red, target_red)"'
 
-
-def test_registered_with_paper_attributes():
-    task = make_task("BoxNet")
-    assert (task.source, task.category, task.checker) == ("symbench", "planning", "CK")
 
 
 def test_knobs_control_shape_colours_and_counts():

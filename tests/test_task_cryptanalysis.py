@@ -6,7 +6,6 @@ import json
 
 import pytest
 
-from r1ci_env.tasks import make_task
 from r1ci_env.tasks.cryptanalysis import (
     Cryptanalysis,
     consistent_codes,
@@ -19,10 +18,6 @@ from task_helpers import run_reference
 
 OFFICIAL = "symbench/cryptanalysis"
 
-
-def test_registered_with_paper_attributes():
-    task = make_task("Cryptanalysis")
-    assert (task.source, task.category, task.checker) == ("symbench", "planning", "EM")
 
 
 @pytest.mark.parametrize(

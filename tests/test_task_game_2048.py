@@ -5,17 +5,13 @@ import json
 
 import pytest
 
-from r1ci_env.tasks import Instance, make_task
+from r1ci_env.tasks import Instance
 from r1ci_env.tasks.game_2048 import Game2048, move_tile
 
 from task_helpers import run_reference
 
 OFFICIAL = "symbench/2048_dataset"
 
-
-def test_registered_with_paper_attributes():
-    task = make_task("Game2048")
-    assert (task.source, task.category, task.checker) == ("symbench", "execution", "EM")
 
 
 @pytest.mark.parametrize(
@@ -42,8 +38,24 @@ def test_knobs_control_size_moves_tiles_and_start():
         assert m["size"] == 4 and len(m["moves"]) == 7 and set(m["moves"]) <= set("udlr")
         assert 10 <= sum(v > 0 for v in values) <= 12 and set(values) <= {0, 2, 4}
         assert m["grid"][m["start"][0]][m["start"][1]] > 0  # start_on_tile
-    anywhere = [Game2048(start_on_tile=False).generate(s).metadata for s in range(50)]
+    anywhere = [Game2048(start_on_tile=False, allow_no_op=True).generate(s).metadata for s in range(50)]
     assert any(m["grid"][m["start"][0]][m["start"][1]] == 0 for m in anywhere)
+
+
+def test_echoing_the_input_grid_never_earns_a_reward_on_generated_puzzles():
+    for task in (Game2048(), Game2048(start_on_tile=False)):
+        for seed in range(200):
+            instance = task.generate(seed)
+            assert not instance.metadata["no_op"]
+            echo = "\n".join(", ".join(map(str, row)) for row in instance.metadata["grid"])
+            assert task.score(echo, instance) == 0.0
+    kept = [Game2048(allow_no_op=True).generate(s).metadata["no_op"] for s in range(200)]
+    assert 0 < sum(kept) < 200  # CodeSteer-like puzzles do include no-ops
+
+
+def test_official_no_op_items_are_labelled(data_dir):
+    task = Game2048(source="symbench/2048_dataset")
+    assert sum(task.generate(seed).metadata["no_op"] for seed in range(200)) == 147
     default = Game2048()
     for seed in range(50):
         m = default.generate(seed).metadata

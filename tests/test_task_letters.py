@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from r1ci_env.tasks import Instance, make_task
+from r1ci_env.tasks import Instance
 from r1ci_env.tasks.letters import Letters, letter_positions
 
 from task_helpers import run_reference
@@ -19,10 +19,6 @@ def instance(word: str, letter: str) -> Instance:
     return Instance(question="", gold={"count": len(positions), "positions": positions}, instance_id="t",
                     metadata={"word": word, "letter": letter, "length": len(word)})
 
-
-def test_registered_with_paper_attributes():
-    task = make_task("Letters")
-    assert (task.source, task.category, task.checker) == ("symbench", "planning", "EM")
 
 
 def test_knobs_control_length_letter_and_count():

@@ -7,7 +7,7 @@ from fractions import Fraction
 
 import pytest
 
-from r1ci_env.tasks import Instance, make_task
+from r1ci_env.tasks import Instance
 from r1ci_env.tasks.logical_equation import LogicalEquation, parse_question, satisfies, solve_letters
 
 from task_helpers import run_reference
@@ -32,10 +32,6 @@ def independent_check(values: list[int], question_text: str) -> bool:
             return False
     return True
 
-
-def test_registered_with_paper_attributes():
-    task = make_task("LogicalEquation")
-    assert (task.source, task.category, task.checker) == ("symbench", "planning", "CK")
 
 
 def test_knobs_control_shape_and_values():

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from r1ci_env.tasks import Instance, make_task
+from r1ci_env.tasks import Instance
 from r1ci_env.tasks.mahjong import Mahjong, judge, last_judgement
 
 from task_helpers import run_reference
@@ -16,10 +16,6 @@ OFFICIAL = "symbench/mahjong_pattern_dataset"
 def inst(gold: int) -> Instance:
     return Instance(question="", gold=gold, instance_id="t", metadata={})
 
-
-def test_registered_with_paper_attributes():
-    task = make_task("Mahjong")
-    assert (task.source, task.category, task.checker) == ("symbench", "execution", "EM")
 
 
 @pytest.mark.parametrize(
@@ -104,11 +100,18 @@ STORED_PASS_MISSES_CHI = {  # a duplicate letter hid the sequence from CodeSteer
 }
 
 
+NON_LETTER_CARDS = {  # hold '[' or '\\' cards although the question speaks of letters: skipped
+    "sample_10", "sample_133", "sample_154", "sample_165", "sample_167", "sample_177", "sample_197",
+    "sample_27", "sample_46", "sample_50", "sample_51", "sample_77",
+}
+
+
 def test_official_instances(data_dir):
     task = Mahjong(source=OFFICIAL)
-    assert task.num_questions() == 200
+    assert sorted(task.skipped) == sorted(NON_LETTER_CARDS)
+    assert task.num_questions() == 188
     wrong = {}
-    for seed in range(200):
+    for seed in range(188):
         instance = task.generate(seed)
         stored = json.loads((data_dir / OFFICIAL / instance.instance_id / "solution.json").read_text())
         assert instance.metadata["hand"] == stored["initial_cards"]
@@ -121,4 +124,5 @@ def test_official_instances(data_dir):
             wrong[instance.instance_id] = (stored["solution"], instance.gold)
         if seed % 10 == 0:
             assert task.score(run_reference(task, instance), instance) == 1.0
-    assert wrong == {**{i: (2, 0) for i in STORED_CHI_WITHOUT_CHI_RULE}, **{i: (0, 2) for i in STORED_PASS_MISSES_CHI}}
+    assert wrong == {**{i: (2, 0) for i in STORED_CHI_WITHOUT_CHI_RULE},
+                     **{i: (0, 2) for i in STORED_PASS_MISSES_CHI - NON_LETTER_CARDS}}

@@ -220,3 +220,27 @@ def test_source_directory_serves_other_files(tmp_path):
     first, second = task.generate(0), task.generate(1)
     assert (first.gold, second.gold) == ("2", "\\frac12")
     assert task.score("0.5", second) == 1.0 and task.score("2", second) == 0.0
+
+
+def test_percent_of_the_number_is_not_the_number():
+    assert not is_equivalent("0.5\\%", "\\frac{1}{2}")
+    assert not is_equivalent("50", "\\frac{1}{2}")
+    assert is_equivalent("50\\%", "\\frac{1}{2}")
+    assert is_equivalent("70", "70\\%")
+
+
+def test_no_decimal_where_a_common_fraction_is_asked():
+    from r1ci_env.tasks import make_task
+
+    task = make_task("MathCountingProbability")
+    instance = next(i for i in map(task.generate, range(400)) if "common fraction" in i.question)
+    value = sympy.N(_parse(normalise(instance.gold)), 30)
+    assert task.score(instance.gold, instance) == 1.0
+    assert task.score(format(float(value), ".15g"), instance) == 0.0
+
+
+def test_a_hedge_is_not_read_as_a_product_that_vanishes():
+    assert not is_equivalent("-0 or -9", "-9")  # would parse as -0*o*r - 9
+    assert not is_equivalent("0x + 5", "5")
+    assert is_equivalent("0x + 5", "0x + 5")
+    assert is_equivalent("2x + 0y", "2x") is False

@@ -5,17 +5,13 @@ import json
 
 import pytest
 
-from r1ci_env.tasks import Instance, make_task
+from r1ci_env.tasks import Instance
 from r1ci_env.tasks.matrix_transformation import CHARACTER_SETS, MatrixTransformation, rotate
 
 from task_helpers import run_reference
 
 OFFICIAL = "symbench/matrix_transformation_dataset"
 
-
-def test_registered_with_paper_attributes():
-    task = make_task("MatrixTransformation")
-    assert (task.source, task.category, task.checker) == ("symbench", "execution", "EM")
 
 
 def test_rotate():

@@ -25,10 +25,8 @@ RED_THEN_GREEN = "[(-1.3, -1.3), (-1.3, 0.2), (0.2, 0.2), (0.8, -0.8), (1.3, 1.3
 GREEN_THEN_RED = "[(-1.3, -1.3), (0.8, -1.3), (0.8, -0.8), (0.2, 0.2), (1.3, 1.3)]"
 
 
-def test_registered_with_paper_attributes():
-    task = make_task("PathPlan")
-    assert (task.source, task.category, task.checker) == ("symbench", "planning", "CK")
-    assert not hasattr(task.config, "source")
+def test_no_official_data_knob():
+    assert not hasattr(make_task("PathPlan").config, "source")
 
 
 @pytest.mark.parametrize(

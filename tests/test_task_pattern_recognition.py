@@ -5,17 +5,13 @@ import json
 
 import pytest
 
-from r1ci_env.tasks import Instance, make_task
+from r1ci_env.tasks import Instance
 from r1ci_env.tasks.pattern_recognition import PatternRecognition, largest_square_corner, square_sides
 
 from task_helpers import run_reference
 
 OFFICIAL = "symbench/pattern_recognition"
 
-
-def test_registered_with_paper_attributes():
-    task = make_task("PatternRecognition")
-    assert (task.source, task.category, task.checker) == ("symbench", "execution", "EM")
 
 
 def test_largest_square_corner():

@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from r1ci_env.tasks import Instance, make_task
+from r1ci_env.tasks import Instance
 from r1ci_env.tasks.permutations_combinations import KINDS, PermutationsCombinations, arrange_books, satisfies
 
 from task_helpers import run_reference
@@ -22,10 +22,6 @@ PUZZLE = Instance(
     instance_id="t",
 )  # C B A D is the only arrangement
 
-
-def test_registered_with_paper_attributes():
-    task = make_task("PermutationsCombinations")
-    assert (task.source, task.category, task.checker) == ("symbench", "planning", "CK")
 
 
 def test_knobs_control_books_and_constraints():

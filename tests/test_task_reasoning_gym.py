@@ -202,16 +202,39 @@ def test_empty_answer_is_zero_even_where_rg_gives_consolation_credit():
     assert task.score("", instance) == 0.0
 
 
-def test_partial_credit_passes_through():
+def test_reward_is_binary_and_partial_credit_is_opt_in():
     task = make_task("rg.game_of_life")
     instance = task.generate(2)
     grid = json.loads(instance.gold["answer"])
     grid[0][0] = 1 - grid[0][0]
     cells = sum(len(row) for row in grid)
-    assert task.score(json.dumps(grid), instance) == pytest.approx((cells - 1) / cells)
-    # RG's consolation credit for a well-formed wrong answer is passed through too
+    assert task.score(json.dumps(grid), instance) == 0.0
+    assert task.partial_score(json.dumps(grid), instance) == pytest.approx((cells - 1) / cells)
+    assert task.score(instance.gold["answer"], instance) == 1.0
+    shaped = make_task("rg.game_of_life", partial_credit=True)
+    assert shaped.difficulty()["partial_credit"] is True
+    assert shaped.score(json.dumps(grid), shaped.generate(2)) == pytest.approx((cells - 1) / cells)
+    # RG's consolation credit for a well-formed wrong answer: only in the opt-in score
     power = make_task("rg.power_function")
-    assert power.score("12345", power.generate(0)) == 0.01
+    assert power.score("12345", power.generate(0)) == 0.0
+    assert power.partial_score("12345", power.generate(0)) == 0.01
+    # the screens apply to the opt-in score too
+    assert make_task("rg.complex_arithmetic", partial_credit=True).score("nan", instance=make_task(
+        "rg.complex_arithmetic").generate(0)) == 0.0
+
+
+def test_any_valid_plan_solves_hanoi_although_longer_than_the_stored_one():
+    task = make_task("rg.tower_of_hanoi")
+    instance = task.generate(0)
+    meta = instance.gold["metadata"]
+    start, target = meta["start_peg"], meta["target_peg"]
+    spare = next(peg for peg in range(1, meta["num_pegs"] + 1) if peg not in (start, target))
+    detour = f"Move disk 1 from Peg {start} to Peg {spare}\nMove disk 1 from Peg {spare} to Peg {start}\n"
+    longer = detour + instance.gold["answer"]
+    assert task.score(longer, instance) == 1.0
+    entry, made, _ = rgt._entry("tower_of_hanoi", {}, 0)
+    assert 0 < made.score_answer(longer, entry) < 1  # RG's own ratio of lengths
+    assert task.score(detour, instance) == 0.0
 
 
 def test_stored_answer_with_surrounding_whitespace_accepts_the_stripped_answer(monkeypatch):
@@ -253,7 +276,8 @@ def test_eval_scorer_still_gets_literal_answers():
     instance = task.generate(4)
     rows = [[int(v) for v in line.split()] for line in instance.gold["answer"].splitlines()]
     assert task.score(instance.gold["answer"], instance) == 1.0
-    assert task.score(repr(rows), instance) == 0.1  # RG's credit for the right matrix as a Python list
+    assert task.partial_score(repr(rows), instance) == 0.1  # RG's credit for the matrix as a Python list
+    assert task.score(repr(rows), instance) == 0.0
 
 
 def test_sympy_scorers_never_see_code_or_huge_powers(tmp_path):
@@ -346,3 +370,22 @@ def test_example_answers_from_metadata_score_one(name):
         instance = task.generate(seed)
         assert instance.gold["answer"] is None
         assert task.score(run_reference(task, instance), instance) == 1.0
+
+
+def test_opt_in_partial_credit_keeps_wrong_numbers_partial_and_never_full():
+    task = make_task("rg.gsm_symbolic", partial_credit=True)
+    instance = task.generate(0)
+    gold = instance.gold["answer"]
+    assert task.score(gold, instance) == 1.0
+    for wrong in (f"-{gold}", f"{gold}/7", f"{gold},000"):  # RG's own scorer gives these 1.0
+        assert task.score(wrong, instance) == 0.0
+        assert make_task("rg.gsm_symbolic").score(wrong, instance) == 0.0
+
+
+def test_huge_exponents_in_numeric_answers_are_cheap():
+    task = make_task("rg.gsm_symbolic")
+    instance = task.generate(0)
+    for attack in ("1e999999999", "1e-999999999", "9" * 5000, "1" * 300 + "/" + "3" * 300):
+        start = time.perf_counter()
+        assert task.score(attack, instance) == 0.0
+        assert time.perf_counter() - start < 2

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from r1ci_env.tasks import Instance, make_task
+from r1ci_env.tasks import Instance
 from r1ci_env.tasks.standard_sudoku import StandardSudoku, solve_sudoku
 
 from task_helpers import run_reference
@@ -18,10 +18,6 @@ SOLUTION = [
     [7, 4, 5, 9, 3, 6, 2, 1, 8], [3, 1, 6, 5, 8, 2, 9, 4, 7], [9, 2, 8, 7, 4, 1, 3, 5, 6],
 ]  # fmt: skip
 
-
-def test_registered_with_paper_attributes():
-    task = make_task("StandardSudoku")
-    assert (task.source, task.category, task.checker) == ("symbench", "planning", "CK")
 
 
 def test_blanks_and_uniqueness_follow_the_knobs():

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from r1ci_env.tasks import Instance, make_task
+from r1ci_env.tasks import Instance
 from r1ci_env.tasks.statistical_counting import StatisticalCounting, run_score
 
 from task_helpers import run_reference
@@ -13,10 +13,6 @@ from task_helpers import run_reference
 OFFICIAL = "symbench/statistical_counting_dataset"
 RULES = [{"letter": "A", "score": 1, "min_consecutive": 2}, {"letter": "B", "score": 2, "min_consecutive": 2}]
 
-
-def test_registered_with_paper_attributes():
-    task = make_task("StatisticalCounting")
-    assert (task.source, task.category, task.checker) == ("symbench", "execution", "EM")
 
 
 @pytest.mark.parametrize(

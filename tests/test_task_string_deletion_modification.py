@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from r1ci_env.tasks import Instance, make_task
+from r1ci_env.tasks import Instance
 from r1ci_env.tasks.string_deletion_modification import (
     CATALOGUE,
     StringDeletionModification,
@@ -19,10 +19,6 @@ from task_helpers import run_reference
 
 OFFICIAL = "symbench/string_deletion_and_modification"
 
-
-def test_registered_with_paper_attributes():
-    task = make_task("StringDeletionModification")
-    assert (task.source, task.category, task.checker) == ("symbench", "execution", "EM")
 
 
 @pytest.mark.parametrize(

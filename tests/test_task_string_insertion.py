@@ -5,17 +5,13 @@ import json
 
 import pytest
 
-from r1ci_env.tasks import Instance, make_task
+from r1ci_env.tasks import Instance
 from r1ci_env.tasks.string_insertion import RULES, StringInsertion, _occurrences, insert_after_triggers
 
 from task_helpers import run_reference
 
 OFFICIAL = "symbench/string_insertion"
 
-
-def test_registered_with_paper_attributes():
-    task = make_task("StringInsertion")
-    assert (task.source, task.category, task.checker) == ("symbench", "execution", "EM")
 
 
 @pytest.mark.parametrize(

@@ -6,17 +6,12 @@ import json
 
 import pytest
 
-from r1ci_env.tasks import make_task
 from r1ci_env.tasks.string_synthesis import METHODS, StringSynthesis, _method_lists, synthesize
 
 from task_helpers import run_reference
 
 OFFICIAL = "symbench/string_synthesis"
 
-
-def test_registered_with_paper_attributes():
-    task = make_task("StringSynthesis")
-    assert (task.source, task.category, task.checker) == ("symbench", "execution", "EM")
 
 
 def test_procedure_restarts_from_method_one():

@@ -6,17 +6,12 @@ import json
 
 import pytest
 
-from r1ci_env.tasks import make_task
 from r1ci_env.tasks.synthesis_decomposition import RECIPES, SynthesisDecomposition, exchange
 
 from task_helpers import run_reference
 
 OFFICIAL = "symbench/synthesis_decomposition_dataset"
 
-
-def test_registered_with_paper_attributes():
-    task = make_task("SynthesisDecomposition")
-    assert (task.source, task.category, task.checker) == ("symbench", "execution", "EM")
 
 
 def test_round_robin_exchange():

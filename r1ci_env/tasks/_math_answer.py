@@ -24,13 +24,16 @@
    its value; a gold "x = y" or "x \\approx y" of two constants accepts either side.
 4. Parsed values compare as follows: two integers exactly; other numbers by value with a relative
    tolerance of 1e-6 (absolute 1e-12 around 0), so 0.5, 1/2 and \\frac{1}{2} agree and 0.33 does
-   not match 1/3; expressions with variables (same variables on both sides) by exact expansion of
-   the difference (when no numeric power exceeds 12), then by value at five fixed points (all that
+   not match 1/3 (the MATH tasks refuse any decimal where the problem asks for a common fraction);
+   expressions with variables (same variables on both sides) by exact expansion of the difference
+   (when no numeric power exceeds 12), then by value at five fixed points (all that
    evaluate must agree), then - only for small expressions - sympy.simplify of the difference; sequences
    element by element (same length, same order; sets in any order). A percent answer also matches
-   by its fraction value (70% = 0.7), and a bare number matches the number of a percent gold.
-   Relations (<, \\le, ...) and text answers compare only as normalised strings (text
-   case-insensitively); a one-letter option answer ("C", "(C)", "\\text{C}") matches its letter.
+   by its fraction value (70% = 0.7; so 0.5% is not 1/2), and a bare number matches the number of a
+   percent gold.
+   An answer with a variable the gold lacks is not compared by value (so "-0 or -9", read as
+   -0*o*r - 9, is not -9). Relations (<, \\le, ...) and text answers compare only as normalised
+   strings (text case-insensitively); a one-letter option answer ("C", "(C)", "\\text{C}") matches its letter.
 
 Anything unparseable falls back to the string comparison, so malformed input returns False and
 never raises.
@@ -42,6 +45,7 @@ import math
 import re
 from typing import Any
 
+from .answers import closing_brace
 from .common import option_letter
 
 MAX_INPUT_LENGTH = 400  # characters of a normalised answer the parser accepts
@@ -68,14 +72,9 @@ def last_boxed(text: str) -> str | None:
     brace = rest.find("{")
     if brace < 0:
         return None
-    depth = 0
-    for i in range(brace, len(rest)):
-        if rest[i] == "{":
-            depth += 1
-        elif rest[i] == "}":
-            depth -= 1
-            if depth == 0:
-                return rest[brace + 1:i]
+    end = closing_brace(rest, brace)
+    if end is not None:
+        return rest[brace + 1:end]
     return None
 
 
@@ -100,15 +99,8 @@ _DEGREE = re.compile(r"\^\s*\{?\s*\\circ\s*\}?|\\circ|\u00b0|\\degree")
 
 def _read_group(text: str, i: int) -> tuple[str, int] | None:
     """The content of the {...} group starting at text[i] == '{' and the index after it."""
-    depth = 0
-    for j in range(i, len(text)):
-        if text[j] == "{":
-            depth += 1
-        elif text[j] == "}":
-            depth -= 1
-            if depth == 0:
-                return text[i + 1:j], j + 1
-    return None
+    end = closing_brace(text, i)
+    return None if end is None else (text[i + 1:end], end + 1)
 
 
 def _strip_text_commands(text: str) -> str:
@@ -156,7 +148,7 @@ def normalise(answer: str) -> str:
     text = text.replace("\u2264", "\\le ").replace("\u2265", "\\ge ")
     text = text.replace("\u2212", "-").replace("\u00d7", "\\times ")
     text = _strip_text_commands(text)
-    text = text.strip().rstrip(".").strip()
+    text = text.strip().removesuffix(".").strip()  # one full stop ends a sentence; "5 ..." is not 5
     text = _UNIT_TAIL.sub("", text).strip()
     text = re.sub(r"\s*percent$", "%", text)
     percent = "\\%" in text or "%" in text
@@ -692,6 +684,15 @@ def _value_forms(text: str) -> list[Any]:
     return [value]
 
 
+def _letters(text: str) -> set[str]:
+    """The one-letter names (variables) of a normalised answer, from its tokens; empty when it does
+    not tokenise (the parser refuses it anyway)."""
+    try:
+        return {token for token in _tokenise(text.rstrip("%")) if len(token) == 1 and token.isalpha()}
+    except _ParseError:
+        return set()
+
+
 def _is_text(text: str) -> bool:
     return bool(re.fullmatch(r"[A-Za-z]{2,}|[A-Z]", text))
 
@@ -727,12 +728,18 @@ def _is_equivalent(answer: str, gold: str) -> bool:
         except Exception:  # noqa: BLE001 - the gold is not parseable: string match only
             continue
         for candidate in ans_forms:
+            if _letters(candidate) - _letters(form):  # "-0 or -9" would parse as -0*o*r - 9
+                continue
             try:
                 answer_values = _value_forms(candidate)
             except Exception:  # noqa: BLE001
                 continue
-            # bare number against bare number, and (with a percent sign) fraction value against fraction value
-            pairs = {(0, 0), (len(answer_values) - 1, len(gold_values) - 1)}
+            # bare number against bare number, and (with a percent sign) fraction value against fraction
+            # value; a percent answer to a bare gold only by its fraction value (0.5% is not 1/2)
+            if len(answer_values) == 2 and len(gold_values) == 1:
+                pairs = {(1, 0)}
+            else:
+                pairs = {(0, 0), (len(answer_values) - 1, len(gold_values) - 1)}
             if any(_values_equal(answer_values[i], gold_values[j]) for i, j in sorted(pairs)):
                 return True
     return False

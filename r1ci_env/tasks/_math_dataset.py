@@ -138,6 +138,8 @@ class MathSubjectTask(Task):
         )
 
     def score(self, answer: str, instance: Instance) -> float:
+        if _COMMON_FRACTION.search(instance.question) and _DECIMAL.search(answer):
+            return 0.0  # the problem asks for a common fraction, not a decimal
         return 1.0 if is_equivalent(answer, instance.gold) else 0.0
 
     def reference_solution(self, instance: Instance) -> str:
@@ -145,6 +147,10 @@ class MathSubjectTask(Task):
 
     def num_questions(self) -> int | None:
         return len(self.problems)
+
+
+_COMMON_FRACTION = re.compile(r"common fraction", re.IGNORECASE)
+_DECIMAL = re.compile(r"\d?\.\d")
 
 
 def _question(problem: str) -> str:

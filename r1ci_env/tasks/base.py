@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import abc
 import dataclasses
+import functools
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
+
+from .answers import normalise_answer
 
 
 @dataclass(frozen=True)
@@ -32,7 +35,9 @@ class Task(abc.ABC):
     """A family of questions with a checker and a reference solution.
 
     Subclasses set the class attributes and implement the three methods. `generate(seed)` must be
-    deterministic: the same seed and config give the same instance.
+    deterministic: the same seed and config give the same instance. Every subclass's `score` is
+    wrapped so that it sees the answer after the shared normalisation (`answers.normalise_answer`:
+    `\\boxed{}`, "Answer:" and the like removed), which keeps that layer on every task's scoring path.
     """
 
     name: ClassVar[str]
@@ -40,6 +45,12 @@ class Task(abc.ABC):
     category: ClassVar[str]  # "execution", "planning" or "reasoning" (CodeSteer's grouping)
     checker: ClassVar[str]  # "EM" (exact match) or "CK" (constraint checker); see TASKS.md
     config_class: ClassVar[type[TaskConfig]] = TaskConfig
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        own = cls.__dict__.get("score")
+        if own is not None and not getattr(own, "__isabstractmethod__", False):
+            cls.score = _normalising(own)  # type: ignore[method-assign]
 
     def __init__(self, config: TaskConfig | None = None, **knobs: Any) -> None:
         if config is None:
@@ -65,7 +76,8 @@ class Task(abc.ABC):
 
     @abc.abstractmethod
     def score(self, answer: str, instance: Instance) -> float:
-        """Reward in [0, 1] for the extracted final answer (the text inside `<<<...>>>`, stripped)."""
+        """Reward in [0, 1] for the extracted final answer (the text inside `<<<...>>>`, after
+        `answers.normalise_answer`)."""
 
     @abc.abstractmethod
     def reference_solution(self, instance: Instance) -> str:
@@ -78,3 +90,21 @@ class Task(abc.ABC):
     def difficulty(self) -> dict[str, Any]:
         """The config as a plain dict, reported in `info["difficulty"]`."""
         return dataclasses.asdict(self.config)
+
+
+def _normalising(score: Any) -> Any:
+    """`score` with the shared answer normalisation applied to its answer first (see `Task`). An
+    answer that fails after normalisation is also scored as written, so that the layer only adds
+    readings (a grid of symbols may start and end with `$`)."""
+    if getattr(score, "__wrapped__", None) is not None:
+        return score
+
+    @functools.wraps(score)
+    def wrapper(self: Task, answer: str, instance: Instance) -> float:
+        normalised = normalise_answer(answer)
+        reward = score(self, normalised, instance)
+        if reward < 1.0 and normalised != answer.strip():  # the wrapper may belong to the answer ("$,#,$")
+            reward = max(reward, score(self, answer, instance))
+        return reward
+
+    return wrapper

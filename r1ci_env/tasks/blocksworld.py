@@ -7,6 +7,7 @@ simulates the plan; any plan that reaches the goal scores 1.0.
 from __future__ import annotations
 
 import inspect
+import re
 import string
 from dataclasses import dataclass
 from pathlib import Path
@@ -185,18 +186,22 @@ def _stack_name(token: str) -> str:
     return token if token.startswith("stack") else f"stack{token}"
 
 
+_MOVE_NUMBERING = re.compile(r"^\s*(?:\d+\s*[.):]|[-*])\s*")
+
+
 def plan_reaches_goal(plan: str, initial: State, goal: State) -> bool:
-    """Simulate `plan` (lines `Move X from S to D`; "2" means "stack2"; blank lines ignored) from
-    `initial`; True iff every move is legal and the non-empty stacks end equal to the goal's."""
+    """Simulate `plan` (lines `Move X from S to D`, any case, optionally numbered "1." / "1)" / "-"
+    and ending in a full stop; "2" means "stack2"; blank lines ignored) from `initial`; True iff
+    every move is legal and the non-empty stacks end equal to the goal's."""
     stacks = {name: list(blocks) for name, blocks in initial.items()}
     for line in plan.splitlines():
-        tokens = line.split()
+        tokens = _MOVE_NUMBERING.sub("", line).strip().removesuffix(".").split()
         if not tokens:
             continue
         if len(tokens) != 6 or [tokens[0].lower(), tokens[2].lower(), tokens[4].lower()] != ["move", "from", "to"]:
             return False
         block, src, dst = tokens[1], _stack_name(tokens[3]), _stack_name(tokens[5])
-        if src not in stacks or dst not in stacks or not stacks[src] or stacks[src][-1] != block:
+        if src not in stacks or dst not in stacks or not stacks[src] or stacks[src][-1].casefold() != block.casefold():
             return False
         stacks[dst].append(stacks[src].pop())
     return _non_empty(stacks) == _non_empty(goal)

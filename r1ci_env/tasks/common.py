@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import random
 import re
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 
@@ -47,7 +48,7 @@ def parse_int(text: str) -> int | None:
         return None
 
 
-_OPTION = re.compile(r"\(?([A-Za-z])\)?")
+_OPTION = re.compile(r"\(?([A-Za-z])\)?\.?")
 _LABELLED_OPTION = re.compile(r"(?:\(([A-Za-z])\)|([A-Za-z])\))\s*(.+)", re.DOTALL)
 _OPTION_LINE = re.compile(r"^\(([A-Z])\)\s*(.*?)\s*$", re.MULTILINE)
 
@@ -204,6 +205,14 @@ class InstanceDirectory:
     def __len__(self) -> int:
         return len(self.ids)
 
+    def skip(self, unusable: Callable[[Path], bool]) -> list[str]:
+        """Drop the instances whose file `unusable` rejects (data defects) and return their ids."""
+        dropped = [instance_id for instance_id in self.ids if unusable(self.root / instance_id / self.filename)]
+        self.ids = [instance_id for instance_id in self.ids if instance_id not in set(dropped)]
+        if not self.ids:
+            raise ValueError(f"official instances: every instance under {self.root} is unusable")
+        return dropped
+
     def pick(self, seed: int) -> tuple[str, Path]:
         """The instance id and the path of its file for `seed`."""
         instance_id = self.ids[seed % len(self.ids)]
@@ -214,15 +223,21 @@ class InstanceDirectory:
 
 
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:/[+-]?\d+)?")
+_LATEX_FRACTION = re.compile(r"([+-]?)\\[dt]?frac\s*\{\s*([+-]?\d+)\s*\}\s*\{\s*([+-]?\d+)\s*\}")
 MAX_NUMBER_LENGTH = 200
 
 
 def parse_number(text: str) -> Fraction | None:
     """The exact value of one number written as an integer, a decimal ("1.25", "-.5", "4.") or a
-    fraction with an integer denominator ("11/6"), with an optional sign (Unicode minus too) and
-    surrounding spaces; None for anything else (words, exponents, division by zero, ...)."""
+    fraction with an integer denominator ("11/6", "11 / 6", "\\frac{11}{6}"), with an optional sign
+    (Unicode minus too) and surrounding spaces; None for anything else (words, exponents, division
+    by zero, ...)."""
     compact = text.strip().replace("\u2212", "-")
-    if len(compact) > MAX_NUMBER_LENGTH or not _NUMBER.fullmatch(compact):
+    if len(compact) > MAX_NUMBER_LENGTH:
+        return None
+    latex = _LATEX_FRACTION.fullmatch(compact)
+    compact = f"{latex[1]}{latex[2]}/{latex[3]}" if latex else re.sub(r"\s*/\s*", "/", compact)
+    if not _NUMBER.fullmatch(compact):
         return None
     numerator, _, denominator = compact.partition("/")
     try:

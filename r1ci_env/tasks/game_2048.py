@@ -8,8 +8,11 @@ commas, spaces, line breaks and brackets are all accepted as separators.
 
 Note on the official data: in 101 of CodeSteer's 200 instances the start cell is empty, so nothing
 moves and the answer is the grid as given (its generator draws the start cell without looking at
-the grid). Those instances are served as they are and their questions say that an empty start cell
-moves nothing; generated instances always start on a tile (`start_on_tile`).
+the grid); in 46 more the tile never moves or comes back, so answering with the input grid is
+correct on 147 of 200. Those instances are served as they are (their questions say that an empty
+start cell moves nothing) and labelled `metadata["no_op"] = True`. Generated instances always start
+on a tile (`start_on_tile`) and are redrawn until the answer differs from the input grid
+(`allow_no_op`), so echoing the grid never earns a reward.
 """
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ import inspect
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from random import Random
 
 from .base import Instance, Task, TaskConfig
 from .common import InstanceDirectory, generated_id, seeded_rng, split_cells
@@ -24,6 +28,7 @@ from .registry import register_task
 
 TASK_FILE = "solution.json"
 MOVES = "udlr"
+MAX_DRAWS = 1000
 
 
 @dataclass
@@ -38,6 +43,8 @@ class Game2048Config(TaskConfig):
     max_power: tiles are 2, 4, ..., 2**max_power (at least 1), uniformly.
     start_on_tile: True starts the moving tile on a non-empty cell; False draws the start cell
         uniformly, as CodeSteer does (often an empty cell, where nothing moves).
+    allow_no_op: False redraws a puzzle whose final grid equals the input grid (the tile never
+        moves, or comes back), so that echoing the input is never correct; True keeps it.
     source: a directory of official instances (`<dir>/sample_<i>/solution.json` with `grid`,
         `moves` and 0-based `start_pos`, e.g. `symbench/2048_dataset`), absolute or relative to the
         data directory; when set, the other knobs are ignored.
@@ -51,6 +58,7 @@ class Game2048Config(TaskConfig):
     max_tiles: int | None = None
     max_power: int = 5
     start_on_tile: bool = True
+    allow_no_op: bool = False
     source: str | None = None
 
 
@@ -91,12 +99,19 @@ class Game2048(Task):
             question=_question(grid, start, moves),
             gold=[value for row in final for value in row],
             instance_id=instance_id,
-            metadata={"grid": grid, "start": start, "moves": moves, "size": len(grid)},
+            metadata={"grid": grid, "start": start, "moves": moves, "size": len(grid), "no_op": final == grid},
         )
 
     def _random_puzzle(self, seed: int) -> tuple[list[list[int]], list[int], str]:
-        c = self.config
         rng = seeded_rng(seed, self.name)
+        for _ in range(MAX_DRAWS):
+            grid, start, moves = self._draw(rng)
+            if self.config.allow_no_op or move_tile(grid, start, moves) != grid:
+                return grid, start, moves
+        raise RuntimeError(f"Game2048: no puzzle that moves a tile in {MAX_DRAWS} draws; set allow_no_op=True")
+
+    def _draw(self, rng: Random) -> tuple[list[list[int]], list[int], str]:
+        c = self.config
         n = rng.randint(c.min_size, c.max_size)
         low = min(c.min_tiles if c.min_tiles is not None else n, n * n)
         high = min(c.max_tiles if c.max_tiles is not None else 2 * n, n * n)

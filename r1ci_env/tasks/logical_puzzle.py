@@ -8,7 +8,8 @@ k, value range, constraint), keeping grids the solver can complete; `source=<dir
 instances (`logic_puzzle_dataset/sample_<i>/solution.json` with `grid`, `solution`,
 `constraints.type`; k is the length of the stored solution). 27 of those 200 stored solutions break
 the row/column constraint (CodeSteer's generator caches constraint checks by cell positions across
-grids), and 24 of those puzzles have no valid selection at all; they are served as they are.
+grids), and 24 of those puzzles have no valid selection at all: those 24 are skipped (never served;
+`self.skipped` lists them), so the official set serves 176 puzzles.
 
 Checking rules and the CodeSteer defects fixed: any valid selection scores 1.0. CodeSteer only
 checks the number of listed cells and the row/column constraint; here the cells must also be
@@ -80,6 +81,7 @@ class LogicalPuzzle(Task):
         if not 1 <= c.min_complexity <= c.max_complexity <= max(LEVELS):
             raise ValueError(f"LogicalPuzzle needs 1 <= min_complexity <= max_complexity <= {max(LEVELS)}")
         self.official = InstanceDirectory(c.source, TASK_FILE) if c.source else None
+        self.skipped = self.official.skip(_unsolvable) if self.official else []
 
     def generate(self, seed: int) -> Instance:
         if self.official:
@@ -262,6 +264,12 @@ def select_cells(grid, count, rule):
             continue
         return sorted(chosen + [cell for _, cell in picks])
     return None
+
+
+def _unsolvable(path: Path) -> bool:
+    """Whether the official puzzle at `path` has no valid selection (a CodeSteer data defect)."""
+    grid, count, rule, _ = _read_instance(path)
+    return select_cells(grid, count, rule) is None
 
 
 def _read_instance(path: Path) -> tuple[list[list[int]], int, str, int]:

@@ -171,13 +171,14 @@ def _random_boxes(rng: Random, colors: list[str]) -> dict[str, tuple[int, int, i
 
 
 def parse_waypoints(answer: str) -> list[tuple[Fraction, Fraction]] | None:
-    """The waypoints of `[(x0, y0), (x1, y1), ...]` (round or square brackets), exact, or None."""
+    """The waypoints of `[(x0, y0), (x1, y1), ...]` (round or square brackets, one list), exact, or None."""
     if len(answer) > MAX_ANSWER_LENGTH:
         return None
     text = answer.strip()
     pairs = _PAIR.findall(text)
     rest = _PAIR.sub(" ", text)
-    if not pairs or len(pairs) > MAX_WAYPOINTS or re.sub(r"[\s,\[\]()]", "", rest):
+    outside = re.sub(r"[\s,]", "", rest)  # what is left around the pairs: nothing, or one outer bracket pair
+    if not pairs or len(pairs) > MAX_WAYPOINTS or outside not in ("", "[]", "()"):
         return None
     return [(Fraction(x), Fraction(y)) for x, y in pairs]
 

@@ -32,12 +32,19 @@ unless this process already does). codeio's generator runs code snippets shipped
 print, warn, start threads, look for files), so its items are always made in that helper process
 (`ISOLATED`), in a scratch directory with its output discarded.
 
-Scoring. The env extracts and strips the `<<<...>>>` content; this adapter passes it to the
-dataset's own `score_answer(answer, entry)` with the original (not JSON-converted) entry, which it
-regenerates from the seed when it is not cached, and reports RG's score as the reward. Several RG
-scorers give partial credit (e.g. 0.01 or 0.05 for a well-formed wrong answer, a share of correct
-cells, exp(-distance) for numbers, a shorter-is-better ratio for plans); the env reports that number
-as the reward, and an answer counts as correct only when the reward is 1.0. Adapter rules on top:
+Scoring. The env extracts the `<<<...>>>` content and `Task.score` applies the shared answer
+normalisation (`answers.normalise_answer`); this adapter then screens the answer (`well_formed`) and
+passes it to the dataset's own `score_answer(answer, entry)` with the original (not JSON-converted)
+entry, which it regenerates from the seed when it is not cached. The reward is 1.0 when RG's score
+is 1.0 (or above, by float rounding) and 0.0 otherwise, as on every other task: RG's partial credit
+(0.01 or 0.05 for a well-formed wrong answer, a share of correct cells, exp(-distance) for numbers,
+...) is not a reward by default. The knob `partial_credit=True` makes the reward RG's own score instead, and
+`ReasoningGymTask.partial_score` gives that score beside the binary reward. Adapter rules on top:
+  * `well_formed` refuses non-answers that some RG scorers accept (NaN or infinity, a hedge such as
+    "41 or 42", the right answer plus padding, a list or code around it, moves picked out of free
+    text); each rule is one class of defect found by the reward-hacking battery;
+  * tower_of_hanoi and knight_swap accept any valid plan: their questions do not ask for the fewest
+    moves, though RG's scorer scales the reward down for a plan longer than the stored one;
   * an empty answer scores 0.0 without asking RG (some RG scorers give 0.01 for it);
   * when the stored answer has leading or trailing whitespace (which the env's stripping removes),
     an answer equal to it without that whitespace is scored as the stored answer;
@@ -90,6 +97,7 @@ from enum import Enum
 from fractions import Fraction
 from typing import Any, NamedTuple
 
+from .answers import normalise_answer
 from .base import Instance, Task, TaskConfig
 from .common import generated_id
 from .registry import register_task
@@ -475,8 +483,10 @@ def _usable(dataset: str, entry: dict, made: Any) -> bool:
     return bool(text) and score_entry(dataset, text, entry, made) >= 1.0
 
 
-def score_entry(dataset: str, answer: str, entry: dict, made: Any) -> float:
-    """The adapter's reward for an extracted answer against a raw RG entry (module docstring)."""
+def score_entry(dataset: str, answer: str, entry: dict, made: Any, *, partial: bool = False) -> float:
+    """The adapter's reward for an extracted answer against a raw RG entry (module docstring): 1.0 or
+    0.0, or with `partial` RG's score clamped to [0, 1] (after the same screens; a full score only
+    for an answer the binary reward also accepts)."""
     text = answer.strip()
     if not text or len(text) > MAX_ANSWER_CHARS:
         return 0.0
@@ -485,15 +495,21 @@ def score_entry(dataset: str, answer: str, entry: dict, made: Any) -> float:
         text = stored
     if dataset == "game_of_life_halting":
         return 1.0 if text.casefold() == str(stored).strip().casefold() else 0.0
+    if not well_formed(dataset, text, entry, partial=True):
+        return 0.0
     screened = _screen(dataset, text, entry)
     if screened is None:
         return 0.0
-    with _LOCK:
+    with _LOCK, contextlib.redirect_stdout(io.StringIO()):  # some scorers print (tower_of_hanoi)
         try:
-            reward = float(made.score_answer(answer=screened, entry=entry))
+            reward = float(made.score_answer(answer=screened, entry=_scoring_entry(dataset, entry)))
         except Exception:
             return 0.0
-    return min(1.0, max(0.0, reward)) if math.isfinite(reward) else 0.0
+    if not math.isfinite(reward):
+        return 0.0
+    if reward >= 1.0:  # a full score only for what the binary screens accept too
+        return 1.0 if well_formed(dataset, text, entry) else 0.0
+    return max(0.0, reward) if partial else 0.0
 
 
 _WORKER: Any = None
@@ -542,10 +558,13 @@ class ReasoningGymConfig(TaskConfig):
     """dataset: the RG dataset served (fixed at registration).
     options: settings of the dataset's own RG config dataclass (its difficulty knobs), passed
         through; given as keyword knobs, e.g. `gym.make("r1ci/rg.maze-v0", min_dist=5)`.
+    partial_credit: False (default) makes the reward 1.0 or 0.0 like every other task; True makes it
+        RG's own score, partial credit included (opt-in, for shaping experiments).
     """
 
     dataset: str = "chain_sum"
     options: dict[str, Any] = field(default_factory=dict)
+    partial_credit: bool = False
 
 
 class ReasoningGymTask(Task):
@@ -563,11 +582,14 @@ class ReasoningGymTask(Task):
                  checker: str | None = None, **knobs: Any) -> None:
         dataset = knobs.pop("dataset", None)
         options = dict(knobs.pop("options", None) or {})
+        partial = knobs.pop("partial_credit", None)
         if config is None:
             config = ReasoningGymConfig(dataset=dataset or ReasoningGymConfig.dataset)
         elif dataset is not None:
             config = dataclasses.replace(config, dataset=dataset)
         config = dataclasses.replace(config, options={**config.options, **options, **knobs})
+        if partial is not None:
+            config = dataclasses.replace(config, partial_credit=bool(partial))
         info = DATASETS.get(config.dataset)
         if info is None:
             raise ValueError(f"unknown Reasoning-Gym dataset {config.dataset!r}; known: {', '.join(DATASETS)}")
@@ -597,7 +619,7 @@ class ReasoningGymTask(Task):
                 rg_config.validate()
         except (AssertionError, ValueError, TypeError) as exc:
             raise ValueError(f"{self.name}: invalid settings {options!r}: {exc}") from exc
-        self._difficulty = {"dataset": dataset, **{
+        self._difficulty = {"dataset": dataset, "partial_credit": self.config.partial_credit, **{
             key: jsonable(value) for key, value in dataclasses.asdict(rg_config).items()
             if key not in ("seed", "size")
         }}
@@ -633,10 +655,19 @@ class ReasoningGymTask(Task):
         return entry, made
 
     def score(self, answer: str, instance: Instance) -> float:
+        """1.0 or 0.0 (RG's own score with the `partial_credit` knob)."""
+        return self._scored(answer, instance, self.config.partial_credit)
+
+    def partial_score(self, answer: str, instance: Instance) -> float:
+        """RG's own score in [0, 1] (partial credit included), after the same normalisation and
+        screens as `score`; for logging or shaping beside the binary reward."""
+        return self._scored(normalise_answer(answer), instance, True)
+
+    def _scored(self, answer: str, instance: Instance, partial: bool) -> float:
         if not answer.strip():
             return 0.0
         entry, made = self._source_entry(instance)
-        return score_entry(self.config.dataset, answer, entry, made)
+        return score_entry(self.config.dataset, answer, entry, made, partial=partial)
 
     def reference_solution(self, instance: Instance) -> str:
         dataset, gold = self.config.dataset, instance.gold
@@ -679,6 +710,145 @@ def reference_answer(dataset: str, gold: dict[str, Any]) -> str:
     if dataset == "rubiks_cube":
         return str(metadata["example_correct_answer"])
     raise ValueError(f"rg.{dataset}: RG stores no answer for this item")
+
+
+# ---------------------------------------------------------------- well-formedness screens (RG scorer defects)
+
+_NON_FINITE = re.compile(r"\b(?:nan|inf|infinity)\b", re.IGNORECASE)
+_HEDGE = re.compile(r"\b(?:or|either|maybe|perhaps)\b", re.IGNORECASE)
+_WRAPPING = frozenset("[](){}\"'` .")  # what may surround a reference answer (one "." at most)
+_NUMBER_TOLERANCE = Fraction(1, 10_000)  # relative, for a non-integer reference number
+_SINGLE_NUMBER = re.compile(r"[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)?(?:\.\d+)?(?:[eE][+-]?\d{1,3})?(?:/\d+)?")
+_MAX_NUMBER_CHARS = 400  # with exponents below 1000, so that Fraction() stays cheap
+# Answer grammars of CK datasets whose scorers pick moves out of any text (or where RG stores no
+# answer to compare with); an answer must match in full.
+_GRAMMARS: dict[str, re.Pattern[str]] = {
+    "rush_hour": re.compile(r"[A-Z][+-]\d+(?:\s+[A-Z][+-]\d+)*"),
+    "sokoban": re.compile(r"[UDLR]+"),
+    "quantum_lock": re.compile(r"[ABC](?:\s*(?:→|->|,)?\s*[ABC])*"),
+    "tower_of_hanoi": re.compile(r"{0}(?:\s*\n\s*{0})*".format(r"Move disk \d+ from Peg \d+ to Peg \d+"),
+                                 re.IGNORECASE),
+}
+# CK datasets whose valid answers may contain the stored one plus more (a longer plan, an
+# antiderivative plus a constant, an equivalent expression): exempt from the padding rule. Their
+# scorers parse the answer strictly (or `_GRAMMARS` / the sympy screen does).
+_EXTENSIBLE = frozenset({
+    "boxnet", "countdown", "intermediate_integration", "jugs", "knight_swap", "puzzle24", "quantum_lock",
+    "rubiks_cube", "rush_hour", "shortest_path", "simple_integration", "sokoban", "tower_of_hanoi",
+    "word_ladder",
+})
+# CK datasets whose question asks for any valid plan but whose scorer scales the reward down for a
+# plan longer than the stored one: scored with the stored length made unreachable.
+_ANY_LENGTH: dict[str, tuple[str, Any]] = {
+    "tower_of_hanoi": ("solution_length", 10**12),
+    "knight_swap": ("solution", range(10**12)),
+}
+
+
+# What the reward-hacking battery found RG's own scorer doing (reasoning_gym 0.1.25, first items);
+# the screens above close each of these. docs/tasks.md lists them per task.
+UPSTREAM_DEFECTS: dict[str, str] = {
+    "complex_arithmetic": "RG scores `nan` 1.0",
+    "cryptarithm": "RG takes the last of repeated letter assignments",
+    "fraction_simplification": "RG takes the first fraction anywhere (hedges, padding)",
+    "gsm_symbolic": "RG takes the digits of the first number anywhere (hedges, lists, padding, code, "
+                    "`-44`, `44/7`, `44,000` for 44)",
+    "coin_flip": "RG scores `1.5` and `11` 1.0 for 1",
+    "number_format": "RG drops every comma (`0.88,000` scores 1.0 for 0.88)",
+    "kakurasu": "RG ignores trailing words",
+    "knights_knaves": "RG accepts hedged, padded and listed answers",
+    "letter_jumble": "RG accepts hedged and padded answers",
+    "polynomial_equations": "RG accepts a list holding the roots and more",
+    "quantum_lock": "RG picks button letters out of any text",
+    "rush_hour": "RG picks moves out of any text",
+    "sokoban": "RG picks moves out of any text",
+    "spell_backward": "RG accepts hedged and padded answers (float rounding skips its penalty)",
+    "survo": "RG ignores trailing words",
+    "time_intervals": "RG accepts hedged, padded and listed answers",
+    "game_of_life_halting": "RG scores every non-empty answer 1.0",
+    "tower_of_hanoi": "RG gives less than 1 to a valid plan longer than the stored one, and reads a move "
+                      "after any prefix (`>> Move disk 1 ...`)",
+    "knight_swap": "RG gives less than 1 to a valid plan longer than the stored one",
+}
+
+
+def well_formed(dataset: str, text: str, entry: dict, *, partial: bool = False) -> bool:
+    """Whether `text` is an answer at all, before RG's scorer sees it. Each rule closes a class of
+    upstream defect found by the reward-hacking battery (tests/reward_battery.py):
+      * no NaN or infinity unless the reference answer has one (complex_arithmetic scores `nan` 1.0);
+      * where the reference answer is one number, the answer is one number, and (unless `partial`:
+        a wrong number is still an answer for RG's partial credit) of that value: equal to an
+        integer reference, within a relative 1e-4 of another (gsm_symbolic takes the digits of the
+        first number anywhere: `41 or 42`, `[42, 7]`, `print(42)`, `-42`, `42/7` and `42,000` all
+        score 1.0 for 42; coin_flip scores `1.5` and `11` 1.0 for 1);
+      * no hedge word ("or", "either", "maybe", "perhaps") unless the reference answer has one;
+      * not the reference answer plus anything but brackets, quotes and one full stop (padding, a
+        list around it, code that prints it, "!!!": letter_jumble, spell_backward, time_intervals,
+        knights_knaves, cryptarithm, polynomial_equations, kakurasu accept some of these), except for
+        the datasets in `_EXTENSIBLE`, where a longer answer can be valid;
+      * datasets in `_GRAMMARS` match their answer grammar in full (rush_hour, sokoban, quantum_lock
+        pick moves out of any text; tower_of_hanoi reads a move after any prefix).
+    """
+    reference = _reference_text(dataset, entry)
+    if _NON_FINITE.search(text) and not _NON_FINITE.search(reference):
+        return False
+    wanted = _number_value(reference)
+    if wanted is not None:
+        value = _number_value(text)
+        return value is not None and (partial or _same_number(value, wanted, reference))
+    if _HEDGE.search(text) and not _HEDGE.search(reference):
+        return False
+    grammar = _GRAMMARS.get(dataset)
+    if grammar is not None and not grammar.fullmatch(text):
+        return False
+    return dataset in _EXTENSIBLE or not _pads(text, reference)
+
+
+def _same_number(value: Fraction, wanted: Fraction, reference: str) -> bool:
+    """Equal to an integer reference; within `_NUMBER_TOLERANCE` (relative) of another."""
+    if re.fullmatch(r"[+-]?\d+", reference):
+        return value == wanted
+    return abs(value - wanted) <= _NUMBER_TOLERANCE * abs(wanted)
+
+
+def _number_value(text: str) -> Fraction | None:
+    """The value of one number (sign, thousands commas, decimals, exponent, `a/b`), or None."""
+    compact = text.replace(" ", "")
+    if not 0 < len(compact) <= _MAX_NUMBER_CHARS or not any(ch.isdigit() for ch in compact) \
+            or not _SINGLE_NUMBER.fullmatch(compact):
+        return None
+    try:
+        return Fraction(compact.replace(",", ""))
+    except (ValueError, ZeroDivisionError, OverflowError):
+        return None
+
+
+def _reference_text(dataset: str, entry: dict) -> str:
+    """The stored (or example) answer of a raw RG entry, stripped; "" when RG keeps none."""
+    try:
+        return reference_answer(dataset, entry).strip()
+    except (ValueError, KeyError, TypeError):
+        return ""
+
+
+def _pads(text: str, reference: str) -> bool:
+    """Whether `text` is `reference` with anything around it (compared with whitespace collapsed and
+    case folded) but brackets, quotes and one full stop, which are left to RG."""
+    answer, wanted = " ".join(text.split()).casefold(), " ".join(reference.split()).casefold()
+    if not wanted or answer == wanted or wanted not in answer:
+        return False
+    rest = answer.replace(wanted, "", 1)
+    return rest.count(".") > 1 or any(ch not in _WRAPPING for ch in rest)
+
+
+def _scoring_entry(dataset: str, entry: dict) -> dict:
+    """The entry RG's scorer sees: a copy (some scorers write into the metadata), with the stored plan
+    length made unreachable for the datasets in `_ANY_LENGTH`."""
+    metadata = dict(entry.get("metadata") or {})
+    if dataset in _ANY_LENGTH:
+        key, value = _ANY_LENGTH[dataset]
+        metadata[key] = value
+    return {**entry, "metadata": metadata}
 
 
 # ---------------------------------------------------------------- safety screens
