@@ -53,7 +53,9 @@ from .errors import AgentError
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_STOP = ("```\n",)
-CONVERSATIONS = ("messages", "continue")
+# option value -> the conversation mode recorded with each episode (`Agent.conversation`)
+CONVERSATIONS = {"messages": "chat_messages", "chat_messages": "chat_messages",
+                 "continue": "assistant_continuation", "assistant_continuation": "assistant_continuation"}
 CONTINUE_PARAMS = {"continue_final_message": True, "add_generation_prompt": False}
 TRANSIENT_STATUS = frozenset({408, 409, 429})
 FATAL_STATUS = frozenset({401, 403, 404, 405, 422})
@@ -201,9 +203,10 @@ class OpenAIAgent(Agent):
         self.name = f"openai:{model}"
         self.client = client or ChatClient(base_url, api_key, max_concurrency=max_concurrency, timeout=timeout,
                                            retries=retries, backoff=backoff, max_backoff=max_backoff)
-        self.sampling = {"temperature": temperature, "top_p": top_p, max_tokens_field: max_tokens, "seed": seed}
+        self.sampling = {"temperature": temperature, "top_p": top_p, max_tokens_field: max_tokens}
+        self.seed = seed
         self.stop = list(stop) if stop else []
-        self.conversation = conversation
+        self.conversation = CONVERSATIONS[conversation]
         self.continue_params = dict(CONTINUE_PARAMS if continue_params is None else continue_params)
         self.system = system
         self.extra_body = dict(extra_body or {})
@@ -222,7 +225,7 @@ class OpenAIAgent(Agent):
         self._prompt = prompt
         self._turns = []
         self.episode_stats = {"requests": 0, "retries": 0, "prompt_tokens": 0, "completion_tokens": 0,
-                              "finish_reasons": []}
+                              "stop_reasons": [], "messages_sent": []}
 
     def act(self, observation: str, info: dict[str, Any]) -> str:
         if self._turns:  # every act after the first follows a code run: record what it printed
@@ -239,7 +242,7 @@ class OpenAIAgent(Agent):
         head.append({"role": "user", "content": self._prompt})
         if not self._turns:
             return head
-        if self.conversation == "continue":
+        if self.conversation == "assistant_continuation":
             return head + [{"role": "assistant", "content": "".join(self._turns)}]
         tail = []
         for i, part in enumerate(self._turns):
@@ -252,9 +255,11 @@ class OpenAIAgent(Agent):
     def request_body(self) -> dict[str, Any]:
         body: dict[str, Any] = {"model": self.model, "messages": self.messages()}
         body.update({key: value for key, value in self.sampling.items() if value is not None})
+        if self.seed is not None:
+            body["seed"] = int(self.seed)
         if self.stop:
             body["stop"] = self.stop
-        if self.conversation == "continue" and self._turns:
+        if self.conversation == "assistant_continuation" and self._turns:
             body.update(self.continue_params)
         body.update(self.extra_body)
         return body
@@ -262,9 +267,11 @@ class OpenAIAgent(Agent):
     def _generate(self) -> str:
         stats = self.episode_stats
         try:
-            reply, retries = self.client.chat(self.request_body())
+            body = self.request_body()
+            stats["messages_sent"] = body["messages"]  # the last request holds the whole conversation
+            reply, retries = self.client.chat(body)
         except _ContextLength:
-            stats.setdefault("finish_reasons", []).append("context_length")
+            stats.setdefault("stop_reasons", []).append("context_length")
             return ""
         choice = reply["choices"][0]
         text = (choice.get("message") or {}).get("content") or ""
@@ -274,7 +281,7 @@ class OpenAIAgent(Agent):
         stats["retries"] = stats.get("retries", 0) + retries
         stats["prompt_tokens"] = stats.get("prompt_tokens", 0) + int(usage.get("prompt_tokens") or 0)
         stats["completion_tokens"] = stats.get("completion_tokens", 0) + int(usage.get("completion_tokens") or 0)
-        stats.setdefault("finish_reasons", []).append(finish)
+        stats.setdefault("stop_reasons", []).append(finish)
         return self._restore_stop(text, finish, choice.get("stop_reason", _ABSENT))
 
     def _restore_stop(self, text: str, finish: str | None, stop_reason: Any = _ABSENT) -> str:

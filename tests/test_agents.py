@@ -114,7 +114,7 @@ def test_human_agent_reads_turns_until_a_dot_line():
     shown = io.StringIO()
     agent = HumanAgent(input=io.StringIO(typed), output=shown)
     episode = run_episode(local_env(), agent, seed=3)
-    assert episode.reward == 1.0 and episode.code_calls == 1 and episode.turns == 2
+    assert episode.reward == 1.0 and episode.code_calls == 1 and episode.num_turns == 2
     screen = shown.getvalue()
     assert "Multiply these integers" in screen  # the prompt was shown
     assert "Code Execution Results:\n42" in screen  # and the observation
@@ -124,7 +124,7 @@ def test_human_agent_reads_turns_until_a_dot_line():
 def test_human_agent_at_end_of_input_ends_the_episode():
     agent = HumanAgent(input=io.StringIO(""), output=io.StringIO())
     episode = run_episode(local_env(), agent, seed=0)
-    assert episode.reward == 0.0 and episode.turns == 1 and episode.answer is None
+    assert episode.reward == 0.0 and episode.num_turns == 1 and episode.answer is None
 
 
 def test_human_plays_through_r1ci_run_with_piped_stdin():

@@ -26,9 +26,10 @@ from r1ci_env.tasks import task_names
 
 REPO = Path(__file__).resolve().parent.parent
 FILES = ("episodes.jsonl", "errors.jsonl", "summary.md", "summary.csv", "plot.png", "manifest.json")
-EPISODE_FIELDS = {"task", "seed", "instance_id", "reward", "correct", "answer", "code_calls", "turns", "terminated",
-                  "truncated", "exec_errors", "exec_timeouts", "category", "source", "split", "agent", "prompt_style",
-                  "attempts", "started_at", "seconds", "seconds_agent", "seconds_env", "transcript"}
+EPISODE_FIELDS = {"task", "seed", "sample", "sampling_seed", "instance_id", "prompt", "turns", "reward", "correct",
+                  "answer", "gold", "metadata", "conversation", "prompt_tokens", "completion_tokens", "code_calls",
+                  "num_turns", "terminated", "truncated", "exec_errors", "exec_timeouts", "category", "source", "split",
+                  "agent", "prompt_style", "attempts", "started_at", "seconds", "seconds_agent", "seconds_env"}
 TWO_TASKS = "NumberMultiply,Game24"
 
 
@@ -36,6 +37,15 @@ def bench_cli(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "agents.cli", "bench", *args, "--no-progress"],
                           capture_output=True, text=True, cwd=REPO, timeout=timeout,
                           env={**os.environ, "OMP_NUM_THREADS": "1"})
+
+
+def md_row(markdown: str, first: str) -> list[str]:
+    """The cells of the markdown table row whose first cell is `first`."""
+    for line in markdown.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("|") and cells[0] == first:
+            return cells
+    raise AssertionError(f"no row {first!r}")
 
 
 def keys(path: Path) -> list[tuple[str, int]]:
@@ -70,12 +80,16 @@ def test_oracle_run_writes_every_file(tmp_path):
     for episode in episodes:
         assert EPISODE_FIELDS <= set(episode)
         assert episode["reward"] == 1.0 and episode["correct"] and episode["code_calls"] == 1
-        assert episode["transcript"].count("Code Execution Results:") >= 1 and episode["agent"] == "oracle"
+        assert [t["observation"] is None for t in episode["turns"]] == [False, True] and episode["agent"] == "oracle"
+        assert episode["turns"][0]["observation"].startswith("\nCode Execution Results:")
+        assert episode["answer"] == str(episode["gold"]) or episode["task"] == "Game24"
+        assert episode["conversation"] is None and episode["sample"] == 0
     summary = (tmp_path / "summary.md").read_text()
-    assert "**Accuracy (macro average over tasks): 100.0 %**" in summary
+    assert "**pass@1 (macro average over tasks): 100.0 ± 0.0 %**" in summary
     assert "pub. GPT-4o text %" in summary and "pub. GPT-4o + CI %" in summary and "published references" in summary
-    assert "| NumberMultiply | test | symbench | execution | 3 | 100.0 |" in summary
-    assert "| 11 | 75 |" in summary  # NumberMultiply's published references, beside the measured number
+    assert md_row(summary, "NumberMultiply")[:6] == ["NumberMultiply", "test", "symbench", "execution", "3x1",
+                                                     "100.0 ± 0.0"]
+    assert md_row(summary, "NumberMultiply")[-2:] == ["11", "75"]  # the published references, beside it
     assert "episodes lost after every retry: 0" in summary
     rows = list(csv.DictReader(io.StringIO((tmp_path / "summary.csv").read_text())))
     task_rows = {r["name"]: r for r in rows if r["level"] == "task"}
@@ -247,7 +261,9 @@ def test_hf_agent_bench_with_the_tiny_model(tmp_path):
     episodes = read_jsonl(out / "episodes.jsonl")
     assert sorted((e["task"], e["seed"]) for e in episodes) == [(t, s) for t in ("Game24", "NumberMultiply")
                                                                 for s in (0, 1)]
-    assert all(e["agent"] == f"hf:{model}" and e["turns"] >= 1 for e in episodes)
+    assert all(e["agent"] == f"hf:{model}" and e["num_turns"] == len(e["turns"]) >= 1 for e in episodes)
+    assert all(e["conversation"] == "assistant_continuation" and e["completion_tokens"] >= 1 for e in episodes)
+    assert all(t["stop_reason"] in ("fence", "eos", "length") for e in episodes for t in e["turns"])
     assert json.loads((out / "manifest.json").read_text())["agent_options"]["max_tokens"] == 24
 
 

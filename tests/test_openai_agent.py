@@ -130,7 +130,7 @@ def test_episode_in_messages_mode_puts_the_fence_back(scripted):
     agent = agent_for(server, temperature=0.3, top_p=0.9, max_tokens=77, api_key="sk-test")
     env = gym.make("r1ci/NumberMultiply-v0", sandbox="local")
     episode = run_episode(env, agent, seed=0)
-    assert episode.code_calls == 1 and episode.turns == 2 and episode.answer == "42"
+    assert episode.code_calls == 1 and episode.num_turns == 2 and episode.answer == "42"
     assert f"print(6 * 7)\n{FENCE}\nCode Execution Results:\n42\n" in episode.transcript
     first, second = (r["body"] for r in server.requests)
     assert server.requests[0]["path"] == "/v1/chat/completions"
@@ -179,8 +179,8 @@ def test_context_length_error_ends_the_turn_without_text(scripted):
     agent = agent_for(server)
     env = gym.make("r1ci/NumberMultiply-v0", sandbox="local")
     episode = run_episode(env, agent, seed=0)
-    assert episode.reward == 0.0 and episode.turns == 1 and len(server.requests) == 1
-    assert agent.episode_stats["finish_reasons"] == ["context_length"]
+    assert episode.reward == 0.0 and episode.num_turns == 1 and len(server.requests) == 1
+    assert agent.episode_stats["stop_reasons"] == ["context_length"]
 
 
 # ------------------------------------------------------------------------------ failures
@@ -340,7 +340,7 @@ def test_agent_talks_to_transformers_serve(served_tiny_model):
     text = agent.act("What is 6 * 7?", {})
     assert isinstance(text, str)
     assert agent.episode_stats["requests"] == 1 and agent.episode_stats["completion_tokens"] >= 1
-    assert agent.episode_stats["finish_reasons"][0] in ("stop", "length")
+    assert agent.episode_stats["stop_reasons"][0] in ("stop", "length")
 
 
 @pytest.mark.slow
