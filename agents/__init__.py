@@ -21,6 +21,7 @@ environment if you use that one too.
 from __future__ import annotations
 
 import copy
+import os
 from typing import Any
 
 from .base import Agent
@@ -73,6 +74,9 @@ def make_agent(spec: str, **options: Any) -> Agent:
     if kind == "hf":
         from .hf import make_hf_agent
 
+        if _looks_like_a_path(argument) and not os.path.isdir(argument):
+            raise ValueError(f"hf:{argument}: no model directory there (give a directory holding config.json and "
+                             "the weights, or a Hugging Face repo id that is in the local cache)")
         if "max_tokens" in options:  # the common name (--max-tokens) for the hf agent's max_new_tokens
             options["max_new_tokens"] = options.pop("max_tokens")
         return make_hf_agent(argument, **options)
@@ -83,6 +87,11 @@ def make_agent(spec: str, **options: Any) -> Agent:
     from .vllm_agent import VLLMAgent
 
     return VLLMAgent(argument, **options)
+
+
+def _looks_like_a_path(argument: str) -> bool:
+    """A filesystem path rather than a hub repo id (`org/name` has exactly one slash)."""
+    return argument.startswith(("/", ".", "~")) or argument.count("/") > 1
 
 
 def fresh_agent(agent: Agent) -> Agent:

@@ -373,7 +373,8 @@ class BenchRun:
         backend = getattr(self.base_agent, "backend", None)
         device = getattr(backend, "device", None)
         if device is not None and getattr(device, "type", None) == "cpu":
-            print("r1ci bench: warning: the hf model runs on the CPU; expect minutes per episode", file=sys.stderr)
+            print("r1ci bench: warning: the hf model runs on the CPU (no GPU found): a real model generates a few "
+                  "tokens per second there, so episodes may take minutes", file=sys.stderr)
 
     def _write_manifest(self, missing: list[str]) -> None:
         out, resume = self.out, self.resume
@@ -419,6 +420,7 @@ class BenchRun:
             repair_jsonl(self.episodes_path)
             repair_jsonl(self.errors_path)
         self.manifest, self.previous = manifest, previous
+        report.save_manifest(out, manifest)
 
     def _check_tasks_and_sandbox(self) -> None:
         """Drop (from a suite) or refuse (named in --tasks) the tasks that cannot make a question here, and

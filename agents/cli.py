@@ -111,6 +111,7 @@ def _run_guarded(command: str, args: argparse.Namespace) -> int:
         if os.environ.get("R1CI_DEBUG"):
             raise
         text = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
+        text = str(text).split(" was raised from the environment creator")[0]  # gymnasium's suffix
         label = "" if isinstance(exc, (BenchError, ValueError, KeyError)) else f"{type(exc).__name__}: "
         print(f"r1ci {command}: {label}{' '.join(str(text).split())[:500]}", file=sys.stderr)
         return 2

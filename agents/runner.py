@@ -28,7 +28,8 @@ def run_command(args: argparse.Namespace) -> int:
     max_code_calls = args.max_code_calls if args.max_code_calls is not None else default_max_code_calls(args.prompt_style)
     check_positive("--max-code-calls", max_code_calls, 0)
     settings = {"sandbox": args.sandbox, "max_code_calls": max_code_calls, "prompt": args.prompt_style,
-                "timeout": args.code_timeout or DEFAULT_TIMEOUT, **parse_key_values(args.env_option, "--env-option")}
+                "timeout": DEFAULT_TIMEOUT if args.code_timeout is None else args.code_timeout,
+                **parse_key_values(args.env_option, "--env-option")}
     gym.make(env_id(task), disable_env_checker=True, **settings).close()  # bad knobs fail here, before any episode
     rewards = []
     for i in range(args.n):

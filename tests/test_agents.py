@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import io
+import json
 import subprocess
 import sys
 import threading
@@ -108,6 +109,25 @@ def test_copies_of_the_oracle_play_concurrent_episodes():
 # ------------------------------------------------------------------------------ human
 
 
+def test_run_episode_stops_between_turns_when_asked_and_releases_the_agent():
+    from agents.episode import EpisodeInterrupted
+
+    class Counting(OracleAgent):
+        finished = 0
+
+        def finish(self):
+            self.finished += 1
+
+    agent, turns = Counting(), []
+    with pytest.raises(EpisodeInterrupted, match="after 1 turn"):
+        run_episode(local_env(), agent, 0, should_stop=lambda: len(turns) >= 1, on_turn=turns.append)
+    assert len(turns) == 1 and agent.finished == 1  # the first turn ran to its end; the second never started
+    episode = run_episode(local_env(), agent, 0, should_stop=lambda: False)
+    assert episode.num_turns == 2 and episode.reward == 1.0 and agent.finished == 2
+    assert episode.prompt + episode.turns[0]["model"] + episode.turns[0]["observation"] in episode.transcript
+    assert episode.answer == str(episode.gold) and episode.metadata == local_env().unwrapped.task.generate(0).metadata
+
+
 def test_human_agent_reads_turns_until_a_dot_line():
     answer = gold("NumberMultiply", 3)
     typed = f"Let me check.\n{FENCE}python\nprint(6 * 7)\n{FENCE}\n.\nSo the answer is <<<{answer}>>>\n.\n"
@@ -159,6 +179,75 @@ def test_r1ci_run_prompt_styles_and_bad_specs():
     assert done.returncode == 2 and "unknown agent spec" in done.stderr
     done = run_cli("--task", "NumberMultiply", "--agent", "null", "--temperature", "0.5", "--sandbox", "local")
     assert done.returncode == 2 and "takes no options" in done.stderr
+
+
+BAD_INPUT = [
+    (["run", "--task", "NoSuchTask"], "unknown task 'NoSuchTask'"),
+    (["run", "--task", "NumberMultiply", "--n", "0"], "--n must be >= 1"),
+    (["run", "--task", "NumberMultiply", "--max-code-calls", "-1"], "--max-code-calls must be >= 0"),
+    (["run", "--task", "NumberMultiply", "--agent", "hf:/no/such/model"], "no model directory there"),
+    (["run", "--task", "NumberMultiply", "--agent", "openai:"], "needs a model name"),
+    (["run", "--task", "NumberMultiply", "--env-option", "nosuch=1"], "no generator setting 'nosuch'"),
+    (["run", "--task", "NumberMultiply", "--env-option", "max_digits=-5"], "min_digits <= max_digits"),
+    (["run", "--task", "NumberMultiply", "--env-option", "novalue"], "--env-option wants KEY=VALUE"),
+    (["run", "--task", "NumberMultiply", "--import-module", "no_such_module_r1ci"], "No module named"),
+    (["run", "--task", "NumberMultiply", "--code-timeout", "0", "--max-code-calls", "1"], "timeout must be > 0"),
+    (["bench", "--agent", "oracle", "--tasks", "NoSuchTask"], "unknown task 'NoSuchTask'"),
+    (["bench", "--agent", "oracle", "--suite", "nosuite"], "unknown suite"),
+    (["bench", "--agent", "oracle", "--tasks", "NumberMultiply", "--n", "-2"], "--n must be >= 1"),
+    (["bench", "--agent", "oracle", "--tasks", "NumberMultiply", "--samples-per-question", "0"],
+     "--samples-per-question must be >= 1"),
+    (["bench", "--agent", "oracle", "--tasks", "NumberMultiply", "--concurrency", "0"], "--concurrency must be >= 1"),
+    (["bench", "--agent", "hf:./no/such/model", "--tasks", "NumberMultiply"], "no model directory there"),
+    (["bench", "--agent", "bogus", "--tasks", "NumberMultiply"], "unknown agent spec"),
+    (["bench", "--agent", "oracle", "--tasks", "NumberMultiply", "--agent-option", "x"], "--agent-option wants"),
+    (["bench", "--agent", "oracle", "--tasks", "NumberMultiply", "--env-option", "max_digits=-5"],
+     "cannot make questions for NumberMultiply"),
+    (["bench", "--agent", "oracle"], "--agent and one of --suite / --tasks are required"),
+    (["bench", "--report-only"], "--report-only needs --out"),
+    (["list", "--task", "NoSuchTask"], "unknown task 'NoSuchTask'"),
+]
+
+
+@pytest.mark.parametrize("argv, message", BAD_INPUT, ids=[" ".join(a[:1] + a[-2:]) for a, _ in BAD_INPUT])
+def test_bad_input_gives_one_line_and_a_non_zero_exit(argv, message, capsys, tmp_path):
+    from agents.cli import main
+
+    extra = ["--sandbox", "local"] if argv[0] != "list" and "--report-only" not in argv else []
+    extra += ["--out", str(tmp_path / "out"), "--no-progress"] if argv[0] == "bench" and "--report-only" not in argv \
+        else []
+    status = main(argv + extra)
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert status == 2 and len(lines) == 1 and message in lines[0], captured.err
+    assert lines[0].startswith(f"r1ci {argv[0]}: ") and "Traceback" not in captured.err + captured.out
+    assert not (tmp_path / "out" / "episodes.jsonl").exists() or not (tmp_path / "out" / "episodes.jsonl").read_text()
+
+
+def test_gym_ids_version_and_defaults_in_help():
+    done = run_cli("--task", "r1ci/NumberMultiply-v0", "--agent", "oracle", "--n", "1", "--sandbox", "local",
+                   "--quiet", "--env-option", "max_digits=2", "--env-option", "min_digits=2")
+    assert done.returncode == 0 and "reward=1.0" in done.stdout and "gold=" in done.stdout, done.stderr
+    version = subprocess.run([sys.executable, "-m", "agents.cli", "--version"], capture_output=True, text=True,
+                             cwd=REPO, timeout=120)
+    assert version.returncode == 0 and version.stdout.startswith("r1ci ")
+    helped = subprocess.run([sys.executable, "-m", "agents.cli", "bench", "--help"], capture_output=True, text=True,
+                            cwd=REPO, timeout=120)
+    assert "(default: 20)" in helped.stdout and "(default: code_interpreter)" in helped.stdout
+
+
+def test_list_task_shows_knobs_defaults_and_an_example(capsys):
+    from agents.cli import main
+
+    assert main(["list", "--task", "r1ci/NumberMultiply-v0"]) == 0
+    text = capsys.readouterr().out
+    assert "max_digits" in text and "Multiply these integers" in text and "max_code_calls" in text
+    assert main(["list", "--task", "NumberMultiply", "--json"]) == 0
+    described = json.loads(capsys.readouterr().out)
+    knobs = {k["name"]: k["default"] for k in described["knobs"]}
+    from r1ci_env.tasks import make_task
+
+    assert knobs["max_digits"] == make_task("NumberMultiply").config.max_digits
 
 
 # ------------------------------------------------------------------------------ vllm (stand-in engine)

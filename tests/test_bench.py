@@ -123,6 +123,73 @@ def test_bad_arguments_and_report_only(tmp_path):
     assert done.returncode == 0 and (tmp_path / "r" / "summary.md").is_file()
 
 
+class SeedCoinAgent(Agent):
+    """Answers right when its sampling seed is even, else wrong: outcomes that depend on the sample."""
+
+    name = "seed-coin"
+
+    def reset(self, prompt, info, env=None):
+        self.gold = str(env.unwrapped.instance.gold)
+
+    def act(self, observation, info):
+        return f"<<<{self.gold if self.seed % 2 == 0 else 'wrong'}>>>"
+
+
+def test_samples_per_question_give_pass_at_k_with_standard_errors(tmp_path):
+    from agents.bench import sample_seed
+    from agents.report import pass_at_k, standard_error
+
+    result = run_bench(SeedCoinAgent(), out=tmp_path, tasks="NumberMultiply", n=5, samples=3, sampling_seed=7,
+                       sandbox="local", progress=False)
+    assert result.episodes_run == 15
+    episodes = read_jsonl(tmp_path / "episodes.jsonl")
+    assert sorted((e["seed"], e["sample"]) for e in episodes) == [(q, s) for q in range(5) for s in range(3)]
+    for e in episodes:
+        assert e["sampling_seed"] == sample_seed(7, "NumberMultiply", e["seed"], e["sample"])
+        assert e["reward"] == (1.0 if e["sampling_seed"] % 2 == 0 else 0.0)
+    assert len({e["sampling_seed"] for e in episodes}) == 15
+    per_question = [[e["reward"] for e in episodes if e["seed"] == q] for q in range(5)]
+    means = [sum(r) / 3 for r in per_question]
+    row = result.summary["tasks"][0]
+    assert row["questions"] == 5 and row["accuracy"] == pytest.approx(sum(means) / 5)
+    assert row["stderr"] == pytest.approx(standard_error(means)) and row["stderr"] > 0
+    assert row["pass_at_k"] == pytest.approx(sum(pass_at_k(3, int(sum(r)), 3) for r in per_question) / 5)
+    assert row["maj_at_k"] == pytest.approx(sum(1.0 for r in per_question if sum(r) >= 2) / 5)
+    summary = (tmp_path / "summary.md").read_text()
+    assert "pass@3 %" in summary and "maj@3 %" in summary and md_row(summary, "NumberMultiply")[4] == "5x3"
+    assert md_row(summary, "NumberMultiply")[5] == f"{100 * row['accuracy']:.1f} ± {100 * row['stderr']:.1f}"
+    # resuming with more samples adds only the new ones, with the same derived seeds
+    again = run_bench(SeedCoinAgent(), out=tmp_path, tasks="NumberMultiply", n=5, samples=4, sampling_seed=7,
+                      sandbox="local", progress=False, resume=True)
+    assert (again.episodes_run, again.episodes_skipped) == (5, 15)
+    with pytest.raises(BenchError, match="sampling_seed"):
+        run_bench(SeedCoinAgent(), out=tmp_path, tasks="NumberMultiply", n=5, samples=4, sampling_seed=8,
+                  sandbox="local", progress=False, resume=True)
+
+
+def test_pass_at_k_and_standard_error_by_hand():
+    from agents.report import pass_at_k, standard_error
+
+    assert pass_at_k(5, 1, 1) == pytest.approx(0.2) and pass_at_k(4, 1, 2) == pytest.approx(0.5)
+    assert pass_at_k(5, 0, 3) == 0.0 and pass_at_k(5, 3, 3) == 1.0
+    assert standard_error([0.0, 1.0]) == pytest.approx(0.5) and standard_error([1.0]) is None
+
+
+def test_resume_refuses_different_sampling_settings(tmp_path):
+    from agents.bench import BenchRun
+
+    options = {"base_url": "http://127.0.0.1:9", "temperature": 0.6, "max_tokens": 100}
+    BenchRun("openai:m", out=tmp_path, tasks="NumberMultiply", n=1, sandbox="local", agent_options=options).prepare()
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["generation"]["sampling"] == {"temperature": 0.6, "top_p": None, "max_tokens": 100}
+    for change in ({"temperature": 1.0}, {"max_tokens": 200}):
+        with pytest.raises(BenchError, match="cannot resume: generation"):
+            BenchRun("openai:m", out=tmp_path, tasks="NumberMultiply", n=1, sandbox="local", resume=True,
+                     agent_options={**options, **change}).prepare()
+    BenchRun("openai:m", out=tmp_path, tasks="NumberMultiply", n=1, sandbox="local", resume=True,
+             agent_options=options).prepare()
+
+
 # ------------------------------------------------------------------------------ resume
 
 
@@ -265,6 +332,58 @@ def test_hf_agent_bench_with_the_tiny_model(tmp_path):
     assert all(e["conversation"] == "assistant_continuation" and e["completion_tokens"] >= 1 for e in episodes)
     assert all(t["stop_reason"] in ("fence", "eos", "length") for e in episodes for t in e["turns"])
     assert json.loads((out / "manifest.json").read_text())["agent_options"]["max_tokens"] == 24
+
+
+def summary_episodes(out: Path) -> int:
+    """The number of episodes summary.md says it scored."""
+    text = (out / "summary.md").read_text()
+    return int(text.split("episodes scored: ", 1)[1].split(" ", 1)[0])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_stops_cleanly_a_second_one_at_once_and_resume_completes(tmp_path, signum):
+    """The hf agent on the tiny random Qwen2, greedy, so that every turn runs to --max-tokens: a slow
+    stand-in for a real model whose turn length we control. Run 1: one signal; the episodes in flight
+    end after their current turn and the run exits by itself. Run 2 (turns of ~2000 tokens): two
+    signals; the process exits within seconds, mid-turn. Both leave summary.md matching
+    episodes.jsonl, and --resume finishes the run with every episode exactly once."""
+    sys.path.insert(0, str(REPO / "tests"))
+    from tiny_qwen import save_tiny_model
+
+    model = save_tiny_model(tmp_path / "tiny")
+    for signals, max_tokens, n in ((1, 200, 4), (2, 2000, 2)):
+        args = ["--agent", f"hf:{model}", "--tasks", TWO_TASKS, "--n", str(n), "--concurrency", "2",
+                "--sandbox", "local", "--max-tokens", str(max_tokens), "--temperature", "0"]
+        out = tmp_path / f"run{signals}"
+        process = subprocess.Popen([sys.executable, "-m", "agents.cli", "bench", *args, "--out", str(out),
+                                    "--no-progress"], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+        episodes = out / "episodes.jsonl"
+        deadline = time.monotonic() + 300
+        while not (episodes.exists() and episodes.read_bytes().count(b"\n") >= 2):
+            assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+            time.sleep(0.05)
+        process.send_signal(signum)
+        sent = time.monotonic()
+        if signals == 2:
+            time.sleep(0.3)
+            process.send_signal(signum)
+        stdout, stderr = process.communicate(timeout=120)
+        assert process.returncode == 128 + signum, stderr
+        assert time.monotonic() - sent < (10 if signals == 2 else 60)
+        assert "after their current turn" in stderr and "--resume" in stderr and "Traceback" not in stderr
+        assert ("again: writing the reports" in stderr) == (signals == 2)
+        written = keys(episodes)
+        assert 2 <= len(written) < 2 * n and len(set(written)) == len(written)
+        assert summary_episodes(out) == len(written)  # the summary is not stale
+        manifest = json.loads((out / "manifest.json").read_text())
+        assert manifest["runs"][-1]["stopped"] == signal.Signals(signum).name
+        assert all(e["turns"][-1]["stop_reason"] == "length" for e in read_jsonl(episodes))
+        resumed = bench_cli(*args, "--out", str(out), "--resume")
+        assert resumed.returncode == 0, resumed.stderr
+        assert sorted(keys(episodes)) == sorted((t, s) for t in TWO_TASKS.split(",") for s in range(n))
+        assert summary_episodes(out) == 2 * n
 
 
 # ------------------------------------------------------------------------------ the test suite, Docker
