@@ -1,6 +1,5 @@
 """The `openai:<model>` agent: any OpenAI-compatible chat-completions server (OpenAI, `vllm serve`,
-`transformers serve`, SGLang, llama.cpp, ...), through the standard library's HTTP client (no
-`openai` package needed).
+`transformers serve`, SGLang, llama.cpp, ...), through the `openai` SDK (`pip install 'r1ci[openai]'`).
 
 - Server: `base_url` (default `$OPENAI_BASE_URL`, else `https://api.openai.com/v1`) and `api_key`
   (default `$OPENAI_API_KEY`, else `"EMPTY"`, which local servers accept). The request goes to
@@ -34,16 +33,11 @@
 """
 from __future__ import annotations
 
-import http.client
-import json
 import os
 import random
 import re
-import socket
 import threading
 import time
-import urllib.error
-import urllib.request
 from typing import Any
 
 from r1ci_env import protocol
@@ -67,15 +61,24 @@ _ABSENT = object()
 
 
 class _Transient(Exception):
-    """A failure worth retrying; `delay` is the server's Retry-After, if any."""
+    """A failure worth retrying; `delay` is the server's Retry-After, if any; `unreachable` when the
+    server did not answer at all (no connection)."""
 
-    def __init__(self, message: str, delay: float | None = None) -> None:
+    def __init__(self, message: str, delay: float | None = None, unreachable: bool = False) -> None:
         super().__init__(message)
         self.delay = delay
+        self.unreachable = unreachable
+
+
+# Chat-completions parameters the SDK takes by name; anything else in a request body goes in `extra_body`.
+SDK_PARAMETERS = frozenset({"model", "messages", "temperature", "top_p", "max_tokens", "max_completion_tokens",
+                            "seed", "stop", "n", "presence_penalty", "frequency_penalty", "logprobs", "top_logprobs"})
 
 
 class ChatClient:
-    """HTTP access to one chat-completions endpoint, shared (with its semaphore) by many agents."""
+    """One chat-completions endpoint through the `openai` SDK (transport, timeouts, error classes),
+    shared (with its semaphore) by many agents. The retry policy is this class's (the SDK's own retries
+    are off) so that retries are counted per episode and a dead endpoint is told apart from a slow one."""
 
     def __init__(self, base_url: str | None = None, api_key: str | None = None, *, max_concurrency: int = 16,
                  timeout: float = 600.0, retries: int = 6, backoff: float = 1.0, max_backoff: float = 60.0) -> None:
@@ -83,6 +86,10 @@ class ChatClient:
             raise ValueError(f"max_concurrency must be >= 1, got {max_concurrency}")
         if retries < 0:
             raise ValueError(f"retries must be >= 0, got {retries}")
+        try:
+            import openai
+        except ImportError as exc:
+            raise ImportError(f"the openai agent needs the openai package: pip install 'r1ci[openai]' ({exc})") from exc
         self.base_url = (base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
         self.api_key = api_key or os.environ.get("OPENAI_API_KEY") or "EMPTY"
         self.max_concurrency = int(max_concurrency)
@@ -90,6 +97,8 @@ class ChatClient:
         self.retries = int(retries)
         self.backoff = float(backoff)
         self.max_backoff = float(max_backoff)
+        self._openai = openai
+        self._sdk = openai.OpenAI(base_url=self.base_url, api_key=self.api_key, timeout=self.timeout, max_retries=0)
         self._semaphore = threading.BoundedSemaphore(self.max_concurrency)
         self._lock = threading.Lock()
         self.in_flight = 0
@@ -100,59 +109,60 @@ class ChatClient:
         return f"{self.base_url}/chat/completions"
 
     def chat(self, body: dict[str, Any]) -> tuple[dict[str, Any], int]:
-        """POST one chat-completions request; returns (reply JSON, retries used). Raises `AgentError`."""
-        failure = ""
+        """Send one chat-completions request; returns (reply as a dict, retries used). Raises `AgentError`
+        (`unreachable=True` when no attempt reached the server)."""
+        failure, unreachable = "", True
         for attempt in range(self.retries + 1):
             try:
                 return self._post(body), attempt
             except _Transient as exc:
-                failure = str(exc)
+                failure, unreachable = str(exc), unreachable and exc.unreachable
                 if attempt == self.retries:
                     break
                 delay = min(self.max_backoff, self.backoff * 2 ** attempt) * (0.5 + random.random() / 2)
                 if exc.delay is not None:
                     delay = min(self.max_backoff, max(delay, exc.delay))
                 time.sleep(delay)
-        raise AgentError(f"{self.url}: failed after {self.retries + 1} attempt(s): {failure}")
+        raise AgentError(f"{self.url}: failed after {self.retries + 1} attempt(s): {failure}", unreachable=unreachable)
 
     def _post(self, body: dict[str, Any]) -> dict[str, Any]:
-        request = urllib.request.Request(
-            self.url, data=json.dumps(body).encode("utf-8"), method="POST",
-            headers={"Content-Type": "application/json", "Authorization": f"Bearer {self.api_key}"},
-        )
+        openai = self._openai
+        named = {k: v for k, v in body.items() if k in SDK_PARAMETERS}
+        extra = {k: v for k, v in body.items() if k not in SDK_PARAMETERS}
         with self._semaphore:
             with self._lock:
                 self.in_flight += 1
                 self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
             try:
-                with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                    raw = response.read()
-            except urllib.error.HTTPError as exc:
-                raise self._http_error(exc) from None
-            except (urllib.error.URLError, http.client.HTTPException, socket.timeout, TimeoutError,
-                    ConnectionError) as exc:
-                raise _Transient(f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}") from None
+                completion = self._sdk.chat.completions.create(**named, extra_body=extra or None)
+            except openai.APITimeoutError as exc:
+                raise _Transient(f"timed out after {self.timeout:g} s ({exc})") from None
+            except openai.APIConnectionError as exc:
+                cause = exc.__cause__ or exc
+                raise _Transient(f"cannot connect: {type(cause).__name__}: {cause}", unreachable=True) from None
+            except openai.APIStatusError as exc:
+                raise self._status_error(exc) from None
+            except openai.OpenAIError as exc:  # a reply the SDK could not read
+                raise _Transient(f"malformed reply: {type(exc).__name__}: {exc}") from None
             finally:
                 with self._lock:
                     self.in_flight -= 1
-        try:
-            reply = json.loads(raw)
-            reply["choices"][0]
-        except (ValueError, KeyError, IndexError, TypeError):
-            raise _Transient(f"malformed reply: {raw[:200]!r}") from None
+        reply = completion.model_dump() if hasattr(completion, "model_dump") else completion
+        if not isinstance(reply, dict) or not reply.get("choices"):
+            raise _Transient(f"malformed reply: {str(reply)[:200]!r}")
         return reply
 
-    def _http_error(self, exc: urllib.error.HTTPError) -> Exception:
+    def _status_error(self, exc: Any) -> Exception:
+        status = int(exc.status_code)
         try:
-            detail = exc.read().decode("utf-8", "replace")[:500]
+            detail = exc.response.text[:500]
         except Exception:  # the body is only for the message
-            detail = ""
-        status = exc.code
-        message = f"HTTP {status} from {self.url}: {detail or exc.reason}"
+            detail = str(exc)[:500]
+        message = f"HTTP {status} from {self.url}: {detail}"
         if status in TRANSIENT_STATUS or status >= 500:
-            return _Transient(message, _retry_after(exc.headers.get("Retry-After") if exc.headers else None))
+            return _Transient(message, _retry_after(exc.response.headers.get("Retry-After")))
         if status == 400 and _CONTEXT_LENGTH.search(detail):
-            return _ContextLength(message)
+            return _ContextLength(message, status=status)
         return AgentError(message, fatal=status in FATAL_STATUS, status=status)
 
 

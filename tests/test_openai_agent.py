@@ -287,49 +287,69 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def served_tiny_model(tmp_path_factory):
-    """A real `transformers serve` of the tiny Qwen2 model on 127.0.0.1 (a subprocess)."""
+def start_transformers_serve(model_dir: Path, log_path: Path) -> tuple[subprocess.Popen, str]:
+    """Start a real `transformers serve` of `model_dir` on a free loopback port; wait until it answers
+    /health. Returns (process, base_url); the caller stops it (`stop_process`)."""
     for module in ("fastapi", "uvicorn", "openai"):
         pytest.importorskip(module, reason="needs transformers[serving] (pip install 'r1ci[serve]')")
-    sys.path.insert(0, str(REPO / "tests"))
-    from tiny_qwen import save_tiny_model
-
-    model_dir = save_tiny_model(tmp_path_factory.mktemp("tiny-qwen"))
     port = _free_port()
-    log = open(tmp_path_factory.mktemp("serve-log") / "serve.log", "w+")
+    log = open(log_path, "w+")
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
     process = subprocess.Popen(
         [sys.executable, "-m", "transformers.cli.transformers", "serve", str(model_dir), "--host", "127.0.0.1",
          "--port", str(port), "--device", "cpu", "--log-level", "warning"],
         stdout=log, stderr=subprocess.STDOUT, env=env)
-    base_url = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + 180
-        import urllib.request
+    deadline = time.monotonic() + 180
+    import urllib.request
 
-        while True:
-            if process.poll() is not None:
-                log.seek(0)
-                pytest.fail(f"transformers serve exited with {process.returncode}:\n{log.read()[-3000:]}")
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("transformers serve did not come up within 180 s")
-            time.sleep(0.5)
+    while True:
+        if process.poll() is not None:
+            log.seek(0)
+            pytest.fail(f"transformers serve exited with {process.returncode}:\n{log.read()[-3000:]}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            stop_process(process)
+            pytest.fail("transformers serve did not come up within 180 s")
+        time.sleep(0.5)
+    return process, f"http://127.0.0.1:{port}/v1"
+
+
+def stop_process(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def tiny_model_dir(tmp_path_factory) -> Path:
+    sys.path.insert(0, str(REPO / "tests"))
+    from tiny_qwen import save_tiny_model
+
+    return save_tiny_model(tmp_path_factory.mktemp("tiny-qwen"))
+
+
+@pytest.fixture(scope="module")
+def served_tiny_model(tmp_path_factory):
+    """A real `transformers serve` of the tiny Qwen2 model on 127.0.0.1 (a subprocess)."""
+    model_dir = tiny_model_dir(tmp_path_factory)
+    process, base_url = start_transformers_serve(model_dir, tmp_path_factory.mktemp("serve-log") / "serve.log")
+    try:
         yield str(model_dir), base_url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+        stop_process(process)
+
+
+def bench_against(base_url: str, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    env = {**os.environ, "OPENAI_BASE_URL": base_url, "OPENAI_API_KEY": "EMPTY", "OMP_NUM_THREADS": "1"}
+    return subprocess.run([sys.executable, "-m", "agents.cli", "bench", *args, "--sandbox", "local", "--no-progress"],
+                          capture_output=True, text=True, env=env, cwd=REPO, timeout=timeout)
 
 
 @pytest.mark.slow
@@ -365,3 +385,51 @@ def test_r1ci_bench_against_transformers_serve(served_tiny_model, tmp_path):
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["agent"] == f"openai:{model}" and manifest["runs"][0]["episodes_run"] == 4
     assert "episodes lost after every retry: 0" in (out / "summary.md").read_text()
+
+
+@pytest.mark.slow
+def test_a_wrong_model_name_stops_the_run_after_a_few_identical_errors(served_tiny_model, tmp_path):
+    _, base_url = served_tiny_model
+    done = bench_against(base_url, "--agent", "openai:no-such-model", "--tasks", "NumberMultiply,Game24", "--n", "20",
+                         "--concurrency", "1", "--max-tokens", "8", "--out", str(tmp_path / "out"))
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    lines = done.stderr.strip().splitlines()
+    first = [line for line in lines if line.startswith("r1ci bench: error (infra")]
+    assert len(first) == 1 and "HTTP 400" in first[0] and "no-such-model" in first[0]  # printed once, at once
+    assert "3 episodes failed with the same error" in lines[-1] and "--resume" in lines[-1]
+    errors = read_jsonl(tmp_path / "out" / "errors.jsonl")
+    assert len(errors) == 3 and all(e["final"] and "HTTP 400" in e["error"] for e in errors)
+
+
+@pytest.mark.slow
+def test_a_server_killed_mid_run_ends_the_run_with_the_resume_command(tmp_path_factory, tmp_path):
+    model_dir = tiny_model_dir(tmp_path_factory)
+    process, base_url = start_transformers_serve(model_dir, tmp_path / "serve.log")
+    out = tmp_path / "out"
+    args = ["--agent", f"openai:{model_dir}", "--tasks", "NumberMultiply,Game24", "--n", "40", "--concurrency", "2",
+            "--max-tokens", "64", "--temperature", "0", "--agent-option", "retries=3", "--agent-option", "backoff=0.5",
+            "--out", str(out)]
+    env = {**os.environ, "OPENAI_BASE_URL": base_url, "OPENAI_API_KEY": "EMPTY", "OMP_NUM_THREADS": "1"}
+    bench = subprocess.Popen([sys.executable, "-m", "agents.cli", "bench", *args, "--sandbox", "local",
+                              "--no-progress"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                             cwd=REPO)
+    try:
+        episodes = out / "episodes.jsonl"
+        deadline = time.monotonic() + 300
+        while not (episodes.exists() and episodes.read_bytes().count(b"\n") >= 3):
+            assert bench.poll() is None and time.monotonic() < deadline, bench.communicate()
+            time.sleep(0.05)
+    finally:
+        process.kill()
+        process.wait()
+    killed = time.monotonic()
+    stdout, stderr = bench.communicate(timeout=120)
+    # retries=3 with backoff 0.5 s doubling (jittered) bound the wait: a few seconds, not minutes
+    assert time.monotonic() - killed < 30 and bench.returncode == 2, stderr
+    assert "the model endpoint is unreachable" in stderr and "Traceback" not in stderr
+    assert f"continue with: r1ci bench {' '.join(args)} --sandbox local --no-progress --resume" in stderr
+    written = read_jsonl(episodes)
+    assert 3 <= len(written) < 80
+    errors = read_jsonl(out / "errors.jsonl")
+    assert errors and all(e["kind"] == "infra" for e in errors)
+    assert f"episodes scored: {len(written)} " in (out / "summary.md").read_text()
