@@ -268,7 +268,7 @@ class _Progress:
 
     def __init__(self, total: int, initial: int, enabled: bool) -> None:
         self.lock = threading.Lock()
-        self.run = self.in_flight = self.turns = self.tokens = self.scored = 0
+        self.run = self.in_flight = self.turns = self.tokens = 0
         self.reward = 0.0
         self.started = time.perf_counter()
         self.bar = None
@@ -287,7 +287,6 @@ class _Progress:
         with self.lock:
             if reward is not None:
                 self.run += 1
-                self.scored += 1
                 self.reward += reward
             if self.bar is not None:
                 self.bar.update(1)
@@ -298,7 +297,7 @@ class _Progress:
             return
         with self.lock:
             seconds = max(time.perf_counter() - self.started, 1e-9)
-            accuracy = self.reward / self.scored if self.scored else 0.0
+            accuracy = self.reward / self.run if self.run else 0.0
             self.bar.set_postfix(acc=f"{100 * accuracy:.1f}%", in_flight=self.in_flight, turns=self.turns,
                                  tok_s=f"{self.tokens / seconds:.1f}", errors=errors, refresh=False)
             self.bar.refresh()
@@ -475,7 +474,7 @@ class BenchRun:
         with self.progress_state.lock:
             self.progress_state.in_flight += 1
         started, started_at = time.perf_counter(), report.now_iso()
-        reward = None
+        episode, attempts, interrupted = None, 0, False
         try:
             episode, attempts = play_with_retries(
                 lambda: gym.make(env_id(task), disable_env_checker=True, **self.make_kwargs), make_episode_agent,
@@ -483,21 +482,26 @@ class BenchRun:
                 on_error=lambda exc, attempt, final: self.errors.record(key, "infra", exc, attempt, final),
                 should_stop=self.stop.event.is_set, on_turn=self.progress_state.on_turn)
         except EpisodeInterrupted:
-            return
+            interrupted = True
         except (SandboxError, AgentError):
-            return  # recorded by on_error
+            pass  # recorded by on_error
         except Exception as exc:  # a bug in an agent or task: recorded, not retried, not scored
             self.errors.record(key, "exception", exc, 1, True)
-            return
         finally:
             with self.progress_state.lock:
                 self.progress_state.in_flight -= 1
-        record = {**episode.to_dict(), "sample": sample, "sampling_seed": agent_seed, "agent": self.spec,
-                  "prompt_style": self.prompt_style, "attempts": attempts, "started_at": started_at,
-                  "seconds": round(time.perf_counter() - started, 4)}
-        if self.writer.write(record):
-            reward = record["reward"]
-        self.progress_state.episode(reward, self.errors.count)
+        reward = None
+        if episode is not None:
+            record = {**episode.to_dict(), "sample": sample, "sampling_seed": agent_seed, "agent": self.spec,
+                      "prompt_style": self.prompt_style, "attempts": attempts, "started_at": started_at,
+                      "seconds": round(time.perf_counter() - started, 4)}
+            if self.writer.write(record):
+                reward = record["reward"]
+            if self.base_agent.interactive:
+                print(f"----- episode over: reward {episode.reward:g}, your answer {episode.answer!r}, gold "
+                      f"{episode.gold!r} -----", flush=True)
+        if not interrupted:
+            self.progress_state.episode(reward, self.errors.count)
 
     def execute(self) -> BenchResult:
         """Play every pending episode, then write the reports."""
@@ -626,9 +630,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="first question seed; question i of a task uses seed+i")
     parser.add_argument("--samples-per-question", type=int, default=1, metavar="K",
                         help="episodes per question (pass@1 with its standard error, pass@k, maj@k)")
-    parser.add_argument("--sampling-seed", type=int, default=0,
-                        help="seed of the agents' sampling; each sample's seed is derived from it, the task, the "
-                        "question and the sample index")
     parser.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY, help="episodes played at once")
     parser.add_argument("--out", help="output directory (default: runs/<agent>-<suite>)")
     parser.add_argument("--resume", action="store_true", help="continue a partial run in --out, skipping "
@@ -651,6 +652,9 @@ def add_episode_arguments(parser: argparse.ArgumentParser) -> None:
                         help="code calls allowed per episode (default: 5; 0 with --prompt-style text_only)")
     parser.add_argument("--code-timeout", type=float, default=None, help="seconds per code run (default: 10)")
     parser.add_argument("--sandbox", default="docker", choices=("docker", "local"), help="sandbox backend")
+    parser.add_argument("--sampling-seed", type=int, default=0,
+                        help="seed of the agents' sampling; each sample's seed is derived from it, the task, the "
+                        "question and the sample index")
     parser.add_argument("--env-option", action="append", default=[], metavar="KEY=VALUE",
                         help="a task knob or env setting, e.g. difficulty=3 (see `r1ci list --task X`; VALUE is "
                         "parsed as JSON when it can be); repeatable")

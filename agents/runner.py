@@ -18,7 +18,7 @@ def run_command(args: argparse.Namespace) -> int:
     from r1ci_env.tasks.registry import env_id
 
     from .bench import (agent_options_from_args, check_positive, default_max_code_calls, import_modules,
-                        parse_key_values, resolve_tasks)
+                        parse_key_values, resolve_tasks, sample_seed)
     from .errors import AgentError
 
     check_positive("--n", args.n)
@@ -34,6 +34,7 @@ def run_command(args: argparse.Namespace) -> int:
     rewards = []
     for i in range(args.n):
         seed = args.seed + i
+        agent.seed = sample_seed(args.sampling_seed, task, seed, 0)  # as `r1ci bench` seeds sample 0
         try:
             episode, _ = play_with_retries(lambda: gym.make(env_id(task), disable_env_checker=True, **settings),
                                            lambda: fresh_agent(agent), seed, retries=0)

@@ -139,6 +139,18 @@ def test_human_agent_reads_turns_until_a_dot_line():
     assert "Multiply these integers" in screen  # the prompt was shown
     assert "Code Execution Results:\n42" in screen  # and the observation
     assert screen.count("your turn") == 2
+    assert "your turn 1, 5 code run(s) left" in screen and "your turn 2, 4 code run(s) left" in screen
+
+
+def test_human_agent_asks_before_ending_without_an_answer():
+    answer = gold("NumberMultiply", 3)
+    typed = f"hmm, no idea\n.\nn\nthen <<<{answer}>>>\n.\n"
+    shown = io.StringIO()
+    episode = run_episode(local_env(), HumanAgent(input=io.StringIO(typed), output=shown), seed=3)
+    assert episode.reward == 1.0 and episode.num_turns == 1 and "End it? [y/N]" in shown.getvalue()
+    typed = "I give up\n.\ny\n"
+    episode = run_episode(local_env(), HumanAgent(input=io.StringIO(typed), output=io.StringIO()), seed=3)
+    assert episode.reward == 0.0 and episode.answer is None and episode.turns[0]["model"] == "I give up"
 
 
 def test_human_agent_at_end_of_input_ends_the_episode():

@@ -319,19 +319,26 @@ def test_hf_agent_bench_with_the_tiny_model(tmp_path):
     from tiny_qwen import save_tiny_model
 
     model = save_tiny_model(tmp_path / "tiny")
-    out = tmp_path / "bench"
-    result = run_bench(f"hf:{model}", out=out, tasks=TWO_TASKS, n=2, concurrency=4, sandbox="local", progress=False,
-                       agent_options={"max_tokens": 24, "temperature": 1.0, "seed": 0})
-    assert (result.episodes_run, result.errors) == (4, 0)
+    texts = {}
+    for name in ("bench", "again"):
+        out = tmp_path / name
+        result = run_bench(f"hf:{model}", out=out, tasks=TWO_TASKS, n=2, samples=2, concurrency=4, sandbox="local",
+                           progress=False, agent_options={"max_tokens": 24, "temperature": 1.0})
+        assert (result.episodes_run, result.errors) == (8, 0)
+        episodes = read_jsonl(out / "episodes.jsonl")
+        texts[name] = {(e["task"], e["seed"], e["sample"]): e["turns"][0]["model"] for e in episodes}
     for name in FILES:
         assert (out / name).is_file(), name
-    episodes = read_jsonl(out / "episodes.jsonl")
-    assert sorted((e["task"], e["seed"]) for e in episodes) == [(t, s) for t in ("Game24", "NumberMultiply")
-                                                                for s in (0, 1)]
+    assert sorted(texts["bench"]) == [(t, q, s) for t in ("Game24", "NumberMultiply") for q in (0, 1) for s in (0, 1)]
+    assert texts["bench"] == texts["again"]  # every sample reproduces from its derived seed
+    assert any(texts["bench"][(t, q, 0)] != texts["bench"][(t, q, 1)] for t in ("Game24", "NumberMultiply")
+               for q in (0, 1))  # and the samples of a question differ
     assert all(e["agent"] == f"hf:{model}" and e["num_turns"] == len(e["turns"]) >= 1 for e in episodes)
     assert all(e["conversation"] == "assistant_continuation" and e["completion_tokens"] >= 1 for e in episodes)
     assert all(t["stop_reason"] in ("fence", "eos", "length") for e in episodes for t in e["turns"])
-    assert json.loads((out / "manifest.json").read_text())["agent_options"]["max_tokens"] == 24
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["agent_options"]["max_tokens"] == 24 and manifest["generation"]["max_new_tokens"] == 24
+    assert manifest["generation"]["temperature"] == 1.0 and len(manifest["weights"]["sha256_sampled"]) == 64
 
 
 def summary_episodes(out: Path) -> int:
