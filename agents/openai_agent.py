@@ -19,10 +19,15 @@
     model turn is an assistant message and each observation a user message (`Code Execution
     Results: ...`).
   * `"continue"`: the prompt is the user message and everything so far (model text and observations)
-    is one partial assistant message that the server continues. It needs a server that can continue a
-    final assistant message: by default it sends `continue_final_message=true,
-    add_generation_prompt=false` (vLLM's parameters); `continue_params` changes them. `transformers
-    serve` rejects these fields (HTTP 422).
+    is one partial assistant message that the server continues: the R1-CI shape, as the hf and vllm
+    agents see it. It needs a server that can continue a final assistant message: by default it sends
+    `continue_final_message=true, add_generation_prompt=false` (vLLM's and SGLang's parameters);
+    `continue_params` changes them. `transformers serve` and OpenAI reject these fields (HTTP 422/400).
+  * `"auto"`: `"continue"` until the server rejects the fields (HTTP 400/422 on a continuation
+    request), then `"messages"` for every agent sharing the client. A server that silently ignores
+    unknown fields would be misread as supporting them: name the mode for such servers.
+  Each episode records the mode its requests used (`conversation`: "assistant_continuation" or
+  "chat_messages") and the messages of its last request (`agent_stats.messages_sent`).
 - Robustness: at most `max_concurrency` requests in flight, shared by all agents spawned from one
   agent (a semaphore); each request has a `timeout` (seconds); transient failures (connection errors,
   timeouts, HTTP 408/409/429/5xx, a malformed reply) are retried `retries` times with exponential
@@ -49,7 +54,8 @@ DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_STOP = ("```\n",)
 # option value -> the conversation mode recorded with each episode (`Agent.conversation`)
 CONVERSATIONS = {"messages": "chat_messages", "chat_messages": "chat_messages",
-                 "continue": "assistant_continuation", "assistant_continuation": "assistant_continuation"}
+                 "continue": "assistant_continuation", "assistant_continuation": "assistant_continuation",
+                 "auto": None}
 CONTINUE_PARAMS = {"continue_final_message": True, "add_generation_prompt": False}
 TRANSIENT_STATUS = frozenset({408, 409, 429})
 FATAL_STATUS = frozenset({401, 403, 404, 405, 422})
@@ -99,6 +105,7 @@ class ChatClient:
         self.max_backoff = float(max_backoff)
         self._openai = openai
         self._sdk = openai.OpenAI(base_url=self.base_url, api_key=self.api_key, timeout=self.timeout, max_retries=0)
+        self.continues: bool | None = None  # does the server continue a final assistant message? (auto mode)
         self._semaphore = threading.BoundedSemaphore(self.max_concurrency)
         self._lock = threading.Lock()
         self.in_flight = 0
@@ -216,7 +223,8 @@ class OpenAIAgent(Agent):
         self.sampling = {"temperature": temperature, "top_p": top_p, max_tokens_field: max_tokens}
         self.seed = seed
         self.stop = list(stop) if stop else []
-        self.conversation = CONVERSATIONS[conversation]
+        self.auto_conversation = CONVERSATIONS[conversation] is None
+        self.conversation = CONVERSATIONS[conversation] or "assistant_continuation"
         self.continue_params = dict(CONTINUE_PARAMS if continue_params is None else continue_params)
         self.system = system
         self.extra_body = dict(extra_body or {})
@@ -246,13 +254,19 @@ class OpenAIAgent(Agent):
         self._turns.append(kept)
         return kept
 
+    def _mode(self) -> str:
+        """The conversation shape of the next request."""
+        if self.auto_conversation:
+            return "chat_messages" if self.client.continues is False else "assistant_continuation"
+        return self.conversation
+
     def messages(self) -> list[dict[str, str]]:
         """The request's messages for the next turn."""
         head = [{"role": "system", "content": self.system}] if self.system else []
         head.append({"role": "user", "content": self._prompt})
         if not self._turns:
             return head
-        if self.conversation == "assistant_continuation":
+        if self._mode() == "assistant_continuation":
             return head + [{"role": "assistant", "content": "".join(self._turns)}]
         tail = []
         for i, part in enumerate(self._turns):
@@ -269,13 +283,15 @@ class OpenAIAgent(Agent):
             body["seed"] = int(self.seed)
         if self.stop:
             body["stop"] = self.stop
-        if self.conversation == "assistant_continuation" and self._turns:
+        if self._mode() == "assistant_continuation" and self._turns:
             body.update(self.continue_params)
         body.update(self.extra_body)
         return body
 
     def _generate(self) -> str:
         stats = self.episode_stats
+        mode = self.conversation = self._mode()
+        probing = self.auto_conversation and self._turns and mode == "assistant_continuation"
         try:
             body = self.request_body()
             stats["messages_sent"] = body["messages"]  # the last request holds the whole conversation
@@ -283,6 +299,13 @@ class OpenAIAgent(Agent):
         except _ContextLength:
             stats.setdefault("stop_reasons", []).append("context_length")
             return ""
+        except AgentError as exc:
+            if probing and exc.status in (400, 422) and not self.client.continues:
+                self.client.continues = False  # the server does not continue assistant messages
+                return self._generate()
+            raise
+        if probing:
+            self.client.continues = True
         choice = reply["choices"][0]
         text = (choice.get("message") or {}).get("content") or ""
         finish = choice.get("finish_reason")

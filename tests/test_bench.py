@@ -433,3 +433,15 @@ def test_new_task_example_runs(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "oracle on DigitSum: accuracy 100.0 % over 4 episodes" in done.stdout
     assert {e["task"] for e in read_jsonl(tmp_path / "episodes.jsonl")} == {"DigitSum"}
+
+
+def test_custom_task_through_import_module_and_env_option(tmp_path):
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "examples"), str(REPO)]), "OMP_NUM_THREADS": "1"}
+    done = subprocess.run([sys.executable, "-m", "agents.cli", "bench", "--import-module", "new_task", "--tasks",
+                           "r1ci/DigitSum-v0", "--agent", "oracle", "--n", "3", "--env-option", "digits=12",
+                           "--sandbox", "local", "--no-progress", "--out", str(tmp_path)],
+                          capture_output=True, text=True, cwd=REPO, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    episodes = read_jsonl(tmp_path / "episodes.jsonl")
+    assert len(episodes) == 3 and all(e["reward"] == 1.0 and len(e["metadata"]["number"]) == 12 for e in episodes)
+    assert json.loads((tmp_path / "manifest.json").read_text())["env_options"] == {"digits": 12}

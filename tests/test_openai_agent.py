@@ -159,6 +159,27 @@ def test_continue_mode_sends_one_growing_assistant_message(scripted):
     assert second["messages"][1]["content"].endswith("Code Execution Results:\n42\n")
 
 
+@pytest.mark.parametrize("accepts", [True, False])
+def test_auto_conversation_continues_where_the_server_can_else_falls_back(scripted, accepts):
+    def server_side(body, n):
+        if "continue_final_message" in body and not accepts:
+            return 422, {"detail": "Extra inputs are not permitted: continue_final_message"}, {}
+        has_output = any("Code Execution Results:\n42" in m["content"] for m in body["messages"])
+        return reply("The product is <<<42>>>") if has_output else reply(f"Let me compute.\n{FENCE}python\nprint(6 * 7)\n")
+
+    server = scripted(server_side)
+    base = agent_for(server, conversation="auto")
+    for _ in range(2):  # the second episode shares the client, and what it learnt
+        agent = base.spawn()
+        episode = run_episode(gym.make("r1ci/NumberMultiply-v0", sandbox="local"), agent, seed=0)
+        assert episode.num_turns == 2
+        assert episode.conversation == ("assistant_continuation" if accepts else "chat_messages")
+        sent = episode.agent_stats["messages_sent"]
+        assert [m["role"] for m in sent] == (["user", "assistant"] if accepts else ["user", "assistant", "user"])
+    rejected = [r for r in server.requests if "continue_final_message" in r["body"]]
+    assert len(rejected) == (2 if accepts else 1)  # a refusing server is asked once, then never again
+
+
 def test_stop_fence_is_restored_only_when_generation_stopped_on_it():
     agent = OpenAIAgent("m", base_url="http://127.0.0.1:9/v1")
     open_block = f"x\n{FENCE}python\nprint(1)\n"
@@ -361,6 +382,13 @@ def test_agent_talks_to_transformers_serve(served_tiny_model):
     assert isinstance(text, str)
     assert agent.episode_stats["requests"] == 1 and agent.episode_stats["completion_tokens"] >= 1
     assert agent.episode_stats["stop_reasons"][0] in ("stop", "length")
+    # conversation=auto: transformers serve refuses to continue an assistant message, so chat messages it is
+    agent = OpenAIAgent(model, base_url=base_url, max_tokens=4, conversation="auto")
+    agent.reset("What is 6 * 7?", {})
+    agent.act("What is 6 * 7?", {})
+    agent.act("\nCode Execution Results:\n42\n", {})
+    assert agent.client.continues is False and agent.conversation == "chat_messages"
+    assert agent.episode_stats["requests"] == 2
 
 
 @pytest.mark.slow
