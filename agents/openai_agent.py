@@ -34,7 +34,11 @@
   backoff and jitter (`backoff` doubling up to `max_backoff`, honouring `Retry-After`); any other 4xx
   is never retried. A context-length 400 ends the turn with no text (the model ran out of room: the
   episode is scored with what it has). Every other failure raises `AgentError` (an infrastructure
-  error, reported apart by the benchmark; 401/403/404/405/422 are fatal: no retry can fix them).
+  error, reported apart by the benchmark; 401/403/404/405/422 are fatal: no retry can fix them;
+  `unreachable=True` when no attempt reached the server, which stops `r1ci bench` with the command
+  that resumes it). The SDK does the transport and error classes; the retry loop is this module's
+  (the SDK's retries are off) so that retries are counted per episode.
+- Seeding: `seed` is sent with every request; `r1ci bench` sets it per episode (see `agents.bench`).
 """
 from __future__ import annotations
 

@@ -1,12 +1,17 @@
-"""What a benchmark run leaves behind, besides its transcripts: `summary.md`, `summary.csv`, `plot.png`
+"""What a benchmark run leaves behind, besides its episodes: `summary.md`, `summary.csv`, `plot.png`
 and `manifest.json`, all rebuilt from `episodes.jsonl` and `errors.jsonl` (so a resumed run reports
 every episode it holds).
 
-Accuracy is the mean reward (1.0 for a correct final answer; a few checkers give partial credit).
-Averages over a split, source or category are macro averages: every task weighs the same, as in the
-papers. Published references (CodeSteer's GPT-4o numbers, and the R1-CI paper's test-suite headline)
-are shown beside the measured numbers and labelled as such: they were measured on other samples, and
-the paper's train/test split is not this project's.
+pass@1 of a task is the mean reward (1.0 for a correct final answer; a few checkers give partial
+credit), averaged first over the samples of each question and then over questions; its standard error
+is the one of that mean over questions (samples of one question are not independent). With k samples
+per question, pass@k is the unbiased estimate of Chen et al. (2021) and maj@k scores the most frequent
+answer. Averages over a split, source or category are macro averages: every task weighs the same, as in
+the papers, with standard error sqrt(sum of squared task errors) / tasks. The plot shows 95 % intervals
+(1.96 standard errors) and n per task. Token columns and stop reasons come from each episode's turns.
+Published references (CodeSteer's GPT-4o numbers, and the R1-CI paper's test-suite headline) are shown
+beside the measured numbers and labelled as such: they were measured on other samples, and the paper's
+train/test split is not this project's.
 """
 from __future__ import annotations
 

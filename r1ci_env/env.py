@@ -20,6 +20,9 @@ takes the model's next piece of text, and the env applies these rules:
    observation is "".
 6. `step` before `reset`, or after the episode ended, raises `RuntimeError`.
 
+`env.turns` lists the episode's turns so far as `Turn(model, observation)` (the kept text, and the
+observation it produced, None on the final turn); `env.transcript` is the prompt followed by them.
+
 See docs/protocol.md for every edge case.
 """
 from __future__ import annotations
