@@ -173,6 +173,13 @@ def check_positive(name: str, value: int | float, minimum: int | float = 1) -> N
         raise BenchError(f"{name} must be >= {minimum}, got {value}")
 
 
+def check_no_seed_option(options: dict[str, Any]) -> None:
+    """`r1ci run/bench` seed every episode themselves: an agent option `seed` would be silently replaced."""
+    if "seed" in options:
+        raise BenchError("episodes are seeded from --sampling-seed, the task, the question and the sample; "
+                         "give --sampling-seed instead of the agent option seed")
+
+
 def _redact(options: dict[str, Any]) -> dict[str, Any]:
     secret = re.compile(r"key|secret|password|auth", re.I)
     return {k: ("***" if secret.search(k) else v) for k, v in options.items() if k not in ("input", "output")}
@@ -359,6 +366,7 @@ class BenchRun:
         self._write_manifest(missing)
 
     def _build_agent(self) -> None:
+        check_no_seed_option(self.agent_options)
         if isinstance(self.agent_spec, str):
             self.spec = self.agent_spec
             parse_agent_spec(self.spec)
@@ -366,7 +374,8 @@ class BenchRun:
         else:
             if self.agent_options:
                 raise BenchError("agent_options only apply to an agent spec, not to an Agent object")
-            self.base_agent, self.spec = self.agent_spec, getattr(self.agent_spec, "name", type(self.agent_spec).__name__)
+            self.base_agent = self.agent_spec
+            self.spec = getattr(self.agent_spec, "name", type(self.agent_spec).__name__)
         if self.base_agent.interactive:  # the human agent: one episode at a time, no progress bar
             self.concurrency, self.progress = 1, False
         backend = getattr(self.base_agent, "backend", None)
@@ -736,8 +745,10 @@ def bench_command(args: argparse.Namespace) -> int:
     run.prepare()
     result = run.execute()
     overall = result.summary["overall"]
+    with_setup = run.this_run.get("seconds_with_setup")
     print(f"{result.episodes_run} episode(s) run, {result.episodes_skipped} already done, {result.lost} not scored "
-          f"(errors: {result.errors}); {result.seconds:.1f} s, {result.episodes_per_second:.2f} episodes/s")
+          f"(errors: {result.errors}); {result.seconds:.1f} s, {result.episodes_per_second:.2f} episodes/s "
+          f"({with_setup:.1f} s with setup)")
     print(f"pass@1 {report.pct(overall['accuracy'])} % over {overall['tasks']} task(s), "
           f"{overall['episodes']} episode(s); results in {result.out}/ ({report.SUMMARY_MD}, {report.SUMMARY_CSV}, "
           f"{report.PLOT_FILE}, {report.EPISODES_FILE}, {report.MANIFEST_FILE})")

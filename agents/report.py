@@ -131,7 +131,8 @@ def weights_fingerprint(spec: str) -> dict[str, Any] | None:
     root = Path(path)
     if not path or not root.is_dir():
         return None
-    files = sorted(p for p in root.rglob("*") if p.is_file() and (p.suffix in WEIGHT_SUFFIXES or p.name == "config.json"))
+    files = sorted(p for p in root.rglob("*")
+                   if p.is_file() and (p.suffix in WEIGHT_SUFFIXES or p.name == "config.json"))
     digest = hashlib.sha256()
     for file in files:
         size = file.stat().st_size
@@ -487,7 +488,8 @@ def render_markdown(summary: dict[str, Any], manifest: dict[str, Any]) -> str:
 
 
 CSV_FIELDS = ("level", "name", "split", "source", "category", "tasks", "questions", "episodes", "accuracy", "stderr",
-              "pass_at_k", "maj_at_k", "solved", "code_use", "calls_per_episode", "code_error_rate", "code_timeout_rate",
+              "pass_at_k", "maj_at_k", "solved", "code_use", "calls_per_episode", "code_error_rate",
+              "code_timeout_rate",
               "answered", "cap_hit", "token_limit_hit", "turns_per_episode", "prompt_tokens_per_episode",
               "completion_tokens_per_episode", "stop_reasons", "seconds_per_episode", "accuracy_on_ref_tasks",
               "ref_gpt4o_text", "ref_gpt4o_ci")
@@ -531,7 +533,8 @@ def render_plot(summary: dict[str, Any], manifest: dict[str, Any], path: Path) -
                 ax.text(min(value + error + 1, 101), pos, f"{value:.0f}", va="center", fontsize=7)
             text_refs = [(pos, row["ref_gpt4o_text"]) for pos, row in zip(positions, rows)
                          if row["ref_gpt4o_text"] is not None]
-            ci_refs = [(pos, row["ref_gpt4o_ci"]) for pos, row in zip(positions, rows) if row["ref_gpt4o_ci"] is not None]
+            ci_refs = [(pos, row["ref_gpt4o_ci"]) for pos, row in zip(positions, rows)
+                       if row["ref_gpt4o_ci"] is not None]
             if text_refs:
                 ax.scatter([v for _, v in text_refs], [p for p, _ in text_refs], marker="D", s=22, color="black",
                            zorder=3, label="published: GPT-4o text only (CodeSteer)")

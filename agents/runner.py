@@ -17,15 +17,17 @@ def run_command(args: argparse.Namespace) -> int:
     from r1ci_env.sandbox import DEFAULT_TIMEOUT, SandboxError
     from r1ci_env.tasks.registry import env_id
 
-    from .bench import (agent_options_from_args, check_positive, default_max_code_calls, import_modules,
-                        parse_key_values, resolve_tasks, sample_seed)
+    from .bench import (agent_options_from_args, check_no_seed_option, check_positive, default_max_code_calls,
+                        import_modules, parse_key_values, resolve_tasks, sample_seed)
     from .errors import AgentError
 
     check_positive("--n", args.n)
     import_modules(args.import_module)
     (task,), _ = resolve_tasks(tasks=[args.task])
-    agent = make_agent(args.agent, **agent_options_from_args(args))
-    max_code_calls = args.max_code_calls if args.max_code_calls is not None else default_max_code_calls(args.prompt_style)
+    options = agent_options_from_args(args)
+    check_no_seed_option(options)
+    agent = make_agent(args.agent, **options)
+    max_code_calls = default_max_code_calls(args.prompt_style) if args.max_code_calls is None else args.max_code_calls
     check_positive("--max-code-calls", max_code_calls, 0)
     settings = {"sandbox": args.sandbox, "max_code_calls": max_code_calls, "prompt": args.prompt_style,
                 "timeout": DEFAULT_TIMEOUT if args.code_timeout is None else args.code_timeout,

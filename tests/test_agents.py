@@ -203,6 +203,7 @@ BAD_INPUT = [
     (["run", "--task", "NumberMultiply", "--env-option", "max_digits=-5"], "min_digits <= max_digits"),
     (["run", "--task", "NumberMultiply", "--env-option", "novalue"], "--env-option wants KEY=VALUE"),
     (["run", "--task", "NumberMultiply", "--import-module", "no_such_module_r1ci"], "No module named"),
+    (["run", "--task", "NumberMultiply", "--agent-option", "seed=3"], "give --sampling-seed instead"),
     (["run", "--task", "NumberMultiply", "--code-timeout", "0", "--max-code-calls", "1"], "timeout must be > 0"),
     (["bench", "--agent", "oracle", "--tasks", "NoSuchTask"], "unknown task 'NoSuchTask'"),
     (["bench", "--agent", "oracle", "--suite", "nosuite"], "unknown suite"),

@@ -165,7 +165,9 @@ def test_auto_conversation_continues_where_the_server_can_else_falls_back(script
         if "continue_final_message" in body and not accepts:
             return 422, {"detail": "Extra inputs are not permitted: continue_final_message"}, {}
         has_output = any("Code Execution Results:\n42" in m["content"] for m in body["messages"])
-        return reply("The product is <<<42>>>") if has_output else reply(f"Let me compute.\n{FENCE}python\nprint(6 * 7)\n")
+        if has_output:
+            return reply("The product is <<<42>>>")
+        return reply(f"Let me compute.\n{FENCE}python\nprint(6 * 7)\n")
 
     server = scripted(server_side)
     base = agent_for(server, conversation="auto")
