@@ -207,8 +207,9 @@ def resume_command(argv: list[str] | None) -> str:
 class _ErrorLog:
     """errors.jsonl, the first error of each kind printed at once, and the stop rules for errors."""
 
-    def __init__(self, path: Path, max_identical: int, stop: "_Stop") -> None:
+    def __init__(self, path: Path, max_identical: int, stop: "_Stop", say: Any = print) -> None:
         self.writer = _JsonlWriter(path)
+        self.say = say
         self.max_identical = max_identical
         self.stop = stop
         self.printed: set[str] = set()
@@ -236,7 +237,7 @@ class _ErrorLog:
                 self.final_counts[signature] = self.final_counts.get(signature, 0) + 1
             identical = self.final_counts.get(signature, 0)
         if first:
-            print(f"r1ci bench: error ({kind}, {task} seed {seed}): {_one_line(text)}", file=sys.stderr)
+            self.say(f"r1ci bench: error ({kind}, {task} seed {seed}): {_one_line(text)}")
         if fatal:
             self.stop.abort(f"fatal agent error: {_one_line(text)}")
         elif getattr(exc, "unreachable", False):
@@ -274,7 +275,7 @@ class _Progress:
     """Counters of the run, and the progress bar (episodes, in flight, turns, tokens/s)."""
 
     def __init__(self, total: int, initial: int, enabled: bool) -> None:
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()  # re-entrant: the signal handler takes it on the main thread
         self.run = self.in_flight = self.turns = self.tokens = 0
         self.reward = 0.0
         self.started = time.perf_counter()
@@ -308,6 +309,13 @@ class _Progress:
             self.bar.set_postfix(acc=f"{100 * accuracy:.1f}%", in_flight=self.in_flight, turns=self.turns,
                                  tok_s=f"{self.tokens / seconds:.1f}", errors=errors, refresh=False)
             self.bar.refresh()
+
+    def say(self, text: str) -> None:
+        """Print a line on stderr without breaking the progress bar."""
+        if self.bar is not None:
+            self.bar.write(text, file=sys.stderr)
+        else:
+            print(text, file=sys.stderr, flush=True)
 
     def close(self) -> None:
         if self.bar is not None:
@@ -516,8 +524,8 @@ class BenchRun:
         """Play every pending episode, then write the reports."""
         self._check_tasks_and_sandbox()
         self.writer = _JsonlWriter(self.episodes_path)
-        self.errors = _ErrorLog(self.errors_path, self.max_identical_errors, self.stop)
         self.progress_state = _Progress(len(self.keys), self.skipped, self.progress)
+        self.errors = _ErrorLog(self.errors_path, self.max_identical_errors, self.stop, self.progress_state.say)
         self.this_run["setup_seconds"] = round(time.perf_counter() - self.started, 3)
         restore = self._install_signal_handlers() if self.handle_signals else {}
         started = time.perf_counter()
@@ -585,8 +593,8 @@ class BenchRun:
             with self.progress_state.lock:
                 in_flight = self.progress_state.in_flight
             self.stop.interrupt(f"{name}")
-            print(f"\nr1ci bench: {name}: stopping {in_flight} episode(s) in flight after their current turn "
-                  f"(finished episodes are saved); {name} again to quit now", file=sys.stderr, flush=True)
+            self.progress_state.say(f"r1ci bench: {name}: stopping {in_flight} episode(s) in flight after their "
+                                    f"current turn (finished episodes are saved); {name} again to quit now")
             return
         print(f"\nr1ci bench: {name} again: writing the reports and quitting", file=sys.stderr, flush=True)
         self._close(time.perf_counter() - self.started)

@@ -414,11 +414,11 @@ def test_oracle_scores_100_on_the_test_suite_with_docker(tmp_path, docker_sandbo
             if r["level"] == "task"}
     assert set(rows) == set(present) and all(float(r["accuracy"]) == 1.0 for r in rows.values())
     assert "pub. GPT-4o text %" in summary and "Published headline (R1-CI paper" in summary
-    assert "| GPT-4o + Code Interpreter | 70.9 |" in summary
+    assert md_row(summary, "GPT-4o + Code Interpreter") == ["GPT-4o + Code Interpreter", "70.9"]
     for name in present:
         if name in REFERENCES:
             text, ci = REFERENCES[name]
-            assert f"| {text:g} | {ci:g} |" in summary.split(f"| {name} |", 1)[1].split("\n", 1)[0]
+            assert md_row(summary, name)[-2:] == [f"{text:g}", f"{ci:g}"]
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert manifest["suite"] == "test" and manifest["sandbox"]["image_digest"].startswith("sha256:")
     assert_real_plot(tmp_path / "plot.png")
