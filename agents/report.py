@@ -235,9 +235,15 @@ def _majority_correct(samples: list[dict[str, Any]]) -> float:
     return max(float(s["reward"]) for s in answers if str(s["answer"]).strip() == winner)
 
 
+def _turn_list(episode: dict[str, Any]) -> list[dict[str, Any]]:
+    """The episode's turns; [] for records written before turns were kept (`turns` was a count)."""
+    turns = episode.get("turns")
+    return [t for t in turns if isinstance(t, dict)] if isinstance(turns, list) else []
+
+
 def _stop_reasons(episodes: list[dict[str, Any]]) -> Counter:
-    return Counter(str(turn.get("stop_reason")) for e in episodes for turn in e.get("turns") or []
-                   if isinstance(turn, dict) and turn.get("stop_reason") is not None)
+    return Counter(str(turn["stop_reason"]) for e in episodes for turn in _turn_list(e)
+                   if turn.get("stop_reason") is not None)
 
 
 def _num_turns(episode: dict[str, Any]) -> float:
@@ -256,8 +262,7 @@ def task_stats(episodes: list[dict[str, Any]], k: int = 1) -> dict[str, Any]:
     timeouts = sum(int(e.get("exec_timeouts", 0)) for e in episodes)
     full = [q for q in questions if len(q) >= k]
     reasons = _stop_reasons(episodes)
-    last_reasons = [str((e.get("turns") or [{}])[-1].get("stop_reason")) for e in episodes
-                    if isinstance(e.get("turns"), list) and e["turns"]]
+    last_reasons = [str(_turn_list(e)[-1].get("stop_reason")) for e in episodes if _turn_list(e)]
     prompt_tokens = [float(e["prompt_tokens"]) for e in episodes if e.get("prompt_tokens") is not None]
     completion = [float(e["completion_tokens"]) for e in episodes if e.get("completion_tokens") is not None]
     return {

@@ -175,6 +175,18 @@ def test_pass_at_k_and_standard_error_by_hand():
     assert standard_error([0.0, 1.0]) == pytest.approx(0.5) and standard_error([1.0]) is None
 
 
+def test_report_only_reads_records_written_before_turns_were_kept(tmp_path):
+    old = {"task": "Game24", "seed": 0, "instance_id": "seed-0", "reward": 1.0, "correct": True, "answer": "x",
+           "code_calls": 1, "turns": 2, "terminated": True, "truncated": False, "category": "planning",
+           "source": "symbench", "split": "train", "seconds": 0.5, "transcript": "..."}
+    (tmp_path / "episodes.jsonl").write_text(json.dumps(old) + "\n" + json.dumps({**old, "seed": 1, "reward": 0.0})
+                                             + "\n")
+    done = bench_cli("--out", str(tmp_path), "--report-only")
+    assert done.returncode == 0, done.stderr
+    row = md_row((tmp_path / "summary.md").read_text(), "Game24")
+    assert row[4:6] == ["2x1", "50.0 ± 50.0"]
+
+
 def test_resume_refuses_different_sampling_settings(tmp_path):
     from agents.bench import BenchRun
 
@@ -352,14 +364,14 @@ def summary_episodes(out: Path) -> int:
 def test_a_signal_stops_cleanly_a_second_one_at_once_and_resume_completes(tmp_path, signum):
     """The hf agent on the tiny random Qwen2, greedy, so that every turn runs to --max-tokens: a slow
     stand-in for a real model whose turn length we control. Run 1: one signal; the episodes in flight
-    end after their current turn and the run exits by itself. Run 2 (turns of ~2000 tokens): two
+    end after their current turn and the run exits by itself. Run 2 (turns of ~1000 tokens): two
     signals; the process exits within seconds, mid-turn. Both leave summary.md matching
     episodes.jsonl, and --resume finishes the run with every episode exactly once."""
     sys.path.insert(0, str(REPO / "tests"))
     from tiny_qwen import save_tiny_model
 
     model = save_tiny_model(tmp_path / "tiny")
-    for signals, max_tokens, n in ((1, 200, 4), (2, 2000, 2)):
+    for signals, max_tokens, n in ((1, 200, 3), (2, 1000, 2)):
         args = ["--agent", f"hf:{model}", "--tasks", TWO_TASKS, "--n", str(n), "--concurrency", "2",
                 "--sandbox", "local", "--max-tokens", str(max_tokens), "--temperature", "0"]
         out = tmp_path / f"run{signals}"
