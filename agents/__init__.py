@@ -15,7 +15,7 @@ An agent keeps the state of one episode. To play episodes concurrently, take one
 with `fresh_agent(agent)`: it calls the agent's `spawn()` when it has one (model-backed agents share
 their model, client or engine with what they spawn), else makes a shallow copy. `r1ci run` and
 `r1ci bench` then set the episode's sampling seed on it (`Agent.seed`, derived per task, question and
-sample; the hf and openai agents use it, the vllm agent keeps its engine-wide seed).
+sample; the hf and openai agents use it).
 
 Note: the import name `agents` is also used by an unrelated PyPI package; install r1ci in its own
 environment if you use that one too.

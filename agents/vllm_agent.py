@@ -108,7 +108,6 @@ class VLLMAgent(Agent):
     """An agent over a shared `VLLMEngine`; `spawn()` gives a fresh agent on the same engine."""
 
     name = "vllm"
-    conversation = "assistant_continuation"
 
     def __init__(self, model: str, *, engine: VLLMEngine | None = None, **options: Any) -> None:
         self.model = model

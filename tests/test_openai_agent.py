@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -304,69 +305,17 @@ def test_bench_stops_on_a_fatal_agent_error(scripted, tmp_path):
 # ------------------------------------------------------------------------------ transformers serve
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_transformers_serve(model_dir: Path, log_path: Path) -> tuple[subprocess.Popen, str]:
-    """Start a real `transformers serve` of `model_dir` on a free loopback port; wait until it answers
-    /health. Returns (process, base_url); the caller stops it (`stop_process`)."""
-    for module in ("fastapi", "uvicorn", "openai"):
-        pytest.importorskip(module, reason="needs transformers[serving] (pip install 'r1ci[serve]')")
-    port = _free_port()
-    log = open(log_path, "w+")
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "transformers.cli.transformers", "serve", str(model_dir), "--host", "127.0.0.1",
-         "--port", str(port), "--device", "cpu", "--log-level", "warning"],
-        stdout=log, stderr=subprocess.STDOUT, env=env)
-    deadline = time.monotonic() + 180
-    import urllib.request
-
-    while True:
-        if process.poll() is not None:
-            log.seek(0)
-            pytest.fail(f"transformers serve exited with {process.returncode}:\n{log.read()[-3000:]}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            stop_process(process)
-            pytest.fail("transformers serve did not come up within 180 s")
-        time.sleep(0.5)
-    return process, f"http://127.0.0.1:{port}/v1"
-
-
-def stop_process(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
-def tiny_model_dir(tmp_path_factory) -> Path:
-    sys.path.insert(0, str(REPO / "tests"))
-    from tiny_qwen import save_tiny_model
-
-    return save_tiny_model(tmp_path_factory.mktemp("tiny-qwen"))
-
-
 @pytest.fixture(scope="module")
 def served_tiny_model(tmp_path_factory):
     """A real `transformers serve` of the tiny Qwen2 model on 127.0.0.1 (a subprocess)."""
-    model_dir = tiny_model_dir(tmp_path_factory)
-    process, base_url = start_transformers_serve(model_dir, tmp_path_factory.mktemp("serve-log") / "serve.log")
-    try:
+    sys.path.insert(0, str(REPO / "tests"))
+    from serving import skip_without_serving, transformers_serve
+    from tiny_qwen import save_tiny_model
+
+    skip_without_serving()
+    model_dir = save_tiny_model(tmp_path_factory.mktemp("tiny-qwen"))
+    with transformers_serve(model_dir, tmp_path_factory.mktemp("serve-log") / "serve.log") as base_url:
         yield str(model_dir), base_url
-    finally:
-        stop_process(process)
 
 
 def bench_against(base_url: str, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
@@ -431,29 +380,45 @@ def test_a_wrong_model_name_stops_the_run_after_a_few_identical_errors(served_ti
     assert len(errors) == 3 and all(e["final"] and "HTTP 400" in e["error"] for e in errors)
 
 
+def kill_transformers_serve(model_dir: Path) -> int:
+    """SIGKILL the `transformers serve` process serving `model_dir` (found in /proc); returns how many."""
+    killed = 0
+    for proc in Path("/proc").iterdir():
+        try:
+            words = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"serve" in words and str(model_dir).encode() in words and proc.name.isdigit():
+            os.kill(int(proc.name), signal.SIGKILL)
+            killed += 1
+    return killed
+
+
 @pytest.mark.slow
-def test_a_server_killed_mid_run_ends_the_run_with_the_resume_command(tmp_path_factory, tmp_path):
-    model_dir = tiny_model_dir(tmp_path_factory)
-    process, base_url = start_transformers_serve(model_dir, tmp_path / "serve.log")
+def test_a_server_killed_mid_run_ends_the_run_with_the_resume_command(tmp_path):
+    sys.path.insert(0, str(REPO / "tests"))
+    from serving import skip_without_serving, transformers_serve
+    from tiny_qwen import save_tiny_model
+
+    skip_without_serving()
+    model_dir = save_tiny_model(tmp_path / "tiny-qwen")
     out = tmp_path / "out"
     args = ["--agent", f"openai:{model_dir}", "--tasks", "NumberMultiply,Game24", "--n", "40", "--concurrency", "2",
             "--max-tokens", "64", "--temperature", "0", "--agent-option", "retries=3", "--agent-option", "backoff=0.5",
             "--out", str(out)]
-    env = {**os.environ, "OPENAI_BASE_URL": base_url, "OPENAI_API_KEY": "EMPTY", "OMP_NUM_THREADS": "1"}
-    bench = subprocess.Popen([sys.executable, "-m", "agents.cli", "bench", *args, "--sandbox", "local",
-                              "--no-progress"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                             cwd=REPO)
-    try:
+    with transformers_serve(model_dir, tmp_path / "serve.log") as base_url:
+        env = {**os.environ, "OPENAI_BASE_URL": base_url, "OPENAI_API_KEY": "EMPTY", "OMP_NUM_THREADS": "1"}
+        bench = subprocess.Popen([sys.executable, "-m", "agents.cli", "bench", *args, "--sandbox", "local",
+                                  "--no-progress"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                                 cwd=REPO)
         episodes = out / "episodes.jsonl"
         deadline = time.monotonic() + 300
         while not (episodes.exists() and episodes.read_bytes().count(b"\n") >= 3):
             assert bench.poll() is None and time.monotonic() < deadline, bench.communicate()
             time.sleep(0.05)
-    finally:
-        process.kill()
-        process.wait()
-    killed = time.monotonic()
-    stdout, stderr = bench.communicate(timeout=120)
+        assert kill_transformers_serve(model_dir) == 1
+        killed = time.monotonic()
+        stdout, stderr = bench.communicate(timeout=120)
     # retries=3 with backoff 0.5 s doubling (jittered) bound the wait: a few seconds, not minutes
     assert time.monotonic() - killed < 30 and bench.returncode == 2, stderr
     assert "the model endpoint is unreachable" in stderr and "Traceback" not in stderr
