@@ -318,12 +318,6 @@ def served_tiny_model(tmp_path_factory):
         yield str(model_dir), base_url
 
 
-def bench_against(base_url: str, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
-    env = {**os.environ, "OPENAI_BASE_URL": base_url, "OPENAI_API_KEY": "EMPTY", "OMP_NUM_THREADS": "1"}
-    return subprocess.run([sys.executable, "-m", "agents.cli", "bench", *args, "--sandbox", "local", "--no-progress"],
-                          capture_output=True, text=True, env=env, cwd=REPO, timeout=timeout)
-
-
 @pytest.mark.slow
 def test_agent_talks_to_transformers_serve(served_tiny_model):
     model, base_url = served_tiny_model
@@ -364,6 +358,12 @@ def test_r1ci_bench_against_transformers_serve(served_tiny_model, tmp_path):
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["agent"] == f"openai:{model}" and manifest["runs"][0]["episodes_run"] == 4
     assert "episodes lost after every retry: 0" in (out / "summary.md").read_text()
+
+
+def bench_against(base_url: str, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    env = {**os.environ, "OPENAI_BASE_URL": base_url, "OPENAI_API_KEY": "EMPTY", "OMP_NUM_THREADS": "1"}
+    return subprocess.run([sys.executable, "-m", "agents.cli", "bench", *args, "--sandbox", "local", "--no-progress"],
+                          capture_output=True, text=True, env=env, cwd=REPO, timeout=timeout)
 
 
 @pytest.mark.slow
