@@ -178,21 +178,6 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
                           cwd=REPO, timeout=300)
 
 
-def test_r1ci_run_prompt_styles_and_bad_specs():
-    done = run_cli("--task", "NumberMultiply", "--agent", "oracle", "--n", "1", "--sandbox", "local",
-                   "--prompt-style", "text_only")
-    assert done.returncode == 0, done.stderr
-    # text_only allows no code: the oracle's block is not run, the episode is cut, reward 0.
-    assert "reward=0.0 code_calls=0" in done.stdout and "Do not write or run any code" in done.stdout
-    done = run_cli("--task", "NumberMultiply", "--agent", "oracle", "--n", "1", "--sandbox", "local", "--quiet",
-                   "--prompt-style", "code_always")
-    assert done.returncode == 0 and "reward=1.0 code_calls=1" in done.stdout
-    done = run_cli("--task", "NumberMultiply", "--agent", "gpt5", "--sandbox", "local")
-    assert done.returncode == 2 and "unknown agent spec" in done.stderr
-    done = run_cli("--task", "NumberMultiply", "--agent", "null", "--temperature", "0.5", "--sandbox", "local")
-    assert done.returncode == 2 and "takes no options" in done.stderr
-
-
 BAD_INPUT = [
     (["run", "--task", "NoSuchTask"], "unknown task 'NoSuchTask'"),
     (["run", "--task", "NumberMultiply", "--n", "0"], "--n must be >= 1"),
@@ -261,6 +246,21 @@ def test_list_task_shows_knobs_defaults_and_an_example(capsys):
     from r1ci_env.tasks import make_task
 
     assert knobs["max_digits"] == make_task("NumberMultiply").config.max_digits
+
+
+def test_r1ci_run_prompt_styles_and_bad_specs():
+    done = run_cli("--task", "NumberMultiply", "--agent", "oracle", "--n", "1", "--sandbox", "local",
+                   "--prompt-style", "text_only")
+    assert done.returncode == 0, done.stderr
+    # text_only allows no code: the oracle's block is not run, the episode is cut, reward 0.
+    assert "reward=0.0 code_calls=0" in done.stdout and "Do not write or run any code" in done.stdout
+    done = run_cli("--task", "NumberMultiply", "--agent", "oracle", "--n", "1", "--sandbox", "local", "--quiet",
+                   "--prompt-style", "code_always")
+    assert done.returncode == 0 and "reward=1.0 code_calls=1" in done.stdout
+    done = run_cli("--task", "NumberMultiply", "--agent", "gpt5", "--sandbox", "local")
+    assert done.returncode == 2 and "unknown agent spec" in done.stderr
+    done = run_cli("--task", "NumberMultiply", "--agent", "null", "--temperature", "0.5", "--sandbox", "local")
+    assert done.returncode == 2 and "takes no options" in done.stderr
 
 
 # ------------------------------------------------------------------------------ vllm (stand-in engine)
