@@ -346,6 +346,7 @@ class BenchRun:
         self.out = Path(out)
         self.started = time.perf_counter()
         self.stop = _Stop()
+        self._summary_lock = threading.RLock()  # re-entrant: the signal handler may take it on the main thread
 
     # -- preparation -----------------------------------------------------------------------------
     def prepare(self) -> None:
@@ -514,6 +515,8 @@ class BenchRun:
                       "seconds": round(time.perf_counter() - started, 4)}
             if self.writer.write(record):
                 reward = record["reward"]
+                if self.stop.event.is_set():  # stopping: keep the summary in step with every line written
+                    self._refresh_summary()
             if self.base_agent.interactive:
                 print(f"----- episode over: reward {episode.reward:g}, your answer {episode.answer!r}, gold "
                       f"{episode.gold!r} -----", flush=True)
@@ -575,6 +578,11 @@ class BenchRun:
                            seconds=seconds, summary=summary, aborted=stop.reason if stop.aborted else None,
                            interrupted=stop.reason is not None and not stop.aborted)
 
+    def _refresh_summary(self) -> None:
+        """summary.md/csv from what episodes.jsonl holds now (a stop may be followed by a SIGKILL)."""
+        with self._summary_lock:
+            report.write_reports(self.out, plot=False)
+
     # -- signals ---------------------------------------------------------------------------------
     def _install_signal_handlers(self) -> dict[int, Any]:
         """SIGINT/SIGTERM: the first stops after the current turn, the second writes the reports and exits."""
@@ -595,6 +603,7 @@ class BenchRun:
             self.stop.interrupt(f"{name}")
             self.progress_state.say(f"r1ci bench: {name}: stopping {in_flight} episode(s) in flight after their "
                                     f"current turn (finished episodes are saved); {name} again to quit now")
+            self._refresh_summary()
             return
         print(f"\nr1ci bench: {name} again: writing the reports and quitting", file=sys.stderr, flush=True)
         self._close(time.perf_counter() - self.started)

@@ -571,15 +571,16 @@ def render_plot(summary: dict[str, Any], manifest: dict[str, Any], path: Path) -
         plt.close(fig)
 
 
-def write_reports(out: Path | str) -> dict[str, Any]:
-    """Rebuild summary.md, summary.csv and plot.png in `out` from its episodes and errors; returns the
-    summary data."""
+def write_reports(out: Path | str, *, plot: bool = True) -> dict[str, Any]:
+    """Rebuild summary.md, summary.csv and (unless `plot=False`, the slow part) plot.png in `out` from
+    its episodes and errors; returns the summary data."""
     out = Path(out)
     manifest = load_manifest(out) or {}
     summary = summarize(read_jsonl(out / EPISODES_FILE), read_jsonl(out / ERRORS_FILE), manifest)
     write_atomic(out / SUMMARY_MD, render_markdown(summary, manifest))
     write_atomic(out / SUMMARY_CSV, render_csv(summary))
-    render_plot(summary, manifest, out / PLOT_FILE)
+    if plot:
+        render_plot(summary, manifest, out / PLOT_FILE)
     return summary
 
 

@@ -366,7 +366,8 @@ def test_a_signal_stops_cleanly_a_second_one_at_once_and_resume_completes(tmp_pa
     stand-in for a real model whose turn length we control. Run 1: one signal; the episodes in flight
     end after their current turn and the run exits by itself. Run 2 (turns of ~1000 tokens): two
     signals; the process exits within seconds, mid-turn. Both leave summary.md matching
-    episodes.jsonl, and --resume finishes the run with every episode exactly once."""
+    episodes.jsonl, and --resume finishes run 1 with every episode exactly once. SIGTERM also: a SIGKILL
+    1.5 s after it (a scheduler's grace period) still finds the summary up to date."""
     sys.path.insert(0, str(REPO / "tests"))
     from tiny_qwen import save_tiny_model
 
@@ -399,10 +400,26 @@ def test_a_signal_stops_cleanly_a_second_one_at_once_and_resume_completes(tmp_pa
         manifest = json.loads((out / "manifest.json").read_text())
         assert manifest["runs"][-1]["stopped"] == signal.Signals(signum).name
         assert all(e["turns"][-1]["stop_reason"] == "length" for e in read_jsonl(episodes))
-        resumed = bench_cli(*args, "--out", str(out), "--resume")
-        assert resumed.returncode == 0, resumed.stderr
-        assert sorted(keys(episodes)) == sorted((t, s) for t in TWO_TASKS.split(",") for s in range(n))
-        assert summary_episodes(out) == 2 * n
+        if signals == 1:  # (resuming after two signals is the same path)
+            resumed = bench_cli(*args, "--out", str(out), "--resume")
+            assert resumed.returncode == 0, resumed.stderr
+            assert sorted(keys(episodes)) == sorted((t, s) for t in TWO_TASKS.split(",") for s in range(n))
+            assert summary_episodes(out) == 2 * n
+    if signum == signal.SIGTERM:  # a scheduler's preemption: SIGTERM, then SIGKILL after a short grace period
+        args[args.index("--max-tokens") + 1] = "1000"
+        out = tmp_path / "preempted"
+        process = subprocess.Popen([sys.executable, "-m", "agents.cli", "bench", *args, "--out", str(out),
+                                    "--no-progress"], cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                   env={**os.environ, "OMP_NUM_THREADS": "1"})
+        episodes = out / "episodes.jsonl"
+        while not (episodes.exists() and episodes.read_bytes().count(b"\n") >= 1):
+            assert process.poll() is None
+            time.sleep(0.05)
+        process.send_signal(signal.SIGTERM)
+        time.sleep(1.5)
+        process.kill()
+        process.wait()
+        assert summary_episodes(out) == len(keys(episodes))  # written at the SIGTERM, not stale at the SIGKILL
 
 
 # ------------------------------------------------------------------------------ the test suite, Docker
