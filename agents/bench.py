@@ -20,14 +20,16 @@ Files in the output directory:
   endpoint, or after `max_identical_errors` identical final errors.
 - `summary.md`, `summary.csv`, `plot.png`, `manifest.json`: see `agents.report`.
 
-Stopping: the first SIGINT/SIGTERM stops every episode after its current turn (unfinished episodes are
-not written; `--resume` plays them again); a second one writes the reports from what is on disk and
-exits at once. Either way summary.md matches episodes.jsonl.
+Stopping (`handle_signals=True`, as `r1ci bench` runs): the first SIGINT/SIGTERM stops every episode
+after its current turn (unfinished episodes are not written; `--resume` plays them again) and keeps
+summary.md/csv up to date from then on; a second one writes the reports from what is on disk and exits
+at once. Either way summary.md matches episodes.jsonl.
 
 `resume=True` continues a run in the same directory: episodes already in episodes.jsonl are skipped
-(a line cut short by a kill is discarded first), everything else runs. The agent, its effective
-generation settings, prompt and code-call settings must match the manifest's; n, seed, samples and tasks
-may differ (a resumed run can extend one).
+(a line cut short by a kill is discarded first), everything else runs. The settings in
+`RESUME_MUST_MATCH` (agent, effective generation settings, weights fingerprint, prompt, code and env
+settings, sampling seed) must match the manifest's; n, seed, samples and tasks may differ (a resumed run
+can extend one).
 """
 from __future__ import annotations
 
@@ -58,8 +60,8 @@ DEFAULT_RETRIES = 2
 DEFAULT_MAX_IDENTICAL_ERRORS = 3
 PROMPT_STYLES = ("code_interpreter", "text_only", "code_always")
 # Settings a resumed run must share with the run it continues (else the episodes would not be comparable).
-RESUME_MUST_MATCH = ("agent", "generation", "prompt_style", "prompt_sha256", "max_code_calls", "code_timeout",
-                     "env_options", "sampling_seed")
+RESUME_MUST_MATCH = ("agent", "generation", "weights", "prompt_style", "prompt_sha256", "max_code_calls",
+                     "code_timeout", "env_options", "sampling_seed")
 _ENV_ID = re.compile(r"r1ci/(.+)-v\d+")
 
 
