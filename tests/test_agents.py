@@ -168,6 +168,19 @@ def test_human_plays_through_r1ci_run_with_piped_stdin():
     assert done.returncode == 0, done.stderr
     assert "Code Execution Results:\nhello from the human" in done.stdout
     assert "reward=1.0 code_calls=1" in done.stdout
+    assert f"gold='{answer}'" in done.stdout
+
+
+def test_human_plays_r1ci_bench_and_sees_the_gold_after_each_episode(tmp_path):
+    typed = "I think <<<12>>>\n.\n" * 2
+    done = subprocess.run([sys.executable, "-m", "agents.cli", "bench", "--agent", "human", "--tasks", "NumberMultiply",
+                           "--n", "2", "--sandbox", "local", "--out", str(tmp_path), "--concurrency", "4"],
+                          input=typed, capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert done.returncode == 0, done.stderr
+    golds = [gold("NumberMultiply", seed) for seed in (0, 1)]
+    assert [line for line in done.stdout.splitlines() if line.startswith("----- episode over")] == [
+        f"----- episode over: reward 0, your answer '12', gold '{g}' -----" for g in golds]
+    assert "r1ci bench:" not in done.stderr  # no progress bar for a person at the terminal
 
 
 # ------------------------------------------------------------------------------ r1ci run
