@@ -351,6 +351,15 @@ def test_hf_agent_bench_with_the_tiny_model(tmp_path):
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["agent_options"]["max_tokens"] == 24 and manifest["generation"]["max_new_tokens"] == 24
     assert manifest["generation"]["temperature"] == 1.0 and len(manifest["weights"]["sha256_sampled"]) == 64
+    summary = (out / "summary.md").read_text()
+    header = next(line for line in summary.split("## Per task", 1)[1].splitlines() if line.startswith("| task"))
+    columns = [c.strip() for c in header.strip("|").split("|")]
+    for task in ("Game24", "NumberMultiply"):
+        row = dict(zip(columns, md_row(summary, task)))
+        mine = [e for e in episodes if e["task"] == task]
+        assert row["completion tokens / ep"] == f"{sum(e['completion_tokens'] for e in mine) / len(mine):.0f}"
+        reasons = [t["stop_reason"] for e in mine for t in e["turns"]]
+        assert sum(int(part.split()[-1]) for part in row["stop reasons"].split(", ")) == len(reasons)
 
 
 def summary_episodes(out: Path) -> int:
