@@ -511,6 +511,16 @@ def render_csv(summary: dict[str, Any]) -> str:
     return out.getvalue()
 
 
+def plot_bars(summary: dict[str, Any]) -> tuple[list[str], list[float], list[float]]:
+    """Per task: the bar's label (task and n = questions x samples), pass@1 in %, and the half-width of
+    its 95 % interval in % (1.96 standard errors; 0 where there is no estimate)."""
+    k = summary["samples_per_question"]
+    rows = summary["tasks"]
+    return ([f"{row['task']} (n={row['questions']}x{k})" for row in rows],
+            [100 * (row["accuracy"] or 0.0) for row in rows],
+            [196 * row["stderr"] if row["stderr"] is not None else 0.0 for row in rows])
+
+
 def render_plot(summary: dict[str, Any], manifest: dict[str, Any], path: Path) -> None:
     """A horizontal bar per task (pass@1 %, with a 95 % confidence interval and n in the label), with the
     published references as markers."""
@@ -520,7 +530,6 @@ def render_plot(summary: dict[str, Any], manifest: dict[str, Any], path: Path) -
     import matplotlib.pyplot as plt
 
     rows = summary["tasks"]
-    k = summary["samples_per_question"]
     height = max(3.0, 0.28 * len(rows) + 1.6)
     fig, ax = plt.subplots(figsize=(9, height), dpi=100)
     try:
@@ -529,8 +538,7 @@ def render_plot(summary: dict[str, Any], manifest: dict[str, Any], path: Path) -
             ax.set_axis_off()
         else:
             positions = list(range(len(rows)))[::-1]
-            accuracy = [100 * (row["accuracy"] or 0.0) for row in rows]
-            errors = [196 * row["stderr"] if row["stderr"] is not None else 0.0 for row in rows]
+            labels, accuracy, errors = plot_bars(summary)
             colors = {"train": "#4c72b0", "test": "#dd8452", "extra": "#8c8c8c"}
             ax.barh(positions, accuracy, color=[colors.get(row["split"], "#55a868") for row in rows], height=0.7,
                     xerr=errors, error_kw={"elinewidth": 1, "capsize": 2, "ecolor": "#333333"})
@@ -551,7 +559,7 @@ def render_plot(summary: dict[str, Any], manifest: dict[str, Any], path: Path) -
                 ax.axvline(100 * mean, color="gray", linestyle="--", linewidth=1,
                            label=f"this run, mean {100 * mean:.1f} %")
             ax.set_yticks(positions)
-            ax.set_yticklabels([f"{row['task']} (n={row['questions']}x{k})" for row in rows], fontsize=8)
+            ax.set_yticklabels(labels, fontsize=8)
             ax.set_xlim(0, 108)
             ax.set_xlabel("pass@1 (%), error bars: 95 % confidence interval over questions")
             ax.grid(axis="x", alpha=0.3)

@@ -158,6 +158,12 @@ def test_samples_per_question_give_pass_at_k_with_standard_errors(tmp_path):
     summary = (tmp_path / "summary.md").read_text()
     assert "pass@3 %" in summary and "maj@3 %" in summary and md_row(summary, "NumberMultiply")[4] == "5x3"
     assert md_row(summary, "NumberMultiply")[5] == f"{100 * row['accuracy']:.1f} ± {100 * row['stderr']:.1f}"
+    from agents.report import plot_bars
+
+    labels, bars, errors = plot_bars(result.summary)
+    assert labels == ["NumberMultiply (n=5x3)"] and bars == [pytest.approx(100 * row["accuracy"])]
+    assert errors == [pytest.approx(196 * row["stderr"])]  # the 95 % interval drawn on the plot
+    assert_real_plot(tmp_path / "plot.png")
     # resuming with more samples adds only the new ones, with the same derived seeds
     again = run_bench(SeedCoinAgent(), out=tmp_path, tasks="NumberMultiply", n=5, samples=4, sampling_seed=7,
                       sandbox="local", progress=False, resume=True)
