@@ -8,12 +8,14 @@ Agent specs (`make_agent(spec, **options)`, `r1ci run|bench --agent SPEC`):
 | `null` | gives up at once (every episode scores 0) | none |
 | `human` | you, in the terminal: shows observations, reads a turn until a line with `.` or EOF | `input`, `output` (streams) |
 | `hf:<model path>` | transformers generation in this process, batched across episodes (`agents.hf.make_hf_agent`) | `temperature`, `top_p`, `max_tokens` (= `max_new_tokens`), `max_total_tokens`, `seed`, `dtype`, `device`, `max_batch_size` |
-| `openai:<model>` | any OpenAI-compatible chat-completions server (`agents.openai_agent`) | `base_url`, `api_key`, `temperature`, `top_p`, `max_tokens`, `conversation`, `max_concurrency`, `timeout`, `retries`, ... |
+| `openai:<model>` | any OpenAI-compatible chat-completions server, through the `openai` SDK (`agents.openai_agent`) | `base_url`, `api_key`, `temperature`, `top_p`, `max_tokens`, `conversation` (messages, continue, auto), `max_concurrency`, `timeout`, `retries`, ... |
 | `vllm:<model path>` | vLLM in this process, GPU only, optional extra (`agents.vllm_agent`) | `temperature`, `top_p`, `max_tokens`, `max_batch`, vLLM engine options |
 
 An agent keeps the state of one episode. To play episodes concurrently, take one agent per episode
 with `fresh_agent(agent)`: it calls the agent's `spawn()` when it has one (model-backed agents share
-their model, client or engine with what they spawn), else makes a shallow copy.
+their model, client or engine with what they spawn), else makes a shallow copy. `r1ci run` and
+`r1ci bench` then set the episode's sampling seed on it (`Agent.seed`, derived per task, question and
+sample; the hf and openai agents use it).
 
 Note: the import name `agents` is also used by an unrelated PyPI package; install r1ci in its own
 environment if you use that one too.
@@ -21,6 +23,7 @@ environment if you use that one too.
 from __future__ import annotations
 
 import copy
+import os
 from typing import Any
 
 from .base import Agent
@@ -73,6 +76,9 @@ def make_agent(spec: str, **options: Any) -> Agent:
     if kind == "hf":
         from .hf import make_hf_agent
 
+        if _looks_like_a_path(argument) and not os.path.isdir(argument):
+            raise ValueError(f"hf:{argument}: no model directory there (give a directory holding config.json and "
+                             "the weights, or a Hugging Face repo id that is in the local cache)")
         if "max_tokens" in options:  # the common name (--max-tokens) for the hf agent's max_new_tokens
             options["max_new_tokens"] = options.pop("max_tokens")
         return make_hf_agent(argument, **options)
@@ -83,6 +89,11 @@ def make_agent(spec: str, **options: Any) -> Agent:
     from .vllm_agent import VLLMAgent
 
     return VLLMAgent(argument, **options)
+
+
+def _looks_like_a_path(argument: str) -> bool:
+    """A filesystem path rather than a hub repo id (`org/name` has exactly one slash)."""
+    return argument.startswith(("/", ".", "~")) or argument.count("/") > 1
 
 
 def fresh_agent(agent: Agent) -> Agent:

@@ -6,9 +6,20 @@ imports it."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from r1ci_env.sandbox.bench import add_arguments as add_bench_arguments
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """Shows each option's default in --help, except where there is none to show (None, False, [])."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if "%(default)" in text or action.default in (None, False, [], argparse.SUPPRESS) or not action.option_strings:
+            return text
+        return text + " (default: %(default)s)"
 
 
 def _add_sandbox_commands(sub: argparse._SubParsersAction) -> None:
@@ -36,8 +47,10 @@ def _add_serve_command(ssub: argparse._SubParsersAction) -> None:
 
 
 def _add_run_command(sub: argparse._SubParsersAction) -> None:
-    run = sub.add_parser("run", help="play episodes of one task with an agent and print each transcript")
-    run.add_argument("--task", required=True, help="task name, e.g. BlocksWorld (see `r1ci list`)")
+    run = sub.add_parser("run", help="play episodes of one task with an agent and print each transcript",
+                         formatter_class=_HelpFormatter)
+    run.add_argument("--task", required=True, help="task name or gym id, e.g. BlocksWorld or r1ci/BlocksWorld-v0 "
+                     "(see `r1ci list`)")
     run.add_argument("--agent", default="oracle",
                      help="agent spec: oracle, null, human, hf:<model path>, openai:<model>, vllm:<model path>")
     run.add_argument("--n", type=int, default=5, help="number of episodes")
@@ -51,22 +64,28 @@ def _add_run_command(sub: argparse._SubParsersAction) -> None:
 def _add_bench_command(sub: argparse._SubParsersAction) -> None:
     from .bench import add_arguments as add_agent_bench_arguments
 
-    bench = sub.add_parser("bench", help="benchmark an agent on a suite: N episodes per task, concurrently; "
-                           "transcripts, summary beside published references, plot, manifest; resumable")
+    bench = sub.add_parser("bench", help="benchmark an agent on a suite: N questions x K samples per task, "
+                           "concurrently; episodes, summary with uncertainty beside published references, plot, "
+                           "manifest; resumable", formatter_class=_HelpFormatter)
     add_agent_bench_arguments(bench)
 
 
 def _add_list_command(sub: argparse._SubParsersAction) -> None:
     listing = sub.add_parser("list", help="list the tasks: gym id, name, source, category, split, checker, "
-                             "question count")
+                             "question count; or one task's knobs and an example question (--task)")
     listing.add_argument("--suite", default=None,
                          help="only this suite: paper, train, test, symbench, bbh, reasoning_gym, execution, "
                               "planning, reasoning or extra (default: every registered task)")
+    listing.add_argument("--task", default=None, help="describe one task (a name or gym id): its knobs, their "
+                         "defaults, the env settings and an example question")
     listing.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    listing.add_argument("--import-module", action="append", default=[], metavar="MODULE",
+                         help="import this module first (e.g. one that registers custom tasks); repeatable")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="r1ci", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     _add_list_command(sub)
     _add_run_command(sub)
@@ -75,20 +94,42 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("r1ci")
+    except metadata.PackageNotFoundError:
+        return "(not installed)"
+
+
+def _run_guarded(command: str, args: argparse.Namespace) -> int:
+    """Run `r1ci list|run|bench`: bad input and infrastructure failures print one line and exit 2 (set
+    R1CI_DEBUG=1 for the traceback); Ctrl-C outside an episode loop exits 130 without a traceback."""
+    from .bench import BenchError, bench_command
+    from .runner import run_command
+    from .tasks_info import list_command
+
+    handler = {"list": list_command, "run": run_command, "bench": bench_command}[command]
+    try:
+        return handler(args)
+    except KeyboardInterrupt:
+        print(f"r1ci {command}: interrupted", file=sys.stderr)
+        return 130
+    except (BenchError, ValueError, TypeError, KeyError, ImportError, OSError, RuntimeError) as exc:
+        if os.environ.get("R1CI_DEBUG"):
+            raise
+        text = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
+        text = str(text).split(" was raised from the environment creator")[0]  # gymnasium's suffix
+        label = "" if isinstance(exc, (BenchError, ValueError, KeyError)) else f"{type(exc).__name__}: "
+        print(f"r1ci {command}: {label}{' '.join(str(text).split())[:500]}", file=sys.stderr)
+        return 2
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command == "list":
-        from r1ci_env.catalog import list_command
-
-        return list_command(args)
-    if args.command == "run":
-        from .runner import run_command
-
-        return run_command(args)
-    if args.command == "bench":
-        from .bench import bench_command
-
-        return bench_command(args)
+    if args.command in ("list", "run", "bench"):
+        return _run_guarded(args.command, args)
     if args.command == "sandbox":
         from r1ci_env.sandbox import image
 

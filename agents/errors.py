@@ -9,9 +9,13 @@ from __future__ import annotations
 
 class AgentError(RuntimeError):
     """The agent's backend failed (not the model). `fatal=True` marks a misconfiguration that no retry
-    can fix (bad URL path, wrong model name, missing credentials): the benchmark stops at once."""
+    can fix (bad URL path, wrong model name, missing credentials): the benchmark stops at once.
+    `unreachable=True`: the endpoint did not answer at all (down, or refusing connections) after the
+    client's retries; the benchmark stops and prints how to resume rather than fail every episode."""
 
-    def __init__(self, message: str, *, fatal: bool = False, status: int | None = None) -> None:
+    def __init__(self, message: str, *, fatal: bool = False, status: int | None = None,
+                 unreachable: bool = False) -> None:
         super().__init__(message)
         self.fatal = fatal
         self.status = status
+        self.unreachable = unreachable

@@ -262,6 +262,7 @@ class HFAgent(Agent):
     """
 
     name = "hf"
+    conversation = "assistant_continuation"
 
     def __init__(self, model_or_path, tokenizer=None, *, temperature: float = 0.6, top_p: float = 1.0,
                  max_new_tokens: int = 1024, max_total_tokens: int = 8192, system_prompt: str | None = None,

@@ -1,6 +1,5 @@
 """The `openai:<model>` agent: any OpenAI-compatible chat-completions server (OpenAI, `vllm serve`,
-`transformers serve`, SGLang, llama.cpp, ...), through the standard library's HTTP client (no
-`openai` package needed).
+`transformers serve`, SGLang, llama.cpp, ...), through the `openai` SDK (`pip install 'r1ci[openai]'`).
 
 - Server: `base_url` (default `$OPENAI_BASE_URL`, else `https://api.openai.com/v1`) and `api_key`
   (default `$OPENAI_API_KEY`, else `"EMPTY"`, which local servers accept). The request goes to
@@ -20,30 +19,34 @@
     model turn is an assistant message and each observation a user message (`Code Execution
     Results: ...`).
   * `"continue"`: the prompt is the user message and everything so far (model text and observations)
-    is one partial assistant message that the server continues. It needs a server that can continue a
-    final assistant message: by default it sends `continue_final_message=true,
-    add_generation_prompt=false` (vLLM's parameters); `continue_params` changes them. `transformers
-    serve` rejects these fields (HTTP 422).
+    is one partial assistant message that the server continues: the R1-CI shape, as the hf and vllm
+    agents see it. It needs a server that can continue a final assistant message: by default it sends
+    `continue_final_message=true, add_generation_prompt=false` (vLLM's and SGLang's parameters);
+    `continue_params` changes them. `transformers serve` and OpenAI reject these fields (HTTP 422/400).
+  * `"auto"`: `"continue"` until the server rejects the fields (HTTP 400/422 on a continuation
+    request), then `"messages"` for every agent sharing the client. A server that silently ignores
+    unknown fields would be misread as supporting them: name the mode for such servers.
+  Each episode records the mode its requests used (`conversation`: "assistant_continuation" or
+  "chat_messages") and the messages of its last request (`agent_stats.messages_sent`).
 - Robustness: at most `max_concurrency` requests in flight, shared by all agents spawned from one
   agent (a semaphore); each request has a `timeout` (seconds); transient failures (connection errors,
   timeouts, HTTP 408/409/429/5xx, a malformed reply) are retried `retries` times with exponential
   backoff and jitter (`backoff` doubling up to `max_backoff`, honouring `Retry-After`); any other 4xx
   is never retried. A context-length 400 ends the turn with no text (the model ran out of room: the
   episode is scored with what it has). Every other failure raises `AgentError` (an infrastructure
-  error, reported apart by the benchmark; 401/403/404/405/422 are fatal: no retry can fix them).
+  error, reported apart by the benchmark; 401/403/404/405/422 are fatal: no retry can fix them;
+  `unreachable=True` when no attempt reached the server, which stops `r1ci bench` with the command
+  that resumes it). The SDK does the transport and error classes; the retry loop is this module's
+  (the SDK's retries are off) so that retries are counted per episode.
+- Seeding: `seed` is sent with every request; `r1ci bench` sets it per episode (see `agents.bench`).
 """
 from __future__ import annotations
 
-import http.client
-import json
 import os
 import random
 import re
-import socket
 import threading
 import time
-import urllib.error
-import urllib.request
 from typing import Any
 
 from r1ci_env import protocol
@@ -53,7 +56,10 @@ from .errors import AgentError
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_STOP = ("```\n",)
-CONVERSATIONS = ("messages", "continue")
+# option value -> the conversation mode recorded with each episode (`Agent.conversation`)
+CONVERSATIONS = {"messages": "chat_messages", "chat_messages": "chat_messages",
+                 "continue": "assistant_continuation", "assistant_continuation": "assistant_continuation",
+                 "auto": None}
 CONTINUE_PARAMS = {"continue_final_message": True, "add_generation_prompt": False}
 TRANSIENT_STATUS = frozenset({408, 409, 429})
 FATAL_STATUS = frozenset({401, 403, 404, 405, 422})
@@ -65,15 +71,24 @@ _ABSENT = object()
 
 
 class _Transient(Exception):
-    """A failure worth retrying; `delay` is the server's Retry-After, if any."""
+    """A failure worth retrying; `delay` is the server's Retry-After, if any; `unreachable` when the
+    server did not answer at all (no connection)."""
 
-    def __init__(self, message: str, delay: float | None = None) -> None:
+    def __init__(self, message: str, delay: float | None = None, unreachable: bool = False) -> None:
         super().__init__(message)
         self.delay = delay
+        self.unreachable = unreachable
+
+
+# Chat-completions parameters the SDK takes by name; anything else in a request body goes in `extra_body`.
+SDK_PARAMETERS = frozenset({"model", "messages", "temperature", "top_p", "max_tokens", "max_completion_tokens",
+                            "seed", "stop", "n", "presence_penalty", "frequency_penalty", "logprobs", "top_logprobs"})
 
 
 class ChatClient:
-    """HTTP access to one chat-completions endpoint, shared (with its semaphore) by many agents."""
+    """One chat-completions endpoint through the `openai` SDK (transport, timeouts, error classes),
+    shared (with its semaphore) by many agents. The retry policy is this class's (the SDK's own retries
+    are off) so that retries are counted per episode and a dead endpoint is told apart from a slow one."""
 
     def __init__(self, base_url: str | None = None, api_key: str | None = None, *, max_concurrency: int = 16,
                  timeout: float = 600.0, retries: int = 6, backoff: float = 1.0, max_backoff: float = 60.0) -> None:
@@ -81,6 +96,10 @@ class ChatClient:
             raise ValueError(f"max_concurrency must be >= 1, got {max_concurrency}")
         if retries < 0:
             raise ValueError(f"retries must be >= 0, got {retries}")
+        try:
+            import openai
+        except ImportError as exc:
+            raise ImportError(f"the openai agent needs the openai package: pip install 'r1ci[openai]' ({exc})") from exc
         self.base_url = (base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
         self.api_key = api_key or os.environ.get("OPENAI_API_KEY") or "EMPTY"
         self.max_concurrency = int(max_concurrency)
@@ -88,6 +107,9 @@ class ChatClient:
         self.retries = int(retries)
         self.backoff = float(backoff)
         self.max_backoff = float(max_backoff)
+        self._openai = openai
+        self._sdk = openai.OpenAI(base_url=self.base_url, api_key=self.api_key, timeout=self.timeout, max_retries=0)
+        self.continues: bool | None = None  # does the server continue a final assistant message? (auto mode)
         self._semaphore = threading.BoundedSemaphore(self.max_concurrency)
         self._lock = threading.Lock()
         self.in_flight = 0
@@ -98,59 +120,60 @@ class ChatClient:
         return f"{self.base_url}/chat/completions"
 
     def chat(self, body: dict[str, Any]) -> tuple[dict[str, Any], int]:
-        """POST one chat-completions request; returns (reply JSON, retries used). Raises `AgentError`."""
-        failure = ""
+        """Send one chat-completions request; returns (reply as a dict, retries used). Raises `AgentError`
+        (`unreachable=True` when no attempt reached the server)."""
+        failure, unreachable = "", True
         for attempt in range(self.retries + 1):
             try:
                 return self._post(body), attempt
             except _Transient as exc:
-                failure = str(exc)
+                failure, unreachable = str(exc), unreachable and exc.unreachable
                 if attempt == self.retries:
                     break
                 delay = min(self.max_backoff, self.backoff * 2 ** attempt) * (0.5 + random.random() / 2)
                 if exc.delay is not None:
                     delay = min(self.max_backoff, max(delay, exc.delay))
                 time.sleep(delay)
-        raise AgentError(f"{self.url}: failed after {self.retries + 1} attempt(s): {failure}")
+        raise AgentError(f"{self.url}: failed after {self.retries + 1} attempt(s): {failure}", unreachable=unreachable)
 
     def _post(self, body: dict[str, Any]) -> dict[str, Any]:
-        request = urllib.request.Request(
-            self.url, data=json.dumps(body).encode("utf-8"), method="POST",
-            headers={"Content-Type": "application/json", "Authorization": f"Bearer {self.api_key}"},
-        )
+        openai = self._openai
+        named = {k: v for k, v in body.items() if k in SDK_PARAMETERS}
+        extra = {k: v for k, v in body.items() if k not in SDK_PARAMETERS}
         with self._semaphore:
             with self._lock:
                 self.in_flight += 1
                 self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
             try:
-                with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                    raw = response.read()
-            except urllib.error.HTTPError as exc:
-                raise self._http_error(exc) from None
-            except (urllib.error.URLError, http.client.HTTPException, socket.timeout, TimeoutError,
-                    ConnectionError) as exc:
-                raise _Transient(f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}") from None
+                completion = self._sdk.chat.completions.create(**named, extra_body=extra or None)
+            except openai.APITimeoutError as exc:
+                raise _Transient(f"timed out after {self.timeout:g} s ({exc})") from None
+            except openai.APIConnectionError as exc:
+                cause = exc.__cause__ or exc
+                raise _Transient(f"cannot connect: {type(cause).__name__}: {cause}", unreachable=True) from None
+            except openai.APIStatusError as exc:
+                raise self._status_error(exc) from None
+            except openai.OpenAIError as exc:  # a reply the SDK could not read
+                raise _Transient(f"malformed reply: {type(exc).__name__}: {exc}") from None
             finally:
                 with self._lock:
                     self.in_flight -= 1
-        try:
-            reply = json.loads(raw)
-            reply["choices"][0]
-        except (ValueError, KeyError, IndexError, TypeError):
-            raise _Transient(f"malformed reply: {raw[:200]!r}") from None
+        reply = completion.model_dump() if hasattr(completion, "model_dump") else completion
+        if not isinstance(reply, dict) or not reply.get("choices"):
+            raise _Transient(f"malformed reply: {str(reply)[:200]!r}")
         return reply
 
-    def _http_error(self, exc: urllib.error.HTTPError) -> Exception:
+    def _status_error(self, exc: Any) -> Exception:
+        status = int(exc.status_code)
         try:
-            detail = exc.read().decode("utf-8", "replace")[:500]
+            detail = exc.response.text[:500]
         except Exception:  # the body is only for the message
-            detail = ""
-        status = exc.code
-        message = f"HTTP {status} from {self.url}: {detail or exc.reason}"
+            detail = str(exc)[:500]
+        message = f"HTTP {status} from {self.url}: {detail}"
         if status in TRANSIENT_STATUS or status >= 500:
-            return _Transient(message, _retry_after(exc.headers.get("Retry-After") if exc.headers else None))
+            return _Transient(message, _retry_after(exc.response.headers.get("Retry-After")))
         if status == 400 and _CONTEXT_LENGTH.search(detail):
-            return _ContextLength(message)
+            return _ContextLength(message, status=status)
         return AgentError(message, fatal=status in FATAL_STATUS, status=status)
 
 
@@ -201,9 +224,11 @@ class OpenAIAgent(Agent):
         self.name = f"openai:{model}"
         self.client = client or ChatClient(base_url, api_key, max_concurrency=max_concurrency, timeout=timeout,
                                            retries=retries, backoff=backoff, max_backoff=max_backoff)
-        self.sampling = {"temperature": temperature, "top_p": top_p, max_tokens_field: max_tokens, "seed": seed}
+        self.sampling = {"temperature": temperature, "top_p": top_p, max_tokens_field: max_tokens}
+        self.seed = seed
         self.stop = list(stop) if stop else []
-        self.conversation = conversation
+        self.auto_conversation = CONVERSATIONS[conversation] is None
+        self.conversation = CONVERSATIONS[conversation] or "assistant_continuation"
         self.continue_params = dict(CONTINUE_PARAMS if continue_params is None else continue_params)
         self.system = system
         self.extra_body = dict(extra_body or {})
@@ -222,7 +247,7 @@ class OpenAIAgent(Agent):
         self._prompt = prompt
         self._turns = []
         self.episode_stats = {"requests": 0, "retries": 0, "prompt_tokens": 0, "completion_tokens": 0,
-                              "finish_reasons": []}
+                              "stop_reasons": [], "messages_sent": []}
 
     def act(self, observation: str, info: dict[str, Any]) -> str:
         if self._turns:  # every act after the first follows a code run: record what it printed
@@ -233,13 +258,19 @@ class OpenAIAgent(Agent):
         self._turns.append(kept)
         return kept
 
+    def _mode(self) -> str:
+        """The conversation shape of the next request."""
+        if self.auto_conversation:
+            return "chat_messages" if self.client.continues is False else "assistant_continuation"
+        return self.conversation
+
     def messages(self) -> list[dict[str, str]]:
         """The request's messages for the next turn."""
         head = [{"role": "system", "content": self.system}] if self.system else []
         head.append({"role": "user", "content": self._prompt})
         if not self._turns:
             return head
-        if self.conversation == "continue":
+        if self._mode() == "assistant_continuation":
             return head + [{"role": "assistant", "content": "".join(self._turns)}]
         tail = []
         for i, part in enumerate(self._turns):
@@ -252,20 +283,33 @@ class OpenAIAgent(Agent):
     def request_body(self) -> dict[str, Any]:
         body: dict[str, Any] = {"model": self.model, "messages": self.messages()}
         body.update({key: value for key, value in self.sampling.items() if value is not None})
+        if self.seed is not None:
+            body["seed"] = int(self.seed)
         if self.stop:
             body["stop"] = self.stop
-        if self.conversation == "continue" and self._turns:
+        if self._mode() == "assistant_continuation" and self._turns:
             body.update(self.continue_params)
         body.update(self.extra_body)
         return body
 
     def _generate(self) -> str:
         stats = self.episode_stats
+        mode = self.conversation = self._mode()
+        probing = self.auto_conversation and self._turns and mode == "assistant_continuation"
         try:
-            reply, retries = self.client.chat(self.request_body())
+            body = self.request_body()
+            stats["messages_sent"] = body["messages"]  # the last request holds the whole conversation
+            reply, retries = self.client.chat(body)
         except _ContextLength:
-            stats.setdefault("finish_reasons", []).append("context_length")
+            stats.setdefault("stop_reasons", []).append("context_length")
             return ""
+        except AgentError as exc:
+            if probing and exc.status in (400, 422) and not self.client.continues:
+                self.client.continues = False  # the server does not continue assistant messages
+                return self._generate()
+            raise
+        if probing:
+            self.client.continues = True
         choice = reply["choices"][0]
         text = (choice.get("message") or {}).get("content") or ""
         finish = choice.get("finish_reason")
@@ -274,7 +318,7 @@ class OpenAIAgent(Agent):
         stats["retries"] = stats.get("retries", 0) + retries
         stats["prompt_tokens"] = stats.get("prompt_tokens", 0) + int(usage.get("prompt_tokens") or 0)
         stats["completion_tokens"] = stats.get("completion_tokens", 0) + int(usage.get("completion_tokens") or 0)
-        stats.setdefault("finish_reasons", []).append(finish)
+        stats.setdefault("stop_reasons", []).append(finish)
         return self._restore_stop(text, finish, choice.get("stop_reason", _ABSENT))
 
     def _restore_stop(self, text: str, finish: str | None, stop_reason: Any = _ABSENT) -> str:

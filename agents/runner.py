@@ -2,47 +2,52 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from . import fresh_agent, make_agent
-from .episode import run_episode
-from .errors import AgentError
+from .episode import play_with_retries
 
 
 def run_command(args: argparse.Namespace) -> int:
     """Play `args.n` episodes from `args.seed` with `args.agent`; print transcripts and the mean reward.
-    Exit status 2 when the agent spec is wrong or the sandbox / the agent's backend fails."""
+    Bad input raises `BenchError`/`ValueError` (one line, from the CLI); an infrastructure failure (the
+    sandbox or the agent's backend) ends the command with status 2 after a one-line message."""
     import gymnasium as gym
 
     import r1ci_env  # noqa: F401 - registers the environments
     from r1ci_env.sandbox import DEFAULT_TIMEOUT, SandboxError
+    from r1ci_env.tasks.registry import env_id
 
-    from .bench import BenchError, agent_options_from_args, default_max_code_calls
+    from .bench import (agent_options_from_args, check_no_seed_option, check_positive, default_max_code_calls,
+                        import_modules, parse_key_values, resolve_tasks, sample_seed)
+    from .errors import AgentError
 
-    try:
-        agent = make_agent(args.agent, **agent_options_from_args(args))
-    except (BenchError, ValueError, TypeError, ImportError) as exc:
-        print(f"r1ci run: {exc}", file=sys.stderr)
-        return 2
-    max_code_calls = args.max_code_calls if args.max_code_calls is not None else default_max_code_calls(args.prompt_style)
-    env = gym.make(f"r1ci/{args.task}-v0", sandbox=args.sandbox, max_code_calls=max_code_calls,
-                   prompt=args.prompt_style, timeout=args.code_timeout or DEFAULT_TIMEOUT)
+    check_positive("--n", args.n)
+    import_modules(args.import_module)
+    (task,), _ = resolve_tasks(tasks=[args.task])
+    options = agent_options_from_args(args)
+    check_no_seed_option(options)
+    agent = make_agent(args.agent, **options)
+    max_code_calls = default_max_code_calls(args.prompt_style) if args.max_code_calls is None else args.max_code_calls
+    check_positive("--max-code-calls", max_code_calls, 0)
+    settings = {"sandbox": args.sandbox, "max_code_calls": max_code_calls, "prompt": args.prompt_style,
+                "timeout": DEFAULT_TIMEOUT if args.code_timeout is None else args.code_timeout,
+                **parse_key_values(args.env_option, "--env-option")}
+    gym.make(env_id(task), disable_env_checker=True, **settings).close()  # bad knobs fail here, before any episode
     rewards = []
-    try:
-        for i in range(args.n):
-            seed = args.seed + i
-            try:
-                episode = run_episode(env, fresh_agent(agent), seed)
-            except (SandboxError, AgentError) as exc:
-                print(f"episode seed={seed}: infrastructure failure (not scored): {exc}")
-                return 2
-            rewards.append(episode.reward)
-            if not args.quiet:
-                print(f"===== {episode.task} seed={seed} instance={episode.instance_id} =====")
-                print(episode.transcript)
-            print(f"[{episode.task} seed={seed}] reward={episode.reward:.1f} code_calls={episode.code_calls} "
-                  f"answer={episode.answer!r}")
-    finally:
-        env.close()
+    for i in range(args.n):
+        seed = args.seed + i
+        agent.seed = sample_seed(args.sampling_seed, task, seed, 0)  # as `r1ci bench` seeds sample 0
+        try:
+            episode, _ = play_with_retries(lambda: gym.make(env_id(task), disable_env_checker=True, **settings),
+                                           lambda: fresh_agent(agent), seed, retries=0)
+        except (SandboxError, AgentError) as exc:
+            print(f"r1ci run: episode seed={seed}: infrastructure failure (not scored): {exc}")
+            return 2
+        rewards.append(episode.reward)
+        if not args.quiet:
+            print(f"===== {episode.task} seed={seed} instance={episode.instance_id} =====")
+            print(episode.transcript)
+        print(f"[{episode.task} seed={seed}] reward={episode.reward:.1f} code_calls={episode.code_calls} "
+              f"answer={episode.answer!r} gold={episode.gold!r}")
     print(f"mean reward over {len(rewards)} episodes: {sum(rewards) / max(len(rewards), 1):.3f}")
     return 0

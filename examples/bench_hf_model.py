@@ -7,7 +7,8 @@ code fence).
 
 The same run from the command line:
 
-    r1ci bench --agent hf:/path/to/model --suite test --n 5 --concurrency 16 --temperature 0.6 --max-tokens 1024
+    r1ci bench --agent hf:/path/to/model --suite test --n 5 --samples-per-question 4 --concurrency 16 \
+        --temperature 0.6 --max-tokens 1024
 
 A random tiny model answers nothing right; the demo shows the machinery (files, counts, health numbers).
 On a GPU, `vllm:<model path>` (optional extra) is much faster for the same job.
@@ -28,7 +29,8 @@ def main() -> None:
     parser.add_argument("model", nargs="?", help="model directory (AutoModelForCausalLM + tokenizer with a chat template)")
     parser.add_argument("--demo", action="store_true", help="build and use the tiny test model")
     parser.add_argument("--suite", default=None, help="suite (default: two tasks for --demo, else test)")
-    parser.add_argument("--n", type=int, default=2, help="episodes per task")
+    parser.add_argument("--n", type=int, default=2, help="questions per task")
+    parser.add_argument("--samples-per-question", type=int, default=1, help="episodes per question (pass@k)")
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--temperature", type=float, default=0.6)
     parser.add_argument("--max-tokens", type=int, default=1024, help="new tokens per turn")
@@ -54,10 +56,11 @@ def main() -> None:
         parser.error("give a model directory, or --demo")
     suite = args.suite or (None if tasks else "test")
     result = run_bench(f"hf:{args.model}", out=args.out, suite=suite, tasks=tasks, n=args.n,
-                       concurrency=args.concurrency, sandbox=args.sandbox, resume=args.resume,
+                       samples=args.samples_per_question, concurrency=args.concurrency, sandbox=args.sandbox, resume=args.resume,
                        agent_options={"temperature": args.temperature, "max_tokens": args.max_tokens})
     overall, health = result.summary["overall"], result.summary["health"]
-    print(f"hf:{args.model}: accuracy {100 * (overall['accuracy'] or 0):.1f} % over {overall['episodes']} episodes "
+    stderr = "" if overall["stderr"] is None else f" ± {100 * overall['stderr']:.1f}"
+    print(f"hf:{args.model}: pass@1 {100 * (overall['accuracy'] or 0):.1f}{stderr} % over {overall['episodes']} episodes "
           f"in {result.seconds:.1f} s; episodes that ran code {100 * (health['code_use'] or 0):.0f} %; "
           f"infra errors {result.summary['errors']['infra_events']}")
     print(f"results: {Path(args.out) / 'summary.md'}, {Path(args.out) / 'plot.png'}, "

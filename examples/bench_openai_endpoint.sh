@@ -12,7 +12,8 @@
 #
 # Defaults (options after MODEL override them): --suite test --n 5 --concurrency 8 --temperature 0.6 --out runs/example-openai; the sandbox
 # is $R1CI_SANDBOX (default docker). Useful agent options (--agent-option KEY=VALUE):
-#   conversation=continue    one growing assistant message (vLLM: continue_final_message); default: messages
+#   conversation=continue    one growing assistant message, the R1-CI shape (vLLM/SGLang: continue_final_message)
+#   conversation=auto        continue where the server accepts it, else chat messages; default: messages
 #   max_concurrency=64       requests in flight (default: --concurrency)
 #   timeout=600 retries=6    per request; transient errors (connection, 408/409/429/5xx) only
 set -euo pipefail

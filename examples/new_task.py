@@ -8,8 +8,11 @@ that prints a correct answer; the oracle agent runs it, which proves the checker
     python examples/new_task.py                  # oracle, 10 questions, Docker sandbox
     python examples/new_task.py --sandbox local  # no Docker here (weaker isolation: trusted code only)
 
-In a package of your own, put the task in a module and import it before `gym.make` or `run_bench`
-(the `r1ci` command line only knows the tasks that ship with r1ci).
+In a package of your own, put the task in a module and import it before `gym.make` or `run_bench`; on
+the command line, `--import-module` imports it first:
+
+    PYTHONPATH=examples r1ci list --import-module new_task --task DigitSum
+    PYTHONPATH=examples r1ci bench --import-module new_task --tasks DigitSum --agent oracle --env-option digits=12
 """
 from __future__ import annotations
 

@@ -20,13 +20,16 @@ takes the model's next piece of text, and the env applies these rules:
    observation is "".
 6. `step` before `reset`, or after the episode ended, raises `RuntimeError`.
 
+`env.turns` lists the episode's turns so far as `Turn(model, observation)` (the kept text, and the
+observation it produced, None on the final turn); `env.transcript` is the prompt followed by them.
+
 See docs/protocol.md for every edge case.
 """
 from __future__ import annotations
 
 import numbers
 from collections.abc import Sequence
-from typing import Any, SupportsFloat
+from typing import Any, NamedTuple, SupportsFloat
 
 import gymnasium as gym
 
@@ -37,6 +40,13 @@ from .sandbox.base import SandboxSession
 from .spaces import TextSpace
 from .suites import split_of
 from .tasks import Instance, Task, task_spec
+
+
+class Turn(NamedTuple):
+    """One model turn: the text the env kept, and the observation it returned (None on the last turn)."""
+
+    model: str
+    observation: str | None
 
 
 class CodeInterpreterEnv(gym.Env[str, str]):
@@ -86,7 +96,7 @@ class CodeInterpreterEnv(gym.Env[str, str]):
         self._session: SandboxSession | None = None
         self.instance: Instance | None = None
         self._parts: list[str] = []
-        self._model_texts: list[str] = []
+        self._turns: list[Turn] = []
         self._code_calls = 0
         self._finished = False
 
@@ -94,6 +104,11 @@ class CodeInterpreterEnv(gym.Env[str, str]):
     def transcript(self) -> str:
         """The episode so far: prompt, model text and observations, in order."""
         return "".join(self._parts)
+
+    @property
+    def turns(self) -> list[Turn]:
+        """The episode's turns so far, in order: (model text as kept, observation or None)."""
+        return list(self._turns)
 
     @property
     def code_calls(self) -> int:
@@ -109,7 +124,7 @@ class CodeInterpreterEnv(gym.Env[str, str]):
         prompt = protocol.render_prompt(self.instance.question, self.prompt_template, self.max_code_calls,
                                         self.stateful)
         self._parts = [prompt]
-        self._model_texts = []
+        self._turns = []
         self._code_calls = 0
         self._finished = False
         return prompt, self._info()
@@ -162,17 +177,17 @@ class CodeInterpreterEnv(gym.Env[str, str]):
         # Run first: a SandboxError must leave the episode untouched so the step can be retried.
         result = self._executor().run(code, self.timeout)
         observation = protocol.format_observation(result, self.max_observation_chars, timeout=self.timeout)
-        self._model_texts.append(kept)
+        self._turns.append(Turn(kept, observation))
         self._parts += [kept, observation]
         self._code_calls += 1
         return observation, 0.0, False, False, self._step_info(dropped, result, None, None)
 
     def _finish(self, kept: str, dropped: int, *, truncated: bool) -> tuple[str, float, bool, bool, dict[str, Any]]:
-        self._model_texts.append(kept)
+        self._turns.append(Turn(kept, None))
         self._parts.append(kept)
         self._finished = True
         self._end_session()
-        answer = _last_answer(self._model_texts)
+        answer = _last_answer([turn.model for turn in self._turns])
         reward, error = self._score(answer)
         info = self._step_info(dropped, None, answer, reward >= 1.0)
         if error is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import io
+import json
 import subprocess
 import sys
 import threading
@@ -108,23 +109,54 @@ def test_copies_of_the_oracle_play_concurrent_episodes():
 # ------------------------------------------------------------------------------ human
 
 
+def test_run_episode_stops_between_turns_when_asked_and_releases_the_agent():
+    from agents.episode import EpisodeInterrupted
+
+    class Counting(OracleAgent):
+        finished = 0
+
+        def finish(self):
+            self.finished += 1
+
+    agent, turns = Counting(), []
+    with pytest.raises(EpisodeInterrupted, match="after 1 turn"):
+        run_episode(local_env(), agent, 0, should_stop=lambda: len(turns) >= 1, on_turn=turns.append)
+    assert len(turns) == 1 and agent.finished == 1  # the first turn ran to its end; the second never started
+    episode = run_episode(local_env(), agent, 0, should_stop=lambda: False)
+    assert episode.num_turns == 2 and episode.reward == 1.0 and agent.finished == 2
+    assert episode.prompt + episode.turns[0]["model"] + episode.turns[0]["observation"] in episode.transcript
+    assert episode.answer == str(episode.gold) and episode.metadata == local_env().unwrapped.task.generate(0).metadata
+
+
 def test_human_agent_reads_turns_until_a_dot_line():
     answer = gold("NumberMultiply", 3)
     typed = f"Let me check.\n{FENCE}python\nprint(6 * 7)\n{FENCE}\n.\nSo the answer is <<<{answer}>>>\n.\n"
     shown = io.StringIO()
     agent = HumanAgent(input=io.StringIO(typed), output=shown)
     episode = run_episode(local_env(), agent, seed=3)
-    assert episode.reward == 1.0 and episode.code_calls == 1 and episode.turns == 2
+    assert episode.reward == 1.0 and episode.code_calls == 1 and episode.num_turns == 2
     screen = shown.getvalue()
     assert "Multiply these integers" in screen  # the prompt was shown
     assert "Code Execution Results:\n42" in screen  # and the observation
     assert screen.count("your turn") == 2
+    assert "your turn 1, 5 code run(s) left" in screen and "your turn 2, 4 code run(s) left" in screen
+
+
+def test_human_agent_asks_before_ending_without_an_answer():
+    answer = gold("NumberMultiply", 3)
+    typed = f"hmm, no idea\n.\nn\nthen <<<{answer}>>>\n.\n"
+    shown = io.StringIO()
+    episode = run_episode(local_env(), HumanAgent(input=io.StringIO(typed), output=shown), seed=3)
+    assert episode.reward == 1.0 and episode.num_turns == 1 and "End it? [y/N]" in shown.getvalue()
+    typed = "I give up\n.\ny\n"
+    episode = run_episode(local_env(), HumanAgent(input=io.StringIO(typed), output=io.StringIO()), seed=3)
+    assert episode.reward == 0.0 and episode.answer is None and episode.turns[0]["model"] == "I give up"
 
 
 def test_human_agent_at_end_of_input_ends_the_episode():
     agent = HumanAgent(input=io.StringIO(""), output=io.StringIO())
     episode = run_episode(local_env(), agent, seed=0)
-    assert episode.reward == 0.0 and episode.turns == 1 and episode.answer is None
+    assert episode.reward == 0.0 and episode.num_turns == 1 and episode.answer is None
 
 
 def test_human_plays_through_r1ci_run_with_piped_stdin():
@@ -136,6 +168,19 @@ def test_human_plays_through_r1ci_run_with_piped_stdin():
     assert done.returncode == 0, done.stderr
     assert "Code Execution Results:\nhello from the human" in done.stdout
     assert "reward=1.0 code_calls=1" in done.stdout
+    assert f"gold='{answer}'" in done.stdout
+
+
+def test_human_plays_r1ci_bench_and_sees_the_gold_after_each_episode(tmp_path):
+    typed = "I think <<<12>>>\n.\n" * 2
+    done = subprocess.run([sys.executable, "-m", "agents.cli", "bench", "--agent", "human", "--tasks", "NumberMultiply",
+                           "--n", "2", "--sandbox", "local", "--out", str(tmp_path), "--concurrency", "4"],
+                          input=typed, capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert done.returncode == 0, done.stderr
+    golds = [gold("NumberMultiply", seed) for seed in (0, 1)]
+    assert [line for line in done.stdout.splitlines() if line.startswith("----- episode over")] == [
+        f"----- episode over: reward 0, your answer '12', gold '{g}' -----" for g in golds]
+    assert "r1ci bench:" not in done.stderr  # no progress bar for a person at the terminal
 
 
 # ------------------------------------------------------------------------------ r1ci run
@@ -144,6 +189,76 @@ def test_human_plays_through_r1ci_run_with_piped_stdin():
 def run_cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "agents.cli", "run", *args], capture_output=True, text=True,
                           cwd=REPO, timeout=300)
+
+
+BAD_INPUT = [
+    (["run", "--task", "NoSuchTask"], "unknown task 'NoSuchTask'"),
+    (["run", "--task", "NumberMultiply", "--n", "0"], "--n must be >= 1"),
+    (["run", "--task", "NumberMultiply", "--max-code-calls", "-1"], "--max-code-calls must be >= 0"),
+    (["run", "--task", "NumberMultiply", "--agent", "hf:/no/such/model"], "no model directory there"),
+    (["run", "--task", "NumberMultiply", "--agent", "openai:"], "needs a model name"),
+    (["run", "--task", "NumberMultiply", "--env-option", "nosuch=1"], "no generator setting 'nosuch'"),
+    (["run", "--task", "NumberMultiply", "--env-option", "max_digits=-5"], "min_digits <= max_digits"),
+    (["run", "--task", "NumberMultiply", "--env-option", "novalue"], "--env-option wants KEY=VALUE"),
+    (["run", "--task", "NumberMultiply", "--import-module", "no_such_module_r1ci"], "No module named"),
+    (["run", "--task", "NumberMultiply", "--agent-option", "seed=3"], "give --sampling-seed instead"),
+    (["run", "--task", "NumberMultiply", "--code-timeout", "0", "--max-code-calls", "1"], "timeout must be > 0"),
+    (["bench", "--agent", "oracle", "--tasks", "NoSuchTask"], "unknown task 'NoSuchTask'"),
+    (["bench", "--agent", "oracle", "--suite", "nosuite"], "unknown suite"),
+    (["bench", "--agent", "oracle", "--tasks", "NumberMultiply", "--n", "-2"], "--n must be >= 1"),
+    (["bench", "--agent", "oracle", "--tasks", "NumberMultiply", "--samples-per-question", "0"],
+     "--samples-per-question must be >= 1"),
+    (["bench", "--agent", "oracle", "--tasks", "NumberMultiply", "--concurrency", "0"], "--concurrency must be >= 1"),
+    (["bench", "--agent", "hf:./no/such/model", "--tasks", "NumberMultiply"], "no model directory there"),
+    (["bench", "--agent", "bogus", "--tasks", "NumberMultiply"], "unknown agent spec"),
+    (["bench", "--agent", "oracle", "--tasks", "NumberMultiply", "--agent-option", "x"], "--agent-option wants"),
+    (["bench", "--agent", "oracle", "--tasks", "NumberMultiply", "--env-option", "max_digits=-5"],
+     "cannot make questions for NumberMultiply"),
+    (["bench", "--agent", "oracle"], "--agent and one of --suite / --tasks are required"),
+    (["bench", "--report-only"], "--report-only needs --out"),
+    (["list", "--task", "NoSuchTask"], "unknown task 'NoSuchTask'"),
+]
+
+
+@pytest.mark.parametrize("argv, message", BAD_INPUT, ids=[" ".join(a[:1] + a[-2:]) for a, _ in BAD_INPUT])
+def test_bad_input_gives_one_line_and_a_non_zero_exit(argv, message, capsys, tmp_path):
+    from agents.cli import main
+
+    extra = ["--sandbox", "local"] if argv[0] != "list" and "--report-only" not in argv else []
+    extra += ["--out", str(tmp_path / "out"), "--no-progress"] if argv[0] == "bench" and "--report-only" not in argv \
+        else []
+    status = main(argv + extra)
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert status == 2 and len(lines) == 1 and message in lines[0], captured.err
+    assert lines[0].startswith(f"r1ci {argv[0]}: ") and "Traceback" not in captured.err + captured.out
+    assert not (tmp_path / "out" / "episodes.jsonl").exists() or not (tmp_path / "out" / "episodes.jsonl").read_text()
+
+
+def test_gym_ids_version_and_defaults_in_help():
+    done = run_cli("--task", "r1ci/NumberMultiply-v0", "--agent", "oracle", "--n", "1", "--sandbox", "local",
+                   "--quiet", "--env-option", "max_digits=2", "--env-option", "min_digits=2")
+    assert done.returncode == 0 and "reward=1.0" in done.stdout and "gold=" in done.stdout, done.stderr
+    version = subprocess.run([sys.executable, "-m", "agents.cli", "--version"], capture_output=True, text=True,
+                             cwd=REPO, timeout=120)
+    assert version.returncode == 0 and version.stdout.startswith("r1ci ")
+    helped = subprocess.run([sys.executable, "-m", "agents.cli", "bench", "--help"], capture_output=True, text=True,
+                            cwd=REPO, timeout=120)
+    assert "(default: 20)" in helped.stdout and "(default: code_interpreter)" in helped.stdout
+
+
+def test_list_task_shows_knobs_defaults_and_an_example(capsys):
+    from agents.cli import main
+
+    assert main(["list", "--task", "r1ci/NumberMultiply-v0"]) == 0
+    text = capsys.readouterr().out
+    assert "max_digits" in text and "Multiply these integers" in text and "max_code_calls" in text
+    assert main(["list", "--task", "NumberMultiply", "--json"]) == 0
+    described = json.loads(capsys.readouterr().out)
+    knobs = {k["name"]: k["default"] for k in described["knobs"]}
+    from r1ci_env.tasks import make_task
+
+    assert knobs["max_digits"] == make_task("NumberMultiply").config.max_digits
 
 
 def test_r1ci_run_prompt_styles_and_bad_specs():

@@ -321,6 +321,31 @@ def test_raising_checker_gives_zero_and_records_the_error():
     assert "score_error" not in env.step(f"<<<{gold(env)}>>>")[4]
 
 
+def test_turns_hold_each_kept_text_and_its_observation():
+    env = started(seed=4)
+    prompt = env.transcript
+    assert env.turns == []
+    obs, *_ = env.step("First.\n" + block("print(1 + 1)") + "\ntext after the block is dropped")
+    env.step(f"Done: <<<{gold(env)}>>>")
+    assert env.turns == [("First.\n" + block("print(1 + 1)"), obs), (f"Done: <<<{gold(env)}>>>", None)]
+    assert env.turns[0].model == "First.\n" + block("print(1 + 1)") and env.turns[1].observation is None
+    assert prompt + "".join(t.model + (t.observation or "") for t in env.turns) == env.transcript
+    env.turns.append(("not", "kept"))  # a copy: the env's own list is not touched
+    assert len(env.turns) == 2
+    env.reset(seed=5)
+    assert env.turns == []
+
+
+def test_a_failed_code_run_adds_no_turn():
+    env = CodeInterpreterEnv(AddTask(), sandbox=FailingSandbox(failures=1))
+    env.reset(seed=0)
+    with pytest.raises(SandboxError):
+        env.step(block("print(2)"))
+    assert env.turns == []
+    env.step(block("print(2)"))
+    assert [t.observation for t in env.turns] == ["\nCode Execution Results:\n2\n"]
+
+
 def test_sandbox_error_propagates_and_the_step_can_be_retried():
     env = CodeInterpreterEnv(AddTask(), sandbox=FailingSandbox(failures=1))
     env.reset(seed=0)

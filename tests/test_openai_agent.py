@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -130,7 +131,7 @@ def test_episode_in_messages_mode_puts_the_fence_back(scripted):
     agent = agent_for(server, temperature=0.3, top_p=0.9, max_tokens=77, api_key="sk-test")
     env = gym.make("r1ci/NumberMultiply-v0", sandbox="local")
     episode = run_episode(env, agent, seed=0)
-    assert episode.code_calls == 1 and episode.turns == 2 and episode.answer == "42"
+    assert episode.code_calls == 1 and episode.num_turns == 2 and episode.answer == "42"
     assert f"print(6 * 7)\n{FENCE}\nCode Execution Results:\n42\n" in episode.transcript
     first, second = (r["body"] for r in server.requests)
     assert server.requests[0]["path"] == "/v1/chat/completions"
@@ -159,6 +160,29 @@ def test_continue_mode_sends_one_growing_assistant_message(scripted):
     assert second["messages"][1]["content"].endswith("Code Execution Results:\n42\n")
 
 
+@pytest.mark.parametrize("accepts", [True, False])
+def test_auto_conversation_continues_where_the_server_can_else_falls_back(scripted, accepts):
+    def server_side(body, n):
+        if "continue_final_message" in body and not accepts:
+            return 422, {"detail": "Extra inputs are not permitted: continue_final_message"}, {}
+        has_output = any("Code Execution Results:\n42" in m["content"] for m in body["messages"])
+        if has_output:
+            return reply("The product is <<<42>>>")
+        return reply(f"Let me compute.\n{FENCE}python\nprint(6 * 7)\n")
+
+    server = scripted(server_side)
+    base = agent_for(server, conversation="auto")
+    for _ in range(2):  # the second episode shares the client, and what it learnt
+        agent = base.spawn()
+        episode = run_episode(gym.make("r1ci/NumberMultiply-v0", sandbox="local"), agent, seed=0)
+        assert episode.num_turns == 2
+        assert episode.conversation == ("assistant_continuation" if accepts else "chat_messages")
+        sent = episode.agent_stats["messages_sent"]
+        assert [m["role"] for m in sent] == (["user", "assistant"] if accepts else ["user", "assistant", "user"])
+    rejected = [r for r in server.requests if "continue_final_message" in r["body"]]
+    assert len(rejected) == (2 if accepts else 1)  # a refusing server is asked once, then never again
+
+
 def test_stop_fence_is_restored_only_when_generation_stopped_on_it():
     agent = OpenAIAgent("m", base_url="http://127.0.0.1:9/v1")
     open_block = f"x\n{FENCE}python\nprint(1)\n"
@@ -179,8 +203,8 @@ def test_context_length_error_ends_the_turn_without_text(scripted):
     agent = agent_for(server)
     env = gym.make("r1ci/NumberMultiply-v0", sandbox="local")
     episode = run_episode(env, agent, seed=0)
-    assert episode.reward == 0.0 and episode.turns == 1 and len(server.requests) == 1
-    assert agent.episode_stats["finish_reasons"] == ["context_length"]
+    assert episode.reward == 0.0 and episode.num_turns == 1 and len(server.requests) == 1
+    assert agent.episode_stats["stop_reasons"] == ["context_length"]
 
 
 # ------------------------------------------------------------------------------ failures
@@ -281,55 +305,17 @@ def test_bench_stops_on_a_fatal_agent_error(scripted, tmp_path):
 # ------------------------------------------------------------------------------ transformers serve
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def served_tiny_model(tmp_path_factory):
     """A real `transformers serve` of the tiny Qwen2 model on 127.0.0.1 (a subprocess)."""
-    for module in ("fastapi", "uvicorn", "openai"):
-        pytest.importorskip(module, reason="needs transformers[serving] (pip install 'r1ci[serve]')")
     sys.path.insert(0, str(REPO / "tests"))
+    from serving import skip_without_serving, transformers_serve
     from tiny_qwen import save_tiny_model
 
+    skip_without_serving()
     model_dir = save_tiny_model(tmp_path_factory.mktemp("tiny-qwen"))
-    port = _free_port()
-    log = open(tmp_path_factory.mktemp("serve-log") / "serve.log", "w+")
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "transformers.cli.transformers", "serve", str(model_dir), "--host", "127.0.0.1",
-         "--port", str(port), "--device", "cpu", "--log-level", "warning"],
-        stdout=log, stderr=subprocess.STDOUT, env=env)
-    base_url = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + 180
-        import urllib.request
-
-        while True:
-            if process.poll() is not None:
-                log.seek(0)
-                pytest.fail(f"transformers serve exited with {process.returncode}:\n{log.read()[-3000:]}")
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("transformers serve did not come up within 180 s")
-            time.sleep(0.5)
+    with transformers_serve(model_dir, tmp_path_factory.mktemp("serve-log") / "serve.log") as base_url:
         yield str(model_dir), base_url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
 
 
 @pytest.mark.slow
@@ -340,7 +326,14 @@ def test_agent_talks_to_transformers_serve(served_tiny_model):
     text = agent.act("What is 6 * 7?", {})
     assert isinstance(text, str)
     assert agent.episode_stats["requests"] == 1 and agent.episode_stats["completion_tokens"] >= 1
-    assert agent.episode_stats["finish_reasons"][0] in ("stop", "length")
+    assert agent.episode_stats["stop_reasons"][0] in ("stop", "length")
+    # conversation=auto: transformers serve refuses to continue an assistant message, so chat messages it is
+    agent = OpenAIAgent(model, base_url=base_url, max_tokens=4, conversation="auto")
+    agent.reset("What is 6 * 7?", {})
+    agent.act("What is 6 * 7?", {})
+    agent.act("\nCode Execution Results:\n42\n", {})
+    assert agent.client.continues is False and agent.conversation == "chat_messages"
+    assert agent.episode_stats["requests"] == 2
 
 
 @pytest.mark.slow
@@ -365,3 +358,73 @@ def test_r1ci_bench_against_transformers_serve(served_tiny_model, tmp_path):
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["agent"] == f"openai:{model}" and manifest["runs"][0]["episodes_run"] == 4
     assert "episodes lost after every retry: 0" in (out / "summary.md").read_text()
+
+
+def bench_against(base_url: str, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    env = {**os.environ, "OPENAI_BASE_URL": base_url, "OPENAI_API_KEY": "EMPTY", "OMP_NUM_THREADS": "1"}
+    return subprocess.run([sys.executable, "-m", "agents.cli", "bench", *args, "--sandbox", "local", "--no-progress"],
+                          capture_output=True, text=True, env=env, cwd=REPO, timeout=timeout)
+
+
+@pytest.mark.slow
+def test_a_wrong_model_name_stops_the_run_after_a_few_identical_errors(served_tiny_model, tmp_path):
+    _, base_url = served_tiny_model
+    done = bench_against(base_url, "--agent", "openai:no-such-model", "--tasks", "NumberMultiply,Game24", "--n", "20",
+                         "--concurrency", "1", "--max-tokens", "8", "--out", str(tmp_path / "out"))
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    lines = done.stderr.strip().splitlines()
+    first = [line for line in lines if line.startswith("r1ci bench: error (infra")]
+    assert len(first) == 1 and "HTTP 400" in first[0] and "no-such-model" in first[0]  # printed once, at once
+    assert "3 episodes failed with the same error" in lines[-1] and "--resume" in lines[-1]
+    errors = read_jsonl(tmp_path / "out" / "errors.jsonl")
+    assert len(errors) == 3 and all(e["final"] and "HTTP 400" in e["error"] for e in errors)
+
+
+def kill_transformers_serve(model_dir: Path) -> int:
+    """SIGKILL the `transformers serve` process serving `model_dir` (found in /proc); returns how many."""
+    killed = 0
+    for proc in Path("/proc").iterdir():
+        try:
+            words = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"serve" in words and str(model_dir).encode() in words and proc.name.isdigit():
+            os.kill(int(proc.name), signal.SIGKILL)
+            killed += 1
+    return killed
+
+
+@pytest.mark.slow
+def test_a_server_killed_mid_run_ends_the_run_with_the_resume_command(tmp_path):
+    sys.path.insert(0, str(REPO / "tests"))
+    from serving import skip_without_serving, transformers_serve
+    from tiny_qwen import save_tiny_model
+
+    skip_without_serving()
+    model_dir = save_tiny_model(tmp_path / "tiny-qwen")
+    out = tmp_path / "out"
+    args = ["--agent", f"openai:{model_dir}", "--tasks", "NumberMultiply,Game24", "--n", "40", "--concurrency", "2",
+            "--max-tokens", "64", "--temperature", "0", "--agent-option", "retries=3", "--agent-option", "backoff=0.5",
+            "--out", str(out)]
+    with transformers_serve(model_dir, tmp_path / "serve.log") as base_url:
+        env = {**os.environ, "OPENAI_BASE_URL": base_url, "OPENAI_API_KEY": "EMPTY", "OMP_NUM_THREADS": "1"}
+        bench = subprocess.Popen([sys.executable, "-m", "agents.cli", "bench", *args, "--sandbox", "local",
+                                  "--no-progress"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                                 cwd=REPO)
+        episodes = out / "episodes.jsonl"
+        deadline = time.monotonic() + 300
+        while not (episodes.exists() and episodes.read_bytes().count(b"\n") >= 3):
+            assert bench.poll() is None and time.monotonic() < deadline, bench.communicate()
+            time.sleep(0.05)
+        assert kill_transformers_serve(model_dir) == 1
+        killed = time.monotonic()
+        stdout, stderr = bench.communicate(timeout=120)
+    # retries=3 with backoff 0.5 s doubling (jittered) bound the wait: a few seconds, not minutes
+    assert time.monotonic() - killed < 30 and bench.returncode == 2, stderr
+    assert "the model endpoint is unreachable" in stderr and "Traceback" not in stderr
+    assert f"continue with: r1ci bench {' '.join(args)} --sandbox local --no-progress --resume" in stderr
+    written = read_jsonl(episodes)
+    assert 3 <= len(written) < 80
+    errors = read_jsonl(out / "errors.jsonl")
+    assert errors and all(e["kind"] == "infra" for e in errors)
+    assert f"episodes scored: {len(written)} " in (out / "summary.md").read_text()

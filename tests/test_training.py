@@ -163,7 +163,7 @@ def test_real_sampling_what_the_env_sees_is_what_the_trainer_trains_on(tok, mode
         observations = [tok.decode(ids) for ids in record.segments("observation")]
         rebuilt = env.unwrapped._parts[0]
         for i, text in enumerate(texts):
-            kept = env.unwrapped._model_texts[i]
+            kept = env.unwrapped.turns[i].model
             assert text.startswith(kept)  # the env keeps the turn up to its first closed block
             rebuilt += kept + (observations[i] if i < len(observations) else "")
         assert rebuilt == episode.transcript
