@@ -1,5 +1,6 @@
 """The `r1ci` command line: `list` (the task catalogue), `run` (play episodes with an agent), `bench`
-(benchmark an agent on a suite), `sandbox build|check|bench`.
+(benchmark an agent on a suite), `sandbox build|check|bench`, `serve openenv` and `export verl` (the
+training-engine integrations in r1ci_env.integrations).
 
 It lives in the application layer (`agents`): it may import everything, and nothing in `r1ci_env`
 imports it."""
@@ -63,6 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_command(sub)
     _add_bench_command(sub)
     _add_sandbox_commands(sub)
+    from r1ci_env.integrations.cli import add_commands as add_integration_commands
+
+    add_integration_commands(sub)
     return parser
 
 
@@ -90,6 +94,10 @@ def main(argv: list[str] | None = None) -> int:
 
             return bench_command(args)
         return image.check_command(args)
+    if args.command in ("serve", "export"):
+        from r1ci_env.integrations.cli import run_command as run_integration_command
+
+        return run_integration_command(args)
     raise AssertionError(args.command)
 
 
