@@ -127,15 +127,3 @@ def test_grpo_help_documents_every_flag():
                  "--kl-coef", "--lora", "--curriculum", "--backend", "--resume", "--eval-temperature",
                  "--max-code-calls", "--max-observation-chars", "--micro-batch-tokens", "--updates-per-batch"):
         assert flag in help_text
-
-
-def test_vllm_backend_without_vllm_raises_a_clear_error():
-    import train_grpo
-
-    try:
-        import vllm  # noqa: F401
-    except ImportError:
-        with pytest.raises(ImportError, match="optional vllm package"):
-            train_grpo.VLLMBackend("x", q.build_tokenizer())
-    else:
-        pytest.skip("vllm is installed")
