@@ -438,7 +438,8 @@ def add_episode_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-code-calls", type=int, default=None,
                         help="code calls allowed per episode (default 5; 0 with --prompt-style text_only)")
     parser.add_argument("--code-timeout", type=float, default=None, help="seconds per code run (default 10)")
-    parser.add_argument("--sandbox", default="docker", choices=("docker", "local"), help="sandbox backend")
+    parser.add_argument("--sandbox", default="docker", choices=("docker", "remote", "local"),
+                        help="sandbox backend (remote: the `r1ci sandbox serve` servers in $R1CI_SANDBOX_URLS)")
     parser.add_argument("--temperature", type=float, default=None, help="sampling temperature (model agents)")
     parser.add_argument("--top-p", type=float, default=None, help="nucleus sampling top-p (model agents)")
     parser.add_argument("--max-tokens", type=int, default=None, help="max new tokens per turn (model agents)")

@@ -1,5 +1,5 @@
 """The `r1ci` command line: `list` (the task catalogue), `run` (play episodes with an agent), `bench`
-(benchmark an agent on a suite), `sandbox build|check|bench`,
+(benchmark an agent on a suite), `sandbox build|check|bench|serve`,
 `model prepare` (a small real model), `serve openenv` and `export verl` (the training-engine integrations
 in r1ci_env.integrations).
 
@@ -26,6 +26,15 @@ def _add_sandbox_commands(sub: argparse._SubParsersAction) -> None:
     bench = ssub.add_parser("bench", help="measure the pool's latency, throughput and cold start against "
                             "docker run / docker exec, and the env's overhead per step")
     add_bench_arguments(bench)
+    _add_serve_command(ssub)
+
+
+def _add_serve_command(ssub: argparse._SubParsersAction) -> None:
+    from r1ci_env.sandbox.server import add_arguments as add_serve_arguments
+
+    serve = ssub.add_parser("serve", help="serve the sandbox pool over HTTP to remote workers (sandbox='remote'; "
+                            "SandboxFusion-compatible POST /run_code)")
+    add_serve_arguments(serve)
 
 
 def _add_run_command(sub: argparse._SubParsersAction) -> None:
@@ -93,6 +102,10 @@ def main(argv: list[str] | None = None) -> int:
 
         if args.sandbox_command == "build":
             return image.build_command(args)
+        if args.sandbox_command == "serve":
+            from r1ci_env.sandbox.server import serve_command
+
+            return serve_command(args)
         if args.sandbox_command == "bench":
             from r1ci_env.sandbox.bench import bench_command
 

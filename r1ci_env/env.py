@@ -25,12 +25,14 @@ See docs/protocol.md for every edge case.
 from __future__ import annotations
 
 import numbers
+from collections.abc import Sequence
 from typing import Any, SupportsFloat
 
 import gymnasium as gym
 
-from . import protocol
+from . import protocol, settings
 from .sandbox import BACKENDS, DEFAULT_TIMEOUT, ExecResult, Sandbox, shared_sandbox
+from .sandbox.aio import run_blocking
 from .sandbox.base import SandboxSession
 from .spaces import TextSpace
 from .suites import split_of
@@ -42,7 +44,10 @@ class CodeInterpreterEnv(gym.Env[str, str]):
 
     `task` is a registered task name (generator knobs go in `**knobs`) or a `Task` object. `sandbox`
     is a backend name, meaning the process-wide shared sandbox of that backend, obtained on the first
-    code run, or a `Sandbox` object, used as is and never closed by the env. `prompt` is a style name
+    code run, or a `Sandbox` object, used as is and never closed by the env; None means `$R1CI_SANDBOX`,
+    else docker. `sandbox_urls` lists the servers of `sandbox="remote"` (default `$R1CI_SANDBOX_URLS`).
+    `await env.astep(text)` (or `astep(env, text)` for a wrapped env) is `step` off the event loop.
+    `prompt` is a style name
     from `protocol.PROMPT_STYLES` or a template string containing `{question}`. `stateful=True`
     runs an episode's code calls in one interpreter (docker only), so names persist across calls.
     """
@@ -53,7 +58,8 @@ class CodeInterpreterEnv(gym.Env[str, str]):
         self,
         task: str | Task,
         *,
-        sandbox: str | Sandbox = "docker",
+        sandbox: str | Sandbox | None = None,
+        sandbox_urls: Sequence[str] | str | None = None,
         max_code_calls: int = protocol.DEFAULT_MAX_CODE_CALLS,
         timeout: float = DEFAULT_TIMEOUT,
         prompt: str = protocol.DEFAULT_PROMPT_STYLE,
@@ -62,7 +68,9 @@ class CodeInterpreterEnv(gym.Env[str, str]):
         stateful: bool = False,
         **knobs: Any,
     ) -> None:
+        sandbox = settings.sandbox_backend() if sandbox is None else sandbox
         _check_settings(sandbox, max_code_calls, timeout, max_observation_chars, render_mode)
+        self._sandbox_options = _sandbox_options(sandbox, sandbox_urls)
         if stateful and sandbox == "local":
             raise ValueError("stateful=True needs the docker sandbox (the local backend has no session mode)")
         self.task, self._labels = _resolve_task(task, knobs)
@@ -114,6 +122,10 @@ class CodeInterpreterEnv(gym.Env[str, str]):
             return self._run_code(code, kept, dropped)
         return self._finish(kept, dropped, truncated=code is not None)
 
+    async def astep(self, action: str) -> tuple[str, SupportsFloat, bool, bool, dict[str, Any]]:
+        """`step` run off the event loop on a bounded thread pool (see `sandbox.aio`)."""
+        return await astep(self, action)
+
     def render(self) -> str | None:
         """The transcript so far when `render_mode="ansi"`, else None."""
         return self.transcript if self.render_mode == "ansi" else None
@@ -129,7 +141,7 @@ class CodeInterpreterEnv(gym.Env[str, str]):
         if isinstance(self._sandbox_choice, Sandbox):
             sandbox = self._sandbox_choice
         else:
-            sandbox = shared_sandbox(self._sandbox_choice)
+            sandbox = shared_sandbox(self._sandbox_choice, **self._sandbox_options)
         if not self.stateful:
             return sandbox
         if self._session is None:
@@ -190,6 +202,24 @@ class CodeInterpreterEnv(gym.Env[str, str]):
         if result is not None:
             info["exec_result"] = result.to_dict()
         return info
+
+
+async def astep(env: gym.Env, action: str) -> tuple[str, SupportsFloat, bool, bool, dict[str, Any]]:
+    """`await astep(env, text)`: `env.step(text)` off the event loop, for any env, wrapped or not
+    (gymnasium wrappers do not forward `astep`), so one asyncio loop can drive thousands of episodes."""
+    return await run_blocking(env.step, action)
+
+
+def _sandbox_options(sandbox: str | Sandbox, urls: Sequence[str] | str | None) -> dict[str, Any]:
+    """The options of the shared sandbox: the server URLs of `remote`, checked now, not at the first run."""
+    if sandbox != "remote":
+        if urls is not None:
+            raise ValueError(f"sandbox_urls is only for sandbox='remote', got sandbox={sandbox!r}")
+        return {}
+    from .sandbox.remote import resolve_urls
+
+    resolved = resolve_urls(urls)  # None: $R1CI_SANDBOX_URLS, which must then be set
+    return {} if urls is None else {"urls": resolved}
 
 
 def _resolve_task(task: str | Task, knobs: dict[str, Any]) -> tuple[Task, dict[str, str]]:

@@ -1,5 +1,6 @@
-"""Sandboxes that run model-written Python: `docker` (a pool of hardened containers, the default) and
-`local` (a resource-limited subprocess, weaker isolation, only when asked for by name)."""
+"""Sandboxes that run model-written Python: `docker` (a pool of hardened containers, the default),
+`remote` (`r1ci sandbox serve` servers over HTTP) and `local` (a resource-limited subprocess, weaker
+isolation, only when asked for by name)."""
 from __future__ import annotations
 
 import atexit
@@ -11,7 +12,7 @@ from .base import DEFAULT_TIMEOUT, ExecResult, Sandbox, SandboxError
 
 __all__ = ["ExecResult", "Sandbox", "SandboxError", "DEFAULT_TIMEOUT", "make_sandbox", "shared_sandbox"]
 
-BACKENDS = ("docker", "local")
+BACKENDS = ("docker", "remote", "local")
 
 
 def make_sandbox(backend: str = "docker", **options: Any) -> Sandbox:
@@ -20,6 +21,10 @@ def make_sandbox(backend: str = "docker", **options: Any) -> Sandbox:
         from .docker_pool import DockerSandbox
 
         return DockerSandbox(**options)
+    if backend == "remote":
+        from .remote import RemoteSandbox
+
+        return RemoteSandbox(**options)
     if backend == "local":
         from .local import LocalSandbox
 
@@ -27,24 +32,25 @@ def make_sandbox(backend: str = "docker", **options: Any) -> Sandbox:
     raise ValueError(f"unknown sandbox backend {backend!r}; choose one of {', '.join(BACKENDS)}")
 
 
-_shared: dict[tuple[str, int], Sandbox] = {}
+_shared: dict[tuple, Sandbox] = {}
 _shared_lock = threading.Lock()
 
 
-def shared_sandbox(backend: str = "docker") -> Sandbox:
-    """One sandbox per backend per process, created on first use and closed at exit, so that many
-    environments in one process share one container pool. Keyed by pid: a forked worker (e.g. of
-    AsyncVectorEnv) builds its own rather than using its parent's connections."""
-    key = (backend, os.getpid())
+def shared_sandbox(backend: str = "docker", **options: Any) -> Sandbox:
+    """One sandbox per backend (and options, e.g. `urls` of `remote`; values must be hashable) per
+    process, created on first use and closed at exit, so that many environments in one process share
+    one container pool. Keyed by pid: a forked worker (e.g. of AsyncVectorEnv) builds its own rather
+    than using its parent's connections."""
+    key = (backend, os.getpid(), tuple(sorted(options.items())))
     with _shared_lock:
         if key not in _shared:
-            _shared[key] = make_sandbox(backend)
+            _shared[key] = make_sandbox(backend, **options)
         return _shared[key]
 
 
 @atexit.register
 def _close_shared() -> None:
-    for (_, pid), sandbox in list(_shared.items()):
+    for (_, pid, _), sandbox in list(_shared.items()):
         if pid == os.getpid():
             sandbox.close()
     _shared.clear()

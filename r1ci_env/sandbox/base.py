@@ -10,6 +10,8 @@ import abc
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from .aio import run_blocking
+
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_MAX_OUTPUT_BYTES = 64 * 1024
 
@@ -46,7 +48,16 @@ class ExecResult:
 RESET_NOTE = "\n[the session was restarted: names defined in earlier calls are gone]\n"
 
 
-class SandboxSession(abc.ABC):
+class _AwaitableRun:
+    """`await x.arun(code, timeout)`: `x.run` off the event loop, on the bounded pool of `sandbox.aio`."""
+
+    run: Any
+
+    async def arun(self, code: str, timeout: float = DEFAULT_TIMEOUT) -> ExecResult:
+        return await run_blocking(self.run, code, timeout)
+
+
+class SandboxSession(_AwaitableRun, abc.ABC):
     """One interpreter that keeps its state across calls (Jupyter-like), for one episode.
 
     Same limits as stateless runs. If a call times out or the program exits or crashes, the
@@ -67,7 +78,7 @@ class SandboxSession(abc.ABC):
         self.close()
 
 
-class Sandbox(abc.ABC):
+class Sandbox(_AwaitableRun, abc.ABC):
     """Runs self-contained Python programs in isolation. Thread-safe; usable as a context manager."""
 
     backend: str = "abstract"
