@@ -61,7 +61,8 @@ class Engine:
 ENGINES = {
     "openenv": Engine("openenv", "0.3.0", ("openenv-core==0.3.0",), isolated=False),
     "trl": Engine("trl", "1.16.0", ("trl==1.16.0",), isolated=False),
-    "verl": Engine("verl", "0.9.1", ("verl==0.9.1",), isolated=True, extra=("pytest", "pytest-asyncio")),
+    # verl's agent_loop module imports these three from its `verl-core` extra (the rest of it is GPU tooling)
+    "verl": Engine("verl", "0.9.1", ("verl==0.9.1",), isolated=True, extra=("cachetools", "fastapi", "uvicorn")),
 }
 
 

@@ -18,7 +18,10 @@ _TARGETS = {
 
 
 def _add_env_settings(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--sandbox", default="docker", help="sandbox backend of every episode (docker or local)")
+    parser.add_argument("--sandbox", default=None, choices=("docker", "remote", "local"),
+                        help="sandbox backend of every episode (default: $R1CI_SANDBOX, else docker)")
+    parser.add_argument("--sandbox-urls", default=None,
+                        help="comma-separated `r1ci sandbox serve` URLs for --sandbox remote")
     parser.add_argument("--max-code-calls", type=int, default=protocol.DEFAULT_MAX_CODE_CALLS)
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds per code run")
     parser.add_argument("--prompt", default=protocol.DEFAULT_PROMPT_STYLE, help="prompt style or template")
@@ -48,6 +51,7 @@ def _add_export_verl(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, help="directory for train.parquet and test.parquet")
     parser.add_argument("--prompt", default=protocol.DEFAULT_PROMPT_STYLE, help="prompt style of the rows")
     parser.add_argument("--max-code-calls", type=int, default=protocol.DEFAULT_MAX_CODE_CALLS)
+    parser.add_argument("--stateful", action="store_true", help="prompts for one interpreter per episode")
 
 
 _ADDERS = {"openenv": (_add_serve_openenv, "serve the environments as an OpenEnv server (one env per "
