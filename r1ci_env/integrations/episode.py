@@ -64,6 +64,14 @@ class Played:
     info: dict[str, Any]
     turns: list[str]
 
+    def split(self, max_response_tokens: int) -> tuple[list[int], list[int], list[int], list[float]]:
+        """(prompt ids, response ids, response mask, response log-probs), the response cut at
+        `max_response_tokens`: sampling never passes it, so the cut drops only a last observation's tail."""
+        record, start = self.record, self.record.prompt_length
+        end = start + max_response_tokens
+        return (record.input_ids[:start], record.input_ids[start:end], record.loss_mask[start:end],
+                record.logprobs[start:end])
+
 
 async def generate_turn(generate: Generate, context: list[int], max_tokens: int, stop_ids: set[int],
                         tokenizer: Any) -> tuple[list[int], list[float], str]:

@@ -73,15 +73,13 @@ class R1CIAgentLoop(AgentLoopBase):
                                         system_prompt=self.system_prompt, expected_prompt=expected)
         finally:
             env.close()
-        record = played.record
-        # Sampling stays within response_length; only a last observation can pass it, and its cut tail is mask 0.
-        start, end = record.prompt_length, record.prompt_length + self.response_length
+        prompt_ids, response_ids, response_mask, response_logprobs = played.split(self.response_length)
         return AgentLoopOutput(
-            prompt_ids=record.input_ids[:start],
-            response_ids=record.input_ids[start:end],
-            response_mask=record.loss_mask[start:end],
-            response_logprobs=record.logprobs[start:end],
-            reward_score=record.reward,
+            prompt_ids=prompt_ids,
+            response_ids=response_ids,
+            response_mask=response_mask,
+            response_logprobs=response_logprobs,
+            reward_score=played.record.reward,
             num_turns=2 * len(played.turns),
             metrics=AgentLoopMetrics(),
             extra_fields={"r1ci": {key: played.info.get(key) for key in _INFO_KEYS}},
