@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import random
 from typing import Any, Callable, Sequence
 
 import torch
@@ -26,26 +25,20 @@ from datasets import Dataset
 from .. import protocol
 from ..suites import suite as suite_tasks
 from ..tokens import STOP_STRINGS
-from .episode import EnvSettings, Generate, Played, play_episode
+from .draw import draw_episodes
+from .episode import EnvSettings, Played, play_episode
 
 BatchGenerate = Callable[[list[tuple[list[int], int]]], list[tuple[list[int], list[float]]]]
 
 
-def make_dataset(tasks: Sequence[str] | str, n: int, seed: int = 0,
-                 settings: EnvSettings = EnvSettings()) -> Dataset:
-    """`n` rows drawn uniformly over `tasks` (a list or a suite name): `prompt` (a user message holding the
-    env's own prompt), `task`, `seed` (the instance), `knobs` (JSON). Pass it as `train_dataset` and to
-    `R1CIRollout`."""
+def make_dataset(tasks: Sequence[str] | str, n: int, seed: int = 0, settings: EnvSettings = EnvSettings(),
+                 accuracy: dict[str, float] | None = None) -> Dataset:
+    """`n` rows over `tasks` (a list or a suite name), drawn as `r1ci export verl` draws them (uniform, or
+    weighted by 4p(1-p) with per-task `accuracy`): `prompt` (a user message holding the env's own prompt),
+    `task`, `seed` (the instance), `knobs` (JSON). Pass it as `train_dataset` and to `R1CIRollout`."""
     tasks = suite_tasks(tasks) if isinstance(tasks, str) else list(tasks)
-    rng = random.Random(seed)
-    envs = {task: settings.make(task) for task in tasks}
-    rows = []
-    for task in (rng.choice(tasks) for _ in range(n)):
-        instance_seed = rng.randrange(10**9)
-        prompt, _ = envs[task].reset(seed=instance_seed)
-        rows.append({"prompt": [{"role": "user", "content": prompt}], "task": task, "seed": instance_seed,
-                     "knobs": "{}"})
-    return Dataset.from_list(rows)
+    return Dataset.from_list([{"prompt": [{"role": "user", "content": e.prompt}], "task": e.task, "seed": e.seed,
+                               "knobs": "{}"} for e in draw_episodes(tasks, n, seed, settings, accuracy)])
 
 
 def _prompt_text(prompt: Any) -> str:

@@ -11,9 +11,6 @@ seeds disjoint from the train rows'.
 from __future__ import annotations
 
 import argparse
-import csv
-import json
-import random
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -21,52 +18,25 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..suites import suite as suite_tasks
+from .draw import TEST_SEED_BASE, draw_episodes, potential_weight, read_accuracy
 from .episode import EnvSettings
 
 AGENT_NAME = "r1ci"
-FLOOR = 0.05  # the same floor as train_grpo.py's potential curriculum: no task's weight reaches 0
-TEST_SEED_BASE = 10**9  # train seeds are drawn below it, test seeds start at it
-
-
-def potential_weight(p: float) -> float:
-    """Improvement potential of a task solved with probability p: 4p(1-p) (highest at 0.5) plus the floor."""
-    return 4 * p * (1 - p) + FLOOR
-
-
-def read_accuracy(path: str | Path) -> dict[str, float]:
-    """Per-task accuracy from a JSON object {task: p} or an `r1ci bench` summary.csv (its task rows)."""
-    path = Path(path)
-    if path.suffix == ".csv":
-        with path.open(newline="") as handle:
-            return {row["name"]: float(row["accuracy"]) for row in csv.DictReader(handle) if row["level"] == "task"}
-    data = json.loads(path.read_text())
-    if not isinstance(data, dict) or not all(isinstance(v, (int, float)) and 0 <= v <= 1 for v in data.values()):
-        raise ValueError(f"{path}: expected a JSON object of task -> accuracy in [0, 1]")
-    return {str(k): float(v) for k, v in data.items()}
 
 
 def build_rows(tasks: Sequence[str], n: int, seed: int, split: str, settings: EnvSettings,
                accuracy: dict[str, float] | None = None, seed_base: int = 0) -> list[dict[str, Any]]:
-    """`n` rows: tasks drawn with the potential weights (uniform without `accuracy`), one instance seed each
-    (train: drawn below TEST_SEED_BASE; test: `seed_base + i`), prompt from the env itself."""
-    if not tasks:
-        raise ValueError("no tasks to export")
-    rng = random.Random(seed)
-    p = {task: (accuracy or {}).get(task, 0.5) for task in tasks}
-    weights = [potential_weight(p[task]) for task in tasks]
-    envs = {task: settings.make(task) for task in tasks}
+    """`n` verl rows drawn by `draw_episodes` (see there for the weights and seeds)."""
     rows = []
-    for index, task in enumerate(rng.choices(list(tasks), weights=weights, k=n)):
-        instance_seed = seed_base + index if seed_base else rng.randrange(TEST_SEED_BASE)
-        prompt, _ = envs[task].reset(seed=instance_seed)
+    for index, episode in enumerate(draw_episodes(tasks, n, seed, settings, accuracy, seed_base)):
         rows.append({
-            "data_source": f"r1ci/{task}",
+            "data_source": f"r1ci/{episode.task}",
             "agent_name": AGENT_NAME,
-            "prompt": [{"role": "user", "content": prompt}],
+            "prompt": [{"role": "user", "content": episode.prompt}],
             "ability": "code_interpreter",
             "reward_model": {"style": "r1ci_env", "ground_truth": ""},  # the agent loop sets reward_score
-            "extra_info": {"task": task, "seed": instance_seed, "knobs": "{}", "index": index, "split": split,
-                           "p": p[task], "weight": potential_weight(p[task])},
+            "extra_info": {"task": episode.task, "seed": episode.seed, "knobs": "{}", "index": index,
+                           "split": split, "p": episode.p, "weight": potential_weight(episode.p)},
         })
     return rows
 

@@ -1,7 +1,8 @@
 """Run inside the trl venv: TRL GRPOTrainer trains a few steps on CPU with r1ci's rollout_func on a real r1ci
 task through the Docker sandbox, with the tiny Qwen2 of tests/tiny_qwen.py (its code block and the answers
 are single tokens, and a short SFT warm start teaches the format, so episodes both run code and end with
-an answer; on a Yes/No task the sampled answers differ within a group, so rewards and advantages do). Spies (wrappers that record and call through) capture what TRL trained on. Prints JSON.
+an answer; on a Yes/No task the sampled answers differ within a group, so rewards and advantages do).
+Spies (wrappers that record and call through) capture what TRL trained on. Prints JSON.
 
 argv: output dir, task, steps.
 """
