@@ -1,7 +1,7 @@
 """Run inside the trl venv: TRL GRPOTrainer trains a few steps on CPU with r1ci's rollout_func on a real r1ci
-task through the Docker sandbox, with the tiny Qwen2 of tests/tiny_qwen.py (its code block and the answers
-are single tokens, and a short SFT warm start teaches the format, so episodes both run code and end with
-an answer; on a Yes/No task the sampled answers differ within a group, so rewards and advantages do).
+task through the Docker sandbox, with the warm-started tiny Qwen2 of warm_tiny.py (episodes both run code
+and end with an answer; on a Yes/No task the sampled answers differ within a group, so rewards and
+advantages do).
 Spies (wrappers that record and call through) capture what TRL trained on. Prints JSON.
 
 argv: output dir, task, steps.
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import random
 import sys
 from pathlib import Path
 
@@ -20,49 +19,10 @@ from trl import GRPOConfig, GRPOTrainer
 
 from r1ci_env.integrations.episode import EnvSettings
 from r1ci_env.integrations.trl import R1CIRollout, make_dataset, r1ci_reward_func
-from r1ci_env.tokens import (TrajectoryBuilder, assemble_turns, encode_observation, encode_prompt,
-                             end_of_turn_id)
+from r1ci_env.tokens import TrajectoryBuilder, encode_observation, encode_prompt
 
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "tests"))
-import tiny_qwen  # noqa: E402
-
-CODE = "```python\nprint(sum(range(10)))\n```"
-ANSWERS = ["<<<Yes>>>", "<<<No>>>"]
-
-
-def warm_start(directory: Path, task: str) -> Path:
-    """The tiny Qwen2 after 100 SFT steps on r1ci-format episodes of `task`: half run the program first,
-    and the answer is Yes or No at random."""
-    torch.manual_seed(0)
-    tokenizer = tiny_qwen.build_tokenizer(extra_tokens=[CODE, *ANSWERS])
-    model = tiny_qwen.build_model(tokenizer, seed=0)
-    eot = end_of_turn_id(tokenizer)
-    env = EnvSettings().make(task)
-    prompts = [env.reset(seed=s)[0] for s in range(8)]
-    rng = random.Random(0)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
-    model.train()
-    for _ in range(100):
-        batch = []
-        for _ in range(8):
-            answer = rng.choice(ANSWERS)
-            turns = [(CODE, "\nCode Execution Results:\n45\n"), (answer, None)] if rng.random() < 0.5 else \
-                [(answer, None)]
-            batch.append(assemble_turns(tokenizer, rng.choice(prompts), turns, stop_token_id=eot))
-        loss = 0.0
-        for record in batch:
-            ids = torch.tensor([record.input_ids])
-            logits = model(input_ids=ids).logits[0, :-1]
-            mask = torch.tensor(record.loss_mask[1:], dtype=torch.float)
-            nll = torch.nn.functional.cross_entropy(logits, ids[0, 1:], reduction="none")
-            loss = loss + (nll * mask).sum() / mask.sum() / len(batch)
-        loss.backward()
-        optimizer.step()
-        optimizer.zero_grad()
-    model.save_pretrained(directory)
-    tokenizer.save_pretrained(directory)
-    return directory
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from warm_tiny import warm_start  # noqa: E402
 
 
 def main() -> None:
