@@ -1,8 +1,9 @@
 """Run inside the verl venv: export r1ci rows with `r1ci export verl`'s writer, read them with verl's own
-RLHFDataset, register `R1CIAgentLoop` from the YAML the docs show (the way verl's AgentLoopWorker does),
-instantiate it with hydra as verl does, and play every row against a stand-in generation server that
-returns token ids (vLLM cannot run here). Alongside, play the same scripted turns in-process and assemble
-r1ci's own trajectory. Prints JSON with both per row.
+RLHFDataset and collate_fn, and hand the batch to verl's own AgentLoopWorker (configured from verl's
+ppo_trainer.yaml with the agent-loop YAML the docs show), whose LLM client is a stand-in generation server
+that returns token ids (vLLM cannot run here). The worker registers `R1CIAgentLoop` from the YAML,
+instantiates it with hydra, runs it and pads the outputs into verl's batch. Alongside, play the same
+scripted turns in-process and assemble r1ci's own trajectory. Prints JSON with both per row.
 
 argv: output dir, then task names (one row each).
 """
@@ -14,13 +15,12 @@ import os
 import sys
 from pathlib import Path
 
-import hydra
 import verl
 from hydra import compose, initialize_config_dir
-from omegaconf import OmegaConf
 from transformers import AutoTokenizer
-from verl.experimental.agent_loop.agent_loop import DictConfigWrap, ToolListWrap
-from verl.utils.dataset.rl_dataset import RLHFDataset
+from verl.experimental.agent_loop.agent_loop import AgentLoopWorker
+from verl.protocol import DataProto
+from verl.utils.dataset.rl_dataset import RLHFDataset, collate_fn
 from verl.workers.rollout.replica import TokenOutput
 
 from r1ci_env.integrations.episode import EnvSettings
@@ -81,17 +81,16 @@ def scripted_turns(task: str, seed: int) -> tuple[str, list[str], list[str | Non
     return prompt, [first, final], [observation, None], float(reward)
 
 
-async def play_rows(registry, cfg, tokenizer, server, rows) -> list:
-    outputs = []
-    for row in rows:
-        kwargs = {k: v for k, v in row.items() if k != "dummy_tensor"}
-        loop_cfg = registry[kwargs.pop("agent_name")]
-        agent_loop = hydra.utils.instantiate(
-            config=loop_cfg, trainer_config=DictConfigWrap(config=cfg), server_manager=server,
-            tokenizer=tokenizer, processor=None, hf_model_type=None, dataset_cls=RLHFDataset,
-            data_config=DictConfigWrap(cfg.data), tools=ToolListWrap([]))
-        outputs.append((type(agent_loop).__name__, await agent_loop.run({"temperature": 1.0}, **kwargs)))
-    return outputs
+def unpad(batch, row: int) -> dict:
+    """One row of the worker's output batch without padding."""
+    prompt_length = batch["prompts"].shape[1]
+    attention = batch["attention_mask"][row].bool()
+    response_attention = attention[prompt_length:]
+    return {"prompt_ids": batch["prompts"][row][attention[:prompt_length]].tolist(),
+            "response_ids": batch["responses"][row][response_attention].tolist(),
+            "response_mask": batch["response_mask"][row][response_attention].tolist(),
+            "response_logprobs": batch["rollout_log_probs"][row][response_attention].tolist(),
+            "reward_score": batch["rm_scores"][row].sum().item()}
 
 
 def main() -> None:
@@ -106,13 +105,13 @@ def main() -> None:
     config_dir = os.path.join(os.path.dirname(verl.__file__), "trainer", "config")
     with initialize_config_dir(config_dir=config_dir, version_base=None):
         cfg = compose(config_name="ppo_trainer", overrides=[
+            f"actor_rollout_ref.model.path={model_dir}", "actor_rollout_ref.rollout.name=vllm",
+            "actor_rollout_ref.rollout.mode=async", "actor_rollout_ref.rollout.calculate_log_probs=true",
             f"actor_rollout_ref.rollout.response_length={RESPONSE_LENGTH}",
-            f"actor_rollout_ref.rollout.agent.agent_loop_config_path={YAML}",
-            "data.max_prompt_length=4096"])
+            "actor_rollout_ref.rollout.prompt_length=4096", "data.max_prompt_length=4096",
+            f"actor_rollout_ref.rollout.agent.agent_loop_config_path={YAML}"])
     dataset = RLHFDataset(data_files=[str(data_file)], tokenizer=tokenizer, config=cfg.data)
     dataset_rows = [dataset[i] for i in range(len(dataset))]
-    # What verl's AgentLoopWorker does with agent_loop_config_path: a registry entry per YAML item.
-    registry = {item.name: item for item in OmegaConf.load(cfg.actor_rollout_ref.rollout.agent.agent_loop_config_path)}
 
     references, scripts = [], {}
     eot = end_of_turn_id(tokenizer)
@@ -124,12 +123,13 @@ def main() -> None:
         scripts[prompt] = [i for turn in turns for i in encode_text(tokenizer, turn)] + [eot]
 
     server = StandInTokenServer(tokenizer, scripts)
-    played = asyncio.run(play_rows(registry, cfg, tokenizer, server, dataset_rows))
-    result = {"rows": [], "dataset_len": len(dataset), "agent_names": [str(r["agent_name"]) for r in dataset_rows]}
-    for (loop_class, output), reference in zip(played, references):
-        result["rows"].append({"loop_class": loop_class, "output": output.model_dump(exclude={"metrics"}),
-                               "reference": reference})
-    result["calls"] = list(server.calls.values())
+    worker = AgentLoopWorker(cfg, llm_client=server)
+    output = asyncio.run(worker.generate_sequences(DataProto.from_single_dict(collate_fn(dataset_rows))))
+    result = {"dataset_len": len(dataset), "agent_names": [str(r["agent_name"]) for r in dataset_rows],
+              "response_width": output.batch["responses"].shape[1],
+              "rows": [{"output": unpad(output.batch, i), "r1ci": output.non_tensor_batch["r1ci"][i],
+                        "reference": reference} for i, reference in enumerate(references)],
+              "calls": list(server.calls.values())}
     print(json.dumps(result, default=str))
 
 
