@@ -26,6 +26,7 @@ def test_sixteen_concurrent_sessions_equal_in_process_episodes(docker_sandbox):
     result = run_script("openenv", "openenv_sessions.py", str(_free_port()), *TASKS)
     assert len(set(TASKS)) == 16 and result["tasks"] == TASKS
     assert result["max_open"] == 16, "all 16 sessions were open at the same time"
+    assert len(result["urls"]) == 2, "client_factory spread the sessions round-robin over both addresses"
     assert "CAPACITY_REACHED" in result["refused"], result["refused"]
     for task, remote, local in zip(TASKS, result["remote"], result["local"]):
         *remote_steps, state = remote

@@ -180,10 +180,13 @@ def _hf_batch_generate(trainer: Any) -> BatchGenerate:
 
 def _finished_length(tokenizer: Any, ids: list[int]) -> int:
     """Where a row of a batched generate really ended: after its first stop token or the token that
-    completed a stop string (later positions are padding or continue past the stop)."""
+    completed a stop string (later positions are padding or continue past the stop). The prefix is decoded
+    only at tokens that contain a backtick."""
     stop_ids = {tokenizer.eos_token_id, tokenizer.pad_token_id} - {None}
-    for end in range(1, len(ids) + 1):
-        if ids[end - 1] in stop_ids or any(s in tokenizer.decode(ids[:end]) for s in STOP_STRINGS):
+    for end, token in enumerate(ids, start=1):
+        if token in stop_ids:
+            return end
+        if "`" in tokenizer.decode([token]) and any(s in tokenizer.decode(ids[:end]) for s in STOP_STRINGS):
             return end
     return len(ids)
 

@@ -15,7 +15,7 @@ import time
 import urllib.request
 
 from r1ci_env.integrations.episode import EnvSettings
-from r1ci_env.integrations.openenv import R1CIAction, R1CIEnvClient
+from r1ci_env.integrations.openenv import R1CIAction, R1CIEnvClient, client_factory
 
 FAILING = "Checking a helper first.\n```python\nprint(undefined_name)\n```\nmore text after the fence"
 VOLATILE = ("duration",)  # wall-clock fields differ between any two runs
@@ -52,8 +52,8 @@ def play_local(task: str, seed: int) -> list:
     return steps
 
 
-async def play_remote(url: str, task: str, seed: int, opened: asyncio.Barrier, stats: dict) -> list:
-    async with R1CIEnvClient(url, message_timeout_s=120) as client:
+async def play_remote(client: R1CIEnvClient, task: str, seed: int, opened: asyncio.Barrier, stats: dict) -> list:
+    async with client:
         result = await client.reset(task=task, seed=seed)
         steps = [[result.observation.text, result.reward, result.done, strip(result.observation.info)]]
         stats["open"] += 1
@@ -82,7 +82,11 @@ async def over_capacity(url: str) -> str:
 async def remote_all(url: str, tasks: list[str]) -> tuple[list, dict, str]:
     stats = {"open": 0, "max_open": 0}
     opened = asyncio.Barrier(len(tasks) + 1)
-    runs = [asyncio.create_task(play_remote(url, task, seed, opened, stats)) for seed, task in enumerate(tasks)]
+    make_client = client_factory([url, url.replace("127.0.0.1", "localhost")], message_timeout_s=120)
+    clients = [make_client() for _ in tasks]
+    stats["urls"] = sorted({client._ws_url for client in clients})
+    runs = [asyncio.create_task(play_remote(client, task, seed, opened, stats))
+            for seed, (client, task) in enumerate(zip(clients, tasks))]
     while stats["open"] < len(tasks):
         await asyncio.sleep(0.05)
         for run in runs:
@@ -121,7 +125,7 @@ def main() -> None:
         server.terminate()
         server.wait(timeout=60)
     local = [play_local(task, seed) for seed, task in enumerate(tasks)]
-    print(json.dumps({"tasks": tasks, "remote": remote, "local": local, "max_open": stats["max_open"],
+    print(json.dumps({"tasks": tasks, "remote": remote, "local": local, "max_open": stats["max_open"], "urls": stats["urls"],
                       "refused": refused, "remote_s": round(remote_s, 1)}))
 
 
