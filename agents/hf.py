@@ -6,7 +6,9 @@ differ only in the weights.
   own thread) call `submit(request)`, which blocks; a worker thread gathers the pending requests and
   runs ONE batched sampling loop over them (prefill of the left-padded contexts, then token by token
   with the KV cache). Each row stops on its own: at the closing fence of a ```python block, at a
-  stop token (<|im_end|>, <|endoftext|>, the model's eos), or after its `max_new_tokens`.
+  stop token (<|im_end|>, <|endoftext|>, the model's eos), or after its `max_new_tokens`; a row that
+  stopped leaves the batch and the KV cache at once. Each turn prefills its whole context again (the
+  cache is not kept across turns).
 - `HFAgent` plays one episode token-in-token-out: the chat template is applied once at reset
   (prompt as the user message, then the assistant header); each turn continues the same assistant
   message from the exact ids so far (sampled ids as sampled + observation ids, each observation
@@ -37,12 +39,14 @@ from .base import Agent
 
 class HFBackend(BatchingBackend):
     """Batched sampling over a transformers causal LM (see the module docstring); the batcher
-    (`submit`, `begin_episode`, `end_episode`) is `agents.backend.BatchingBackend`'s."""
+    (`submit`, `begin_episode`, `end_episode`) is `agents.backend.BatchingBackend`'s. `drop_finished=False`
+    keeps stopped rows decoding padding until the whole batch is done (the old behaviour, for benchmarks)."""
 
     def __init__(self, model, tokenizer, *, max_batch_size: int = 64, gather_timeout_s: float = 0.02,
-                 device: str | torch.device | None = None) -> None:
+                 device: str | torch.device | None = None, drop_finished: bool = True) -> None:
         super().__init__(tokenizer, max_batch_size=max_batch_size, gather_timeout_s=gather_timeout_s)
         self.model = model
+        self.drop_finished = drop_finished  # rows that stopped leave the batch (and its KV cache) at once
         self.device = torch.device(device) if device is not None else next(model.parameters()).device
         self.pad_token_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
         self.stop_ids = stop_token_ids(tokenizer, model)
@@ -97,20 +101,29 @@ class HFBackend(BatchingBackend):
             temperature = torch.tensor([t if t > 0 else 1.0 for t in temps], device=device).unsqueeze(1)
             greedy = [t <= 0 for t in temps]
             top_p = torch.tensor([float(r.top_p) for r in requests], device=device).unsqueeze(1)
-            while any(reason is None for reason in reasons):
-                live = [row for row in range(batch) if reasons[row] is None]
-                tokens, logps_now = self._sample(outputs.logits[:, -1, :].float(), temperature, greedy, top_p,
-                                                 generators, live)
-                step_tokens = torch.full((batch,), int(self.pad_token_id), dtype=torch.long)
-                for row in live:
-                    token = tokens[row]
+            rows = list(range(batch))  # the request behind each row of the tensors (finished rows are dropped)
+            while True:
+                live = [i for i, row in enumerate(rows) if reasons[row] is None]
+                tokens, logps_now = self._sample(outputs.logits[:, -1, :].float(), temperature,
+                                                 [greedy[row] for row in rows], top_p,
+                                                 [generators[row] for row in rows], live)
+                step_tokens = torch.full((len(rows),), int(self.pad_token_id), dtype=torch.long)
+                for i in live:
+                    row, token = rows[i], tokens[i]
                     sampled[row].append(token)
-                    logps[row].append(logps_now[row])
-                    step_tokens[row] = token
+                    logps[row].append(logps_now[i])
+                    step_tokens[i] = token
                     reasons[row] = self._stop_reason(token, sampled[row], budget[row], requests[row].stop_at_fence)
                 if all(reason is not None for reason in reasons):
                     break
-                attention = torch.cat([attention, torch.ones((batch, 1), dtype=torch.long, device=device)], dim=1)
+                keep = [i for i, row in enumerate(rows) if reasons[row] is None]
+                if self.drop_finished and len(keep) < len(rows):
+                    index = torch.tensor(keep, device=device)
+                    cache.batch_select_indices(index)
+                    attention, next_pos = attention[index], next_pos[index]
+                    temperature, top_p, step_tokens = temperature[index], top_p[index], step_tokens[keep]
+                    rows = [rows[i] for i in keep]
+                attention = torch.cat([attention, torch.ones((len(rows), 1), dtype=torch.long, device=device)], dim=1)
                 next_pos = next_pos + 1
                 outputs = model(input_ids=step_tokens.to(device).unsqueeze(1), attention_mask=attention,
                                 position_ids=next_pos.unsqueeze(1), past_key_values=cache, use_cache=True)
