@@ -1,8 +1,11 @@
-"""The HF path before and after its two speed-ups, measured in one run on the same model and data:
+"""The HF path before and after its three speed-ups, measured in one run on the same model and data:
 
   * generation (`agents.hf.HFBackend.generate`): rows whose turn ended keep decoding padding until the
     whole batch is done (before, `drop_finished=False`) vs leave the batch and its KV cache at once
     (after). Requests get different turn budgets, as concurrent episodes do.
+  * a second turn: its whole context prefilled again (before, `reuse_cache=False`) vs started from the KV
+    cache kept from the first turn (after). Turn 1 ends at its budget as if at a closing fence (so the
+    episode goes on), then an observation is appended; tokens/s over both turns.
   * the log-prob pass of training (`agents.train.logprobs.token_logprobs`): the vocabulary projection on
     every position (before, `only=None`) vs only on the sampled positions (after), on multi-turn records
     shaped like real episodes (long prompt, two model turns, an observation), forward + backward.
@@ -53,6 +56,19 @@ def time_generation(backend: HFBackend, requests: list[GenerationRequest], drop:
     return time.perf_counter() - started, sum(len(r.token_ids) for r in results)
 
 
+def time_two_turns(backend: HFBackend, requests: list[GenerationRequest], observation: list[int],
+                   reuse: bool) -> tuple[float, int]:
+    backend.reuse_cache = reuse
+    started = time.perf_counter()
+    first = backend.generate(requests)
+    second = backend.generate([GenerationRequest(r.context + f.token_ids + observation, r.max_new_tokens,
+                                                 temperature=1.0, seed=r.seed, cache_key=r.cache_key)
+                               for r, f in zip(requests, first)])
+    for r in requests:
+        backend.release(r.cache_key)
+    return time.perf_counter() - started, sum(len(r.token_ids) for r in first + second)
+
+
 def time_logprobs(model, batch: dict, only: bool) -> float:
     started = time.perf_counter()
     logprobs = token_logprobs(model, batch["input_ids"], batch["attention_mask"], batch["position_ids"],
@@ -83,6 +99,11 @@ def main(argv: list[str] | None = None) -> dict:
     requests = [GenerationRequest(ids(args.prompt_tokens), b, temperature=1.0, seed=i, stop_at_fence=False)
                 for i, b in enumerate(budgets)]
     backend = HFBackend(model, tokenizer)
+    turns = HFBackend(model, tokenizer)  # its turns end at their budget as at a closing fence: episodes go on
+    turns._stop_reason = lambda token, turn, budget, stop_at_fence: "fence" if len(turn) >= budget else None
+    two_turn = [GenerationRequest(r.context, r.max_new_tokens, temperature=1.0, seed=r.seed, cache_key=i)
+                for i, r in enumerate(requests)]
+    observation = ids(args.obs_tokens)
     records = []
     for b in budgets:
         builder = TrajectoryBuilder(ids(args.prompt_tokens))
@@ -93,15 +114,16 @@ def main(argv: list[str] | None = None) -> dict:
     batch = collate(records, tokenizer.pad_token_id or 0)
     model.train()
     time_logprobs(model, batch, only=True)  # warm-up
-    gen = {False: [], True: []}
-    lp = {False: [], True: []}
+    gen, two, lp = ({False: [], True: []} for _ in range(3))
     for _ in range(args.repeats):
         for flag in (False, True):
             gen[flag].append(time_generation(backend, requests, drop=flag))
+            two[flag].append(time_two_turns(turns, two_turn, observation, reuse=flag))
             lp[flag].append(time_logprobs(model, batch, only=flag))
     sampled = sum(r.num_sampled for r in records)
     rows = {
         "generation tokens/s": {k: sum(n for _, n in v) / sum(s for s, _ in v) for k, v in gen.items()},
+        "two-turn generation tokens/s": {k: sum(n for _, n in v) / sum(s for s, _ in v) for k, v in two.items()},
         "log-prob fwd+bwd sampled tokens/s": {k: len(v) * sampled / sum(v) for k, v in lp.items()},
     }
     print(f"# HF path speed: {args.model} ({args.threads} thread(s), batch {args.batch}, prompt {args.prompt_tokens}, "
