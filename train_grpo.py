@@ -62,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--group-size", type=int, default=8, help="G: samples per question")
     g.add_argument("--temperature", type=float, default=1.0, help="sampling temperature for training rollouts")
     g.add_argument("--top-p", type=float, default=1.0, help="top-p for training rollouts (1.0 keeps the full support)")
-    g.add_argument("--max-new-tokens", type=int, default=1024, help="max sampled tokens per turn")
+    g.add_argument("--max-new-tokens", "--max-tokens", dest="max_new_tokens", type=int, default=1024, help="max sampled tokens per turn")
     g.add_argument("--max-total-tokens", type=int, default=4096, help="max tokens per episode (prompt + turns + observations)")
     g.add_argument("--concurrency", type=int, default=256, help="episodes played at once per rank (threads)")
     g.add_argument("--max-batch-size", type=int, default=256, help="max rows per batched generation")

@@ -79,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--eval-n", type=int, default=8, help="episodes per eval task")
     g.add_argument("--eval-seed-base", type=int, default=10**9, help="eval episodes use seeds base, base+1, ...")
     g.add_argument("--eval-temperature", type=float, default=0.6, help="sampling temperature for evaluation (0: greedy)")
-    g.add_argument("--max-new-tokens", type=int, default=1024, help="max sampled tokens per turn in evaluation")
+    g.add_argument("--max-new-tokens", "--max-tokens", dest="max_new_tokens", type=int, default=1024, help="max sampled tokens per turn in evaluation")
     g.add_argument("--max-total-tokens", type=int, default=4096, help="max tokens per evaluation episode")
     g.add_argument("--concurrency", type=int, default=64, help="evaluation episodes at once per rank")
     g = p.add_argument_group("output")

@@ -16,7 +16,9 @@ from typing import Sequence
 
 @dataclass
 class GenerationRequest:
-    """Continue `context` (token ids) by at most `max_new_tokens` sampled tokens."""
+    """Continue `context` (token ids) by at most `max_new_tokens` sampled tokens. `cache_key` names the
+    episode: a backend may keep the state of a turn that stopped at a closing fence for that episode's
+    next turn (whose context extends this one), until `release(cache_key)`."""
 
     context: list[int]
     max_new_tokens: int
@@ -24,6 +26,7 @@ class GenerationRequest:
     top_p: float = 1.0
     seed: int | None = None
     stop_at_fence: bool = True
+    cache_key: object = None
 
 
 @dataclass
@@ -117,6 +120,9 @@ class BatchingBackend:
                     item.error = exc
             for item in batch:
                 item.done.set()
+
+    def release(self, cache_key: object) -> None:
+        """Forget what was kept for episode `cache_key` (no-op here; see `GenerationRequest`)."""
 
     def close(self) -> None:
         with self._cond:

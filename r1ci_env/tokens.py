@@ -1,6 +1,6 @@
 """Token-level episodes without torch: where text becomes ids, and the record the trainers train on.
 
-The episode format (docs/training.md): one episode is ONE assistant message. Its token sequence is
+The episode format (DESIGN.md section 8): one episode is ONE assistant message. Its token sequence is
 
     prompt ids  (the chat template applied once: [system], user prompt, assistant header)
     model ids   (turn 1, exactly as sampled)

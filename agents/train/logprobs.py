@@ -86,13 +86,15 @@ def _chunk_logprobs(head: torch.nn.Module, hidden: torch.Tensor, targets: torch.
 
 def token_logprobs(model, input_ids: torch.Tensor, attention_mask: torch.Tensor,
                    position_ids: torch.Tensor | None = None, *, temperature: float = 1.0,
-                   chunk_size: int = 1024, return_entropy: bool = False):
+                   chunk_size: int = 1024, return_entropy: bool = False, only: torch.Tensor | None = None):
     """log p(input_ids[:, t] | input_ids[:, :t]) for every t >= 1 under softmax(logits / temperature);
     column 0 is 0. Shape [B, L], fp32. With `return_entropy`, also the (no-grad) entropy of that
     distribution at each position, as a second [B, L] tensor.
 
-    The vocabulary projection runs on `chunk_size` positions at a time (with activation checkpointing
-    when gradients are on), so the [B, L, V] logits tensor never exists at once.
+    `only` ([B, L] bool) restricts the vocabulary projection to the positions where it is True (e.g. the
+    loss mask: prompt and observation positions never need it); the others are 0. The projection runs
+    on `chunk_size` positions at a time (with activation checkpointing when gradients are on), so the
+    [positions, V] logits tensor never exists at once.
     """
     backbone, head = _backbone_and_head(model)
     if position_ids is None:
@@ -100,33 +102,41 @@ def token_logprobs(model, input_ids: torch.Tensor, attention_mask: torch.Tensor,
     hidden = backbone(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
                       use_cache=False).last_hidden_state
     targets = input_ids[:, 1:]
-    hidden = hidden[:, :-1]
-    zero = torch.zeros_like(input_ids[:, :1], dtype=torch.float32)
-    pieces, entropies = [zero], [zero]
-    for start in range(0, targets.shape[1], chunk_size):
-        h, t = hidden[:, start:start + chunk_size], targets[:, start:start + chunk_size]
-        if torch.is_grad_enabled() and h.requires_grad and targets.shape[1] > chunk_size:
+    keep = torch.ones_like(targets, dtype=torch.bool) if only is None else only[:, 1:].bool()
+    rows, cols = keep.nonzero(as_tuple=True)
+    flat_hidden, flat_targets = hidden[:, :-1][rows, cols], targets[rows, cols]
+    pieces, entropies = [], []
+    checkpointed = torch.is_grad_enabled() and flat_hidden.requires_grad and len(rows) > chunk_size
+    for start in range(0, len(rows), chunk_size):
+        h, t = flat_hidden[start:start + chunk_size], flat_targets[start:start + chunk_size]
+        if checkpointed:
             logp, ent = torch.utils.checkpoint.checkpoint(_chunk_logprobs, head, h, t, temperature, return_entropy,
                                                           use_reentrant=False)
         else:
             logp, ent = _chunk_logprobs(head, h, t, temperature, return_entropy)
         pieces.append(logp)
         entropies.append(ent)
-    logprobs = torch.cat(pieces, dim=1)
-    return (logprobs, torch.cat(entropies, dim=1)) if return_entropy else logprobs
+
+    def scatter(values: list[torch.Tensor]) -> torch.Tensor:
+        out = torch.zeros(input_ids.shape, dtype=torch.float32, device=input_ids.device)
+        return out.index_put((rows, cols + 1), torch.cat(values)) if values else out
+
+    logprobs = scatter(pieces)
+    return (logprobs, scatter(entropies)) if return_entropy else logprobs
 
 
 @torch.no_grad()
 def records_logprobs(model, records: Sequence[EpisodeRecord], *, pad_token_id: int, temperature: float = 1.0,
                      micro_batch_tokens: int = 16384, chunk_size: int = 1024,
                      device: torch.device | str = "cpu") -> list[torch.Tensor]:
-    """Per-token log-probs of each record under `model` (no grad), one [len] tensor per record."""
+    """Per-token log-probs of each record's sampled tokens under `model` (no grad; 0 at other positions),
+    one [len] tensor per record."""
     out: list[torch.Tensor | None] = [None] * len(records)
     lengths = [len(r) for r in records]
     for batch_index in micro_batches(range(len(records)), lengths, micro_batch_tokens):
         batch = collate([records[i] for i in batch_index], pad_token_id, device)
         lp = token_logprobs(model, batch["input_ids"], batch["attention_mask"], batch["position_ids"],
-                            temperature=temperature, chunk_size=chunk_size)
+                            temperature=temperature, chunk_size=chunk_size, only=batch["loss_mask"] > 0)
         for row, i in enumerate(batch_index):
             out[i] = lp[row, :lengths[i]].detach()
     return out  # type: ignore[return-value]

@@ -135,8 +135,10 @@ def policy_gradient(model, records: Sequence[EpisodeRecord], advantages: Sequenc
         if invert_mask:
             mask = batch["attention_mask"].float() - mask
             mask[:, 0] = 0.0
+        needed = (mask > 0) | (batch["loss_mask"] > 0)  # the loss positions and the sampled ones (metrics)
         logprobs, entropy = token_logprobs(model, batch["input_ids"], batch["attention_mask"], batch["position_ids"],
-                                           temperature=temperature, chunk_size=chunk_size, return_entropy=True)
+                                           temperature=temperature, chunk_size=chunk_size, return_entropy=True,
+                                           only=needed)
         if old_logprobs is None:
             old = logprobs.detach()
         else:
@@ -149,15 +151,18 @@ def policy_gradient(model, records: Sequence[EpisodeRecord], advantages: Sequenc
                 if ref_model == "disable_adapter":
                     with unwrap_model(model).disable_adapter():
                         ref = token_logprobs(model, batch["input_ids"], batch["attention_mask"],
-                                             batch["position_ids"], temperature=temperature, chunk_size=chunk_size)
+                                             batch["position_ids"], temperature=temperature, chunk_size=chunk_size,
+                                             only=needed)
                 else:
                     ref = token_logprobs(ref_model, batch["input_ids"], batch["attention_mask"],
-                                         batch["position_ids"], temperature=temperature, chunk_size=chunk_size)
+                                         batch["position_ids"], temperature=temperature, chunk_size=chunk_size,
+                                         only=needed)
         adv = torch.tensor([advantages[i] for i in batch_index], dtype=torch.float32, device=logprobs.device)
         loss, sums = clipped_policy_loss(logprobs, old, adv, mask, eps_low=eps_low, eps_high=eps_high,
                                          aggregation=aggregation, normalizer=normalizer,
                                          ref_logprobs=ref, kl_coef=kl_coef)
-        loss.backward()
+        if loss.requires_grad:  # False when no position of this micro-batch is trained
+            loss.backward()
         with torch.no_grad():
             sampled = batch["loss_mask"] > 0
             stats["sampler_abs_diff_sum"] += float(
@@ -181,9 +186,10 @@ def sft_gradient(model, records: Sequence[EpisodeRecord], *, pad_token_id: int, 
     for batch_index in micro_batches(range(len(records)), lengths, micro_batch_tokens):
         batch = collate([records[i] for i in batch_index], pad_token_id, device)
         logprobs = token_logprobs(model, batch["input_ids"], batch["attention_mask"], batch["position_ids"],
-                                  chunk_size=chunk_size)
+                                  chunk_size=chunk_size, only=batch["loss_mask"] > 0)
         loss = masked_nll(logprobs, batch["loss_mask"], normalizer)
-        loss.backward()
+        if loss.requires_grad:  # False when no position of this micro-batch is trained
+            loss.backward()
         stats["loss_sum"] += float(loss.detach()) * normalizer
         stats["tokens"] += float(batch["loss_mask"].sum())
     return stats

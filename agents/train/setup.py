@@ -16,7 +16,7 @@ from typing import Any, Callable
 import torch
 
 from r1ci_env import protocol
-from r1ci_env.sandbox import DEFAULT_TIMEOUT
+from r1ci_env.sandbox import BACKENDS, DEFAULT_TIMEOUT
 
 from .checkpoint import MetricsLog, add_lora, load_model
 from .dist import dist_info
@@ -38,14 +38,14 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
 
 def add_env_arguments(g: argparse._ArgumentGroup) -> None:
     """The environment flags, with the env's (and `r1ci bench`'s) defaults."""
-    g.add_argument("--sandbox", default="docker", help="sandbox backend: docker or local")
+    g.add_argument("--sandbox", default="docker", choices=BACKENDS, help="sandbox backend")
     g.add_argument("--max-code-calls", type=int, default=protocol.DEFAULT_MAX_CODE_CALLS,
                    help="code runs per episode (the env's cap)")
     g.add_argument("--max-observation-chars", type=int, default=protocol.DEFAULT_MAX_OBSERVATION_CHARS,
                    help="observations are cut (head+tail) to this many characters, as in r1ci bench")
     g.add_argument("--code-timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds per code run")
-    g.add_argument("--prompt", default=protocol.DEFAULT_PROMPT_STYLE,
-                   help="prompt style name or a template with {question}")
+    g.add_argument("--prompt-style", "--prompt", dest="prompt", default=protocol.DEFAULT_PROMPT_STYLE,
+                   help=f"prompt style ({', '.join(protocol.PROMPT_STYLES)}) or a template with {{question}}")
     g.add_argument("--system-prompt", default=None,
                    help="optional system message before the prompt (use the same in SFT, GRPO and evaluation)")
     g.add_argument("--env-factory", default=None,
