@@ -9,10 +9,10 @@ Importing the package registers every task as `r1ci/<Task>-v0`:
 """
 from __future__ import annotations
 
-from .env import CodeInterpreterEnv
+from .env import CodeInterpreterEnv, astep
 from .sandbox import ExecResult, SandboxError, make_sandbox
 from .tasks.registry import ENTRY_POINT, env_id, register_task
 
 __version__ = "0.1.0"
-__all__ = ["CodeInterpreterEnv", "ExecResult", "SandboxError", "ENTRY_POINT", "make_sandbox", "env_id",
+__all__ = ["CodeInterpreterEnv", "astep", "ExecResult", "SandboxError", "ENTRY_POINT", "make_sandbox", "env_id",
            "register_task", "__version__"]

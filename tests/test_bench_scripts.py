@@ -30,11 +30,13 @@ def test_sandbox_bench_runs_and_prints_its_tables(tmp_path):
     assert done.returncode == 0, done.stdout + done.stderr
     for header in ("# r1ci sandbox bench", "## Latency", "| program | runs | p50 ms | p95 ms | p99 ms |",
                    "## Throughput", "| concurrency | runs | runs/s |", "## Pool cold start", "## Baselines",
-                   "docker exec", "docker run --rm", "## Ratios", "## Env overhead per step", "InstantSandbox"):
+                   "docker exec", "docker run --rm", "## Ratios", "## Env overhead per step", "InstantSandbox",
+                   "## Remote: `r1ci sandbox serve`", "| 64 | remote (HTTP, 1 server) | 10 |"):
         assert header in done.stdout, header
     report = json.loads(out.read_text())
     assert report["ok"] and [row["concurrency"] for row in report["throughput"]] == [1, 2]
     assert set(report["baselines"]) == {"docker exec", "docker run --rm"}
+    assert list(report["remote"]["levels"]) == ["1", "8", "64"] and report["remote"]["throughput_ratio_c8"] > 0
 
 
 def test_soak_quick_runs_and_prints_its_summary():

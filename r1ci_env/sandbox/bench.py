@@ -12,6 +12,10 @@ What one run measures, all on the same machine and in the same process:
 * ratios: our throughput at concurrency 8 over docker exec's (the design's target is >= 10x), and the
   baselines' p50 over ours; the pool is measured again right before each baseline level and the
   ratios use those pairs, because the load of a shared machine drifts over a run of minutes;
+* remote: `print(1)` through `r1ci sandbox serve` (a child process with a pool of the same shape) and
+  the `remote` client at concurrency 1, 8 and 64, each level right after the local pool at that level
+  (p50, p99, runs/s; the target is at most a few ms added to p50 and >= 80% of the local throughput at
+  concurrency 8); `--skip-remote` leaves it out;
 * the env's own cost per step with execution excluded: `CodeInterpreterEnv.step` timed with
   `InstantSandbox`, a stub whose `run()` returns a fixed result at once (used only here, to take the
   sandbox out of the measurement).
@@ -417,6 +421,7 @@ def render_markdown(report: dict[str, Any]) -> str:
             row = env[key]
             lines.append(f"| {name} | {row['steps']} | {_fmt(row['mean_us'])} | {_fmt(row['p50_us'])} | "
                          f"{_fmt(row['p99_us'])} |")
+    lines += render_remote(report)
     lines += ["", f"Result: {'OK' if report['ok'] else 'FAILED (wrong outputs or infrastructure errors above)'}"]
     return "\n".join(lines) + "\n"
 
@@ -460,6 +465,10 @@ def run_bench(args: argparse.Namespace, progress: Callable[[str], None]) -> dict
             report["baselines"] = measure_baselines(image, args.baseline_runs, token, stop, progress,
                                                     _sandbox_call(sandbox, PRINT1, "1\n"), args.runs_per_level)
             report["baseline_runs"], report["paired_runs"] = args.baseline_runs, args.runs_per_level
+        if args.skip_remote:
+            report["remote"], report["remote_skipped"] = None, "--skip-remote"
+        else:
+            report["remote"] = measure_remote(sandbox, args, stop, progress)
         report["executor_rss_kb"] = [stat.get("rss_kb") for stat in sandbox.ping()]
         sandbox.close()
         progress(f"env overhead: {args.env_steps} code turns with InstantSandbox")
@@ -471,7 +480,7 @@ def run_bench(args: argparse.Namespace, progress: Callable[[str], None]) -> dict
             remove_labelled(token)
     _record_load("end", machine)
     report["ratios"] = _ratios(report)
-    rows = [*report["latency"], *report["throughput"]]
+    rows = [*report["latency"], *report["throughput"], *remote_rows(report)]
     for base in (report.get("baselines") or {}).values():
         rows += [*base["levels"].values(), *base["paired_pool"].values()]
     report["ok"] = report["cold_start"]["first_run_ok"] and not any(r["wrong"] or r["errors"] for r in rows)
@@ -541,8 +550,74 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--baseline-runs", type=int, default=40,
                         help="calls per concurrency level of each docker baseline (default 40)")
     parser.add_argument("--skip-baselines", action="store_true", help="do not measure docker run / docker exec")
+    parser.add_argument("--skip-remote", action="store_true",
+                        help="do not measure `r1ci sandbox serve` + the remote backend beside the local pool")
     parser.add_argument("--env-steps", type=int, default=2000,
                         help="code-turn steps timed for the env overhead (default 2000)")
     parser.add_argument("--json", nargs="?", const="-", default=None, metavar="PATH",
                         help="also write the results as JSON to PATH; `--json` alone prints only JSON on stdout "
                              "(the markdown then goes to stderr)")
+
+
+# ---- remote: `r1ci sandbox serve` + the remote backend, beside the local pool ------------------
+
+REMOTE_CONCURRENCY = (1, 8, 64)
+REMOTE_TARGET_THROUGHPUT = 0.8  # remote / local runs/s at concurrency 8
+
+
+def measure_remote(local: Any, args: argparse.Namespace, stop: threading.Event,
+                   progress: Callable[[str], None]) -> dict[str, Any]:
+    """print(1) through `r1ci sandbox serve` (a child process with a pool of the local pool's shape) and
+    the `remote` client, each level measured right after the local pool at the same concurrency."""
+    from .remote import RemoteSandbox
+    from .server import spawn, stop as stop_server
+
+    shape = local.config
+    progress("remote: starting `r1ci sandbox serve` with a pool of the same shape")
+    proc, url = spawn("--image", shape.image, "--containers", str(shape.containers), "--slots", str(shape.slots),
+                      *(["--strict"] if shape.strict else []), "--max-queue", "4096")
+    try:
+        with RemoteSandbox([url]) as remote:
+            for _ in range(10):  # warm-up: connections, server threads
+                remote.run(PRINT1, timeout=RUN_TIMEOUT)
+            levels = {}
+            for level in REMOTE_CONCURRENCY:
+                progress(f"remote: local pool then remote, concurrency {level} x {args.runs_per_level}")
+                levels[level] = {
+                    "local": _throughput_row(hammer(_sandbox_call(local, PRINT1, "1\n"), level, args.runs_per_level,
+                                                    stop)),
+                    "remote": _throughput_row(hammer(_sandbox_call(remote, PRINT1, "1\n"), level,
+                                                     args.runs_per_level, stop)),
+                }
+    finally:
+        stop_server(proc)
+    return {"url": url, "levels": levels,
+            "added_p50_ms_c1": levels[1]["remote"]["p50_ms"] - levels[1]["local"]["p50_ms"],
+            "throughput_ratio_c8": _div(levels[8]["remote"]["runs_per_s"], levels[8]["local"]["runs_per_s"])}
+
+
+def remote_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every measured row of the remote section (for the OK verdict)."""
+    remote = report.get("remote") or {"levels": {}}
+    return [row for pair in remote["levels"].values() for row in pair.values()]
+
+
+def render_remote(report: dict[str, Any]) -> list[str]:
+    """The markdown section of the remote measurement."""
+    remote = report.get("remote")
+    lines = ["", "## Remote: `r1ci sandbox serve` + `sandbox=\"remote\"` beside the local pool (print(1))", ""]
+    if not remote:
+        return lines + [f"skipped ({report.get('remote_skipped', 'not measured')})"]
+    lines += ["| concurrency | path | runs | runs/s | p50 ms | p99 ms | wrong / infra errors |",
+              "|---|---|---|---|---|---|---|"]
+    for level, pair in remote["levels"].items():
+        for name, row in (("local pool", pair["local"]), ("remote (HTTP, 1 server)", pair["remote"])):
+            lines.append(f"| {level} | {name} | {row['runs']} | {_fmt(row['runs_per_s'])} | {_fmt(row['p50_ms'])} | "
+                         f"{_fmt(row['p99_ms'])} | {_failures(row)} |")
+    ratio = remote["throughput_ratio_c8"]
+    verdict = "n/a" if ratio is None else ("met" if ratio >= REMOTE_TARGET_THROUGHPUT else "NOT met")
+    lines += ["", f"The server is a child process on this machine, with a pool of the same shape as the local one; "
+              "each remote level is measured right after the local level. p50 added by the remote path at "
+              f"concurrency 1: {_fmt(remote['added_p50_ms_c1'])} ms; throughput at concurrency 8, remote / local: "
+              f"{'n/a' if ratio is None else f'{ratio:.2f}'} (target >= {REMOTE_TARGET_THROUGHPUT:.1f}: {verdict})."]
+    return lines

@@ -71,6 +71,7 @@ class RemoteSandbox(Sandbox):
                  connect_timeout: float = 5.0, max_connections: int = 512) -> None:
         self.urls = resolve_urls(urls)
         self.retries = retries
+        self.infra_failures = 0  # attempts that failed for infrastructure reasons (then retried or raised)
         self._servers = [_Server(url) for url in self.urls]
         self._lock = threading.Lock()
         token = token or sandbox_token()
@@ -141,6 +142,8 @@ class RemoteSandbox(Sandbox):
                 return server, self._request(server, method, path, body, timeout)
             except _Retry as exc:
                 failures.append(str(exc))
+                with self._lock:
+                    self.infra_failures += 1
                 if exc.busy:
                     busy.add(server.url)
         raise SandboxError(f"{what} failed {len(failures)} time(s) (infrastructure, not the program): "

@@ -24,11 +24,13 @@ import ipaddress
 import logging
 import os
 import socket
+import subprocess
 import sys
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, AsyncIterator
 
 from ..settings import SANDBOX_TOKEN_VAR, sandbox_token
@@ -110,6 +112,7 @@ class SandboxService:
     # -- stateless runs
 
     def check_timeout(self, timeout: float) -> float:
+        """The timeout if it is in (0, max_timeout], else `Rejected(400)`."""
         if not 0 < timeout <= self.max_timeout:
             raise Rejected(400, "bad_request", f"timeout must be in (0, {self.max_timeout:g}] seconds, got {timeout}")
         return timeout
@@ -266,7 +269,7 @@ def create_app(service: "SandboxService", *, token: str | None = None, close_san
             if close_sandbox:
                 service.sandbox.close()
 
-    def authorize(request: Request) -> None:
+    async def authorize(request: Request) -> None:  # async: a plain def would cost a thread hop
         if token is None:
             return
         given = request.headers.get("authorization", "")
@@ -368,6 +371,36 @@ def serve(host: str, port: int, *, token: str | None, backend: str = "docker", s
     finally:
         sock.close()
         sandbox.close()
+
+
+def spawn(*options: str) -> tuple[subprocess.Popen, str]:
+    """Start `python -m r1ci_env.sandbox.server --port 0 OPTIONS` as a child process; returns it and
+    its URL once it listens, or raises `SandboxError` with the server's own message if it exits first."""
+    root = str(Path(__file__).resolve().parents[2])  # this copy of r1ci_env, also when not installed
+    path = os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))
+    proc = subprocess.Popen([sys.executable, "-m", "r1ci_env.sandbox.server", "--port", "0", *options],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True,
+                            env={**os.environ, "PYTHONPATH": path})
+    seen = ""
+    for line in proc.stdout:  # warnings, then the line printed once listening; or the error it exits with
+        if "listening on http://" in line:
+            return proc, line.split("listening on ")[1].split()[0]
+        seen = line.strip() or seen
+    proc.wait(timeout=60)
+    raise SandboxError(f"the sandbox server did not start: {seen or f'exit status {proc.returncode}'}")
+
+
+def stop(proc: subprocess.Popen, timeout: float = 60.0) -> None:
+    """Stop a spawned server gracefully (SIGTERM: sessions and containers closed), else kill it."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    if proc.stdout is not None:
+        proc.stdout.close()
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
