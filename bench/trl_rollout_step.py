@@ -6,7 +6,8 @@ through the Docker sandbox. Prints a table and the ratio of the two median step 
         [--max-new-tokens 48] [--steps 3] [--device cpu]
 
 Without --model the warm-started tiny Qwen2 of tests/engine_scripts/warm_tiny.py is built (it runs code and
-its rewards vary within a group, so both trainers really update; the numbers measure the machinery on CPU). `--worker` is internal: the TRL side, run by this script in the trl venv.
+its rewards vary within a group, so both trainers really update; the numbers measure the machinery on CPU).
+`--worker` is internal: the TRL side, run by this script in the trl venv.
 """
 from __future__ import annotations
 

@@ -57,5 +57,3 @@ def draw_episodes(tasks: Sequence[str], n: int, seed: int, settings: EnvSettings
         instance_seed = seed_base + index if seed_base else rng.randrange(TEST_SEED_BASE)
         drawn.append(DrawnEpisode(task, instance_seed, envs[task].reset(seed=instance_seed)[0], p[task]))
     return drawn
-
-

@@ -55,6 +55,7 @@ class EnvSettings:
 # or at the token limit.
 Generate = Callable[[list[int], int], Awaitable[tuple[list[int], list[float] | None]]]
 
+
 @dataclass
 class Played:
     """One played episode: the token record (prompt, sampled and observation ids, mask, log-probs, reward)

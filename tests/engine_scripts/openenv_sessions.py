@@ -125,8 +125,8 @@ def main() -> None:
         server.terminate()
         server.wait(timeout=60)
     local = [play_local(task, seed) for seed, task in enumerate(tasks)]
-    print(json.dumps({"tasks": tasks, "remote": remote, "local": local, "max_open": stats["max_open"], "urls": stats["urls"],
-                      "refused": refused, "remote_s": round(remote_s, 1)}))
+    print(json.dumps({"tasks": tasks, "remote": remote, "local": local, "max_open": stats["max_open"],
+                      "urls": stats["urls"], "refused": refused, "remote_s": round(remote_s, 1)}))
 
 
 if __name__ == "__main__":
