@@ -1,6 +1,7 @@
 """OpenEnv (openenv-core 0.3.x, in its own venv): `r1ci serve openenv` on 127.0.0.1 holds 16 concurrent
 WebSocket sessions of different tasks, and every episode played through it equals the same episode played
-in-process (prompt, observations, rewards, done flags, info), a 17th session is refused."""
+in-process (prompt, observations, rewards, done flags, info), a 17th session is refused, and a reset that
+tries to set an operator setting is refused without breaking its session."""
 from __future__ import annotations
 
 import socket
@@ -28,6 +29,9 @@ def test_sixteen_concurrent_sessions_equal_in_process_episodes(docker_sandbox):
     assert result["max_open"] == 16, "all 16 sessions were open at the same time"
     assert len(result["urls"]) == 2, "client_factory spread the sessions round-robin over both addresses"
     assert "CAPACITY_REACHED" in result["refused"], result["refused"]
+    bad = result["bad_request"]
+    assert "sandbox cannot be set per episode" in bad["refused"]
+    assert bad["prompt_after"] == bad["prompt_expected"]
     for task, remote, local in zip(TASKS, result["remote"], result["local"]):
         *remote_steps, state = remote
         assert remote_steps == local, task

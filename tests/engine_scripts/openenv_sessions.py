@@ -79,6 +79,19 @@ async def over_capacity(url: str) -> str:
         return await asyncio.wait_for(ws.recv(), timeout=30)
 
 
+async def bad_request_then_good(url: str) -> dict:
+    """A reset that tries to set an operator setting is refused; the same session then still works."""
+    async with R1CIEnvClient(url) as client:
+        try:
+            await client.reset(task="Game24", seed=0, sandbox="local")
+            refused = "accepted"
+        except Exception as exc:  # the server's error message is what the test checks
+            refused = str(exc)
+        result = await client.reset(task="Game24", seed=0)
+    expected, _ = EnvSettings().make("Game24").reset(seed=0)
+    return {"refused": refused, "prompt_after": result.observation.text, "prompt_expected": expected}
+
+
 async def remote_all(url: str, tasks: list[str]) -> tuple[list, dict, str]:
     stats = {"open": 0, "max_open": 0}
     opened = asyncio.Barrier(len(tasks) + 1)
@@ -94,7 +107,9 @@ async def remote_all(url: str, tasks: list[str]) -> tuple[list, dict, str]:
                 raise run.exception()
     refused = await over_capacity(url)
     await opened.wait()
-    return await asyncio.gather(*runs), stats, refused
+    episodes = await asyncio.gather(*runs)
+    stats["bad_request"] = await bad_request_then_good(url)
+    return episodes, stats, refused
 
 
 def wait_healthy(url: str, server: subprocess.Popen, seconds: float = 120) -> None:
@@ -126,7 +141,7 @@ def main() -> None:
         server.wait(timeout=60)
     local = [play_local(task, seed) for seed, task in enumerate(tasks)]
     print(json.dumps({"tasks": tasks, "remote": remote, "local": local, "max_open": stats["max_open"],
-                      "urls": stats["urls"], "refused": refused, "remote_s": round(remote_s, 1)}))
+                      "urls": stats["urls"], "refused": refused, "bad_request": stats["bad_request"], "remote_s": round(remote_s, 1)}))
 
 
 if __name__ == "__main__":
