@@ -32,6 +32,7 @@ def test_sixteen_concurrent_sessions_equal_in_process_episodes(docker_sandbox):
     bad = result["bad_request"]
     assert "sandbox cannot be set per episode" in bad["refused"]
     assert bad["prompt_after"] == bad["prompt_expected"]
+    assert result["sync"] == {"prompt": bad["prompt_expected"], "observation": "\nCode Execution Results:\n42\n"}
     for task, remote, local in zip(TASKS, result["remote"], result["local"]):
         *remote_steps, state = remote
         assert remote_steps == local, task

@@ -112,6 +112,17 @@ async def remote_all(url: str, tasks: list[str]) -> tuple[list, dict, str]:
     return episodes, stats, refused
 
 
+def sync_session(url: str) -> dict:
+    """The blocking client (`.sync()`), as a TRL environment_factory class would hold it."""
+    client = client_factory([url])().sync().connect()
+    try:
+        prompt = client.reset(task="Game24", seed=0).observation.text
+        observation = client.step(R1CIAction(text="```python\nprint(6 * 7)\n```")).observation.text
+    finally:
+        client.close()
+    return {"prompt": prompt, "observation": observation}
+
+
 def wait_healthy(url: str, server: subprocess.Popen, seconds: float = 120) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -136,12 +147,14 @@ def main() -> None:
         started = time.monotonic()
         remote, stats, refused = asyncio.run(remote_all(url, tasks))
         remote_s = time.monotonic() - started
+        stats["sync"] = sync_session(url)
     finally:
         server.terminate()
         server.wait(timeout=60)
     local = [play_local(task, seed) for seed, task in enumerate(tasks)]
     print(json.dumps({"tasks": tasks, "remote": remote, "local": local, "max_open": stats["max_open"],
-                      "urls": stats["urls"], "refused": refused, "bad_request": stats["bad_request"], "remote_s": round(remote_s, 1)}))
+                      "urls": stats["urls"], "refused": refused, "bad_request": stats["bad_request"],
+                      "sync": stats["sync"], "remote_s": round(remote_s, 1)}))
 
 
 if __name__ == "__main__":
