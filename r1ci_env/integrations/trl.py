@@ -7,8 +7,9 @@
    reward as `r1ci_reward` for `r1ci_reward_func`. `make_dataset` writes the prompts and keeps the
    prompt -> (task, seed, knobs) map, because TRL hands `rollout_func` only the prompts.
    Generation: `backend="hf"` samples with the trainer's own model (CPU or one GPU; every rank generates
-   for its own prompts, nothing is gathered across ranks); `backend="vllm"` uses the trainer's colocated
-   vLLM engine (`use_vllm=True, vllm_mode="colocate"`; GPU only, not exercised here).
+   for its own prompts, nothing is gathered across ranks); `backend="vllm"` uses TRL's vLLM, colocated
+   (`use_vllm=True, vllm_mode="colocate"`) or TRL's `vllm serve` (`vllm_mode="server"`, each rank sending
+   its own requests); GPU only, not exercised here.
 2. A different protocol, `R1CIToolEnv` for `environment_factory`: the model calls a `python(code)` tool with
    JSON tool calls and sees the output as a tool message. Transcripts differ from R1-CI's inline format;
    do not mix it with SFT on r1ci transcripts.
@@ -68,6 +69,7 @@ class R1CIRollout:
         self.settings, self.backend, self.max_new_tokens = settings, backend, max_new_tokens
         self.system_prompt = system_prompt
         self.last_played: list[Played] = []  # the last call's episodes (for inspection and tests)
+        self._generators: dict[int, BatchGenerate] = {}  # per trainer: built on its first rollout
 
     def __call__(self, prompts: list, trainer: Any) -> dict[str, list]:
         jobs = []
@@ -76,8 +78,10 @@ class R1CIRollout:
             if key not in self.index:
                 raise KeyError("a prompt is not in the rollout's dataset; build both from the same make_dataset rows")
             jobs.append(self.index[key])
-        batch_generate = _hf_batch_generate(trainer) if self.backend == "hf" else _vllm_batch_generate(trainer)
-        played = asyncio.run(self._play_all(jobs, trainer, batch_generate))
+        if id(trainer) not in self._generators:
+            make = _hf_batch_generate if self.backend == "hf" else _vllm_batch_generate
+            self._generators[id(trainer)] = make(trainer)
+        played = asyncio.run(self._play_all(jobs, trainer, self._generators[id(trainer)]))
         self.last_played = played
         limit = int(trainer.args.max_completion_length)
         out: dict[str, list] = {"prompt_ids": [], "completion_ids": [], "logprobs": [], "env_mask": [],
@@ -192,17 +196,38 @@ def _finished_length(tokenizer: Any, ids: list[int]) -> int:
 
 
 def _vllm_batch_generate(trainer: Any) -> BatchGenerate:
-    """Sampling with the trainer's colocated vLLM engine (GPU only; not exercised in r1ci's CPU tests).
-    Never `vllm_generation.generate`, which gathers prompts across ranks."""
+    """Sampling with vLLM (GPU only; not exercised in r1ci's CPU tests): the trainer's colocated engine
+    (`vllm_mode="colocate"`), or TRL's vLLM server (`vllm_mode="server"`, whose weights TRL keeps in sync),
+    which every rank calls for its own requests. Never `vllm_generation.generate`, which gathers prompts
+    across ranks and can hang a loop that calls it a rank-dependent number of times."""
+    args = trainer.args
+    params = {"temperature": float(args.temperature), "top_p": float(args.top_p)}
+    stop = {"stop": list(STOP_STRINGS), "include_stop_str_in_output": True}
+    if args.vllm_mode == "server":
+        from trl.generation.vllm_client import VLLMClient
+
+        base_url = args.vllm_server_base_url or f"http://{args.vllm_server_host}:{args.vllm_server_port}"
+        client = VLLMClient(base_url=base_url, connection_timeout=args.vllm_server_timeout)  # no weight group
+
+        def run_server(requests: list[tuple[list[int], int]]) -> list[tuple[list[int], list[float]]]:
+            results: list[tuple[list[int], list[float]]] = [([], [])] * len(requests)
+            for max_tokens in sorted({m for _, m in requests}):  # one call per distinct token budget
+                rows = [i for i, (_, m) in enumerate(requests) if m == max_tokens]
+                out = client.generate([requests[i][0] for i in rows], max_tokens=max_tokens, logprobs=0,
+                                      generation_kwargs=stop, **params)
+                for i, ids, logprobs in zip(rows, out["completion_ids"], out["logprobs"]):
+                    results[i] = (list(ids), [top[0] for top in logprobs])
+            return results
+
+        return run_server
+
     from vllm import SamplingParams
 
-    llm, args = trainer.vllm_generation.llm, trainer.args
+    llm = trainer.vllm_generation.llm
 
-    def run(requests: list[tuple[list[int], int]]) -> list[tuple[list[int], list[float]]]:
-        params = [SamplingParams(temperature=float(args.temperature), top_p=float(args.top_p), max_tokens=m,
-                                 stop=list(STOP_STRINGS), include_stop_str_in_output=True, logprobs=0)
-                  for _, m in requests]
-        outputs = llm.generate([{"prompt_token_ids": context} for context, _ in requests], params, use_tqdm=False)
+    def run_colocate(requests: list[tuple[list[int], int]]) -> list[tuple[list[int], list[float]]]:
+        sampling = [SamplingParams(max_tokens=m, logprobs=0, **params, **stop) for _, m in requests]
+        outputs = llm.generate([{"prompt_token_ids": context} for context, _ in requests], sampling, use_tqdm=False)
         results = []
         for output in outputs:
             sample = output.outputs[0]
@@ -210,7 +235,7 @@ def _vllm_batch_generate(trainer: Any) -> BatchGenerate:
             results.append((ids, [step[token].logprob for step, token in zip(sample.logprobs, ids)]))
         return results
 
-    return run
+    return run_colocate
 
 
 class R1CIToolEnv:
