@@ -1,5 +1,7 @@
 """The `r1ci` command line: `list` (the task catalogue), `run` (play episodes with an agent), `bench`
-(benchmark an agent on a suite), `sandbox build|check|bench|serve`.
+(benchmark an agent on a suite), `sandbox build|check|bench|serve`,
+`model prepare` (a small real model), `serve openenv` and `export verl` (the training-engine integrations
+in r1ci_env.integrations).
 
 It lives in the application layer (`agents`): it may import everything, and nothing in `r1ci_env`
 imports it."""
@@ -91,6 +93,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_command(sub)
     _add_bench_command(sub)
     _add_sandbox_commands(sub)
+    from .models import add_model_command
+
+    add_model_command(sub)
+    from r1ci_env.integrations.cli import add_commands as add_integration_commands
+
+    add_integration_commands(sub)
     return parser
 
 
@@ -144,6 +152,14 @@ def main(argv: list[str] | None = None) -> int:
 
             return bench_command(args)
         return image.check_command(args)
+    if args.command == "model":
+        from .models import model_command
+
+        return model_command(args)
+    if args.command in ("serve", "export"):
+        from r1ci_env.integrations.cli import run_command as run_integration_command
+
+        return run_integration_command(args)
     raise AssertionError(args.command)
 
 

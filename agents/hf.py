@@ -6,12 +6,15 @@ differ only in the weights.
   own thread) call `submit(request)`, which blocks; a worker thread gathers the pending requests and
   runs ONE batched sampling loop over them (prefill of the left-padded contexts, then token by token
   with the KV cache). Each row stops on its own: at the closing fence of a ```python block, at a
-  stop token (<|im_end|>, <|endoftext|>, the model's eos), or after its `max_new_tokens`.
+  stop token (<|im_end|>, <|endoftext|>, the model's eos), or after its `max_new_tokens`; a row that
+  stopped leaves the batch and the KV cache at once. When a turn stops at a closing fence, the row's KV
+  cache is kept for the episode's next turn (`GenerationRequest.cache_key`), which then computes only
+  its new tokens (the last sampled token and the observation); `release` (at the episode's end) frees it.
 - `HFAgent` plays one episode token-in-token-out: the chat template is applied once at reset
   (prompt as the user message, then the assistant header); each turn continues the same assistant
   message from the exact ids so far (sampled ids as sampled + observation ids, each observation
   tokenized once). The text handed to the env is the decode of that turn's sampled ids.
-  `episode_record()` returns the `agents.training.EpisodeRecord` the trainers train on.
+  `episode_record()` returns the `r1ci_env.tokens.EpisodeRecord` the trainers train on.
 
 Sampling: logits / temperature, optional top-p, then one draw per row from the row's own
 `torch.Generator` (seeded per request), so an episode's samples do not depend on which other
@@ -24,131 +27,43 @@ import os
 import random
 import threading
 import time
-from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import torch
 
-from r1ci_env import protocol
+from r1ci_env.tokens import (EpisodeRecord, TrajectoryBuilder, closes_code_block, encode_observation,
+                             encode_prompt, stop_token_ids)
 
+from .backend import BatchingBackend, GenerationRequest, GenerationResult
 from .base import Agent
-from .training import EpisodeRecord, TrajectoryBuilder, encode_observation, encode_prompt, stop_token_ids
 
 
-@dataclass
-class GenerationRequest:
-    """Continue `context` (token ids) by at most `max_new_tokens` sampled tokens."""
-
-    context: list[int]
-    max_new_tokens: int
-    temperature: float = 1.0
-    top_p: float = 1.0
-    seed: int | None = None
-    stop_at_fence: bool = True
-
-
-@dataclass
-class GenerationResult:
-    token_ids: list[int]
-    logprobs: list[float]
-    stop_reason: str  # "fence", "eos" or "length"
-
-
-@dataclass
-class _Pending:
-    request: GenerationRequest
-    done: threading.Event = field(default_factory=threading.Event)
-    result: GenerationResult | None = None
-    error: BaseException | None = None
-
-
-class HFBackend:
-    """Batched sampling over a transformers causal LM (see the module docstring).
-
-    `generate(requests)` runs one batch synchronously; `submit(request)` is the thread-safe, blocking
-    form that batches concurrent callers. `begin_episode` / `end_episode` tell the batcher how many
-    episodes are live: it starts a batch as soon as every live episode has a request pending, or when
-    no new request has arrived for `gather_timeout_s` (episodes busy in the sandbox are not waited for).
-    """
+class HFBackend(BatchingBackend):
+    """Batched sampling over a transformers causal LM (see the module docstring); the batcher
+    (`submit`, `begin_episode`, `end_episode`) is `agents.backend.BatchingBackend`'s. `drop_finished=False`
+    keeps stopped rows decoding padding until the whole batch is done (the old behaviour, for benchmarks)."""
 
     def __init__(self, model, tokenizer, *, max_batch_size: int = 64, gather_timeout_s: float = 0.02,
-                 device: str | torch.device | None = None) -> None:
+                 device: str | torch.device | None = None, drop_finished: bool = True,
+                 reuse_cache: bool = True) -> None:
+        super().__init__(tokenizer, max_batch_size=max_batch_size, gather_timeout_s=gather_timeout_s)
         self.model = model
-        self.tokenizer = tokenizer
+        self.drop_finished = drop_finished  # rows that stopped leave the batch (and its KV cache) at once
+        self.reuse_cache = reuse_cache  # an episode's next turn starts from its kept KV cache
+        self._kv: dict[object, tuple[list[int], list[tuple[torch.Tensor, torch.Tensor]]]] = {}
+        self._kv_lock = threading.Lock()
         self.device = torch.device(device) if device is not None else next(model.parameters()).device
-        self.max_batch_size = max_batch_size
-        self.gather_timeout_s = gather_timeout_s
         self.pad_token_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
         self.stop_ids = stop_token_ids(tokenizer, model)
         tokens = tokenizer.convert_ids_to_tokens(list(range(len(tokenizer))))
         # A closing fence can only be completed by a token that contains a backtick.
         self._has_tick = [tok is not None and "`" in tok for tok in tokens]
         self._stop_set = set(self.stop_ids)
-        self._cond = threading.Condition()
-        self._pending: list[_Pending] = []
-        self._active = 0
-        self._last_arrival = 0.0
-        self._worker: threading.Thread | None = None
-        self._closed = False
         self._rng = random.Random(0)
-        self.stats = {"batches": 0, "rows": 0, "generated_tokens": 0, "seconds": 0.0}
+        self._num_threads = torch.get_num_threads()
 
-    # -- the batcher --------------------------------------------------------------------------
-    def begin_episode(self) -> None:
-        with self._cond:
-            self._active += 1
-
-    def end_episode(self) -> None:
-        with self._cond:
-            self._active = max(self._active - 1, 0)
-            self._cond.notify_all()
-
-    def submit(self, request: GenerationRequest) -> GenerationResult:
-        """Queue `request`, wait for the batch it joins, return its result."""
-        item = _Pending(request)
-        with self._cond:
-            if self._closed:
-                raise RuntimeError("the backend is closed")
-            self._pending.append(item)
-            self._last_arrival = time.monotonic()
-            if self._worker is None or not self._worker.is_alive():
-                self._worker = threading.Thread(target=self._loop, args=(torch.get_num_threads(),),
-                                                name="hf-backend", daemon=True)
-                self._worker.start()
-            self._cond.notify_all()
-        item.done.wait()
-        if item.error is not None:
-            raise item.error
-        return item.result  # type: ignore[return-value]
-
-    def _loop(self, num_threads: int) -> None:
-        torch.set_num_threads(num_threads)
-        while True:
-            with self._cond:
-                while not self._pending and not self._closed:
-                    self._cond.wait()
-                if self._closed and not self._pending:
-                    return
-                while len(self._pending) < min(self.max_batch_size, max(self._active, 1)):
-                    left = self._last_arrival + self.gather_timeout_s - time.monotonic()
-                    if left <= 0:
-                        break
-                    self._cond.wait(left)
-                batch, self._pending = self._pending[:self.max_batch_size], self._pending[self.max_batch_size:]
-            try:
-                results = self.generate([item.request for item in batch])
-                for item, result in zip(batch, results):
-                    item.result = result
-            except BaseException as exc:  # hand the error to every waiting caller
-                for item in batch:
-                    item.error = exc
-            for item in batch:
-                item.done.set()
-
-    def close(self) -> None:
-        with self._cond:
-            self._closed = True
-            self._cond.notify_all()
+    def _worker_setup(self) -> None:
+        torch.set_num_threads(self._num_threads)
 
     # -- one batched sampling loop ------------------------------------------------------------
     @torch.no_grad()
@@ -165,15 +80,6 @@ class HFBackend:
         was_training = model.training
         model.eval()
         batch = len(requests)
-        lengths = [len(r.context) for r in requests]
-        width = max(lengths)
-        ids = torch.full((batch, width), int(self.pad_token_id), dtype=torch.long)
-        attention = torch.zeros((batch, width), dtype=torch.long)
-        for row, request in enumerate(requests):  # left padding
-            ids[row, width - lengths[row]:] = torch.tensor(request.context, dtype=torch.long)
-            attention[row, width - lengths[row]:] = 1
-        ids, attention = ids.to(device), attention.to(device)
-        positions = (attention.cumsum(-1) - 1).clamp(min=0)
         generators = []
         for request in requests:
             seed = request.seed if request.seed is not None else self._rng.getrandbits(63)
@@ -183,28 +89,37 @@ class HFBackend:
         sampled: list[list[int]] = [[] for _ in requests]
         logps: list[list[float]] = [[] for _ in requests]
         reasons: list[str | None] = [None if b > 0 else "length" for b in budget]
-        next_pos = positions[:, -1]
         try:
-            outputs = model(input_ids=ids, attention_mask=attention, position_ids=positions, use_cache=True,
-                            logits_to_keep=1)
+            outputs, attention, next_pos = self._prefill(requests)
             cache = outputs.past_key_values
             temperature = torch.tensor([t if t > 0 else 1.0 for t in temps], device=device).unsqueeze(1)
             greedy = [t <= 0 for t in temps]
             top_p = torch.tensor([float(r.top_p) for r in requests], device=device).unsqueeze(1)
-            while any(reason is None for reason in reasons):
-                live = [row for row in range(batch) if reasons[row] is None]
-                tokens, logps_now = self._sample(outputs.logits[:, -1, :].float(), temperature, greedy, top_p,
-                                                 generators, live)
-                step_tokens = torch.full((batch,), int(self.pad_token_id), dtype=torch.long)
-                for row in live:
-                    token = tokens[row]
+            rows = list(range(batch))  # the request behind each row of the tensors (finished rows are dropped)
+            while True:
+                live = [i for i, row in enumerate(rows) if reasons[row] is None]
+                tokens, logps_now = self._sample(outputs.logits[:, -1, :].float(), temperature,
+                                                 [greedy[row] for row in rows], top_p,
+                                                 [generators[row] for row in rows], live)
+                step_tokens = torch.full((len(rows),), int(self.pad_token_id), dtype=torch.long)
+                for i in live:
+                    row, token = rows[i], tokens[i]
                     sampled[row].append(token)
-                    logps[row].append(logps_now[row])
-                    step_tokens[row] = token
+                    logps[row].append(logps_now[i])
+                    step_tokens[i] = token
                     reasons[row] = self._stop_reason(token, sampled[row], budget[row], requests[row].stop_at_fence)
+                    if reasons[row] == "fence":  # the episode goes on: keep its state for the next turn
+                        self._keep(requests[row], sampled[row], cache, attention, i)
                 if all(reason is not None for reason in reasons):
                     break
-                attention = torch.cat([attention, torch.ones((batch, 1), dtype=torch.long, device=device)], dim=1)
+                keep = [i for i, row in enumerate(rows) if reasons[row] is None]
+                if self.drop_finished and len(keep) < len(rows):
+                    index = torch.tensor(keep, device=device)
+                    cache.batch_select_indices(index)
+                    attention, next_pos = attention[index], next_pos[index]
+                    temperature, top_p, step_tokens = temperature[index], top_p[index], step_tokens[keep]
+                    rows = [rows[i] for i in keep]
+                attention = torch.cat([attention, torch.ones((len(rows), 1), dtype=torch.long, device=device)], dim=1)
                 next_pos = next_pos + 1
                 outputs = model(input_ids=step_tokens.to(device).unsqueeze(1), attention_mask=attention,
                                 position_ids=next_pos.unsqueeze(1), past_key_values=cache, use_cache=True)
@@ -217,6 +132,72 @@ class HFBackend:
         self.stats["generated_tokens"] += sum(len(s) for s in sampled)
         self.stats["seconds"] += time.perf_counter() - started
         return [GenerationResult(s, lp, reason or "length") for s, lp, reason in zip(sampled, logps, reasons)]
+
+    def _prefill(self, requests: list[GenerationRequest]):
+        """One forward over the contexts, left-padded; an episode's kept KV cache (a prefix of its context)
+        is reused, so only the rest (its last sampled token and the observation) is computed.
+        Returns (model outputs, attention mask so far, each row's last position)."""
+        device, batch = self.device, len(requests)
+        kept = [self._kept_prefix(r) for r in requests]
+        prefix = [0 if k is None else len(k[0]) for k in kept]
+        rest = [r.context[p:] for r, p in zip(requests, prefix)]
+        cached, width = max(prefix), max(len(x) for x in rest)
+        ids = torch.full((batch, width), int(self.pad_token_id), dtype=torch.long)
+        attention = torch.zeros((batch, cached + width), dtype=torch.long)
+        for row, (p, tail) in enumerate(zip(prefix, rest)):  # [pad][kept prefix][pad][rest]
+            ids[row, width - len(tail):] = torch.tensor(tail, dtype=torch.long)
+            attention[row, cached - p:cached] = 1
+            attention[row, cached + width - len(tail):] = 1
+        ids, attention = ids.to(device), attention.to(device)
+        positions = ((attention.cumsum(-1) - 1).clamp(min=0))[:, cached:]
+        cache = None
+        if cached:
+            from transformers import DynamicCache
+
+            cache = DynamicCache(config=self.model.config)
+            for layer, _ in enumerate(kept[prefix.index(cached)][1]):
+                keys, values = (torch.cat([self._left_pad(k, cached, layer, part) for k in kept])
+                                for part in (0, 1))
+                cache.update(keys, values, layer)
+        outputs = self.model(input_ids=ids, attention_mask=attention, position_ids=positions, past_key_values=cache,
+                             use_cache=True, logits_to_keep=1)
+        return outputs, attention, positions[:, -1]
+
+    def _left_pad(self, entry, width: int, layer: int, part: int) -> torch.Tensor:
+        """One row's kept keys (part 0) or values (part 1) of `layer`, left-padded with zeros to `width`."""
+        if entry is None:
+            shape = self._kv_shape
+            return torch.zeros((1, shape[0], width, shape[1]), dtype=self._kv_dtype, device=self.device)
+        tensor = entry[1][layer][part]
+        pad = width - tensor.shape[-2]
+        return torch.nn.functional.pad(tensor, (0, 0, pad, 0)) if pad else tensor
+
+    def _kept_prefix(self, request: GenerationRequest):
+        """(ids, per-layer (keys, values)) kept for this request's episode when they prefix its context."""
+        if not self.reuse_cache or request.cache_key is None:
+            return None
+        with self._kv_lock:
+            entry = self._kv.pop(request.cache_key, None)
+        if entry is None or len(entry[0]) >= len(request.context) or request.context[:len(entry[0])] != entry[0]:
+            return None
+        return entry
+
+    def _keep(self, request: GenerationRequest, sampled: list[int], cache, attention: torch.Tensor, i: int) -> None:
+        """Keep row `i`'s KV cache (its context and all sampled tokens but the last, which was never fed)."""
+        if not self.reuse_cache or request.cache_key is None:
+            return
+        layers = getattr(cache, "layers", None)
+        if not layers or any(type(layer).__name__ != "DynamicLayer" for layer in layers):
+            return  # sliding-window or other special caches are not kept
+        valid = attention[i].bool()
+        kv = [(layer.keys[i:i + 1][:, :, valid].clone(), layer.values[i:i + 1][:, :, valid].clone()) for layer in layers]
+        self._kv_shape, self._kv_dtype = (kv[0][0].shape[1], kv[0][0].shape[-1]), kv[0][0].dtype
+        with self._kv_lock:
+            self._kv[request.cache_key] = (list(request.context) + sampled[:-1], kv)
+
+    def release(self, cache_key: object) -> None:
+        with self._kv_lock:
+            self._kv.pop(cache_key, None)
 
     @staticmethod
     def _sample(logits: torch.Tensor, temperature: torch.Tensor, greedy: list[bool], top_p: torch.Tensor,
@@ -244,7 +225,7 @@ class HFBackend:
             return "eos"
         if stop_at_fence and token < len(self._has_tick) and self._has_tick[token]:
             text = self.tokenizer.decode(turn, skip_special_tokens=True)
-            if protocol.extract_code(text)[0] is not None:
+            if closes_code_block(text):
                 return "fence"
         if len(turn) >= budget:
             return "length"
@@ -254,7 +235,8 @@ class HFBackend:
 class HFAgent(Agent):
     """One episode's policy over an `HFBackend` (see the module docstring).
 
-    `model_or_path` is an `HFBackend` (shared by many agents: the trainers' case), a model directory
+    `model_or_path` is a backend (`HFBackend` or `agents.vllm_backend.VLLMBackend`, shared by many agents:
+    the trainers' case), a model directory
     (loaded once per process and cached), or a transformers model (then `tokenizer` is required).
     `max_total_tokens` caps the whole episode (prompt + all turns + observations); when it is used
     up, the agent returns "" and the env ends the episode. `seed` makes the episode's sampling
@@ -267,7 +249,7 @@ class HFAgent(Agent):
     def __init__(self, model_or_path, tokenizer=None, *, temperature: float = 0.6, top_p: float = 1.0,
                  max_new_tokens: int = 1024, max_total_tokens: int = 8192, system_prompt: str | None = None,
                  seed: int | None = None, record: bool = True, **backend_options: Any) -> None:
-        if isinstance(model_or_path, HFBackend):
+        if isinstance(model_or_path, BatchingBackend):
             self.backend = model_or_path
         elif isinstance(model_or_path, (str, os.PathLike)):
             self.backend = load_backend(str(model_or_path), **backend_options)
@@ -288,6 +270,7 @@ class HFAgent(Agent):
         self._turn = 0
         self._live = False
         self._max_code_calls: int | None = None
+        self._cache_key: object = None
 
     def spawn(self) -> "HFAgent":
         """A fresh agent for another (concurrent) episode, sharing this one's backend and settings."""
@@ -311,6 +294,7 @@ class HFAgent(Agent):
         self._turn = 0
         unwrapped = getattr(env, "unwrapped", env)
         self._max_code_calls = getattr(unwrapped, "max_code_calls", None)
+        self._cache_key = object()  # names this episode to the backend (its kept KV cache)
         self.backend.begin_episode()
         self._live = True
 
@@ -328,7 +312,7 @@ class HFAgent(Agent):
         seed = None if self.seed is None else (int(self.seed) * 1_000_003 + self._turn) % (2**63)
         result = self.backend.submit(GenerationRequest(
             context=list(self.trajectory.input_ids), max_new_tokens=min(self.max_new_tokens, room),
-            temperature=self.temperature, top_p=self.top_p, seed=seed))
+            temperature=self.temperature, top_p=self.top_p, seed=seed, cache_key=self._cache_key))
         self.trajectory.add_model(result.token_ids, result.logprobs if self.record else None, result.stop_reason)
         self._turn += 1
         text = self.tokenizer.decode(result.token_ids, skip_special_tokens=True)
@@ -342,6 +326,7 @@ class HFAgent(Agent):
         """Tell the backend this episode needs no more turns (idempotent)."""
         if self._live:
             self._live = False
+            self.backend.release(self._cache_key)
             self.backend.end_episode()
 
     def episode_record(self, episode: Any = None, reward: float | None = None, **meta: Any) -> EpisodeRecord:

@@ -51,10 +51,8 @@ class ScriptedBackend(HFBackend):
 
 def oracle_turns(seed: int):
     """The oracle's turn texts and observations on the toy env (what a scripted policy will replay)."""
-    env = q.make_toy_env(max_code_calls=2)
-    episode = run_episode(env, OracleAgent(), seed)
-    prompt, turns, _ = __import__("train_sft").replay_turns(q.make_toy_env(max_code_calls=2), seed, episode.transcript)
-    return prompt, turns, episode
+    episode, line = q.play_recording_turns(q.make_toy_env(max_code_calls=2), OracleAgent(), seed)
+    return line["prompt"], [(t["model"], t["observation"]) for t in line["turns"]], episode
 
 
 # ----------------------------------------------------------------------------------------------
@@ -180,6 +178,53 @@ def test_batched_generation_is_independent_of_batch_composition(tok, model):
     assert max(abs(a - b) for a, b in zip(alone.logprobs, together.logprobs)) < 1e-4
 
 
+def test_dropping_finished_rows_samples_the_same_tokens(tok, model):
+    """Rows that stopped leave the batch and its KV cache; the other rows' samples do not change."""
+    requests = [GenerationRequest(T.encode_prompt(tok, f"Question {i}: what is {i} + {i}?" + " pad" * i), budget,
+                                  temperature=1.0, seed=i, stop_at_fence=False) for i, budget in enumerate((2, 9, 5, 16))]
+    kept = HFBackend(model, tok, drop_finished=False).generate(requests)
+    dropped = HFBackend(model, tok).generate(requests)
+    assert [len(r.token_ids) for r in dropped] == [len(r.token_ids) for r in kept]
+    assert len({len(r.token_ids) for r in dropped}) > 1  # rows did finish at different steps
+    for a, b in zip(kept, dropped):
+        assert a.token_ids == b.token_ids and a.stop_reason == b.stop_reason
+        assert max(abs(x - y) for x, y in zip(a.logprobs, b.logprobs)) < 1e-4
+
+
+def test_next_turn_reuses_the_kept_kv_cache_and_samples_the_same_tokens(tok, model):
+    """A turn that stopped at a closing fence keeps its KV cache; the next turn of that episode computes
+    only its new tokens, alone or batched with a fresh episode, and samples what a full prefill samples."""
+
+    def backend(reuse):
+        b = HFBackend(model, tok, reuse_cache=reuse)
+        # every turn "closes a fence" after its budget, so episodes go on (a random tiny model rarely writes one)
+        b._stop_reason = lambda token, turn, budget, stop: "fence" if len(turn) >= budget else None
+        return b
+
+    def play(b):
+        fed = []
+        original = b.model.forward
+        b.model.forward = lambda *a, **k: fed.append(k["input_ids"].shape) or original(*a, **k)
+        try:
+            first = b.generate([GenerationRequest(T.encode_prompt(tok, "What is 2 + 2?"), 6, seed=1, cache_key="A")])[0]
+            context = T.encode_prompt(tok, "What is 2 + 2?") + first.token_ids + T.encode_observation(tok, "\n42\n")
+            fresh = GenerationRequest(T.encode_prompt(tok, "Hi?"), 5, seed=2,
+                                      cache_key="B")
+            second = b.generate([GenerationRequest(context, 7, seed=3, cache_key="A"), fresh])
+        finally:
+            b.model.forward = original
+        return [first, *second], fed
+
+    full, fed_full = play(backend(False))
+    reused, fed_reused = play(backend(True))
+    for a, b in zip(full, reused):
+        assert a.token_ids == b.token_ids
+        assert max(abs(x - y) for x, y in zip(a.logprobs, b.logprobs)) < 1e-4
+    prefill_full = [shape for shape in fed_full if shape[1] > 1][1]
+    prefill_reused = [shape for shape in fed_reused if shape[1] > 1][1]
+    assert prefill_reused[1] < prefill_full[1]  # the second prefill skipped episode A's kept prefix
+
+
 def test_concurrent_episodes_share_batches(tok, model):
     backend = HFBackend(model, tok, gather_timeout_s=0.2)
     jobs = [T.Job(q.TOY_TASK, seed, seed) for seed in range(8)]
@@ -219,6 +264,11 @@ def test_chunked_logprobs_equal_the_naive_full_logits(tok, model):
                    position_ids=batch["position_ids"]).logits
     naive = torch.log_softmax(logits[:, :-1].float(), -1).gather(-1, batch["input_ids"][:, 1:, None]).squeeze(-1)
     assert torch.allclose(chunked[:, 1:], naive, atol=1e-5)
+    # the projection restricted to the loss positions gives the same values there and 0 elsewhere
+    mask = batch["loss_mask"] > 0
+    only = T.token_logprobs(model, batch["input_ids"], batch["attention_mask"], batch["position_ids"], chunk_size=7,
+                            only=mask)
+    assert torch.allclose(only[mask], chunked[mask], atol=1e-6) and torch.count_nonzero(only[~mask]) == 0
 
 
 def test_masked_positions_receive_exactly_zero_gradient():
@@ -360,6 +410,22 @@ def test_record_round_trips_through_json_and_checkpoint_round_trips_logprobs(tok
     a = T.records_logprobs(net, [record], pad_token_id=tok.pad_token_id)[0]
     b = T.records_logprobs(fresh, [record], pad_token_id=tok.pad_token_id)[0]
     assert torch.equal(a, b)
+
+
+def test_hf_speed_bench_prints_before_and_after(tmp_path):
+    """bench/hf_speed.py end to end on the tiny model (the numbers mean nothing at this size)."""
+    import subprocess
+
+    directory = q.save_tiny_model(tmp_path / "tiny")
+    out = tmp_path / "speed.json"
+    done = subprocess.run([sys.executable, "bench/hf_speed.py", "--model", str(directory), "--batch", "3",
+                           "--prompt-tokens", "16", "--new-tokens", "8", "--obs-tokens", "8", "--repeats", "1",
+                           "--out", str(out)], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    for row in ("| generation tokens/s |", "| two-turn generation tokens/s |", "| log-prob fwd+bwd sampled tokens/s |"):
+        assert row in done.stdout, row
+    report = json.loads(out.read_text())
+    assert report["generation tokens/s"]["before"] > 0 and report["generation tokens/s"]["after"] > 0
 
 
 def test_make_agent_hf_spec_loads_once_and_spawns_agents_on_the_same_backend(tmp_path):
