@@ -23,6 +23,7 @@ import sys
 import tempfile
 import threading
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 _HEADER = 8
@@ -44,8 +45,9 @@ def _write_frame(stream: Any, payload: bytes) -> None:
     stream.flush()
 
 
-def main() -> None:
-    """Serve requests until stdin closes."""
+def main(generate: Callable[[str, dict[str, Any], int], dict]) -> None:
+    """Serve requests with `generate` (the adapter's `generate_entry`, passed in so that this module
+    does not import the adapter that imports it) until stdin closes."""
     replies = os.fdopen(os.dup(1), "wb")
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)  # whatever generators print is discarded
@@ -53,8 +55,6 @@ def main() -> None:
     import warnings
 
     warnings.simplefilter("ignore")
-    from . import reasoning_gym as rgt
-
     requests = sys.stdin.buffer
     while True:
         frame = _read_frame(requests)
@@ -62,7 +62,7 @@ def main() -> None:
             return
         dataset, options, seed = pickle.loads(frame)
         try:
-            reply = ("ok", rgt.generate_entry(dataset, options, seed))
+            reply = ("ok", generate(dataset, options, seed))
         except Exception as exc:  # reported to the parent, which raises it
             reply = ("error", f"{type(exc).__name__}: {exc}")
         _write_frame(replies, pickle.dumps(reply))
@@ -84,7 +84,8 @@ class WorkerClient:
         env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
         self._scratch = tempfile.mkdtemp(prefix="r1ci-rg-worker-")
         self._process = subprocess.Popen(
-            [sys.executable, "-c", "from r1ci_env.tasks._rg_worker import main; main()"],
+            [sys.executable, "-c", "from r1ci_env.tasks._rg_worker import main; "
+             "from r1ci_env.tasks.reasoning_gym import generate_entry; main(generate_entry)"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd=self._scratch,
         )
         self._pid = os.getpid()
