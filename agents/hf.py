@@ -41,16 +41,19 @@ from .base import Agent
 class HFBackend(BatchingBackend):
     """Batched sampling over a transformers causal LM (see the module docstring); the batcher
     (`submit`, `begin_episode`, `end_episode`) is `agents.backend.BatchingBackend`'s. `drop_finished=False`
-    keeps stopped rows decoding padding until the whole batch is done (the old behaviour, for benchmarks)."""
+    keeps stopped rows decoding padding until the whole batch is done, `reuse_cache=False` prefills every
+    turn's whole context (the old behaviours, for benchmarks); kept caches stay within `max_kept_bytes`."""
 
     def __init__(self, model, tokenizer, *, max_batch_size: int = 64, gather_timeout_s: float = 0.02,
                  device: str | torch.device | None = None, drop_finished: bool = True,
-                 reuse_cache: bool = True) -> None:
+                 reuse_cache: bool = True, max_kept_bytes: int = 2**31) -> None:
         super().__init__(tokenizer, max_batch_size=max_batch_size, gather_timeout_s=gather_timeout_s)
         self.model = model
         self.drop_finished = drop_finished  # rows that stopped leave the batch (and its KV cache) at once
         self.reuse_cache = reuse_cache  # an episode's next turn starts from its kept KV cache
-        self._kv: dict[object, tuple[list[int], list[tuple[torch.Tensor, torch.Tensor]]]] = {}
+        self.max_kept_bytes = max_kept_bytes  # memory budget of all kept caches together
+        self._kv: dict[object, tuple[list[int], list[tuple[torch.Tensor, torch.Tensor]], int]] = {}
+        self._kv_bytes = 0
         self._kv_lock = threading.Lock()
         self.device = torch.device(device) if device is not None else next(model.parameters()).device
         self.pad_token_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
@@ -177,7 +180,8 @@ class HFBackend(BatchingBackend):
         if not self.reuse_cache or request.cache_key is None:
             return None
         with self._kv_lock:
-            entry = self._kv.pop(request.cache_key, None)
+            entry = self._kv.get(request.cache_key)
+            self._release_locked(request.cache_key)
         if entry is None or len(entry[0]) >= len(request.context) or request.context[:len(entry[0])] != entry[0]:
             return None
         return entry
@@ -190,14 +194,27 @@ class HFBackend(BatchingBackend):
         if not layers or any(type(layer).__name__ != "DynamicLayer" for layer in layers):
             return  # sliding-window or other special caches are not kept
         valid = attention[i].bool()
+        size = 2 * sum(layer.keys[i:i + 1].numel() // layer.keys.shape[-2] * layer.keys.element_size()
+                       for layer in layers) * int(valid.sum())
+        with self._kv_lock:
+            if self._kv_bytes + size > self.max_kept_bytes:
+                return  # over budget: this episode's next turn prefills its whole context
         kv = [(layer.keys[i:i + 1][:, :, valid].clone(), layer.values[i:i + 1][:, :, valid].clone()) for layer in layers]
         self._kv_shape, self._kv_dtype = (kv[0][0].shape[1], kv[0][0].shape[-1]), kv[0][0].dtype
         with self._kv_lock:
-            self._kv[request.cache_key] = (list(request.context) + sampled[:-1], kv)
+            self._release_locked(request.cache_key)
+            self._kv[request.cache_key] = (list(request.context) + sampled[:-1], kv, size)
+            self._kv_bytes += size
 
     def release(self, cache_key: object) -> None:
         with self._kv_lock:
-            self._kv.pop(cache_key, None)
+            self._release_locked(cache_key)
+
+    def _release_locked(self, cache_key: object) -> None:
+        """`release` with the lock held."""
+        entry = self._kv.pop(cache_key, None)
+        if entry is not None:
+            self._kv_bytes -= entry[2]
 
     @staticmethod
     def _sample(logits: torch.Tensor, temperature: torch.Tensor, greedy: list[bool], top_p: torch.Tensor,

@@ -117,6 +117,7 @@ def test_hf_agent_plays_real_episodes_of_several_tasks_and_records_round_trip(sm
     results = play_concurrently(base, [(task, seed) for task in TASKS for seed in (0, 1)], docker_sandbox,
                                 prompt="code_always")
     assert backend.stats["rows"] > len(results)  # concurrent turns were batched
+    assert not backend._kv and backend._kv_bytes == 0  # every kept KV cache was freed at its episode's end
     observed = 0
     for episode, agent in results:
         assert episode.terminated or episode.truncated

@@ -195,8 +195,8 @@ def test_next_turn_reuses_the_kept_kv_cache_and_samples_the_same_tokens(tok, mod
     """A turn that stopped at a closing fence keeps its KV cache; the next turn of that episode computes
     only its new tokens, alone or batched with a fresh episode, and samples what a full prefill samples."""
 
-    def backend(reuse):
-        b = HFBackend(model, tok, reuse_cache=reuse)
+    def backend(reuse, budget=2**31):
+        b = HFBackend(model, tok, reuse_cache=reuse, max_kept_bytes=budget)
         # every turn "closes a fence" after its budget, so episodes go on (a random tiny model rarely writes one)
         b._stop_reason = lambda token, turn, budget, stop: "fence" if len(turn) >= budget else None
         return b
@@ -223,6 +223,16 @@ def test_next_turn_reuses_the_kept_kv_cache_and_samples_the_same_tokens(tok, mod
     prefill_full = [shape for shape in fed_full if shape[1] > 1][1]
     prefill_reused = [shape for shape in fed_reused if shape[1] > 1][1]
     assert prefill_reused[1] < prefill_full[1]  # the second prefill skipped episode A's kept prefix
+    over_budget = backend(True, budget=0)
+    assert [r.token_ids for r in play(over_budget)[0]] == [r.token_ids for r in full]
+    assert [s for s in play(over_budget)[1] if s[1] > 1][1] == prefill_full and over_budget._kv_bytes == 0
+    # what the episodes' turns kept is freed when they end
+    reused_backend = backend(True)
+    play(reused_backend)
+    assert reused_backend._kv and reused_backend._kv_bytes > 0
+    for key in ("A", "B"):
+        reused_backend.release(key)
+    assert not reused_backend._kv and reused_backend._kv_bytes == 0
 
 
 def test_concurrent_episodes_share_batches(tok, model):
