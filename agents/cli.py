@@ -1,5 +1,6 @@
 """The `r1ci` command line: `list` (the task catalogue), `run` (play episodes with an agent), `bench`
-(benchmark an agent on a suite), `sandbox build|check|bench|serve`.
+(benchmark an agent on a suite), `sandbox build|check|bench|serve`,
+`model prepare` (a small real model).
 
 It lives in the application layer (`agents`): it may import everything, and nothing in `r1ci_env`
 imports it."""
@@ -72,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_command(sub)
     _add_bench_command(sub)
     _add_sandbox_commands(sub)
+    from .models import add_model_command
+
+    add_model_command(sub)
     return parser
 
 
@@ -103,6 +107,10 @@ def main(argv: list[str] | None = None) -> int:
 
             return bench_command(args)
         return image.check_command(args)
+    if args.command == "model":
+        from .models import model_command
+
+        return model_command(args)
     raise AssertionError(args.command)
 
 

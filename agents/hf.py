@@ -11,7 +11,7 @@ differ only in the weights.
   (prompt as the user message, then the assistant header); each turn continues the same assistant
   message from the exact ids so far (sampled ids as sampled + observation ids, each observation
   tokenized once). The text handed to the env is the decode of that turn's sampled ids.
-  `episode_record()` returns the `agents.training.EpisodeRecord` the trainers train on.
+  `episode_record()` returns the `r1ci_env.tokens.EpisodeRecord` the trainers train on.
 
 Sampling: logits / temperature, optional top-p, then one draw per row from the row's own
 `torch.Generator` (seeded per request), so an episode's samples do not depend on which other
@@ -24,131 +24,37 @@ import os
 import random
 import threading
 import time
-from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import torch
 
-from r1ci_env import protocol
+from r1ci_env.tokens import (EpisodeRecord, TrajectoryBuilder, closes_code_block, encode_observation,
+                             encode_prompt, stop_token_ids)
 
+from .backend import BatchingBackend, GenerationRequest, GenerationResult
 from .base import Agent
-from .training import EpisodeRecord, TrajectoryBuilder, encode_observation, encode_prompt, stop_token_ids
 
 
-@dataclass
-class GenerationRequest:
-    """Continue `context` (token ids) by at most `max_new_tokens` sampled tokens."""
-
-    context: list[int]
-    max_new_tokens: int
-    temperature: float = 1.0
-    top_p: float = 1.0
-    seed: int | None = None
-    stop_at_fence: bool = True
-
-
-@dataclass
-class GenerationResult:
-    token_ids: list[int]
-    logprobs: list[float]
-    stop_reason: str  # "fence", "eos" or "length"
-
-
-@dataclass
-class _Pending:
-    request: GenerationRequest
-    done: threading.Event = field(default_factory=threading.Event)
-    result: GenerationResult | None = None
-    error: BaseException | None = None
-
-
-class HFBackend:
-    """Batched sampling over a transformers causal LM (see the module docstring).
-
-    `generate(requests)` runs one batch synchronously; `submit(request)` is the thread-safe, blocking
-    form that batches concurrent callers. `begin_episode` / `end_episode` tell the batcher how many
-    episodes are live: it starts a batch as soon as every live episode has a request pending, or when
-    no new request has arrived for `gather_timeout_s` (episodes busy in the sandbox are not waited for).
-    """
+class HFBackend(BatchingBackend):
+    """Batched sampling over a transformers causal LM (see the module docstring); the batcher
+    (`submit`, `begin_episode`, `end_episode`) is `agents.backend.BatchingBackend`'s."""
 
     def __init__(self, model, tokenizer, *, max_batch_size: int = 64, gather_timeout_s: float = 0.02,
                  device: str | torch.device | None = None) -> None:
+        super().__init__(tokenizer, max_batch_size=max_batch_size, gather_timeout_s=gather_timeout_s)
         self.model = model
-        self.tokenizer = tokenizer
         self.device = torch.device(device) if device is not None else next(model.parameters()).device
-        self.max_batch_size = max_batch_size
-        self.gather_timeout_s = gather_timeout_s
         self.pad_token_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
         self.stop_ids = stop_token_ids(tokenizer, model)
         tokens = tokenizer.convert_ids_to_tokens(list(range(len(tokenizer))))
         # A closing fence can only be completed by a token that contains a backtick.
         self._has_tick = [tok is not None and "`" in tok for tok in tokens]
         self._stop_set = set(self.stop_ids)
-        self._cond = threading.Condition()
-        self._pending: list[_Pending] = []
-        self._active = 0
-        self._last_arrival = 0.0
-        self._worker: threading.Thread | None = None
-        self._closed = False
         self._rng = random.Random(0)
-        self.stats = {"batches": 0, "rows": 0, "generated_tokens": 0, "seconds": 0.0}
+        self._num_threads = torch.get_num_threads()
 
-    # -- the batcher --------------------------------------------------------------------------
-    def begin_episode(self) -> None:
-        with self._cond:
-            self._active += 1
-
-    def end_episode(self) -> None:
-        with self._cond:
-            self._active = max(self._active - 1, 0)
-            self._cond.notify_all()
-
-    def submit(self, request: GenerationRequest) -> GenerationResult:
-        """Queue `request`, wait for the batch it joins, return its result."""
-        item = _Pending(request)
-        with self._cond:
-            if self._closed:
-                raise RuntimeError("the backend is closed")
-            self._pending.append(item)
-            self._last_arrival = time.monotonic()
-            if self._worker is None or not self._worker.is_alive():
-                self._worker = threading.Thread(target=self._loop, args=(torch.get_num_threads(),),
-                                                name="hf-backend", daemon=True)
-                self._worker.start()
-            self._cond.notify_all()
-        item.done.wait()
-        if item.error is not None:
-            raise item.error
-        return item.result  # type: ignore[return-value]
-
-    def _loop(self, num_threads: int) -> None:
-        torch.set_num_threads(num_threads)
-        while True:
-            with self._cond:
-                while not self._pending and not self._closed:
-                    self._cond.wait()
-                if self._closed and not self._pending:
-                    return
-                while len(self._pending) < min(self.max_batch_size, max(self._active, 1)):
-                    left = self._last_arrival + self.gather_timeout_s - time.monotonic()
-                    if left <= 0:
-                        break
-                    self._cond.wait(left)
-                batch, self._pending = self._pending[:self.max_batch_size], self._pending[self.max_batch_size:]
-            try:
-                results = self.generate([item.request for item in batch])
-                for item, result in zip(batch, results):
-                    item.result = result
-            except BaseException as exc:  # hand the error to every waiting caller
-                for item in batch:
-                    item.error = exc
-            for item in batch:
-                item.done.set()
-
-    def close(self) -> None:
-        with self._cond:
-            self._closed = True
-            self._cond.notify_all()
+    def _worker_setup(self) -> None:
+        torch.set_num_threads(self._num_threads)
 
     # -- one batched sampling loop ------------------------------------------------------------
     @torch.no_grad()
@@ -244,7 +150,7 @@ class HFBackend:
             return "eos"
         if stop_at_fence and token < len(self._has_tick) and self._has_tick[token]:
             text = self.tokenizer.decode(turn, skip_special_tokens=True)
-            if protocol.extract_code(text)[0] is not None:
+            if closes_code_block(text):
                 return "fence"
         if len(turn) >= budget:
             return "length"
@@ -254,7 +160,8 @@ class HFBackend:
 class HFAgent(Agent):
     """One episode's policy over an `HFBackend` (see the module docstring).
 
-    `model_or_path` is an `HFBackend` (shared by many agents: the trainers' case), a model directory
+    `model_or_path` is a backend (`HFBackend` or `agents.vllm_backend.VLLMBackend`, shared by many agents:
+    the trainers' case), a model directory
     (loaded once per process and cached), or a transformers model (then `tokenizer` is required).
     `max_total_tokens` caps the whole episode (prompt + all turns + observations); when it is used
     up, the agent returns "" and the env ends the episode. `seed` makes the episode's sampling
@@ -266,7 +173,7 @@ class HFAgent(Agent):
     def __init__(self, model_or_path, tokenizer=None, *, temperature: float = 0.6, top_p: float = 1.0,
                  max_new_tokens: int = 1024, max_total_tokens: int = 8192, system_prompt: str | None = None,
                  seed: int | None = None, record: bool = True, **backend_options: Any) -> None:
-        if isinstance(model_or_path, HFBackend):
+        if isinstance(model_or_path, BatchingBackend):
             self.backend = model_or_path
         elif isinstance(model_or_path, (str, os.PathLike)):
             self.backend = load_backend(str(model_or_path), **backend_options)

@@ -31,7 +31,10 @@ import torch
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
-from agents import training as T  # noqa: E402
+from agents.train.checkpoint import add_lora, trainable_parameters  # noqa: E402
+from agents.train.logprobs import collate, micro_batches, token_logprobs, unwrap_model  # noqa: E402
+from agents.train.losses import clipped_policy_loss, group_advantages  # noqa: E402
+from r1ci_env.tokens import EpisodeRecord, TrajectoryBuilder  # noqa: E402
 from agents.hf import GenerationRequest, HFBackend  # noqa: E402
 
 QWEN25_05B = dict(hidden_size=896, intermediate_size=4864, num_hidden_layers=24, num_attention_heads=14,
@@ -94,11 +97,11 @@ def bench_generation(backend, args, vocab: int) -> list[dict]:
     return rows
 
 
-def synthetic_records(args, vocab: int) -> list[T.EpisodeRecord]:
+def synthetic_records(args, vocab: int) -> list[EpisodeRecord]:
     rng = random.Random(1)
     records = []
     for i in range(args.questions * args.group_size):
-        builder = T.TrajectoryBuilder([rng.randrange(300, vocab) for _ in range(args.prompt_tokens)])
+        builder = TrajectoryBuilder([rng.randrange(300, vocab) for _ in range(args.prompt_tokens)])
         n1 = rng.randrange(args.new_tokens // 2, args.new_tokens + 1)
         builder.add_model([rng.randrange(300, vocab) for _ in range(n1)], [-1.0] * n1)
         builder.add_observation([rng.randrange(300, vocab) for _ in range(args.obs_tokens)])
@@ -110,9 +113,9 @@ def synthetic_records(args, vocab: int) -> list[T.EpisodeRecord]:
 
 def bench_train_step(model, records, args) -> dict:
     """One optimizer step of our GRPO loss with a per-phase timing breakdown."""
-    params = T.trainable_parameters(model)
+    params = trainable_parameters(model)
     optimizer = torch.optim.AdamW(params, lr=1e-6)
-    advantages, _ = T.group_advantages([r.reward for r in records], args.group_size)
+    advantages, _ = group_advantages([r.reward for r in records], args.group_size)
     normalizer = sum(r.num_sampled for r in records)
     timings = []
     for step in range(args.steps + 1):
@@ -120,16 +123,16 @@ def bench_train_step(model, records, args) -> dict:
         sync(args.device)
         started = time.perf_counter()
         lengths = [len(r) for r in records]
-        for index in T.micro_batches(range(len(records)), lengths, args.micro_batch_tokens):
+        for index in micro_batches(range(len(records)), lengths, args.micro_batch_tokens):
             t0 = time.perf_counter()
-            batch = T.collate([records[i] for i in index], 0, args.device)
+            batch = collate([records[i] for i in index], 0, args.device)
             sync(args.device)
             t1 = time.perf_counter()
-            logprobs = T.token_logprobs(model, batch["input_ids"], batch["attention_mask"], batch["position_ids"])
+            logprobs = token_logprobs(model, batch["input_ids"], batch["attention_mask"], batch["position_ids"])
             sync(args.device)
             t2 = time.perf_counter()
             adv = torch.tensor([advantages[i] for i in index], device=logprobs.device)
-            loss, _ = T.clipped_policy_loss(logprobs, logprobs.detach(), adv, batch["loss_mask"], normalizer=normalizer)
+            loss, _ = clipped_policy_loss(logprobs, logprobs.detach(), adv, batch["loss_mask"], normalizer=normalizer)
             sync(args.device)
             t3 = time.perf_counter()
             loss.backward()
@@ -213,7 +216,7 @@ def main(argv=None) -> dict:
     backend = HFBackend(model, tokenizer, max_batch_size=max(int(b) for b in args.gen_batch_sizes.split(",")))
     report["generation"] = bench_generation(backend, args, shape["vocab_size"])
     if args.lora:
-        model = T.add_lora(model)
+        model = add_lora(model)
     model.train()
     report["train_step"] = bench_train_step(model, synthetic_records(args, shape["vocab_size"]), args)
     # our GRPO step at the TRL-comparable size: B*G single-turn generations + one update
@@ -222,7 +225,7 @@ def main(argv=None) -> dict:
     report["ours_seconds_per_step_estimate"] = ours
     if not args.skip_trl:
         with tempfile.TemporaryDirectory() as directory:
-            T.unwrap_model(model).save_pretrained(directory)
+            unwrap_model(model).save_pretrained(directory)
             tokenizer.save_pretrained(directory)
             report["trl"] = bench_trl(directory, tokenizer, args)
         if "seconds_per_step" in report["trl"]:

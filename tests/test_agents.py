@@ -8,9 +8,7 @@ import io
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
-from types import SimpleNamespace
 
 import gymnasium as gym
 import pytest
@@ -19,7 +17,7 @@ import r1ci_env  # noqa: F401 - registers the environments
 from agents import (HumanAgent, NullAgent, OracleAgent, fresh_agent, make_agent, parse_agent_spec,
                     run_episode)
 from agents.openai_agent import OpenAIAgent
-from agents.vllm_agent import INSTALL_HINT, VLLMAgent, VLLMEngine
+from agents.vllm_agent import INSTALL_HINT
 
 REPO = Path(__file__).resolve().parent.parent
 FENCE = "`" * 3
@@ -159,56 +157,3 @@ def test_r1ci_run_prompt_styles_and_bad_specs():
     assert done.returncode == 2 and "unknown agent spec" in done.stderr
     done = run_cli("--task", "NumberMultiply", "--agent", "null", "--temperature", "0.5", "--sandbox", "local")
     assert done.returncode == 2 and "takes no options" in done.stderr
-
-
-# ------------------------------------------------------------------------------ vllm (stand-in engine)
-
-
-class FakeTokenizer:
-    def apply_chat_template(self, messages, tokenize=False, add_generation_prompt=True):
-        assert not tokenize and add_generation_prompt
-        return f"<user>{messages[0]['content']}</user><assistant>"
-
-    def __call__(self, text):
-        return {"input_ids": list(range(len(text) // 4))}
-
-
-class FakeLLM:
-    """Stands in for `vllm.LLM`: replies with a code block on the first turn, an answer after."""
-
-    def __init__(self):
-        self.calls = []
-
-    def generate(self, prompts, params, use_tqdm=False):
-        self.calls.append((list(prompts), params))
-        time.sleep(0.05)
-        outputs = []
-        for prompt in prompts:
-            text = "<<<42>>>" if "Code Execution Results:\n42" in prompt else f"Run it.\n{FENCE}python\nprint(6 * 7)\n{FENCE}\n"
-            outputs.append(SimpleNamespace(outputs=[SimpleNamespace(text=text)]))
-        return outputs
-
-
-def test_vllm_agent_batches_concurrent_episodes_and_continues_one_message():
-    llm = FakeLLM()
-    engine = VLLMEngine("fake", llm=llm, tokenizer=FakeTokenizer(), batch_wait=0.3, temperature=0.0, max_tokens=99)
-    base = VLLMAgent("fake", engine=engine)
-    episodes = {}
-
-    def play(seed):
-        env = local_env()
-        episodes[seed] = run_episode(env, fresh_agent(base), seed)
-        env.close()
-
-    threads = [threading.Thread(target=play, args=(seed,)) for seed in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert all(e.code_calls == 1 and e.answer == "42" for e in episodes.values())
-    assert max(engine.batches) > 1 and sum(engine.batches) == 8  # 4 episodes x 2 turns, batched
-    params = llm.calls[0][1]
-    assert params["stop"] == [f"{FENCE}\n"] and params["include_stop_str_in_output"] and params["max_tokens"] == 99
-    second_turn = [p for prompts, _ in llm.calls for p in prompts if "Code Execution Results:\n42" in p][0]
-    assert second_turn.startswith("<user>Solve the task") and "</user><assistant>Run it.\n" in second_turn
-    assert second_turn.endswith(f"print(6 * 7)\n{FENCE}\nCode Execution Results:\n42\n")

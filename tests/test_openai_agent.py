@@ -281,55 +281,17 @@ def test_bench_stops_on_a_fatal_agent_error(scripted, tmp_path):
 # ------------------------------------------------------------------------------ transformers serve
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def served_tiny_model(tmp_path_factory):
     """A real `transformers serve` of the tiny Qwen2 model on 127.0.0.1 (a subprocess)."""
-    for module in ("fastapi", "uvicorn", "openai"):
-        pytest.importorskip(module, reason="needs transformers[serving] (pip install 'r1ci[serve]')")
     sys.path.insert(0, str(REPO / "tests"))
+    from serving import skip_without_serving, transformers_serve
     from tiny_qwen import save_tiny_model
 
+    skip_without_serving()
     model_dir = save_tiny_model(tmp_path_factory.mktemp("tiny-qwen"))
-    port = _free_port()
-    log = open(tmp_path_factory.mktemp("serve-log") / "serve.log", "w+")
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "transformers.cli.transformers", "serve", str(model_dir), "--host", "127.0.0.1",
-         "--port", str(port), "--device", "cpu", "--log-level", "warning"],
-        stdout=log, stderr=subprocess.STDOUT, env=env)
-    base_url = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + 180
-        import urllib.request
-
-        while True:
-            if process.poll() is not None:
-                log.seek(0)
-                pytest.fail(f"transformers serve exited with {process.returncode}:\n{log.read()[-3000:]}")
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("transformers serve did not come up within 180 s")
-            time.sleep(0.5)
+    with transformers_serve(model_dir, tmp_path_factory.mktemp("serve-log") / "serve.log") as base_url:
         yield str(model_dir), base_url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
 
 
 @pytest.mark.slow

@@ -32,7 +32,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 @pytest.fixture(scope="module")
 def warm_model(tmp_path_factory) -> Path:
     """The toy policy after a two-phase SFT warm start, saved as a model directory (~15 s)."""
-    from agents import training as T
+    from agents.train.losses import sft_gradient
+    from r1ci_env.tokens import assemble_turns
 
     torch.set_num_threads(1)
     tokenizer = q.toy_tokenizer()
@@ -44,7 +45,7 @@ def warm_model(tmp_path_factory) -> Path:
         colour = rng.choice(q.TOY_VALUES)
         turns = ([(q.TOY_PROGRAM, f"\nCode Execution Results:\n{colour}\n"), (f"<<<{colour}>>>", None)]
                  if use_code else [("", None)])
-        return T.assemble_turns(tokenizer, q.TOY_QUESTION, turns, stop_token_id=stop)
+        return assemble_turns(tokenizer, q.TOY_QUESTION, turns, stop_token_id=stop)
 
     optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=0.0)
     model.train()
@@ -53,7 +54,7 @@ def warm_model(tmp_path_factory) -> Path:
         if step == 120:
             optimizer.param_groups[0]["lr"] = 1e-3  # gentler, so phase B keeps the copying skill
         batch = [example(rng.random() < share) for _ in range(16)]
-        T.sft_gradient(model, batch, pad_token_id=tokenizer.pad_token_id, normalizer=sum(r.num_sampled for r in batch))
+        sft_gradient(model, batch, pad_token_id=tokenizer.pad_token_id, normalizer=sum(r.num_sampled for r in batch))
         optimizer.step()
         optimizer.zero_grad()
     directory = tmp_path_factory.mktemp("toy-warm")
@@ -96,23 +97,53 @@ def test_grpo_learns_to_use_code_and_inverted_mask_does_not(warm_model, tmp_path
     assert (tmp_path / "normal" / "final" / "model.safetensors").exists()
 
 
-def test_grpo_resume_lora_kl_and_metrics(warm_model, tmp_path):
+def test_grpo_resume_is_bit_exact_with_lora_kl_and_two_updates_per_batch(warm_model, tmp_path):
+    """2 steps + --resume 1 step = 3 steps straight, to the bit (rollouts at concurrency 64 included: the
+    tokenizer race made them differ), with LoRA, KL, the potential curriculum and --updates-per-batch 2."""
     import train_grpo
+    from safetensors.torch import load_file
 
-    args = grpo_args(warm_model, tmp_path / "run", "--questions-per-step", "2", "--group-size", "4", "--lora",
-                     "--lora-r", "4", "--lora-alpha", "8", "--kl-coef", "0.1", "--lr", "1e-2", "--no-eval",
-                     "--save-every", "1", "--curriculum", "potential", "--loss-aggregation", "sequence",
-                     "--updates-per-batch", "2")
-    first = train_grpo.main(args + ["--steps", "2"])["history"]
+    def args(out):
+        return grpo_args(warm_model, out, "--questions-per-step", "2", "--group-size", "4", "--lora", "--lora-r", "4",
+                         "--lora-alpha", "8", "--kl-coef", "0.1", "--lr", "1e-2", "--no-eval", "--save-every", "1",
+                         "--curriculum", "potential", "--loss-aggregation", "sequence", "--updates-per-batch", "2")
+
+    first = train_grpo.main(args(tmp_path / "run") + ["--steps", "2"])["history"]
     assert [row["step"] for row in first] == [1, 2]
     assert first[0]["loss/kl"] == 0.0  # fresh LoRA: the policy equals the reference at the first step
     for key in ("rollout/reward", "rollout/code_share", "rollout/calls_per_episode", "rollout/error_rate",
-                "rollout/timeout_rate", "groups/zero_variance", "loss/clip_low_frac", "loss/clip_high_frac",
-                "loss/kl", "time/rollout_s", "time/train_s", "time/gen_tokens_per_s", "time/train_tokens_per_s"):
-        assert key in first[0]
+                "rollout/timeout_rate", "rollout/mean_observation_tokens", "groups/zero_variance",
+                "groups/skipped_steps", "loss/clip_low_frac", "loss/clip_high_frac", "loss/kl", "loss/entropy",
+                "loss/updates", "time/rollout_s", "time/generate_s", "time/env_s_per_episode", "time/train_s",
+                "time/gen_tokens_per_s", "time/train_tokens_per_s"):
+        assert key in first[0], key
+    assert 0 < first[0]["time/generate_s"] <= first[0]["time/rollout_s"]
     assert (tmp_path / "run" / "checkpoints" / "step-2" / "adapter_model.safetensors").exists()
-    resumed = train_grpo.main(args + ["--steps", "3", "--resume"])["history"]
+    resumed = train_grpo.main(args(tmp_path / "run") + ["--steps", "3", "--resume"])["history"]
+    straight = train_grpo.main(args(tmp_path / "straight") + ["--steps", "3"])["history"]
     assert [row["step"] for row in resumed] == [3]
+    assert any(row["loss/updates"] == 2 for row in straight)  # the two-update path ran
+    for key in ("rollout/reward", "loss/loss", "loss/kl", "rollout/mean_episode_tokens"):
+        assert resumed[0][key] == straight[2][key], key
+    a = load_file(tmp_path / "run" / "final" / "adapter_model.safetensors")
+    b = load_file(tmp_path / "straight" / "final" / "adapter_model.safetensors")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_a_step_without_reward_variance_says_so_and_is_counted(tmp_path, capsys):
+    """Fix 5: one-token turns can never answer (no `<<<x>>>` in one token), so every group is flat: no update,
+    a loud line, and `groups/skipped_steps` counts it."""
+    import train_grpo
+
+    tokenizer = q.toy_tokenizer()
+    model_dir = tmp_path / "tiny"
+    q.build_model(tokenizer, seed=3).save_pretrained(model_dir)
+    tokenizer.save_pretrained(model_dir)
+    history = train_grpo.main(grpo_args(model_dir, tmp_path / "run", "--questions-per-step", "2", "--group-size", "2",
+                                        "--max-new-tokens", "1", "--no-eval", "--steps", "2"))["history"]
+    assert [row["groups/skipped_steps"] for row in history] == [1, 2]
+    assert all(row["loss/updates"] == 0 and row["groups/zero_variance_frac"] == 1.0 for row in history)
+    assert capsys.readouterr().out.count("NO UPDATE: every group has zero reward variance") == 2
 
 
 def test_grpo_help_documents_every_flag():
@@ -127,15 +158,3 @@ def test_grpo_help_documents_every_flag():
                  "--kl-coef", "--lora", "--curriculum", "--backend", "--resume", "--eval-temperature",
                  "--max-code-calls", "--max-observation-chars", "--micro-batch-tokens", "--updates-per-batch"):
         assert flag in help_text
-
-
-def test_vllm_backend_without_vllm_raises_a_clear_error():
-    import train_grpo
-
-    try:
-        import vllm  # noqa: F401
-    except ImportError:
-        with pytest.raises(ImportError, match="optional vllm package"):
-            train_grpo.VLLMBackend("x", q.build_tokenizer())
-    else:
-        pytest.skip("vllm is installed")

@@ -1,6 +1,6 @@
 """train_sft.py end to end on CPU: oracle transcripts of the toy task (agents.OracleAgent through
 agents.run_episode, the `local` sandbox), written as `r1ci bench`-style JSONL (Episode.to_dict()),
-replayed into turns, trained on with the loss only on the model's own tokens; the trained tiny model
+recorded as turns, trained on with the loss only on the model's own tokens; the trained tiny model
 then plays the environment and gets episodes right."""
 from __future__ import annotations
 
@@ -25,14 +25,14 @@ SEEDS = range(6)
 @pytest.fixture(scope="module")
 def oracle_jsonl(tmp_path_factory) -> Path:
     """Six oracle episodes of the toy task as bench-style JSONL lines, plus two failed ones."""
-    from agents import NullAgent, OracleAgent, run_episode
+    from agents import NullAgent, OracleAgent
 
     path = tmp_path_factory.mktemp("oracle") / "oracle.jsonl"
     lines = []
     for agent, seeds in ((OracleAgent(), SEEDS), (NullAgent(), range(2))):
         for seed in seeds:
             env = q.make_toy_env(max_code_calls=2)
-            lines.append(json.dumps(run_episode(env, agent, seed).to_dict()))
+            lines.append(json.dumps(q.play_recording_turns(env, agent, seed)[1]))
     path.write_text("\n".join(lines) + "\n")
     return path
 
@@ -52,29 +52,27 @@ def sft_args(data: Path, model: Path, out: Path, *extra: str) -> list[str]:
             "--output-dir", str(out), *extra]
 
 
-def test_replay_recovers_the_turns_and_both_formats_assemble_the_same_ids(oracle_jsonl, tmp_path):
+def test_sft_reads_recorded_turns_without_a_sandbox_and_rejects_transcript_only_lines(oracle_jsonl, tmp_path,
+                                                                                        monkeypatch):
     import train_sft
-    from agents import training as T
 
     rows = [json.loads(line) for line in oracle_jsonl.read_text().splitlines()]
     assert [r["reward"] for r in rows] == [1.0] * 6 + [0.0, 0.0]
-    make_env = T.env_factory(sandbox="local", max_code_calls=2, custom="tiny_qwen:make_toy_env")
-    prompt, turns, truncated = train_sft.replay_turns(make_env(q.TOY_TASK), rows[0]["seed"], rows[0]["transcript"])
-    assert not truncated and len(turns) == 2 and turns[0][0].endswith("```") and turns[1][1] is None
-    assert prompt + turns[0][0] + turns[0][1] + turns[1][0] == rows[0]["transcript"]
-    # the same episode in the documented "turns" format
-    turns_file = tmp_path / "turns.jsonl"
-    turns_file.write_text(json.dumps({"prompt": prompt, "task": q.TOY_TASK, "reward": 1.0,
-                                      "turns": [{"model": turns[0][0], "observation": turns[0][1]},
-                                                {"model": turns[1][0]}]}) + "\n")
-    args = train_sft.parse_args(sft_args(oracle_jsonl, Path("unused"), tmp_path, "--max-per-task", "1"))
-    bench_eps, counts = train_sft.load_episodes([oracle_jsonl], args, lambda task, style=None: make_env(task))
-    assert counts == {"lines": 8, "low_reward": 2, "capped": 5, "not_replayable": 0, "kept": 1}
-    turn_eps, _ = train_sft.load_episodes([turns_file], args, lambda task, style=None: make_env(task))
+    turns = rows[0]["turns"]
+    assert len(turns) == 2 and turns[0]["model"].endswith("```") and turns[1]["observation"] is None
+    assert rows[0]["prompt"] + turns[0]["model"] + turns[0]["observation"] + turns[1]["model"] == rows[0]["transcript"]
+    # loading never builds an env (no sandbox): make every env constructor fail
+    monkeypatch.setattr("r1ci_env.env.CodeInterpreterEnv.__init__", lambda *a, **k: pytest.fail("env built"))
+    episodes, counts = train_sft.load_episodes([oracle_jsonl], min_reward=1.0, max_per_task=1)
+    assert counts == {"lines": 8, "low_reward": 2, "capped": 5, "kept": 1}
     tokenizer = q.toy_tokenizer()
-    a, b = train_sft.build_records(bench_eps, tokenizer), train_sft.build_records(turn_eps, tokenizer)
-    assert a[0].input_ids == b[0].input_ids and a[0].loss_mask == b[0].loss_mask
-    assert a[0].input_ids[-1] == tokenizer.convert_tokens_to_ids("<|im_end|>") and a[0].loss_mask[-1] == 1
+    record = train_sft.build_records(episodes, tokenizer)[0]
+    assert record.input_ids[-1] == tokenizer.convert_tokens_to_ids("<|im_end|>") and record.loss_mask[-1] == 1
+    assert [k for k, _, _ in record.spans] == ["model", "observation", "model"]
+    old = tmp_path / "old.jsonl"
+    old.write_text(json.dumps({k: v for k, v in rows[0].items() if k not in ("turns", "prompt")}) + "\n")
+    with pytest.raises(SystemExit, match=r"old.jsonl:1: .*re-run the benchmark"):
+        train_sft.load_episodes([old], min_reward=1.0, max_per_task=0)
 
 
 def test_sft_drives_masked_loss_near_zero_and_the_model_then_solves_episodes(oracle_jsonl, tiny_dir, tmp_path, capsys):
@@ -117,4 +115,4 @@ def test_sft_help_documents_every_flag():
         train_sft.main(["--help"])
     assert exit_info.value.code == 0
     help_text = train_sft.build_parser().format_help()
-    assert "--min-reward" in help_text and "--max-per-task" in help_text and "Input formats" in train_sft.__doc__
+    assert "--min-reward" in help_text and "--max-per-task" in help_text and "re-run the benchmark" in train_sft.__doc__

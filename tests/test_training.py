@@ -51,10 +51,8 @@ class ScriptedBackend(HFBackend):
 
 def oracle_turns(seed: int):
     """The oracle's turn texts and observations on the toy env (what a scripted policy will replay)."""
-    env = q.make_toy_env(max_code_calls=2)
-    episode = run_episode(env, OracleAgent(), seed)
-    prompt, turns, _ = __import__("train_sft").replay_turns(q.make_toy_env(max_code_calls=2), seed, episode.transcript)
-    return prompt, turns, episode
+    episode, line = q.play_recording_turns(q.make_toy_env(max_code_calls=2), OracleAgent(), seed)
+    return line["prompt"], [(t["model"], t["observation"]) for t in line["turns"]], episode
 
 
 # ----------------------------------------------------------------------------------------------
