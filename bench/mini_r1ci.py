@@ -47,13 +47,14 @@ STAGE_TITLES = {"base": "base", "sft": "SFT", "grpo": "GRPO (obs. masked)", "grp
 # GRPO draws its own questions (train_grpo.py: seeds below 10**9); on BBH they can repeat held-out examples.
 EVAL_SEED_BASE = 10**9
 TEACHER_SEED_BASE = 2 * 10**9 + 125
-# Seconds per unit on this project's 2-core CPU under load (SmolLM2-135M, fp32, LoRA r=32, defaults below).
-UNIT_COSTS = {"eval_episode": 2.0, "sft_step": 10.0, "grpo_episode": 4.0, "teacher_episode": 0.1, "overhead": 60.0}
+# Seconds per unit measured on this project's 2-core CPU while shared (load average 7-16, nice 10; SmolLM2-135M,
+# fp32, LoRA r=32, the defaults below). The real run rescales the training part by its own measured speed.
+UNIT_COSTS = {"eval_episode": 8.0, "sft_step": 32.0, "grpo_episode": 12.0, "teacher_episode": 0.2, "overhead": 60.0}
 
 
 @dataclass
 class Plan:
-    """The work of one run: counts only, so equal flags give equal runs."""
+    """The work of one run: counts only (results.json records them with the flags that repeat them)."""
 
     teacher_n: int          # oracle episodes per trained task
     eval_n: int             # held-out questions per trained task, per stage
@@ -64,24 +65,34 @@ class Plan:
     questions_per_step: int
     group_size: int
 
-    def estimated_seconds(self, n_train: int, n_unseen: int, costs: dict[str, float] = UNIT_COSTS) -> float:
-        evals = len(STAGES) * (n_train * self.eval_n + n_unseen * self.unseen_n)
-        return (costs["overhead"] + costs["teacher_episode"] * n_train * self.teacher_n
-                + costs["eval_episode"] * evals + costs["sft_step"] * self.sft_steps
-                + 2 * costs["grpo_episode"] * self.grpo_steps * self.questions_per_step * self.group_size)
+    def eval_episodes(self, n_train: int, n_unseen: int) -> int:
+        """Episodes of one stage's evaluation."""
+        return self.eval_n * n_train + self.unseen_n * n_unseen
+
+    def fit_training(self, seconds: float, speed: float = 1.0) -> None:
+        """SFT and GRPO steps that fill `seconds` (SFT 1/3, the two GRPO runs 2/3) at `speed` times the
+        UNIT_COSTS (2.0 = this machine is twice as slow as when they were measured)."""
+        self.sft_steps = max(1, int(seconds / 3 / (UNIT_COSTS["sft_step"] * speed)))
+        per_grpo_step = 2 * UNIT_COSTS["grpo_episode"] * speed * self.questions_per_step * self.group_size
+        self.grpo_steps = max(1, int(seconds * 2 / 3 / per_grpo_step))
+
+    def estimated_seconds(self, n_train: int, n_unseen: int) -> float:
+        return (UNIT_COSTS["overhead"] + UNIT_COSTS["teacher_episode"] * n_train * self.teacher_n
+                + UNIT_COSTS["eval_episode"] * len(STAGES) * self.eval_episodes(n_train, n_unseen)
+                + UNIT_COSTS["sft_step"] * self.sft_steps
+                + 2 * UNIT_COSTS["grpo_episode"] * self.grpo_steps * self.questions_per_step * self.group_size)
 
 
 def plan_for_budget(minutes: float, n_train: int = len(TRAIN_TASKS), n_unseen: int = len(UNSEEN_TASKS)) -> Plan:
-    """The largest plan of a fixed shape whose estimated time fits `minutes`: evaluation sizes grow with
-    the budget up to 48 questions per task, then SFT and GRPO steps take the rest (SFT 1/3, GRPO 2/3)."""
+    """The plan for `minutes` at UNIT_COSTS: evaluation takes about 40 % (4 to 48 questions per task and
+    stage), SFT and GRPO the rest. Evaluation sizes depend on the budget alone; `main` refits the
+    training steps to the speed it measures on the base model's evaluation."""
     budget = minutes * 60.0
-    eval_n = int(max(4, min(48, budget / 150)))
-    plan = Plan(teacher_n=32, eval_n=eval_n, unseen_n=max(4, eval_n // 2), sft_steps=0, sft_batch=8,
-                grpo_steps=0, questions_per_step=4, group_size=4)
-    rest = max(budget - plan.estimated_seconds(n_train, n_unseen), 0.0)
-    plan.sft_steps = max(1, int(rest / 3 / UNIT_COSTS["sft_step"]))
-    per_grpo_step = 2 * UNIT_COSTS["grpo_episode"] * plan.questions_per_step * plan.group_size
-    plan.grpo_steps = max(1, int(rest * 2 / 3 / per_grpo_step))
+    per_question = len(STAGES) * UNIT_COSTS["eval_episode"] * (n_train + n_unseen)
+    eval_n = int(max(4, min(48, 0.4 * budget / per_question)))
+    plan = Plan(teacher_n=32, eval_n=eval_n, unseen_n=eval_n, sft_steps=0, sft_batch=4, grpo_steps=0,
+                questions_per_step=4, group_size=4)
+    plan.fit_training(max(budget - plan.estimated_seconds(n_train, n_unseen), 0.0))
     return plan
 
 
@@ -148,13 +159,13 @@ def evaluate(model_dir: str, make_env: Callable[[str], Any], groups: dict[str, S
     backend = HFBackend(model, tokenizer, max_batch_size=concurrency, device=device)
     started = time.perf_counter()
     try:
+        jobs = [Job(task, EVAL_SEED_BASE + i, seed * 1_000_003 + 7_000_000 + 1000 * t + i)
+                for group, tasks in groups.items() for t, task in enumerate(tasks) for i in range(n[group])]
+        results = rollout(backend, make_env, jobs, temperature=temperature, max_new_tokens=max_new_tokens,
+                          max_total_tokens=max_total_tokens, concurrency=concurrency)  # one batch over all groups
         out: dict[str, Any] = {"groups": {}, "tasks": {}}
         for group, tasks in groups.items():
-            jobs = [Job(task, EVAL_SEED_BASE + i, seed * 1_000_003 + 7_000_000 + 1000 * t + i)
-                    for t, task in enumerate(tasks) for i in range(n[group])]
-            results = rollout(backend, make_env, jobs, temperature=temperature, max_new_tokens=max_new_tokens,
-                              max_total_tokens=max_total_tokens, concurrency=concurrency)
-            out["groups"][group] = episode_metrics(results)
+            out["groups"][group] = episode_metrics([pair for pair in results if pair[0].task in tasks])
             for task in tasks:
                 out["tasks"][task] = episode_metrics([pair for pair in results if pair[0].task == task])
         seconds = time.perf_counter() - started
@@ -168,7 +179,8 @@ def evaluate(model_dir: str, make_env: Callable[[str], Any], groups: dict[str, S
 
 def common_flags(args: argparse.Namespace) -> list[str]:
     """Flags both trainers take with the same values (environment, dtype, device, LoRA)."""
-    flags = ["--sandbox", args.sandbox, "--max-code-calls", str(args.max_code_calls), "--dtype", "float32",
+    flags = ["--sandbox", args.sandbox, "--max-code-calls", str(args.max_code_calls), "--prompt", args.prompt,
+             "--dtype", "float32",
              "--device", args.device, "--lora", "--lora-r", str(args.lora_r), "--lora-alpha", str(2 * args.lora_r)]
     if args.threads:
         flags += ["--threads", str(args.threads)]
@@ -294,7 +306,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--unseen-tasks", default=",".join(UNSEEN_TASKS), help="tasks only evaluated")
     p.add_argument("--sandbox", default="docker", help="sandbox backend: docker or local")
     p.add_argument("--max-code-calls", type=int, default=2, help="code runs per episode (the env's cap)")
-    p.add_argument("--max-new-tokens", type=int, default=160, help="max sampled tokens per turn")
+    p.add_argument("--prompt", default="code_interpreter", help="prompt style name or a template with {question}")
+    p.add_argument("--max-new-tokens", type=int, default=128, help="max sampled tokens per turn")
     p.add_argument("--max-total-tokens", type=int, default=1024, help="max tokens per episode")
     p.add_argument("--eval-temperature", type=float, default=0.6, help="sampling temperature of the evaluations")
     p.add_argument("--concurrency", type=int, default=16, help="episodes played (and rows generated) at once")
@@ -325,9 +338,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args.train_tasks = [t for t in args.train_tasks.split(",") if t]
     args.unseen_tasks = [t for t in args.unseen_tasks.split(",") if t]
     plan = plan_for_budget(args.budget_minutes, len(args.train_tasks), len(args.unseen_tasks))
-    for name in asdict(plan):
-        if getattr(args, name) is not None:
-            setattr(plan, name, getattr(args, name))
+    overrides = {name: getattr(args, name) for name in asdict(plan) if getattr(args, name) is not None}
+    for name, value in overrides.items():
+        setattr(plan, name, value)
     if max(plan.teacher_n, plan.eval_n, plan.unseen_n) > 125:
         raise SystemExit("mini_r1ci: --teacher-n, --eval-n and --unseen-n must be <= 125 (BBH questions would repeat)")
     from agents.bench import BenchError, resolve_tasks
@@ -341,10 +354,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     model = args.model or prepare_model()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    make_env = env_factory(sandbox=args.sandbox, max_code_calls=args.max_code_calls)
+    make_env = env_factory(sandbox=args.sandbox, max_code_calls=args.max_code_calls, prompt=args.prompt)
     results: dict[str, Any] = {
         "model": model, "budget_minutes": args.budget_minutes, "seed": args.seed, "plan": asdict(plan),
-        "estimated_minutes": plan.estimated_seconds(len(args.train_tasks), len(args.unseen_tasks)) / 60,
         "train_tasks": args.train_tasks, "unseen_tasks": args.unseen_tasks,
         "seeds": {"eval_questions": f"{EVAL_SEED_BASE} + i", "teacher_questions": f"{TEACHER_SEED_BASE} + i",
                   "eval_sampling": f"{args.seed} * 1000003 + 7000000 + 1000 * task_index + i",
@@ -372,13 +384,22 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     teacher = out / "teacher.jsonl"
     results["teacher_solved"] = teacher_transcripts(make_env, args.train_tasks, plan.teacher_n, teacher)
     stage("base", model)
+    base_seconds = results["stages"]["base"]["eval"]["seconds"]
+    speed = base_seconds / max(plan.eval_episodes(len(args.train_tasks), len(args.unseen_tasks)), 1) \
+        / UNIT_COSTS["eval_episode"]
+    plan.fit_training(max(args.budget_minutes * 60 - (time.perf_counter() - started) - 3 * base_seconds, 0.0), speed)
+    for name, value in overrides.items():
+        setattr(plan, name, value)
+    results.update(plan=asdict(plan), speed_factor=speed,
+                   rerun_flags=" ".join(f"--{k.replace('_', '-')} {v}" for k, v in asdict(plan).items()))
+    print(f"mini_r1ci: speed {speed:.2f} x UNIT_COSTS; plan {results['rerun_flags']}", flush=True)
     sft = stage("sft", str(out / "sft" / "final"), lambda: run_sft(args, plan, model, teacher, out / "sft"))
     stage("grpo", str(out / "grpo" / "final"), lambda: run_grpo(args, plan, sft, out / "grpo", masked=True))
     stage("grpo_unmasked", str(out / "grpo_unmasked" / "final"),
           lambda: run_grpo(args, plan, sft, out / "grpo_unmasked", masked=False))
     write_outputs(results, out, time.perf_counter() - started)
     print(render_table(results))
-    print(f"mini_r1ci: {results['total_minutes']:.1f} min (plan estimate {results['estimated_minutes']:.1f}); "
+    print(f"mini_r1ci: {results['total_minutes']:.1f} min of a {args.budget_minutes:g} min budget; "
           f"results in {out}/results.json, results.md, results.png", flush=True)
     return results
 

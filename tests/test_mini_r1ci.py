@@ -35,11 +35,16 @@ def mini():
     return load_script()
 
 
-def test_plan_grows_with_the_budget_and_fits_it(mini):
-    small, large = mini.plan_for_budget(15), mini.plan_for_budget(60)
+def test_plan_grows_with_the_budget_fits_it_and_shrinks_on_a_slower_machine(mini):
+    small, large = mini.plan_for_budget(30), mini.plan_for_budget(60)
     assert small.eval_n < large.eval_n and small.grpo_steps < large.grpo_steps and small.sft_steps < large.sft_steps
-    for minutes, plan in ((15, small), (60, large)):
+    for minutes, plan in ((30, small), (60, large)):
         assert plan.estimated_seconds(len(mini.TRAIN_TASKS), len(mini.UNSEEN_TASKS)) <= minutes * 60
+    slow = mini.plan_for_budget(60)
+    slow.fit_training(2000, speed=1.0)
+    fast_steps = (slow.sft_steps, slow.grpo_steps)
+    slow.fit_training(2000, speed=2.0)
+    assert slow.sft_steps < fast_steps[0] and slow.grpo_steps < fast_steps[1]
 
 
 def test_pass_at_1_and_its_standard_error(mini):
@@ -77,6 +82,7 @@ def test_tiny_budget_run_writes_every_stage(mini, tmp_path):
         assert (out / name / "final").is_dir()
 
     saved = json.loads((out / "results.json").read_text())
+    assert "--grpo-steps 1 " in saved["rerun_flags"] and saved["speed_factor"] > 0
     assert saved["plan"]["grpo_steps"] == 1 and saved["seed"] == 0 and saved["stages"].keys() == results["stages"].keys()
     table = (out / "results.md").read_text()
     assert "GRPO (obs. NOT masked)" in table and "| NumberMultiply |" in table
