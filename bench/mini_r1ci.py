@@ -47,9 +47,12 @@ STAGE_TITLES = {"base": "base", "sft": "SFT", "grpo": "GRPO (obs. masked)", "grp
 # GRPO draws its own questions (train_grpo.py: seeds below 10**9); on BBH they can repeat held-out examples.
 EVAL_SEED_BASE = 10**9
 TEACHER_SEED_BASE = 2 * 10**9 + 125
-# Seconds per unit measured on this project's 2-core CPU while shared (load average 7-16, nice 10; SmolLM2-135M,
-# fp32, LoRA r=32, the defaults below). The real run rescales the training part by its own measured speed.
-UNIT_COSTS = {"eval_episode": 8.0, "sft_step": 32.0, "grpo_episode": 12.0, "teacher_episode": 0.2, "overhead": 60.0}
+# Seconds per unit measured on this project's 2-core CPU while shared (load average 4-20, nice 10; SmolLM2-135M,
+# fp32, LoRA r=32, the defaults below): an evaluation episode of the base model (it talks to the token cap;
+# trained stages stop early and cost about TRAINED_EVAL_SHARE of it), an SFT step of 4 transcripts, a GRPO
+# episode (rollout and update). The run rescales them by the speed it measures on the base evaluation.
+UNIT_COSTS = {"eval_episode": 10.8, "sft_step": 22.0, "grpo_episode": 7.0, "teacher_episode": 0.2, "overhead": 60.0}
+TRAINED_EVAL_SHARE = 1 / 3
 
 
 @dataclass
@@ -77,8 +80,9 @@ class Plan:
         self.grpo_steps = max(1, int(seconds * 2 / 3 / per_grpo_step))
 
     def estimated_seconds(self, n_train: int, n_unseen: int) -> float:
+        evals = (1 + (len(STAGES) - 1) * TRAINED_EVAL_SHARE) * self.eval_episodes(n_train, n_unseen)
         return (UNIT_COSTS["overhead"] + UNIT_COSTS["teacher_episode"] * n_train * self.teacher_n
-                + UNIT_COSTS["eval_episode"] * len(STAGES) * self.eval_episodes(n_train, n_unseen)
+                + UNIT_COSTS["eval_episode"] * evals
                 + UNIT_COSTS["sft_step"] * self.sft_steps
                 + 2 * UNIT_COSTS["grpo_episode"] * self.grpo_steps * self.questions_per_step * self.group_size)
 
@@ -88,7 +92,7 @@ def plan_for_budget(minutes: float, n_train: int = len(TRAIN_TASKS), n_unseen: i
     stage), SFT and GRPO the rest. Evaluation sizes depend on the budget alone; `main` refits the
     training steps to the speed it measures on the base model's evaluation."""
     budget = minutes * 60.0
-    per_question = len(STAGES) * UNIT_COSTS["eval_episode"] * (n_train + n_unseen)
+    per_question = (1 + (len(STAGES) - 1) * TRAINED_EVAL_SHARE) * UNIT_COSTS["eval_episode"] * (n_train + n_unseen)
     eval_n = int(max(4, min(48, 0.4 * budget / per_question)))
     plan = Plan(teacher_n=32, eval_n=eval_n, unseen_n=eval_n, sft_steps=0, sft_batch=4, grpo_steps=0,
                 questions_per_step=4, group_size=4)
@@ -311,7 +315,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-total-tokens", type=int, default=1024, help="max tokens per episode")
     p.add_argument("--eval-temperature", type=float, default=0.6, help="sampling temperature of the evaluations")
     p.add_argument("--concurrency", type=int, default=16, help="episodes played (and rows generated) at once")
-    p.add_argument("--sft-lr", type=float, default=2e-4, help="SFT learning rate (LoRA)")
+    p.add_argument("--sft-lr", type=float, default=5e-4, help="SFT learning rate (LoRA)")
     p.add_argument("--grpo-lr", type=float, default=5e-5, help="GRPO learning rate (LoRA)")
     p.add_argument("--lora-r", type=int, default=32, help="LoRA rank (alpha = 2 r) of both trainers")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
@@ -387,7 +391,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     base_seconds = results["stages"]["base"]["eval"]["seconds"]
     speed = base_seconds / max(plan.eval_episodes(len(args.train_tasks), len(args.unseen_tasks)), 1) \
         / UNIT_COSTS["eval_episode"]
-    plan.fit_training(max(args.budget_minutes * 60 - (time.perf_counter() - started) - 3 * base_seconds, 0.0), speed)
+    later_evals = (len(STAGES) - 1) * TRAINED_EVAL_SHARE * base_seconds
+    plan.fit_training(max(args.budget_minutes * 60 - (time.perf_counter() - started) - later_evals, 0.0), speed)
     for name, value in overrides.items():
         setattr(plan, name, value)
     results.update(plan=asdict(plan), speed_factor=speed,
