@@ -28,9 +28,10 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "tests")]  # the trainer scripts; tests/tiny_qwen's turn recorder
@@ -42,6 +43,7 @@ TRAIN_TASKS = ("NumberMultiply", "bbh.multistep_arithmetic_two", "bbh.boolean_ex
 UNSEEN_TASKS = ("bbh.word_sorting", "Letters")
 STAGES = ("base", "sft", "grpo", "grpo_unmasked")
 STAGE_TITLES = {"base": "base", "sft": "SFT", "grpo": "GRPO (obs. masked)", "grpo_unmasked": "GRPO (obs. NOT masked)"}
+PLOT_LABELS = {"base": "base", "sft": "SFT", "grpo": "GRPO\nobs. masked", "grpo_unmasked": "GRPO\nobs. NOT masked"}
 # Seeds: evaluation questions use EVAL_SEED_BASE + i (BBH: example i, as seed % 250), oracle transcripts
 # TEACHER_SEED_BASE + i (BBH: example 125 + i), so they never share a question while both counts are <= 125.
 # GRPO draws its own questions (train_grpo.py: seeds below 10**9); on BBH they can repeat held-out examples.
@@ -107,8 +109,9 @@ def plan_for_budget(minutes: float, n_train: int = len(TRAIN_TASKS), n_unseen: i
 def teacher_transcripts(make_env: Callable[[str], Any], tasks: Sequence[str], n: int, path: Path) -> dict[str, int]:
     """Oracle episodes on seeds TEACHER_SEED_BASE + i, recorded with their turns in the JSONL that
     train_sft.py reads; returns solved episodes per task (train_sft keeps only those)."""
-    from agents import OracleAgent
     from tiny_qwen import play_recording_turns
+
+    from agents import OracleAgent
 
     solved: dict[str, int] = {}
     with path.open("w") as handle:
@@ -152,9 +155,10 @@ def episode_metrics(results: Sequence[tuple[Any, Any]]) -> dict[str, float]:
 
 def evaluate(model_dir: str, make_env: Callable[[str], Any], groups: dict[str, Sequence[str]], n: dict[str, int],
              *, seed: int, temperature: float, max_new_tokens: int, max_total_tokens: int, concurrency: int,
-             device: str = "cpu") -> dict[str, Any]:
+             episodes_path: Path, device: str = "cpu") -> dict[str, Any]:
     """Play `n[group]` questions (seeds EVAL_SEED_BASE + i) of every task of every group with the model in
-    `model_dir` (an adapter directory is merged into its base); metrics per task and per group."""
+    `model_dir` (an adapter directory is merged into its base); metrics per task and per group. The
+    episodes (transcripts included) go to `episodes_path` as JSON lines."""
     from agents.hf import HFBackend
     from agents.train.checkpoint import load_model
     from agents.train.rollout import Job, rollout
@@ -167,7 +171,8 @@ def evaluate(model_dir: str, make_env: Callable[[str], Any], groups: dict[str, S
                 for group, tasks in groups.items() for t, task in enumerate(tasks) for i in range(n[group])]
         results = rollout(backend, make_env, jobs, temperature=temperature, max_new_tokens=max_new_tokens,
                           max_total_tokens=max_total_tokens, concurrency=concurrency)  # one batch over all groups
-        out: dict[str, Any] = {"groups": {}, "tasks": {}}
+        episodes_path.write_text("".join(json.dumps(e.to_dict(), default=str) + "\n" for e, _ in results))
+        out: dict[str, Any] = {"groups": {"all": episode_metrics(results)}, "tasks": {}}
         for group, tasks in groups.items():
             out["groups"][group] = episode_metrics([pair for pair in results if pair[0].task in tasks])
             for task in tasks:
@@ -233,32 +238,24 @@ def render_table(results: dict[str, Any]) -> str:
     """The markdown table: one row per stage."""
     plan = results["plan"]
     lines = [
-        f"Held-out: {plan['eval_n']} questions per trained task ({', '.join(results['train_tasks'])}); "
-        f"unseen: {plan['unseen_n']} per task ({', '.join(results['unseen_tasks'])}). pass@1 in % ± one "
-        "standard error; code health and tokens over held-out and unseen episodes together.",
+        (f"Held-out: {plan['eval_n']} questions per trained task ({', '.join(results['train_tasks'])}); "
+         f"unseen: {plan['unseen_n']} per task ({', '.join(results['unseen_tasks'])}). pass@1 in % ± one "
+         "standard error; code health and tokens over held-out and unseen episodes together."),
         "",
-        "| stage | held-out pass@1 | unseen pass@1 | episodes using code | code errors / calls | timeouts | "
-        "calls / episode | model tokens / episode | obs. tokens / episode | stage minutes |",
+        ("| stage | held-out pass@1 | unseen pass@1 | episodes using code | code errors / calls | timeouts | "
+         "calls / episode | model tokens / episode | obs. tokens / episode | stage minutes |"),
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for stage in STAGES:
         row = results["stages"].get(stage)
         if not row:
             continue
-        ev = row["eval"]
-        held, unseen = ev["groups"]["held_out"], ev["groups"]["unseen"]
-        total = held["episodes"] + unseen["episodes"]
-
-        def both(key: str) -> float:
-            return (held[key] * held["episodes"] + unseen[key] * unseen["episodes"]) / max(total, 1)
-
-        calls = held["code_calls"] + unseen["code_calls"]
+        held, unseen, both = (row["eval"]["groups"][g] for g in ("held_out", "unseen", "all"))
         lines.append(
-            f"| {STAGE_TITLES[stage]} | {_pm(held)} | {_pm(unseen)} | {100 * both('code_share'):.0f} % | "
-            f"{held['code_errors'] + unseen['code_errors']:.0f} / {calls:.0f} | "
-            f"{held['code_timeouts'] + unseen['code_timeouts']:.0f} | {both('calls_per_episode'):.2f} | "
-            f"{both('model_tokens_per_episode'):.0f} | {both('observation_tokens_per_episode'):.0f} | "
-            f"{row['minutes']:.1f} |")
+            f"| {STAGE_TITLES[stage]} | {_pm(held)} | {_pm(unseen)} | {100 * both['code_share']:.0f} % | "
+            f"{both['code_errors']:.0f} / {both['code_calls']:.0f} | {both['code_timeouts']:.0f} | "
+            f"{both['calls_per_episode']:.2f} | {both['model_tokens_per_episode']:.0f} | "
+            f"{both['observation_tokens_per_episode']:.0f} | {row['minutes']:.1f} |")
     lines += ["", "Per task (pass@1 % ± SE):", "", "| task | " + " | ".join(STAGE_TITLES[s] for s in STAGES
                                                                             if s in results["stages"]) + " |",
               "|---|" + "---|" * len(results["stages"])]
@@ -286,11 +283,13 @@ def render_plot(results: dict[str, Any], path: Path) -> None:
         right.bar([i + offset for i in range(len(stages))], [100 * m["code_share"] for m in metrics], width,
                   label=label)
     for axis, title in ((left, "pass@1 (%) ± 1 SE"), (right, "episodes using code (%)")):
-        axis.set_xticks(range(len(stages)), [STAGE_TITLES[s] for s in stages], fontsize=8)
+        axis.set_xticks(range(len(stages)), [PLOT_LABELS[s] for s in stages], fontsize=8)
+        axis.set_ylim(0, 125)
         axis.set_title(title, fontsize=10)
         axis.legend(fontsize=8)
-    fig.suptitle(f"R1-CI in miniature: {Path(results['model']).name}, budget {results['budget_minutes']} min, "
-                 f"seed {results['seed']}", fontsize=10)
+    model = "/".join(Path(results["model"]).parts[-2:])
+    fig.suptitle(f"R1-CI in miniature: {model}, budget {results['budget_minutes']} min, seed {results['seed']}",
+                 fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -301,7 +300,8 @@ def render_plot(results: dict[str, Any], path: Path) -> None:
 # ----------------------------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--model", default=None, help="base model directory (default: `r1ci model prepare smollm2`)")
     p.add_argument("--out", default="runs/mini", help="output directory (results.json, results.md, results.png)")
     p.add_argument("--budget-minutes", type=float, default=60.0, help="sizes the plan (see plan_for_budget)")
@@ -330,7 +330,7 @@ def build_parser() -> argparse.ArgumentParser:
 def prepare_model() -> str:
     """The SmolLM2-135M-Instruct directory, via `r1ci model prepare smollm2` (its last output line)."""
     done = subprocess.run([sys.executable, "-m", "agents.cli", "model", "prepare", "smollm2"], capture_output=True,
-                          text=True, cwd=REPO)
+                          text=True, cwd=REPO, check=False)
     if done.returncode != 0:
         raise SystemExit(f"mini_r1ci: r1ci model prepare smollm2 failed: {done.stderr.strip().splitlines()[-1:]}")
     return done.stdout.strip().splitlines()[-1]
@@ -376,7 +376,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         print(f"mini_r1ci: evaluating {name} ({model_dir})", flush=True)
         row["eval"] = evaluate(model_dir, make_env, groups, sizes, seed=args.seed, temperature=args.eval_temperature,
                                max_new_tokens=args.max_new_tokens, max_total_tokens=args.max_total_tokens,
-                               concurrency=args.concurrency, device=args.device)
+                               concurrency=args.concurrency, device=args.device,
+                               episodes_path=out / f"eval_{name}.jsonl")
         row["minutes"] = (time.perf_counter() - tick) / 60
         results["stages"][name] = row
         held = row["eval"]["groups"]["held_out"]

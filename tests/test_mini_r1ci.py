@@ -16,7 +16,7 @@ pytest.importorskip("transformers")
 pytest.importorskip("peft")
 pytest.importorskip("matplotlib")
 
-import tiny_qwen as q  # noqa: E402
+import tiny_qwen as q
 
 REPO = Path(__file__).resolve().parent.parent
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -72,6 +72,7 @@ def test_tiny_budget_run_writes_every_stage(mini, tmp_path):
     for name, stage in results["stages"].items():
         groups = stage["eval"]["groups"]
         assert groups["held_out"]["episodes"] == 4 and groups["unseen"]["episodes"] == 1, name
+        assert groups["all"]["code_calls"] == groups["held_out"]["code_calls"] + groups["unseen"]["code_calls"]
         assert set(stage["eval"]["tasks"]) == {"NumberMultiply", "bbh.boolean_expressions", "Letters"}
         assert groups["held_out"]["model_tokens_per_episode"] > 0
     assert results["stages"]["sft"]["train"]["records"] == 6 and len(results["stages"]["sft"]["train"]["loss"]) == 2
@@ -80,10 +81,16 @@ def test_tiny_budget_run_writes_every_stage(mini, tmp_path):
     assert masked["rollout/reward"] == unmasked["rollout/reward"] and len(masked["loss/tokens"]) == 1
     for name in ("sft", "grpo", "grpo_unmasked"):
         assert (out / name / "final").is_dir()
+    for name in results["stages"]:
+        played = [json.loads(line) for line in (out / f"eval_{name}.jsonl").read_text().splitlines()]
+        assert sorted((e["task"], e["seed"]) for e in played) == sorted(
+            [(t, mini.EVAL_SEED_BASE + i) for t in ("NumberMultiply", "bbh.boolean_expressions") for i in range(2)]
+            + [("Letters", mini.EVAL_SEED_BASE)])
 
     saved = json.loads((out / "results.json").read_text())
     assert "--grpo-steps 1 " in saved["rerun_flags"] and saved["speed_factor"] > 0
-    assert saved["plan"]["grpo_steps"] == 1 and saved["seed"] == 0 and saved["stages"].keys() == results["stages"].keys()
+    assert saved["plan"]["grpo_steps"] == 1 and saved["seed"] == 0
+    assert saved["stages"].keys() == results["stages"].keys()
     table = (out / "results.md").read_text()
     assert "GRPO (obs. NOT masked)" in table and "| NumberMultiply |" in table
     assert (out / "results.png").stat().st_size > 1000
@@ -101,8 +108,8 @@ def test_no_mask_observations_adds_exactly_the_observation_spans_to_the_loss():
     from r1ci_env.tokens import OBSERVATION, assemble_turns
 
     tokenizer = q.build_tokenizer()
-    record = assemble_turns(tokenizer, "What is 12 + 30?", [("```python\nprint(12 + 30)\n```", "\nCode Execution Results:\n42\n"),
-                                                            ("<<<42>>>", None)], stop_token_id=tokenizer.eos_token_id)
+    turns = [("```python\nprint(12 + 30)\n```", "\nCode Execution Results:\n42\n"), ("<<<42>>>", None)]
+    record = assemble_turns(tokenizer, "What is 12 + 30?", turns, stop_token_id=tokenizer.eos_token_id)
     unmasked = train_grpo.unmask_observations(record)
     observed = {i for kind, start, end in record.spans if kind == OBSERVATION for i in range(start, end)}
     assert observed and unmasked.num_sampled == record.num_sampled + len(observed)
