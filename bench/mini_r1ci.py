@@ -365,7 +365,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "seeds": {"eval_questions": f"{EVAL_SEED_BASE} + i", "teacher_questions": f"{TEACHER_SEED_BASE} + i",
                   "eval_sampling": f"{args.seed} * 1000003 + 7000000 + 1000 * task_index + i",
                   "training": args.seed},
-        "args": {k: v for k, v in vars(args).items()}, "git_commit": git_commit(), "stages": {}}
+        "args": dict(vars(args)), "git_commit": git_commit(), "stages": {}}
     groups = {"held_out": args.train_tasks, "unseen": args.unseen_tasks}
     sizes = {"held_out": plan.eval_n, "unseen": plan.unseen_n}
 
