@@ -29,6 +29,7 @@ Examples:
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import random
@@ -46,6 +47,7 @@ from agents.train import losses
 from agents.train.rollout import Job, code_use_health, evaluate_policy, rollout
 from agents.train.setup import (add_env_arguments, add_model_arguments, build_policy, init_run, make_env_factory,
                                 make_optimizer)
+from r1ci_env.tokens import OBSERVATION, EpisodeRecord
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -85,6 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="optimizer steps per rollout batch (mini-batches; >1 recomputes old log-probs first)")
     g.add_argument("--micro-batch-tokens", type=int, default=16384, help="gradient accumulation: padded tokens per forward/backward")
     g.add_argument("--logprob-chunk", type=int, default=1024, help="positions per chunk of the vocabulary projection")
+    g.add_argument("--no-mask-observations", action="store_true",
+                   help="ablation: the loss also on the execution output (observation tokens), as the paper's unmasked run")
     g.add_argument("--invert-loss-mask", action="store_true", help=argparse.SUPPRESS)  # negative control for tests only
     g = p.add_argument_group("schedule, evaluation, checkpoints")
     g.add_argument("--steps", type=int, default=500, help="optimizer steps (rollout batches)")
@@ -116,6 +120,16 @@ def task_list(tasks: str | None, suite: str) -> list[str]:
     from r1ci_env.suites import suite as suite_names
 
     return suite_names(suite)
+
+
+def unmask_observations(record: EpisodeRecord) -> EpisodeRecord:
+    """The record with loss_mask 1 on its observation spans too (the --no-mask-observations ablation). Their
+    sampler log-probs stay 0, so loss/sampler_logprob_abs_diff and loss/entropy include them in that run."""
+    mask = list(record.loss_mask)
+    for kind, start, end in record.spans:
+        if kind == OBSERVATION:
+            mask[start:end] = [1] * (end - start)
+    return dataclasses.replace(record, loss_mask=mask)
 
 
 class Curriculum:
@@ -225,7 +239,7 @@ def main(argv=None) -> dict:
         results = rollout(backend, make_env, jobs, **episode_options)
         rollout_s = time.perf_counter() - step_started
         episodes = [e for e, _ in results]
-        records = [r for _, r in results]
+        records = [unmask_observations(r) if args.no_mask_observations else r for _, r in results]
         for q in range(0, len(episodes), G):
             curriculum.update(episodes[q].task, [e.reward for e in episodes[q:q + G]])
 
