@@ -61,6 +61,7 @@ class SymBenchTask(Task):
 
     def __init__(self, config: TaskConfig | None = None, **knobs: Any) -> None:
         super().__init__(config, **renamed_knobs(self.name, knobs))
+        self.skipped: list[str] = []  # official instances dropped as data defects (see `open_instances`)
         path = self.config.instances
         self.official: OfficialInstances | None = self.open_instances(path) if path else None
 
