@@ -153,7 +153,7 @@ def test_unknown_knob_is_rejected():
 
 
 def test_official_instances_all_load_and_are_solved(data_dir):
-    task = BlocksWorld(source=str(data_dir / OFFICIAL))
+    task = BlocksWorld(instances=str(data_dir / OFFICIAL))
     assert task.num_questions() == 120
     instances = [task.generate(seed) for seed in range(120)]
     folders = sorted(p.name for p in (data_dir / OFFICIAL).iterdir() if p.is_dir())
@@ -173,7 +173,7 @@ def test_official_instances_all_load_and_are_solved(data_dir):
 
 
 def test_official_file_is_parsed_exactly(data_dir):
-    task = BlocksWorld(source=OFFICIAL)  # relative to the data directory
+    task = BlocksWorld(instances=OFFICIAL)  # relative to the data directory
     inst = task.generate(task.official.ids.index("4_5_4_4"))
     assert inst.instance_id == "4_5_4_4"
     assert inst.gold == {
@@ -185,6 +185,6 @@ def test_official_file_is_parsed_exactly(data_dir):
 
 def test_official_source_missing_or_empty_is_a_clear_error(tmp_path, data_dir):
     with pytest.raises(FileNotFoundError, match="no-such-dir"):
-        BlocksWorld(source=str(tmp_path / "no-such-dir"))
+        BlocksWorld(instances=str(tmp_path / "no-such-dir"))
     with pytest.raises(FileNotFoundError, match="blocksworld_task.txt"):
-        BlocksWorld(source=str(tmp_path))
+        BlocksWorld(instances=str(tmp_path))

@@ -85,7 +85,7 @@ def test_official_instances(data_dir, source, count):
     """The official instances store no solution: every one loads, its budget is the greedy
     estimate, the greedy plan scores 1.0, and the same plan without its last step, or with one
     extra empty step (over budget), scores 0.0."""
-    task = BoxLift(source=source)
+    task = BoxLift(instances=source)
     assert task.num_questions() == count
     for seed in range(count):
         inst = task.generate(seed)

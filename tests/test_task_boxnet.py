@@ -84,7 +84,7 @@ def test_single_step_without_list_is_read():
 def test_official_instances(data_dir, source, count):
     """The official grids store no solution: every one loads with balanced boxes and targets, the
     greedy plan clears it (1.0), and the same plan without its last step leaves a box (0.0)."""
-    task = BoxNet(source=source)
+    task = BoxNet(instances=source)
     assert task.num_questions() == count
     for seed in range(count):
         inst = task.generate(seed)

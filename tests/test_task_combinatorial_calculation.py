@@ -76,7 +76,7 @@ def test_official_instances_gold_scores_one_and_reordered_zero(data_dir):
     """All 150 official instances: the stored token list scores 1.0, the same tokens with the
     numbers reversed (same multiset) score 0.0 unless the sequence is a palindrome, and the
     reference search solves every instance."""
-    task = CombinatorialCalculation(source=OFFICIAL)
+    task = CombinatorialCalculation(instances=OFFICIAL)
     assert task.num_questions() == 150
     for seed in range(150):
         inst = task.generate(seed)

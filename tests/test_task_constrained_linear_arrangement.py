@@ -118,7 +118,7 @@ def test_deduce_cards_agrees_with_brute_force():
 def test_official_instances_gold_scores_one_and_perturbed_zero(data_dir):
     """All 200 official puzzles: the stored opponent cards score 1.0; repeating the first card in
     the last round scores 0.0; the reference deduction is accepted."""
-    task = ConstrainedLinearArrangement(source=OFFICIAL)
+    task = ConstrainedLinearArrangement(instances=OFFICIAL)
     assert task.num_questions() == 200
     for seed in range(200):
         inst = task.generate(seed)

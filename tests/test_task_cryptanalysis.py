@@ -82,7 +82,7 @@ def test_reference_solution():
 
 
 def test_official_instances(data_dir):
-    task = Cryptanalysis(source=OFFICIAL)
+    task = Cryptanalysis(instances=OFFICIAL)
     assert task.num_questions() == 100
     for seed in range(100):
         inst = task.generate(seed)  # raises unless exactly one code fits

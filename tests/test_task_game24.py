@@ -113,7 +113,7 @@ def test_invalid_config_is_rejected():
 
 
 def test_csv_source_serves_rows_and_codesteer_test_rows_are_solved(data_dir):
-    task = Game24(source=CSV)
+    task = Game24(instances=CSV)
     assert task.num_questions() == 1362
     first = task.generate(0)
     assert first.instance_id == "24.csv#row0" and first.gold["numbers"] == [1, 1, 4, 6]
@@ -129,4 +129,4 @@ def test_csv_source_serves_rows_and_codesteer_test_rows_are_solved(data_dir):
 
 def test_csv_source_missing_is_a_clear_error(tmp_path, data_dir):
     with pytest.raises(FileNotFoundError, match="nope.csv"):
-        Game24(source=str(tmp_path / "nope.csv"))
+        Game24(instances=str(tmp_path / "nope.csv"))

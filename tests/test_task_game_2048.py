@@ -54,7 +54,7 @@ def test_echoing_the_input_grid_never_earns_a_reward_on_generated_puzzles():
 
 
 def test_official_no_op_items_are_labelled(data_dir):
-    task = Game2048(source="symbench/2048_dataset")
+    task = Game2048(instances="symbench/2048_dataset")
     assert sum(task.generate(seed).metadata["no_op"] for seed in range(200)) == 147
     default = Game2048()
     for seed in range(50):
@@ -96,7 +96,7 @@ def test_invalid_config_is_rejected(knobs):
 
 
 def test_official_instances(data_dir):
-    task = Game2048(source=OFFICIAL)
+    task = Game2048(instances=OFFICIAL)
     assert task.num_questions() == 200
     empty_start = 0
     for seed in range(200):

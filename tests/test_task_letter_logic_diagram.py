@@ -97,7 +97,7 @@ def test_checker_rejects_rule_breaks():
 
 
 def test_official_instances_stored_solution_and_perturbation(data_dir):
-    task = LetterLogicDiagram(source=OFFICIAL)
+    task = LetterLogicDiagram(instances=OFFICIAL)
     assert task.num_questions() == 200
     several = 0
     for seed in range(200):
@@ -117,7 +117,7 @@ def test_official_instances_stored_solution_and_perturbation(data_dir):
 
 
 def test_official_reference_solutions(data_dir):
-    task = LetterLogicDiagram(source=OFFICIAL)
+    task = LetterLogicDiagram(instances=OFFICIAL)
     for seed in range(0, 200, 10):
         inst = task.generate(seed)
         assert task.score(run_reference(task, inst), inst) == 1.0

@@ -71,7 +71,7 @@ def test_zero_count_is_written_with_empty_positions():
 def test_official_words_all_load_and_their_gold_is_accepted(data_dir):
     """Every one of the 6,620 official words: the letter and count in the folder name agree with
     the word, the correct answer scores 1.0 and the answer with one position shifted scores 0.0."""
-    task = Letters(source=OFFICIAL)
+    task = Letters(instances=OFFICIAL)
     assert task.num_questions() == 6620
     root = data_dir / OFFICIAL
     for seed in range(task.num_questions()):
@@ -87,7 +87,7 @@ def test_official_words_all_load_and_their_gold_is_accepted(data_dir):
 
 
 def test_official_subfolder_can_be_served(data_dir):
-    task = Letters(source=str(data_dir / OFFICIAL / "Letters_dataset_min_length_750_max_length_800"))
+    task = Letters(instances=str(data_dir / OFFICIAL / "Letters_dataset_min_length_750_max_length_800"))
     assert task.num_questions() == 30
     inst = task.generate(0)
     assert 750 <= len(inst.metadata["word"]) <= 800

@@ -99,7 +99,7 @@ def test_official_instances_gold_scores_one_and_perturbed_zero(data_dir):
     """All 150 official puzzles: the stored solution scores 1.0; swapping the first two values
     scores exactly what an independent evaluation of the question's equations says (0.0 for most);
     the reference solver's answer is accepted."""
-    task = LogicalEquation(source=OFFICIAL)
+    task = LogicalEquation(instances=OFFICIAL)
     assert task.num_questions() == 150
     rejected = 0
     for seed in range(150):

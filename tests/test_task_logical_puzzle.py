@@ -113,7 +113,7 @@ def test_official_instances_gold_scores_one_and_perturbed_zero(data_dir):
     """The official puzzles: the 24 without any valid selection are skipped, so 176 are served; the
     stored selection scores 1.0 except for the 3 other entries of BROKEN_GOLD; dropping the top-right
     cell from the stored selection scores 0.0; the reference solver's answer is always accepted."""
-    task = LogicalPuzzle(source=OFFICIAL)
+    task = LogicalPuzzle(instances=OFFICIAL)
     unsolvable = sorted(name for name, verdict in BROKEN_GOLD.items() if verdict == "unsolvable")
     assert len(unsolvable) == 24 and sorted(task.skipped) == unsolvable
     assert task.num_questions() == 176

@@ -107,7 +107,7 @@ NON_LETTER_CARDS = {  # hold '[' or '\\' cards although the question speaks of l
 
 
 def test_official_instances(data_dir):
-    task = Mahjong(source=OFFICIAL)
+    task = Mahjong(instances=OFFICIAL)
     assert sorted(task.skipped) == sorted(NON_LETTER_CARDS)
     assert task.num_questions() == 188
     wrong = {}

@@ -120,7 +120,7 @@ WRONG_STORED = {f"sample_{i}" for i in range(0, 200, 2)} - {"sample_68"}
 
 
 def test_official_instances(data_dir):
-    task = NewOperator(source=OFFICIAL)
+    task = NewOperator(instances=OFFICIAL)
     assert task.num_questions() == 200
     wrong = set()
     for seed in range(200):

@@ -83,7 +83,7 @@ def test_invalid_config_is_rejected():
 
 
 def test_official_instances_match_their_stored_answers(data_dir):
-    task = NumberMultiply(source=OFFICIAL)
+    task = NumberMultiply(instances=OFFICIAL)
     assert task.num_questions() == 300
     first = task.generate(0)
     assert first.instance_id == "digit_1_2_2_4/sample_0"

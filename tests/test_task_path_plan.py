@@ -1,7 +1,7 @@
 """PathPlan: generation knobs, the exact geometric checker (walls, enter/avoid, order), the planner.
 
 There is no official data directory: CodeSteer's 140 instances are hard-coded in its benchmark
-script, so there is no `source=` test for this task."""
+script, so there is no `instances=` test for this task."""
 from __future__ import annotations
 
 import pytest

@@ -73,7 +73,7 @@ def test_invalid_config_is_rejected(knobs):
 
 
 def test_official_instances(data_dir):
-    task = PatternRecognition(source=OFFICIAL)
+    task = PatternRecognition(instances=OFFICIAL)
     assert task.num_questions() == 100
     for seed in range(100):
         instance = task.generate(seed)

@@ -86,7 +86,7 @@ def test_official_instances_gold_scores_one_and_perturbed_zero(data_dir):
     """All 200 official puzzles: the stored arrangement scores 1.0; swapping two books scores 0.0
     unless the swapped arrangement also satisfies every constraint (checked by brute force here);
     the reference solver solves every puzzle."""
-    task = PermutationsCombinations(source=OFFICIAL)
+    task = PermutationsCombinations(instances=OFFICIAL)
     assert task.num_questions() == 200
     rejected = 0
     for seed in range(200):
@@ -106,7 +106,7 @@ def test_official_instances_gold_scores_one_and_perturbed_zero(data_dir):
 
 
 def test_official_constraint_sentences_are_parsed(data_dir):
-    task = PermutationsCombinations(source=OFFICIAL)
+    task = PermutationsCombinations(instances=OFFICIAL)
     inst = task.generate(task.official.ids.index("sample_0"))
     assert inst.gold["constraints"][:4] == [
         ["adjacent_to", "C", "A"], ["left_of", "E", "F"], ["left_of", "A", "F"], ["not_in_position", "A", 4]]

@@ -105,7 +105,7 @@ def test_invalid_config_is_rejected(knobs):
 
 
 def test_official_instances(data_dir):
-    task = Pooling(source=OFFICIAL)
+    task = Pooling(instances=OFFICIAL)
     assert task.num_questions() == 200
     kinds = set()
     for seed in range(200):

@@ -90,7 +90,7 @@ def test_invalid_config_is_rejected(knobs):
 
 
 def test_official_instances(data_dir):
-    task = Reversi(source=OFFICIAL)
+    task = Reversi(instances=OFFICIAL)
     assert task.num_questions() == 200
     for seed in range(200):
         instance = task.generate(seed)

@@ -85,7 +85,7 @@ def test_reference_solution_and_one_changed_cell():
 
 
 def test_official_instances(data_dir):
-    task = StandardSudoku(source=OFFICIAL)
+    task = StandardSudoku(instances=OFFICIAL)
     assert task.num_questions() == 120
     for seed in range(120):
         inst = task.generate(seed)

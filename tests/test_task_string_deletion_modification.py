@@ -93,7 +93,7 @@ def test_reference_solution_on_generated_instances():
 
 
 def test_official_instances(data_dir):
-    task = StringDeletionModification(source=OFFICIAL)
+    task = StringDeletionModification(instances=OFFICIAL)
     assert task.num_questions() == 100
     for seed in range(100):
         inst = task.generate(seed)

@@ -68,7 +68,7 @@ def test_invalid_config_is_rejected(knobs):
 
 
 def test_official_instances(data_dir):
-    task = StringInsertion(source=OFFICIAL)
+    task = StringInsertion(instances=OFFICIAL)
     assert task.num_questions() == 200
     for seed in range(200):
         instance = task.generate(seed)

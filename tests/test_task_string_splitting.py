@@ -48,7 +48,7 @@ def test_checker_formats_and_perturbations():
 
 
 def test_official_instances(data_dir):
-    task = StringSplitting(source=OFFICIAL)
+    task = StringSplitting(instances=OFFICIAL)
     assert task.num_questions() == 200
     for seed in range(200):
         inst = task.generate(seed)

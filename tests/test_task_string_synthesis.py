@@ -64,7 +64,7 @@ def test_reference_solution():
 
 
 def test_official_instances(data_dir):
-    task = StringSynthesis(source=OFFICIAL)
+    task = StringSynthesis(instances=OFFICIAL)
     assert task.num_questions() == 200
     for seed in range(200):
         inst = task.generate(seed)

@@ -50,7 +50,7 @@ def test_checker_formats_and_perturbations():
 
 
 def test_official_instances(data_dir):
-    task = SynthesisDecomposition(source=OFFICIAL)
+    task = SynthesisDecomposition(instances=OFFICIAL)
     assert task.num_questions() == 200
     for seed in range(200):
         inst = task.generate(seed)

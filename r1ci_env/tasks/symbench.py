@@ -39,6 +39,22 @@ class OfficialInstances(Protocol):
     def pick(self, seed: int) -> tuple[str, Any]: ...
 
 
+class InstanceList:
+    """Official instances held in memory as (instance id, item) pairs, for data sets stored in one
+    file or loaded whole; seed `s` picks pair `s % len`."""
+
+    def __init__(self, items: list[tuple[str, Any]]) -> None:
+        if not items:
+            raise ValueError("official instances: the data set is empty")
+        self.items = items
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def pick(self, seed: int) -> tuple[str, Any]:
+        return self.items[seed % len(self.items)]
+
+
 def renamed_knobs(task_name: str, knobs: dict[str, Any]) -> dict[str, Any]:
     """`knobs` with the deprecated `source=` renamed `instances=`, warning once per call."""
     for old, new in RENAMED_KNOBS.items():
@@ -63,11 +79,15 @@ class SymBenchTask(Task):
         super().__init__(config, **renamed_knobs(self.name, knobs))
         self.skipped: list[str] = []  # official instances dropped as data defects (see `open_instances`)
         path = self.config.instances
-        self.official: OfficialInstances | None = self.open_instances(path) if path else None
+        self.official: OfficialInstances | None = self.open_instances(path) if path else self.default_instances()
 
     def open_instances(self, path: str) -> OfficialInstances:
         """The official instances under `path`; override to skip defective ones or read one file."""
         return InstanceDirectory(path, self.instance_file)
+
+    def default_instances(self) -> OfficialInstances | None:
+        """The instances served without `instances=`: None (generate them); data-backed tasks override."""
+        return None
 
     def generate(self, seed: int) -> Instance:
         if self.official:
