@@ -130,9 +130,6 @@ class MathSubjectTask(SymBenchTask):
         """The pinned subject directory, checked against its checksum."""
         return self.open_instances(None)
 
-    def read_instance(self, data: dict, instance_id: str) -> dict:
-        return data
-
     def build(self, data: dict, instance_id: str) -> Instance:
         return Instance(
             question=_question(data["problem"]),

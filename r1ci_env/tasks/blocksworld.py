@@ -53,10 +53,8 @@ class BlocksWorld(SymBenchTask):
         c = self.config
         if not 1 <= c.min_blocks <= c.max_blocks <= len(string.ascii_uppercase):
             raise ValueError("BlocksWorld needs 1 <= min_blocks <= max_blocks <= 26")
-        if not 3 <= c.min_initial_stacks <= c.max_initial_stacks:
-            raise ValueError("BlocksWorld needs 3 <= min_initial_stacks <= max_initial_stacks")
-        if not 1 <= c.min_goal_stacks <= c.max_goal_stacks:
-            raise ValueError("BlocksWorld needs 1 <= min_goal_stacks <= max_goal_stacks")
+        self.check_range("initial_stacks", low=3)
+        self.check_range("goal_stacks", low=1)
         if c.min_goal_stacks > c.max_initial_stacks:
             raise ValueError("BlocksWorld needs min_goal_stacks <= max_initial_stacks")
         self.shapes = [

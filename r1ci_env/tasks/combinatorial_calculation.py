@@ -61,8 +61,7 @@ class CombinatorialCalculation(SymBenchTask):
         c = self.config
         if not c.shapes or any(len(s) != 2 or not 2 <= s[0] <= 7 for s in c.shapes):
             raise ValueError("CombinatorialCalculation needs shapes of (count, target) with 2 <= count <= 7")
-        if not 0 <= c.min_number <= c.max_number:
-            raise ValueError("CombinatorialCalculation needs 0 <= min_number <= max_number")
+        self.check_range("number", low=0)
 
     def read_instance(self, path: Path, instance_id: str) -> tuple[list[int], int]:
         data = json.loads(path.read_text())

@@ -1,5 +1,5 @@
 """Helpers shared by task modules: seeded randomness, answer normalisation, a safe arithmetic
-evaluator, and serving official instances from a data directory (the `source=` knob)."""
+evaluator, and serving official instances from a data directory (the `instances=` knob)."""
 from __future__ import annotations
 
 import ast
@@ -162,11 +162,11 @@ def evaluate_arithmetic(expression: str) -> tuple[Fraction, list[int]]:
         raise ValueError("expression is nested too deeply") from exc
 
 
-# ---------------------------------------------------------------- official instances (`source=`)
+# ---------------------------------------------------------------- official instances (`instances=`)
 
 
 def resolve_source(path: str | Path) -> Path:
-    """An existing file or directory named by a `source=` knob. A relative path that does not exist
+    """An existing file or directory named by an `instances=` knob. A relative path that does not exist
     from the working directory is looked up in the data directory (`$R1CI_DATA_DIR`)."""
     candidate = Path(path).expanduser()
     if not candidate.exists() and not candidate.is_absolute():

@@ -68,8 +68,7 @@ class ConstrainedLinearArrangement(SymBenchTask):
         c = self.config
         if not c.games or set(c.games) - set(GAMES):
             raise ValueError(f"ConstrainedLinearArrangement needs games drawn from {GAMES}")
-        if not 1 <= c.min_rounds <= c.max_rounds:
-            raise ValueError("ConstrainedLinearArrangement needs 1 <= min_rounds <= max_rounds")
+        self.check_range("rounds", low=1)
         if any(c.min_rounds > len(PIECES[g]) for g in c.games):
             raise ValueError("ConstrainedLinearArrangement: min_rounds exceeds a chosen game's hand size")
 

@@ -70,8 +70,7 @@ class Cryptanalysis(SymBenchTask):
 
     def validate_config(self) -> None:
         c = self.config
-        if not 1 <= c.min_conditions <= c.max_conditions:
-            raise ValueError("Cryptanalysis needs 1 <= min_conditions <= max_conditions")
+        self.check_range("conditions", low=1)
         if c.max_conditions < 3:
             raise ValueError("Cryptanalysis needs max_conditions >= 3 (fewer guesses rarely determine a code)")
 

@@ -61,8 +61,7 @@ class EightQueens(SymBenchTask):
 
     def validate_config(self) -> None:
         c = self.config
-        if not 1 <= c.min_complexity <= c.max_complexity <= 5:
-            raise ValueError("EightQueens needs 1 <= min_complexity <= max_complexity <= 5")
+        self.check_range("complexity", low=1, high=5)
         if not 4 <= c.size <= 12:
             raise ValueError("EightQueens needs 4 <= size <= 12")
         if not 0 <= c.max_placed < c.size or not 0 <= c.max_blocked <= c.size * c.size // 2:

@@ -58,9 +58,6 @@ class Game24(SymBenchTask):
         file = resolve_source(path)
         return InstanceList([(f"{file.name}#row{row}", numbers) for row, numbers in enumerate(_read_puzzles(file))])
 
-    def read_instance(self, numbers: list[int], instance_id: str) -> list[int]:
-        return numbers
-
     def build(self, numbers: list[int], instance_id: str) -> Instance:
         c = self.config
         return Instance(

@@ -70,10 +70,8 @@ class Game2048(SymBenchTask):
 
     def validate_config(self) -> None:
         c = self.config
-        if not 2 <= c.min_size <= c.max_size:
-            raise ValueError("Game2048 needs 2 <= min_size <= max_size")
-        if not 1 <= c.min_moves <= c.max_moves:
-            raise ValueError("Game2048 needs 1 <= min_moves <= max_moves")
+        self.check_range("size", low=2)
+        self.check_range("moves", low=1)
         if c.min_tiles is not None and not 1 <= c.min_tiles <= c.min_size**2:
             raise ValueError("Game2048 needs 1 <= min_tiles <= min_size**2")
         if c.min_tiles is not None and c.max_tiles is not None and c.max_tiles < c.min_tiles:

@@ -75,9 +75,6 @@ class GSMHard(SymBenchTask):
         """The pinned file, fetched and checked on first use."""
         return self.open_instances(str(fetch(RELPATH, URL, SHA256)))
 
-    def read_instance(self, index: int, instance_id: str) -> int:
-        return index
-
     def build(self, index: int, instance_id: str) -> Instance:
         row = self.rows[index]
         return Instance(question=_question(row["input"]), gold=row["target"], instance_id=instance_id,

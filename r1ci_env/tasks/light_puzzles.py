@@ -53,12 +53,10 @@ class LightPuzzles(SymBenchTask):
 
     def validate_config(self) -> None:
         c = self.config
-        if not 2 <= c.min_size <= c.max_size:
-            raise ValueError("LightPuzzles needs 2 <= min_size <= max_size")
+        self.check_range("size", low=2)
         if not 1 <= c.min_buttons <= c.max_buttons <= len(string.ascii_uppercase):
             raise ValueError("LightPuzzles needs 1 <= min_buttons <= max_buttons <= 26")
-        if not 1 <= c.min_presses <= c.max_presses:
-            raise ValueError("LightPuzzles needs 1 <= min_presses <= max_presses")
+        self.check_range("presses", low=1)
 
     def read_instance(self, path: Path, instance_id: str) -> tuple[list[list[int]], dict[str, list[Cell]], list[str]]:
         data = json.loads(path.read_text())

@@ -71,8 +71,7 @@ class Mahjong(SymBenchTask):
 
     def validate_config(self) -> None:
         c = self.config
-        if not 1 <= c.min_rounds <= c.max_rounds:
-            raise ValueError("Mahjong needs 1 <= min_rounds <= max_rounds")
+        self.check_range("rounds", low=1)
         if not 3 <= c.hand_size <= 2 * len(LETTERS):
             raise ValueError("Mahjong needs 3 <= hand_size <= 52")
         if not 0.0 <= c.pattern_bias <= 1.0:

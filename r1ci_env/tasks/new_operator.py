@@ -76,12 +76,10 @@ class NewOperator(SymBenchTask):
         c = self.config
         if not 1 <= c.min_operators <= c.max_operators <= len(SYMBOLS):
             raise ValueError(f"NewOperator needs 1 <= min_operators <= max_operators <= {len(SYMBOLS)}")
-        if not 2 <= c.min_operands <= c.max_operands:
-            raise ValueError("NewOperator needs 2 <= min_operands <= max_operands")
+        self.check_range("operands", low=2)
         if c.max_operands < c.min_operators + 1:
             raise ValueError("NewOperator needs max_operands >= min_operators + 1 (each operator is used)")
-        if not 0 <= c.min_number <= c.max_number:
-            raise ValueError("NewOperator needs 0 <= min_number <= max_number")
+        self.check_range("number", low=0)
         if not c.formulas or not set(c.formulas) <= set(FORMULA_FAMILIES):
             raise ValueError(f"NewOperator formulas must be a non-empty subset of {FORMULA_FAMILIES}")
         if c.max_coefficient < 1:

@@ -46,11 +46,8 @@ class NumberMultiply(SymBenchTask):
     instance_file = "input_value_list.txt"
 
     def validate_config(self) -> None:
-        c = self.config
-        if not 2 <= c.min_count <= c.max_count:
-            raise ValueError("NumberMultiply needs 2 <= min_count <= max_count")
-        if not 1 <= c.min_digits <= c.max_digits:
-            raise ValueError("NumberMultiply needs 1 <= min_digits <= max_digits")
+        self.check_range("count", low=2)
+        self.check_range("digits", low=1)
 
     def read_instance(self, path: Path, instance_id: str) -> list[int]:
         numbers = ast.literal_eval(path.read_text().strip())

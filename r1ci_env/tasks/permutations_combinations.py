@@ -69,8 +69,7 @@ class PermutationsCombinations(SymBenchTask):
 
     def validate_config(self) -> None:
         c = self.config
-        if not 2 <= c.min_items <= c.max_items <= 26:
-            raise ValueError("PermutationsCombinations needs 2 <= min_items <= max_items <= 26")
+        self.check_range("items", low=2, high=26)
         low = c.min_constraints if c.min_constraints is not None else c.min_items + 1
         high = c.max_constraints if c.max_constraints is not None else c.max_items + 2
         if not 0 <= low <= high:

@@ -61,8 +61,7 @@ class Reversi(SymBenchTask):
         c = self.config
         if not c.board_sizes or any(size < 4 or size % 2 for size in c.board_sizes):
             raise ValueError("Reversi board_sizes must be even numbers >= 4")
-        if not 1 <= c.min_moves <= c.max_moves:
-            raise ValueError("Reversi needs 1 <= min_moves <= max_moves")
+        self.check_range("moves", low=1)
 
     def read_instance(self, path: Path, instance_id: str) -> tuple[int, list[dict]]:
         """The board size and moves of an official instance; players alternate from black, and every

@@ -57,8 +57,7 @@ class StandardSudoku(SymBenchTask):
 
     def validate_config(self) -> None:
         c = self.config
-        if not 1 <= c.min_blanks <= c.max_blanks <= 81:
-            raise ValueError("StandardSudoku needs 1 <= min_blanks <= max_blanks <= 81")
+        self.check_range("blanks", low=1, high=81)
         if c.unique and c.max_blanks > MAX_UNIQUE_BLANKS:
             raise ValueError(f"StandardSudoku: unique puzzles need max_blanks <= {MAX_UNIQUE_BLANKS}")
 

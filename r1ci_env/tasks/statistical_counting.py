@@ -60,10 +60,8 @@ class StatisticalCounting(SymBenchTask):
 
     def validate_config(self) -> None:
         c = self.config
-        if not 1 <= c.min_length <= c.max_length:
-            raise ValueError("StatisticalCounting needs 1 <= min_length <= max_length")
-        if not 1 <= c.min_letters <= c.max_letters <= 26:
-            raise ValueError("StatisticalCounting needs 1 <= min_letters <= max_letters <= 26")
+        self.check_range("length", low=1)
+        self.check_range("letters", low=1, high=26)
         if c.min_run < 2:
             raise ValueError("StatisticalCounting needs min_run >= 2")
         if c.max_score < 1:

@@ -96,8 +96,7 @@ class StringDeletionModification(SymBenchTask):
         c = self.config
         if not 1 <= c.num_rules <= len(CATALOGUE):
             raise ValueError(f"StringDeletionModification needs 1 <= num_rules <= {len(CATALOGUE)}")
-        if not 1 <= c.min_length <= c.max_length:
-            raise ValueError("StringDeletionModification needs 1 <= min_length <= max_length")
+        self.check_range("length", low=1)
         if not 0 <= c.min_steps <= 100:
             raise ValueError("StringDeletionModification needs 0 <= min_steps <= 100")
 

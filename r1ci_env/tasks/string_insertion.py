@@ -57,8 +57,7 @@ class StringInsertion(SymBenchTask):
 
     def validate_config(self) -> None:
         c = self.config
-        if not 1 <= c.min_insertions <= c.max_insertions:
-            raise ValueError("StringInsertion needs 1 <= min_insertions <= max_insertions")
+        self.check_range("insertions", low=1)
         if c.max_separator < 1 or c.max_padding < 0:
             raise ValueError("StringInsertion needs max_separator >= 1 and max_padding >= 0")
 

@@ -13,7 +13,6 @@ import inspect
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from random import Random
 from typing import Any, ClassVar, Protocol
 
@@ -101,9 +100,10 @@ class SymBenchTask(Task):
         """A random problem drawn with `rng` from the config's knobs."""
         raise NotImplementedError
 
-    def read_instance(self, path: Path, instance_id: str) -> Any:
-        """The problem stored in an official instance file."""
-        raise NotImplementedError
+    def read_instance(self, item: Any, instance_id: str) -> Any:
+        """The problem stored in an official instance: read from its file (`item` is the path that
+        `InstanceDirectory` picks); by default the item itself, for data sets held in memory."""
+        return item
 
     def build(self, problem: Any, instance_id: str) -> Instance:
         """The question, gold answer and metadata of `problem`."""
