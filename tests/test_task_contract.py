@@ -1,11 +1,16 @@
 """The contract every registered task keeps: deterministic generation, enough distinct questions,
-a reference solution the checker scores 1.0, and 0.0 for an empty answer.
+a reference solution the checker scores 1.0, and 0.0 for an empty answer; for the exact-match tasks
+whose gold comes from the function the reference ships, CodeSteer's stored answers as well.
 
 Distinct questions: a finite pool (`num_questions()`) must show min(200, pool) distinct questions; an
 unbounded generator is first sampled (`SAMPLE` seeds, fewer for the slow Reasoning-Gym generators):
 repeats within what a uniform pool of 200 questions would give on average pass at once; otherwise
 (a small or uneven pool) the first 1000 seeds must show 200 distinct questions, as for finite pools."""
 from __future__ import annotations
+
+import ast
+import json
+from pathlib import Path
 
 import pytest
 
@@ -79,3 +84,72 @@ def test_reference_solution_scores_one_and_empty_answer_zero(task, seed):
     instance = task.generate(seed)
     assert task.score(run_reference(task, instance), instance) == 1.0
     assert task.score("", instance) == 0.0
+
+
+# ---------------------------------------------------------------- official gold for round-trip tasks
+# In these exact-match tasks `generate()` computes the gold with the very function the reference
+# program ships, so `test_reference_solution_scores_one_and_empty_answer_zero` is only a round trip:
+# it fails on printing or parsing, never on a wrong solver. Each is therefore checked against
+# CodeSteer's stored answers (computed by CodeSteer's own code): every official instance's stored
+# answer must score 1.0 and a one-cell perturbation of it 0.0.
+
+
+def _cells(values: list) -> str:
+    return ",".join(map(str, values))
+
+
+def _bump(values: list, seed: int, change) -> list:
+    """`values` with the cell `seed % len` replaced by `change(cell)`."""
+    i = seed % len(values)
+    return [change(v) if j == i else v for j, v in enumerate(values)]
+
+
+# task -> (official directory, instance count, stored answer, perturbed stored answer)
+OFFICIAL_GOLD = {
+    "Pooling": ("symbench/pooling_dataset", 200,
+                lambda s, _: _cells(v for row in s["solution"] for v in row),
+                lambda s, k: _cells(_bump([v for row in s["solution"] for v in row], k, lambda v: v + 1))),
+    "Reversi": ("symbench/reversi_dataset", 200, lambda s, _: s["solution"],
+                lambda s, k: _cells(_bump(s["solution"].split(","), k, {"*": "0", "0": "1", "1": "*"}.get))),
+    "MatrixTransformation": ("symbench/matrix_transformation_dataset", 200, lambda s, _: s["formatted_solution"],
+                             lambda s, k: _cells(_bump(s["formatted_solution"].split(","), k,
+                                                       lambda v: "Z" if v != "Z" else "Y"))),
+    "LightPuzzles": ("symbench/light_puzzles_dataset", 200, lambda s, _: _cells(s["solution"]),
+                     lambda s, k: _cells(_bump(s["solution"], k, lambda v: v ^ 1))),
+    "StatisticalCounting": ("symbench/statistical_counting_dataset", 200, lambda s, _: str(s["solution"]),
+                            lambda s, _: str(s["solution"] + 1)),
+    "StringSplitting": ("symbench/string_splitting", 200, lambda s, _: json.dumps(s["expected_answer"]),
+                        lambda s, _: json.dumps(_bump(s["expected_answer"], 3, lambda n: str(int(n) + 1)))),
+}
+# The other round-trip tasks keep this check in their own file, beside the data defects it handles.
+OFFICIAL_GOLD_ELSEWHERE = {
+    "Cryptanalysis": "test_task_cryptanalysis.py", "Game2048": "test_task_game_2048.py",
+    "Mahjong": "test_task_mahjong.py", "NewOperator": "test_task_new_operator.py",
+    "StringDeletionModification": "test_task_string_deletion_modification.py",
+    "StringInsertion": "test_task_string_insertion.py", "StringSynthesis": "test_task_string_synthesis.py",
+    "SynthesisDecomposition": "test_task_synthesis_decomposition.py",
+}
+ROUND_TRIP_TASKS = {"Pooling", "Reversi", "Game2048", "MatrixTransformation", "LightPuzzles", "Mahjong", "NewOperator",
+                    "Cryptanalysis", "StatisticalCounting", "SynthesisDecomposition", "StringInsertion",
+                    "StringSplitting", "StringSynthesis", "StringDeletionModification"}
+
+
+def test_every_round_trip_task_has_an_independent_check():
+    assert set(OFFICIAL_GOLD) | set(OFFICIAL_GOLD_ELSEWHERE) == ROUND_TRIP_TASKS
+    for file in OFFICIAL_GOLD_ELSEWHERE.values():
+        tree = ast.parse((Path(__file__).parent / file).read_text())
+        assert "test_official_instances" in {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}, file
+
+
+@pytest.mark.parametrize("name", sorted(OFFICIAL_GOLD))
+def test_stored_official_answers_score_one_and_perturbed_zero(name, data_dir):
+    directory, count, answer, perturbed = OFFICIAL_GOLD[name]
+    task = make_task(name, instances=directory)
+    assert task.num_questions() == count
+    for seed in range(count):
+        instance = task.generate(seed)
+        stored = json.loads((data_dir / directory / instance.instance_id / "solution.json").read_text())
+        assert task.score(answer(stored, seed), instance) == 1.0, instance.instance_id
+        assert task.score(perturbed(stored, seed), instance) == 0.0, instance.instance_id
+        if seed % 10 == 0:
+            assert task.score(run_reference(task, instance), instance) == 1.0, instance.instance_id
