@@ -9,6 +9,7 @@ repeats within what a uniform pool of 200 questions would give on average pass a
 from __future__ import annotations
 
 import ast
+import dataclasses
 import json
 from pathlib import Path
 
@@ -84,6 +85,76 @@ def test_reference_solution_scores_one_and_empty_answer_zero(task, seed):
     instance = task.generate(seed)
     assert task.score(run_reference(task, instance), instance) == 1.0
     assert task.score("", instance) == 0.0
+
+
+# ---------------------------------------------------------------- invalid knobs
+# task -> knob sets its config must reject with ValueError
+INVALID_KNOBS = {
+    "BlocksWorld": [{"min_initial_stacks": 2}, {"min_blocks": 0}, {"max_blocks": 27},
+        {"min_goal_stacks": 6, "max_goal_stacks": 6}, {"min_blocks": 4, "max_blocks": 3}],
+    "BoxLift": [{"configs": ()}, {"configs": ((5, 2, 10, 5, 1, 2),)}, {"configs": ((5, 1, 100, 200, 10, 20),)},
+        {"configs": ((5, 1, 1),)}],
+    "BoxNet": [{"shapes": ((1, 1),)}, {"colors": ()}, {"colors": ("Red",)},
+        {"min_boxes_per_color": 2, "max_boxes_per_color": 1}],
+    "CombinatorialCalculation": [{"shapes": ()}, {"shapes": ((1, 5),)}, {"min_number": 5, "max_number": 4}],
+    "ConstrainedLinearArrangement": [{"games": ()}, {"games": ("chess",)}, {"min_rounds": 0},
+        {"games": ("stick_game",), "min_rounds": 5, "max_rounds": 5}],
+    "Cryptanalysis": [{"min_conditions": 0}, {"min_conditions": 5, "max_conditions": 4}, {"max_conditions": 2}],
+    "EightQueens": [{"min_complexity": 0}, {"max_complexity": 6}, {"size": 3},
+        {"max_placed": 0, "max_blocked": 1, "min_complexity": 3}],
+    "Game24": [{"count": 1}, {"count": 7}, {"min_number": 5, "max_number": 4}],
+    "Game2048": [{"min_size": 1}, {"min_moves": 0}, {"min_tiles": 0}, {"min_tiles": 5},
+        {"min_tiles": 3, "max_tiles": 2}, {"max_power": 0}],
+    "LetterLogicDiagram": [{"min_blanks": 0}, {"max_blanks": 50}, {"min_blanks": 9, "max_blanks": 8},
+        {"unique": True, "max_blanks": 40}],
+    "Letters": [{"min_length": 0}, {"min_count": 3, "max_count": 2}, {"letters": "A"}, {"letters": ""},
+        {"min_count": 30, "max_count": 30}],
+    "LightPuzzles": [{"min_size": 1}, {"max_buttons": 27}, {"min_buttons": 0}, {"min_presses": 0},
+        {"min_presses": 3, "max_presses": 2}],
+    "LogicalEquation": [{"shapes": ()}, {"shapes": ((1, 1),)}, {"min_value": 0}, {"min_value": 1, "max_value": 5}],
+    "LogicalPuzzle": [{"min_complexity": 0}, {"max_complexity": 11}, {"min_complexity": 5, "max_complexity": 4}],
+    "Mahjong": [{"min_rounds": 0}, {"min_rounds": 3, "max_rounds": 2}, {"hand_size": 2}, {"hand_size": 53},
+        {"pattern_bias": 1.5}],
+    "MatrixTransformation": [{"min_rows": 0}, {"min_cols": 3, "max_cols": 2}, {"charsets": ("emoji",)}, {"turns": 4},
+        {"max_rows": 1, "min_rows": 1, "max_cols": 1, "min_cols": 1}],
+    "NewOperator": [{"min_operators": 0}, {"max_operators": 7}, {"min_operands": 1},
+        {"max_operands": 2, "min_operators": 2}, {"formulas": ("cube",)}, {"formulas": ()}, {"min_number": -1},
+        {"max_coefficient": 0}],
+    "NumberMultiply": [{"min_count": 1}, {"min_count": 4, "max_count": 3}, {"min_digits": 0}],
+    "PathPlan": [{"num_boxes": 1}, {"num_boxes": 9}, {"min_enter": 0}, {"min_avoid": 3, "max_avoid": 2},
+        {"num_boxes": 3, "min_enter": 2, "min_avoid": 2}, {"ordered_probability": 1.5}],
+    "PatternRecognition": [{"min_square": 1}, {"min_square": 7}, {"max_square": 2}, {"alphabet_size": 1},
+        {"alphabet_size": 27}, {"min_rows": 9, "max_rows": 8}],
+    "PermutationsCombinations": [{"min_items": 1}, {"max_items": 27}, {"min_constraints": 3, "max_constraints": 2}],
+    "Pooling": [{"min_size": 1}, {"min_window": 0}, {"min_window": 6}, {"pooling_types": ("min",)},
+        {"min_value": 3, "max_value": 2}],
+    "Reversi": [{"board_sizes": (5,)}, {"board_sizes": (2,)}, {"board_sizes": ()}, {"min_moves": 0},
+        {"min_moves": 3, "max_moves": 2}],
+    "StandardSudoku": [{"min_blanks": 0}, {"max_blanks": 82, "unique": False}, {"max_blanks": 60},
+        {"min_blanks": 9, "max_blanks": 8}],
+    "StatisticalCounting": [{"min_length": 0}, {"max_letters": 27}, {"min_letters": 0}, {"min_run": 1},
+        {"max_score": 0}],
+    "StringDeletionModification": [{"num_rules": 0}, {"num_rules": 21}, {"min_length": 0},
+        {"min_length": 9, "max_length": 8}, {"min_steps": -1}],
+    "StringInsertion": [{"min_insertions": 0}, {"min_insertions": 4, "max_insertions": 3}, {"max_separator": 0},
+        {"max_padding": -1}],
+    "StringSplitting": [{"min_count": -1}, {"min_count": 5, "max_count": 4}, {"max_count": 0}],
+    "StringSynthesis": [{"min_count": -1}, {"min_count": 5, "max_count": 4}, {"max_count": 0}],
+    "SynthesisDecomposition": [{"recipes": []}, {"recipes": ["nope"]}, {"recipes": "two_crops"},
+        {"min_count": 5, "max_count": 4}, {"max_count": 0}],
+}
+
+
+def test_every_symbench_task_with_knobs_lists_invalid_ones():
+    with_knobs = {name for name in SYMBENCH_CHECKERS
+                  if {f.name for f in dataclasses.fields(task_spec(name).cls.config_class)} - {"instances"}}
+    assert set(INVALID_KNOBS) == with_knobs
+
+
+@pytest.mark.parametrize("name, knobs", [(name, knobs) for name, sets in INVALID_KNOBS.items() for knobs in sets])
+def test_invalid_knobs_are_rejected(name, knobs):
+    with pytest.raises(ValueError):
+        make_task(name, **knobs)
 
 
 # ---------------------------------------------------------------- official gold for round-trip tasks

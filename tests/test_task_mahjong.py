@@ -17,7 +17,6 @@ def inst(gold: int) -> Instance:
     return Instance(question="", gold=gold, instance_id="t", metadata={})
 
 
-
 @pytest.mark.parametrize(
     "hand, card, chi, expected",
     [
@@ -83,13 +82,6 @@ def test_reference_solution_scores_one(seed):
 )
 def test_checker(answer, gold, expected):
     assert Mahjong().score(answer, inst(gold)) == expected
-
-
-@pytest.mark.parametrize("knobs", [{"min_rounds": 0}, {"min_rounds": 3, "max_rounds": 2}, {"hand_size": 2},
-                                   {"hand_size": 53}, {"pattern_bias": 1.5}])
-def test_invalid_config_is_rejected(knobs):
-    with pytest.raises(ValueError):
-        Mahjong(**knobs)
 
 
 # Official instances whose stored answer is wrong under the rules the question states:

@@ -65,11 +65,3 @@ INSTANCE = Instance("", "J,Q,H,R", "t", {"matrix": [["Q", "R"], ["J", "H"]], "tu
 )
 def test_checker(answer, expected):
     assert MatrixTransformation().score(answer, INSTANCE) == expected
-
-
-@pytest.mark.parametrize("knobs", [{"min_rows": 0}, {"min_cols": 3, "max_cols": 2}, {"charsets": ("emoji",)},
-                                   {"turns": 4}, {"max_rows": 1, "min_rows": 1, "max_cols": 1, "min_cols": 1}])
-def test_invalid_config_is_rejected(knobs):
-    with pytest.raises(ValueError):
-        MatrixTransformation(**knobs)
-

@@ -60,11 +60,3 @@ def test_reference_solution_scores_one(seed):
                                               ("13", 0.0), ("12 points", 0.0), ("", 0.0)])
 def test_checker(answer, expected):
     assert StatisticalCounting().score(answer, Instance("", 12, "t")) == expected
-
-
-@pytest.mark.parametrize("knobs", [{"min_length": 0}, {"max_letters": 27}, {"min_letters": 0}, {"min_run": 1},
-                                   {"max_score": 0}])
-def test_invalid_config_is_rejected(knobs):
-    with pytest.raises(ValueError):
-        StatisticalCounting(**knobs)
-

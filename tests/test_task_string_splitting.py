@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
 
 from r1ci_env.tasks.string_splitting import METHODS, StringSplitting, dismantle
 
@@ -25,12 +24,6 @@ def test_counts_follow_the_knobs():
     assert len({StringSplitting().generate(s).question for s in range(300)}) >= 200
 
 
-@pytest.mark.parametrize("knobs", [{"min_count": -1}, {"min_count": 5, "max_count": 4}, {"max_count": 0}])
-def test_invalid_config_is_rejected(knobs):
-    with pytest.raises(ValueError):
-        StringSplitting(**knobs)
-
-
 def test_checker_formats_and_perturbations():
     task = StringSplitting()
     inst = task.generate(1)
@@ -40,4 +33,3 @@ def test_checker_formats_and_perturbations():
     swapped = gold[::-1] if gold != gold[::-1] else [n + 1 for n in gold]
     for answer in (json.dumps([str(n) for n in swapped]), json.dumps([str(n) for n in gold[:5]]), "A B C X Y Z", ""):
         assert task.score(answer, inst) == 0.0, answer
-
