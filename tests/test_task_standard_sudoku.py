@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-
 from r1ci_env.tasks import Instance
 from r1ci_env.tasks.standard_sudoku import StandardSudoku, solve_sudoku
 

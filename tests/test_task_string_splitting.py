@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 
-
 from r1ci_env.tasks.string_splitting import METHODS, StringSplitting, dismantle
 
 

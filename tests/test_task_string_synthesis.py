@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-
 from r1ci_env.tasks.string_synthesis import METHODS, StringSynthesis, _method_lists, synthesize
 
 from task_helpers import run_reference

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-
 from r1ci_env.tasks.synthesis_decomposition import RECIPES, SynthesisDecomposition, exchange
 
 from task_helpers import run_reference
