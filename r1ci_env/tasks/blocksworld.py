@@ -6,7 +6,6 @@ simulates the plan; any plan that reaches the goal scores 1.0.
 """
 from __future__ import annotations
 
-import inspect
 import re
 import string
 from dataclasses import dataclass
@@ -15,7 +14,7 @@ from random import Random
 
 from .base import Instance
 from .registry import register_task
-from .symbench import SymBenchConfig, SymBenchTask
+from .symbench import SymBenchConfig, SymBenchTask, solver_program
 
 State = dict[str, list[str]]  # stack name ("stack1", ...) -> blocks from bottom to top
 
@@ -88,11 +87,11 @@ class BlocksWorld(SymBenchTask):
         return 1.0 if plan_reaches_goal(answer, instance.gold["initial"], instance.gold["goal"]) else 0.0
 
     def reference_solution(self, instance: Instance) -> str:
-        return (
-            "# Build the goal stacks bottom-up, parking blocks that are in the way on other stacks.\n"
-            + inspect.getsource(plan_moves)
-            + f"\n\ninitial = {instance.gold['initial']!r}\ngoal = {instance.gold['goal']!r}\n"
-            + "print('\\n'.join(plan_moves(initial, goal)))\n"
+        return solver_program(
+            plan_moves,
+            comment="Build the goal stacks bottom-up, parking blocks that are in the way on other stacks.",
+            main=f"initial = {instance.gold['initial']!r}\ngoal = {instance.gold['goal']!r}\n"
+            + "print('\\n'.join(plan_moves(initial, goal)))\n",
         )
 
 

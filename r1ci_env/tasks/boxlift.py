@@ -19,7 +19,6 @@ literals (never evaluated as code); step numbers are not checked.
 from __future__ import annotations
 
 import ast
-import inspect
 import json
 import re
 from collections import Counter
@@ -29,7 +28,7 @@ from random import Random
 
 from .base import Instance
 from .registry import register_task
-from .symbench import SymBenchConfig, SymBenchTask
+from .symbench import SymBenchConfig, SymBenchTask, solver_program
 
 MAX_ANSWER_LENGTH = 100_000
 _STEP = re.compile(r"step\s*\d+\s*:", re.IGNORECASE)
@@ -115,12 +114,12 @@ class BoxLift(SymBenchTask):
 
     def reference_solution(self, instance: Instance) -> str:
         gold = instance.gold
-        return (
-            "# Greedy: each step, heaviest boxes first, each taking the first free lifters that cover it.\n"
-            + inspect.getsource(greedy_lift_plan)
-            + f"\n\nplan = greedy_lift_plan({gold['boxes']!r}, {gold['lifters']!r})\n"
+        return solver_program(
+            greedy_lift_plan,
+            comment="Greedy: each step, heaviest boxes first, each taking the first free lifters that cover it.",
+            main=f"plan = greedy_lift_plan({gold['boxes']!r}, {gold['lifters']!r})\n"
             + "for k, step in enumerate(plan, 1):\n"
-            + "    print(f'Step {k}: {step}')\n"
+            + "    print(f'Step {k}: {step}')\n",
         )
 
 

@@ -23,7 +23,6 @@ Lenient formatting: `A,B,C`, `[A, B, C]`, `["A", "B", "C"]`, spaces, lower case.
 """
 from __future__ import annotations
 
-import inspect
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +31,7 @@ from random import Random
 from .base import Instance
 from .common import split_cells
 from .registry import register_task
-from .symbench import SymBenchConfig, SymBenchTask
+from .symbench import SymBenchConfig, SymBenchTask, solver_program
 
 GAMES = ("elements", "stick_game", "animal")
 PIECES = {"elements": "ABCDE", "stick_game": "ABCD", "animal": "ABCDEFGH"}
@@ -104,13 +103,11 @@ class ConstrainedLinearArrangement(SymBenchTask):
 
     def reference_solution(self, instance: Instance) -> str:
         gold = instance.gold
-        return (
-            "# Try the opponent's unused cards round by round, keeping those that give the announced result.\n"
-            + inspect.getsource(round_result)
-            + "\n\n"
-            + inspect.getsource(deduce_cards)
-            + f"\n\ncards = deduce_cards({gold['game']!r}, {gold['player_moves']!r}, {gold['results']!r})\n"
-            + "print(','.join(cards))\n"
+        return solver_program(
+            round_result, deduce_cards,
+            comment="Try the opponent's unused cards round by round, keeping those that give the announced result.",
+            main=f"cards = deduce_cards({gold['game']!r}, {gold['player_moves']!r}, {gold['results']!r})\n"
+            + "print(','.join(cards))\n",
         )
 
 

@@ -15,7 +15,6 @@ every queen already on the board must be among them. Pairs may also be written `
 """
 from __future__ import annotations
 
-import inspect
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +23,7 @@ from random import Random
 from .base import Instance
 from .common import parse_cell_pairs
 from .registry import register_task
-from .symbench import SymBenchConfig, SymBenchTask
+from .symbench import SymBenchConfig, SymBenchTask, solver_program
 
 Cell = tuple[int, int]
 
@@ -111,11 +110,11 @@ class EightQueens(SymBenchTask):
     def reference_solution(self, instance: Instance) -> str:
         placed = [tuple(q) for q in instance.gold["placed"]]
         blocked = [tuple(b) for b in instance.gold["blocked"]]
-        return (
-            "# Backtracking row by row, keeping the queens already placed and avoiding blocked cells.\n"
-            + inspect.getsource(complete_queens)
-            + f"\n\nqueens = complete_queens({placed!r}, {blocked!r}, {instance.gold['size']!r})\n"
-            + "print(', '.join(f'{r} {c}' for r, c in queens))\n"
+        return solver_program(
+            complete_queens,
+            comment="Backtracking row by row, keeping the queens already placed and avoiding blocked cells.",
+            main=f"queens = complete_queens({placed!r}, {blocked!r}, {instance.gold['size']!r})\n"
+            + "print(', '.join(f'{r} {c}' for r, c in queens))\n",
         )
 
 

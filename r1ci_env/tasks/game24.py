@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import functools
-import inspect
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +17,7 @@ from random import Random
 from .base import Instance
 from .common import evaluate_arithmetic, parse_int, resolve_source
 from .registry import register_task
-from .symbench import InstanceList, SymBenchConfig, SymBenchTask
+from .symbench import InstanceList, SymBenchConfig, SymBenchTask, solver_program
 
 MAX_ATTEMPTS = 10_000  # random draws before giving up on a config whose target is (nearly) unreachable
 
@@ -80,10 +79,10 @@ class Game24(SymBenchTask):
 
     def reference_solution(self, instance: Instance) -> str:
         numbers, target = instance.gold["numbers"], instance.gold["target"]
-        return (
-            "# Depth-first search: repeatedly replace two numbers by the result of an operation on them.\n"
-            + inspect.getsource(find_expression)
-            + f"\n\nprint(find_expression({numbers!r}, {target!r}), '=', {target!r})\n"
+        return solver_program(
+            find_expression,
+            comment="Depth-first search: repeatedly replace two numbers by the result of an operation on them.",
+            main=f"print(find_expression({numbers!r}, {target!r}), '=', {target!r})\n",
         )
 
 

@@ -16,7 +16,6 @@ on a tile (`start_on_tile`) and are redrawn until the answer differs from the in
 """
 from __future__ import annotations
 
-import inspect
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +24,7 @@ from random import Random
 from .base import Instance
 from .common import split_cells
 from .registry import register_task
-from .symbench import SymBenchConfig, SymBenchTask
+from .symbench import SymBenchConfig, SymBenchTask, solver_program
 
 MOVES = "udlr"
 MAX_DRAWS = 1000
@@ -130,12 +129,12 @@ class Game2048(SymBenchTask):
 
     def reference_solution(self, instance: Instance) -> str:
         m = instance.metadata
-        return (
-            "# Move the one tile step by step: slide into empty cells, merge with an equal tile.\n"
-            + inspect.getsource(move_tile)
-            + f"\n\ngrid = {m['grid']!r}\n"
+        return solver_program(
+            move_tile,
+            comment="Move the one tile step by step: slide into empty cells, merge with an equal tile.",
+            main=f"grid = {m['grid']!r}\n"
             + f"final = move_tile(grid, {m['start']!r}, {m['moves']!r})\n"
-            + "print('\\n'.join(', '.join(str(v) for v in row) for row in final))\n"
+            + "print('\\n'.join(', '.join(str(v) for v in row) for row in final))\n",
         )
 
 

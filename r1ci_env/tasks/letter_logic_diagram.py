@@ -16,7 +16,6 @@ written as 7 letters with no separator ("cgefbad") are accepted too.
 """
 from __future__ import annotations
 
-import inspect
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +24,7 @@ from random import Random
 from .base import Instance
 from .common import split_cells
 from .registry import register_task
-from .symbench import SymBenchConfig, SymBenchTask
+from .symbench import SymBenchConfig, SymBenchTask, solver_program
 
 SIZE = 7
 LETTERS = "abcdefg"
@@ -105,11 +104,11 @@ class LetterLogicDiagram(SymBenchTask):
         return 1.0 if is_valid_completion(answer, instance.gold["grid"]) else 0.0
 
     def reference_solution(self, instance: Instance) -> str:
-        return (
-            "# Backtracking over the blank cells, most constrained cell first, for each diagonal letter.\n"
-            + inspect.getsource(solve_grid)
-            + f"\n\ngrid = {json.dumps(instance.gold['grid']).replace('null', 'None')}\n"
-            + "print('\\n'.join(','.join(row) for row in solve_grid(grid)))\n"
+        return solver_program(
+            solve_grid,
+            comment="Backtracking over the blank cells, most constrained cell first, for each diagonal letter.",
+            main=f"grid = {json.dumps(instance.gold['grid']).replace('null', 'None')}\n"
+            + "print('\\n'.join(','.join(row) for row in solve_grid(grid)))\n",
         )
 
 

@@ -7,7 +7,6 @@ written as strings of digits ("0110").
 """
 from __future__ import annotations
 
-import inspect
 import json
 import string
 from dataclasses import dataclass
@@ -17,7 +16,7 @@ from random import Random
 from .base import Instance
 from .common import split_cells
 from .registry import register_task
-from .symbench import SymBenchConfig, SymBenchTask
+from .symbench import SymBenchConfig, SymBenchTask, solver_program
 
 Cell = list[int]  # [row, column], 1-based
 
@@ -92,12 +91,12 @@ class LightPuzzles(SymBenchTask):
 
     def reference_solution(self, instance: Instance) -> str:
         m = instance.metadata
-        return (
-            "# Replay the presses: each press flips every light its button controls.\n"
-            + inspect.getsource(press_buttons)
-            + f"\n\ngrid = {m['grid']!r}\nbuttons = {m['buttons']!r}\npresses = {m['presses']!r}\n"
+        return solver_program(
+            press_buttons,
+            comment="Replay the presses: each press flips every light its button controls.",
+            main=f"grid = {m['grid']!r}\nbuttons = {m['buttons']!r}\npresses = {m['presses']!r}\n"
             + "final = press_buttons(grid, buttons, presses)\n"
-            + "print(','.join(str(v) for row in final for v in row))\n"
+            + "print(','.join(str(v) for row in final for v in row))\n",
         )
 
 

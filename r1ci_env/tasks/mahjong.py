@@ -21,7 +21,6 @@ speaks of letter cards and consecutive letters of the alphabet: those 12 are ski
 """
 from __future__ import annotations
 
-import inspect
 import json
 import string
 from collections import Counter
@@ -32,7 +31,7 @@ from random import Random
 from .base import Instance
 from .common import InstanceDirectory, parse_int
 from .registry import register_task
-from .symbench import SymBenchConfig, SymBenchTask
+from .symbench import SymBenchConfig, SymBenchTask, solver_program
 
 LETTERS = string.ascii_uppercase
 RESULT_NAMES = {0: "pass", 1: "peng", 2: "chi"}
@@ -136,12 +135,10 @@ class Mahjong(SymBenchTask):
 
     def reference_solution(self, instance: Instance) -> str:
         m = instance.metadata
-        return (
-            "# Replay the rounds and judge each new card against the hand before it.\n"
-            + inspect.getsource(judge)
-            + "\n\n"
-            + inspect.getsource(last_judgement)
-            + f"\n\nprint(last_judgement({m['hand']!r}, {m['rounds']!r}, {m['chi']!r}))\n"
+        return solver_program(
+            judge, last_judgement,
+            comment="Replay the rounds and judge each new card against the hand before it.",
+            main=f"print(last_judgement({m['hand']!r}, {m['rounds']!r}, {m['chi']!r}))\n",
         )
 
 

@@ -7,7 +7,6 @@ quote, so this leniency cannot turn a wrong answer into a right one.
 """
 from __future__ import annotations
 
-import inspect
 import json
 import string
 from dataclasses import dataclass
@@ -17,7 +16,7 @@ from random import Random
 from .base import Instance
 from .common import split_cells
 from .registry import register_task
-from .symbench import SymBenchConfig, SymBenchTask
+from .symbench import SymBenchConfig, SymBenchTask, solver_program
 
 CHARACTER_SETS = {
     "letters": string.ascii_uppercase,
@@ -99,11 +98,11 @@ class MatrixTransformation(SymBenchTask):
 
     def reference_solution(self, instance: Instance) -> str:
         m = instance.metadata
-        return (
-            "# Rotate clockwise: the first column, read from the bottom up, becomes the first row.\n"
-            + inspect.getsource(rotate)
-            + f"\n\nmatrix = {m['matrix']!r}\n"
-            + f"print(','.join(cell for row in rotate(matrix, {m['turns']!r}) for cell in row))\n"
+        return solver_program(
+            rotate,
+            comment="Rotate clockwise: the first column, read from the bottom up, becomes the first row.",
+            main=f"matrix = {m['matrix']!r}\n"
+            + f"print(','.join(cell for row in rotate(matrix, {m['turns']!r}) for cell in row))\n",
         )
 
 

@@ -15,7 +15,6 @@ Fixes of CodeSteer defects (`create_dataset_pattern_recognition.py`):
 """
 from __future__ import annotations
 
-import inspect
 import json
 import re
 import string
@@ -25,7 +24,7 @@ from random import Random
 
 from .base import Instance
 from .registry import register_task
-from .symbench import SymBenchConfig, SymBenchTask
+from .symbench import SymBenchConfig, SymBenchTask, solver_program
 
 LETTERS = string.ascii_uppercase
 MAX_ATTEMPTS = 1000
@@ -113,11 +112,11 @@ class PatternRecognition(SymBenchTask):
 
     def reference_solution(self, instance: Instance) -> str:
         m = instance.metadata
-        return (
-            "# Dynamic programming: the side of the largest one-letter square ending at each cell.\n"
-            + inspect.getsource(largest_square_corner)
-            + f"\n\ngrid = {m['grid']!r}\n"
-            + "row, column = largest_square_corner(grid)\nprint(f'[{row}, {column}]')\n"
+        return solver_program(
+            largest_square_corner,
+            comment="Dynamic programming: the side of the largest one-letter square ending at each cell.",
+            main=f"grid = {m['grid']!r}\n"
+            + "row, column = largest_square_corner(grid)\nprint(f'[{row}, {column}]')\n",
         )
 
 

@@ -15,7 +15,6 @@ instances are exactly the results of playing their moves from that position.
 """
 from __future__ import annotations
 
-import inspect
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +23,7 @@ from random import Random
 from .base import Instance
 from .common import split_cells
 from .registry import register_task
-from .symbench import SymBenchConfig, SymBenchTask
+from .symbench import SymBenchConfig, SymBenchTask, solver_program
 
 Move = list[int]  # [row, column], 1-based
 COLOUR = {"0": "black (0)", "1": "white (1)"}
@@ -112,11 +111,11 @@ class Reversi(SymBenchTask):
 
     def reference_solution(self, instance: Instance) -> str:
         m = instance.metadata
-        return (
-            "# Set up the opening position and play each move, flipping the enclosed lines.\n"
-            + inspect.getsource(play)
-            + f"\n\nboard = play({m['size']!r}, {m['moves']!r})\n"
-            + "print(','.join(cell for row in board for cell in row))\n"
+        return solver_program(
+            play,
+            comment="Set up the opening position and play each move, flipping the enclosed lines.",
+            main=f"board = play({m['size']!r}, {m['moves']!r})\n"
+            + "print(','.join(cell for row in board for cell in row))\n",
         )
 
 

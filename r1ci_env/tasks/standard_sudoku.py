@@ -15,7 +15,6 @@ with no separator ("853214679") are accepted too.
 """
 from __future__ import annotations
 
-import inspect
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +23,7 @@ from random import Random
 from .base import Instance
 from .common import split_cells
 from .registry import register_task
-from .symbench import SymBenchConfig, SymBenchTask
+from .symbench import SymBenchConfig, SymBenchTask, solver_program
 
 MAX_UNIQUE_BLANKS = 58  # with unique=True; beyond this greedy blanking rarely succeeds
 MAX_ATTEMPTS = 1000
@@ -96,11 +95,11 @@ class StandardSudoku(SymBenchTask):
         return 1.0 if is_valid_solution(answer, instance.gold["puzzle"]) else 0.0
 
     def reference_solution(self, instance: Instance) -> str:
-        return (
-            "# Backtracking, most constrained blank cell first, with row/column/box digit masks.\n"
-            + inspect.getsource(solve_sudoku)
-            + f"\n\npuzzle = {json.dumps(instance.gold['puzzle'])}\n"
-            + "print(solve_sudoku(puzzle)[0])\n"
+        return solver_program(
+            solve_sudoku,
+            comment="Backtracking, most constrained blank cell first, with row/column/box digit masks.",
+            main=f"puzzle = {json.dumps(instance.gold['puzzle'])}\n"
+            + "print(solve_sudoku(puzzle)[0])\n",
         )
 
 

@@ -10,7 +10,6 @@ each maximal run once, and the question here says so.
 """
 from __future__ import annotations
 
-import inspect
 import json
 import string
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from random import Random
 from .base import Instance
 from .common import parse_int
 from .registry import register_task
-from .symbench import SymBenchConfig, SymBenchTask
+from .symbench import SymBenchConfig, SymBenchTask, solver_program
 
 Rule = dict  # {"letter": "A", "score": 1, "min_consecutive": 2} (CodeSteer's layout)
 
@@ -101,10 +100,10 @@ class StatisticalCounting(SymBenchTask):
 
     def reference_solution(self, instance: Instance) -> str:
         m = instance.metadata
-        return (
-            "# Split the string into maximal runs of one letter and add each scoring run's points.\n"
-            + inspect.getsource(run_score)
-            + f"\n\nprint(run_score({m['sequence']!r}, {m['rules']!r}))\n"
+        return solver_program(
+            run_score,
+            comment="Split the string into maximal runs of one letter and add each scoring run's points.",
+            main=f"print(run_score({m['sequence']!r}, {m['rules']!r}))\n",
         )
 
 

@@ -22,7 +22,6 @@ quotes, case-insensitively (all strings are lower-case).
 """
 from __future__ import annotations
 
-import inspect
 import json
 import re
 from dataclasses import dataclass
@@ -31,7 +30,7 @@ from random import Random
 
 from .base import Instance
 from .registry import register_task
-from .symbench import SymBenchConfig, SymBenchTask
+from .symbench import SymBenchConfig, SymBenchTask, solver_program
 
 MAX_ATTEMPTS = 10_000
 
@@ -131,10 +130,10 @@ class StringDeletionModification(SymBenchTask):
 
     def reference_solution(self, instance: Instance) -> str:
         rules, text = instance.metadata["rules"], instance.metadata["initial"]
-        return (
-            "# Apply the first rule whose condition holds, again and again, until none holds.\n"
-            + inspect.getsource(rewrite)
-            + f"\n\nrules = {json.dumps(rules)}\nprint(rewrite({text!r}, rules)[-1])\n"
+        return solver_program(
+            rewrite,
+            comment="Apply the first rule whose condition holds, again and again, until none holds.",
+            main=f"rules = {json.dumps(rules)}\nprint(rewrite({text!r}, rules)[-1])\n",
         )
 
 

@@ -12,7 +12,6 @@ occurrences in the original string first, and the question here says so.
 """
 from __future__ import annotations
 
-import inspect
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +19,7 @@ from random import Random
 
 from .base import Instance
 from .registry import register_task
-from .symbench import SymBenchConfig, SymBenchTask
+from .symbench import SymBenchConfig, SymBenchTask, solver_program
 
 ALPHABET = "ABCDE"
 RULES = [((ALPHABET * 2)[i:i + 4], ALPHABET[i]) for i in range(len(ALPHABET))]  # ABCD -> A, ...
@@ -100,11 +99,11 @@ class StringInsertion(SymBenchTask):
         return 1.0 if text == instance.gold else 0.0
 
     def reference_solution(self, instance: Instance) -> str:
-        return (
-            "# Find every trigger occurrence in the original string, then insert after each one.\n"
-            + inspect.getsource(insert_after_triggers)
-            + f"\n\nrules = {RULES!r}\n"
-            + f"print(insert_after_triggers({instance.metadata['original']!r}, rules))\n"
+        return solver_program(
+            insert_after_triggers,
+            comment="Find every trigger occurrence in the original string, then insert after each one.",
+            main=f"rules = {RULES!r}\n"
+            + f"print(insert_after_triggers({instance.metadata['original']!r}, rules))\n",
         )
 
 

@@ -21,7 +21,6 @@ separated by spaces and/or commas, brackets and quotes around them ignored ("2 0
 """
 from __future__ import annotations
 
-import inspect
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +29,7 @@ from random import Random
 from .base import Instance
 from .common import parse_count_list
 from .registry import register_task
-from .symbench import SymBenchConfig, SymBenchTask
+from .symbench import SymBenchConfig, SymBenchTask, solver_program
 
 BLOCKS = ["[A]", "[B]", "[C]", "{A}", "{B}", "{C}", "(A)", "(B)", "(C)"]
 # Method -> (blocks used, blocks made), as indexes into BLOCKS.
@@ -90,11 +89,11 @@ class StringSynthesis(SymBenchTask):
         return 1.0 if parse_count_list(answer, len(BLOCKS)) == instance.gold else 0.0
 
     def reference_solution(self, instance: Instance) -> str:
-        return (
-            "# Use the lowest-numbered usable method once, start again from method 1, until none is usable.\n"
-            + inspect.getsource(synthesize)
-            + f"\n\nmethods = {json.dumps(_method_lists())}  # [used, made] as [block index, count] pairs\n"
-            + f"print(' '.join(map(str, synthesize({instance.metadata['counts']!r}, methods))))\n"
+        return solver_program(
+            synthesize,
+            comment="Use the lowest-numbered usable method once, start again from method 1, until none is usable.",
+            main=f"methods = {json.dumps(_method_lists())}  # [used, made] as [block index, count] pairs\n"
+            + f"print(' '.join(map(str, synthesize({instance.metadata['counts']!r}, methods))))\n",
         )
 
 

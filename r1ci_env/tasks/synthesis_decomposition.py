@@ -25,7 +25,6 @@ spaces and/or commas, brackets and quotes ignored.
 """
 from __future__ import annotations
 
-import inspect
 import json
 import re
 from dataclasses import dataclass
@@ -35,7 +34,7 @@ from random import Random
 from .base import Instance
 from .common import parse_count_list
 from .registry import register_task
-from .symbench import SymBenchConfig, SymBenchTask
+from .symbench import SymBenchConfig, SymBenchTask, solver_program
 
 ITEMS = "ABCXY"  # crops A, B, C and products X, Y; C can also be made (three_crops, two_products)
 # Recipe -> (crops planted, methods as [used, made] lists of [item, count] pairs).
@@ -117,12 +116,12 @@ class SynthesisDecomposition(SymBenchTask):
 
     def reference_solution(self, instance: Instance) -> str:
         meta = instance.metadata
-        return (
-            "# Go round the methods in order, using each once when possible, until a whole round uses none.\n"
-            + inspect.getsource(exchange)
-            + f"\n\nmethods = {json.dumps(meta['methods'])}  # [used, made] as [item, count] pairs\n"
+        return solver_program(
+            exchange,
+            comment="Go round the methods in order, using each once when possible, until a whole round uses none.",
+            main=f"methods = {json.dumps(meta['methods'])}  # [used, made] as [item, count] pairs\n"
             + f"final = exchange({meta['start']!r}, methods)\n"
-            + f"print([final[item] for item in {meta['slots']!r}])\n"
+            + f"print([final[item] for item in {meta['slots']!r}])\n",
         )
 
 
