@@ -23,7 +23,6 @@ JSON, and a single step may be given without the enclosing list.
 from __future__ import annotations
 
 import ast
-import inspect
 import json
 import re
 from collections import Counter
@@ -35,7 +34,7 @@ from random import Random
 from .base import Instance
 from .common import resolve_source
 from .registry import register_task
-from .symbench import SymBenchConfig, SymBenchTask
+from .symbench import SymBenchConfig, SymBenchTask, solver_program
 
 MAX_ANSWER_LENGTH = 200_000
 Cells = dict[str, list[str]]  # "r+0.5_c+0.5" -> items such as "box_red", "target_red"
@@ -159,12 +158,12 @@ class BoxNet(SymBenchTask):
 
     def reference_solution(self, instance: Instance) -> str:
         gold = instance.gold
-        return (
-            "# Greedy: every step each agent drops a box on a matching target in its square if it can,\n"
-            "# otherwise pushes one box a square closer to the nearest target of its colour.\n"
-            + inspect.getsource(plan_boxnet)
-            + f"\n\nimport json\n\nplan = plan_boxnet({gold['rows']!r}, {gold['cols']!r}, {gold['cells']!r})\n"
-            + "print(json.dumps(plan))\n"
+        return solver_program(
+            plan_boxnet,
+            comment="Greedy: every step each agent drops a box on a matching target in its square if it can,\n"
+            "otherwise pushes one box a square closer to the nearest target of its colour.",
+            main=f"import json\n\nplan = plan_boxnet({gold['rows']!r}, {gold['cols']!r}, {gold['cells']!r})\n"
+            + "print(json.dumps(plan))\n",
         )
 
 

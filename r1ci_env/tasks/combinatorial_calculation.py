@@ -16,7 +16,6 @@ Checking rules and the CodeSteer defect fixed:
 """
 from __future__ import annotations
 
-import inspect
 import json
 import re
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ from random import Random
 from .base import Instance
 from .common import evaluate_arithmetic
 from .registry import register_task
-from .symbench import SymBenchConfig, SymBenchTask
+from .symbench import SymBenchConfig, SymBenchTask, solver_program
 
 MAX_ATTEMPTS = 2_000
 _SYMBOLS = {"+", "-", "*", "/", "(", ")", "×", "÷", "\u2212"}
@@ -93,12 +92,12 @@ class CombinatorialCalculation(SymBenchTask):
 
     def reference_solution(self, instance: Instance) -> str:
         numbers, target = instance.gold["numbers"], instance.gold["target"]
-        return (
-            "# Interval search: the values each run of consecutive numbers can make, then split the\n"
-            "# whole run into two parts whose values combine to the target.\n"
-            + inspect.getsource(ordered_expression)
-            + f"\n\ntokens = ordered_expression({numbers!r}, {target!r})\n"
-            + "print('[' + ', '.join(tokens) + ']')\n"
+        return solver_program(
+            ordered_expression,
+            comment="Interval search: the values each run of consecutive numbers can make, then split the\n"
+            "whole run into two parts whose values combine to the target.",
+            main=f"tokens = ordered_expression({numbers!r}, {target!r})\n"
+            + "print('[' + ', '.join(tokens) + ']')\n",
         )
 
 

@@ -15,7 +15,6 @@ number exactly once (a permutation of the list), as the question states. Lenient
 """
 from __future__ import annotations
 
-import inspect
 import re
 from dataclasses import dataclass
 from fractions import Fraction
@@ -25,7 +24,7 @@ from random import Random
 from .base import Instance
 from .common import split_cells
 from .registry import register_task
-from .symbench import SymBenchConfig, SymBenchTask
+from .symbench import SymBenchConfig, SymBenchTask, solver_program
 
 UNIQUE_ATTEMPTS = 30  # systems drawn per instance while looking for one with a single solution
 Constraint = list  # ["sum" | "diff", X, Y, int] | ["mult", X, Y, "2.5"] | ["gt" | "lt" | "eq", X, Y]
@@ -118,12 +117,12 @@ class LogicalEquation(SymBenchTask):
 
     def reference_solution(self, instance: Instance) -> str:
         gold = instance.gold
-        return (
-            "# Backtracking: assign letters in an order that follows the constraints, checking every\n"
-            "# constraint whose letters all have values.\n"
-            + inspect.getsource(solve_letters)
-            + f"\n\nsolution = solve_letters({gold['numbers']!r}, {gold['constraints']!r}, limit=1)[0]\n"
-            + "print(solution)\n"
+        return solver_program(
+            solve_letters,
+            comment="Backtracking: assign letters in an order that follows the constraints, checking every\n"
+            "constraint whose letters all have values.",
+            main=f"solution = solve_letters({gold['numbers']!r}, {gold['constraints']!r}, limit=1)[0]\n"
+            + "print(solution)\n",
         )
 
 

@@ -19,7 +19,6 @@ first selection, must be selected. Cells are `row col` pairs (0-based), also as 
 """
 from __future__ import annotations
 
-import inspect
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +27,7 @@ from random import Random
 from .base import Instance
 from .common import InstanceDirectory, parse_cell_pairs
 from .registry import register_task
-from .symbench import SymBenchConfig, SymBenchTask
+from .symbench import SymBenchConfig, SymBenchTask, solver_program
 
 RULES = ("sum_le_4", "product_gt_0")
 MAX_ATTEMPTS = 500
@@ -123,12 +122,12 @@ class LogicalPuzzle(SymBenchTask):
 
     def reference_solution(self, instance: Instance) -> str:
         gold = instance.gold
-        return (
-            "# Search: for sums, backtracking over cells; for products, first a set of negative cells\n"
-            "# with an even number in every row and column, then distinct positive numbers.\n"
-            + inspect.getsource(select_cells)
-            + f"\n\ngrid = {gold['grid']!r}\ncells = select_cells(grid, {gold['count']!r}, {gold['rule']!r})\n"
-            + "print(', '.join(f'{r} {c}' for r, c in cells) if cells else 'no valid selection exists')\n"
+        return solver_program(
+            select_cells,
+            comment="Search: for sums, backtracking over cells; for products, first a set of negative cells\n"
+            "with an even number in every row and column, then distinct positive numbers.",
+            main=f"grid = {gold['grid']!r}\ncells = select_cells(grid, {gold['count']!r}, {gold['rule']!r})\n"
+            + "print(', '.join(f'{r} {c}' for r, c in cells) if cells else 'no valid selection exists')\n",
         )
 
 

@@ -18,7 +18,6 @@ Fixes of CodeSteer defects:
 """
 from __future__ import annotations
 
-import inspect
 import json
 import re
 from dataclasses import dataclass
@@ -29,7 +28,7 @@ from random import Random
 from .base import Instance
 from .common import number_matches
 from .registry import register_task
-from .symbench import SymBenchConfig, SymBenchTask
+from .symbench import SymBenchConfig, SymBenchTask, solver_program
 
 SYMBOLS = "#@$&%~"  # the operator symbols (CodeSteer's set)
 FORMULA_FAMILIES = ("linear", "product", "ratio", "difference")
@@ -121,12 +120,12 @@ class NewOperator(SymBenchTask):
 
     def reference_solution(self, instance: Instance) -> str:
         m = instance.metadata
-        return (
-            "# Parse the expression (parentheses first, then left to right) and apply each operator's\n"
-            "# formula with exact fractions.\n"
-            + inspect.getsource(evaluate_expression)
-            + f"\n\ndefinitions = {m['definitions']!r}\nexpression = {m['expression']!r}\n"
-            + "print(evaluate_expression(expression, definitions))\n"
+        return solver_program(
+            evaluate_expression,
+            comment="Parse the expression (parentheses first, then left to right) and apply each operator's\n"
+            "formula with exact fractions.",
+            main=f"definitions = {m['definitions']!r}\nexpression = {m['expression']!r}\n"
+            + "print(evaluate_expression(expression, definitions))\n",
         )
 
 

@@ -26,7 +26,6 @@ was), while an unordered one accepts any order. Waypoints may be written `(x, y)
 """
 from __future__ import annotations
 
-import inspect
 import re
 from dataclasses import dataclass
 from fractions import Fraction
@@ -35,6 +34,7 @@ from random import Random
 from .base import Instance, Task, TaskConfig
 from .common import generated_id, seeded_rng
 from .registry import register_task
+from .symbench import solver_program
 
 COLORS = ("red", "blue", "green", "yellow", "pink", "purple", "orange", "brown")
 WALLS = ((-1.5, -1.4, -1.5, 1.5), (1.4, 1.5, -1.5, 1.5), (-1.5, 1.5, -1.5, -1.4), (-1.5, 1.5, 1.4, 1.5))
@@ -130,13 +130,13 @@ class PathPlan(Task):
 
     def reference_solution(self, instance: Instance) -> str:
         g = instance.gold
-        return (
-            "# Breadth-first search on a 0.05 grid inside the walls, leg by leg through the boxes to\n"
-            "# enter, never stepping into (or cutting a corner of) a box to avoid.\n"
-            + inspect.getsource(plan_path)
-            + f"\n\npath = plan_path({g['boxes']!r}, {tuple(g['start'])!r}, {tuple(g['end'])!r}, "
+        return solver_program(
+            plan_path,
+            comment="Breadth-first search on a 0.05 grid inside the walls, leg by leg through the boxes to\n"
+            "enter, never stepping into (or cutting a corner of) a box to avoid.",
+            main=f"path = plan_path({g['boxes']!r}, {tuple(g['start'])!r}, {tuple(g['end'])!r}, "
             + f"{g['enter']!r}, {g['ordered']!r}, {g['avoid']!r})\n"
-            + "print('[' + ', '.join(f'({x}, {y})' for x, y in path) + ']')\n"
+            + "print('[' + ', '.join(f'({x}, {y})' for x, y in path) + ']')\n",
         )
 
 

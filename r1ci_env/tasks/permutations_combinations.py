@@ -15,7 +15,6 @@ quotes, lower-case letters.
 """
 from __future__ import annotations
 
-import inspect
 import json
 import re
 import string
@@ -26,7 +25,7 @@ from random import Random
 from .base import Instance
 from .common import split_cells
 from .registry import register_task
-from .symbench import SymBenchConfig, SymBenchTask
+from .symbench import SymBenchConfig, SymBenchTask, solver_program
 
 KINDS = ("fixed_position", "left_of", "not_in_position", "right_of", "adjacent_to")
 Constraint = tuple[str, str, object]  # (kind, book, book or 1-based position)
@@ -127,12 +126,12 @@ class PermutationsCombinations(SymBenchTask):
 
     def reference_solution(self, instance: Instance) -> str:
         constraints = [tuple(con) for con in instance.gold["constraints"]]
-        return (
-            "# Backtracking over positions from left to right, checking each constraint as soon as\n"
-            "# the books it mentions are placed.\n"
-            + inspect.getsource(arrange_books)
-            + f"\n\nbooks = arrange_books({instance.gold['items']!r}, {constraints!r})\n"
-            + "print('[' + ', '.join(f'\"{b}\"' for b in books) + ']')\n"
+        return solver_program(
+            arrange_books,
+            comment="Backtracking over positions from left to right, checking each constraint as soon as\n"
+            "the books it mentions are placed.",
+            main=f"books = arrange_books({instance.gold['items']!r}, {constraints!r})\n"
+            + "print('[' + ', '.join(f'\"{b}\"' for b in books) + ']')\n",
         )
 
 

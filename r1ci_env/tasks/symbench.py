@@ -123,9 +123,10 @@ class SymBenchTask(Task):
 
 
 def solver_program(*functions: Callable[..., Any], comment: str = "", main: str) -> str:
-    """A reference solution: `comment`, the source of `functions`, then `main` (the call that prints).
+    """A reference solution: `comment` (as `#` lines), the source of `functions`, then `main` (the
+    code that prints the answer).
 
     The shipped functions run alone in the sandbox, so they import what they need inside their body
     and carry no type hints (the names in annotations would not be defined there)."""
-    header = f"# {comment}\n" if comment else ""
+    header = "".join(f"# {line}\n" for line in comment.splitlines())
     return header + "\n\n".join(inspect.getsource(function) for function in functions) + f"\n\n{main}"
