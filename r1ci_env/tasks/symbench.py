@@ -60,7 +60,7 @@ def renamed_knobs(task_name: str, knobs: dict[str, Any]) -> dict[str, Any]:
         if old in knobs:
             if new in knobs:
                 raise TypeError(f"{task_name}: give `{new}=` only (`{old}=` is its deprecated name)")
-            warnings.warn(f"{task_name}: the `{old}=` knob is renamed `{new}=`", DeprecationWarning, stacklevel=4)
+            warnings.warn(f"{task_name}: the `{old}=` knob is renamed `{new}=`", DeprecationWarning, stacklevel=3)
             knobs = {**{k: v for k, v in knobs.items() if k != old}, new: knobs[old]}
     return knobs
 
