@@ -32,7 +32,6 @@ from pathlib import Path
 from random import Random
 
 from .base import Instance
-from .common import resolve_source
 from .registry import register_task
 from .symbench import SymBenchConfig, SymBenchTask, solver_program
 
@@ -66,35 +65,13 @@ class BoxNetConfig(SymBenchConfig):
     max_boxes_per_color: int = 3
 
 
-class _StateFiles:
-    """The official instances under a directory in CodeSteer's BoxNet layout, where each file is named
-    after its folder (`pg_state<i>/pg_state<i>.json`); ordered like `InstanceDirectory` (natural
-    order of the folder paths, seed `s` picks instance `s % len`)."""
-
-    def __init__(self, root: str) -> None:
-        self.root = resolve_source(root)
-        if not self.root.is_dir():
-            raise NotADirectoryError(f"official instances: {self.root} is not a directory")
-        found = [p for p in self.root.rglob("pg_state*.json") if p.stem == p.parent.name]
-        if not found:
-            raise FileNotFoundError(f"official instances: no 'pg_state<i>/pg_state<i>.json' under {self.root}")
-        natural = lambda text: [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", text)]  # noqa: E731
-        self.ids = sorted((p.parent.relative_to(self.root).as_posix() for p in found), key=natural)
-
-    def __len__(self) -> int:
-        return len(self.ids)
-
-    def pick(self, seed: int) -> tuple[str, Path]:
-        instance_id = self.ids[seed % len(self.ids)]
-        return instance_id, self.root / instance_id / f"{Path(instance_id).name}.json"
-
-
 class BoxNet(SymBenchTask):
     name = "BoxNet"
     category = "planning"
     checker = "CK"
     config_class = BoxNetConfig
     config: BoxNetConfig
+    instance_file = "{folder}.json"
 
     def validate_config(self) -> None:
         c = self.config
@@ -104,9 +81,6 @@ class BoxNet(SymBenchTask):
             raise ValueError("BoxNet needs distinct lower-case colour names")
         if not 0 <= c.min_boxes_per_color <= c.max_boxes_per_color or c.max_boxes_per_color == 0:
             raise ValueError("BoxNet needs 0 <= min_boxes_per_color <= max_boxes_per_color, max >= 1")
-
-    def open_instances(self, path: str) -> _StateFiles:
-        return _StateFiles(path)
 
     def read_instance(self, path: Path, instance_id: str) -> tuple[int, int, Cells]:
         data = json.loads(path.read_text())
