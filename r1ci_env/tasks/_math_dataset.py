@@ -29,7 +29,7 @@ from ..data import ChecksumError, DataError, sha256_of
 from ..settings import DATA_DIR_VAR, data_dir
 from ._math_answer import is_equivalent, last_boxed
 from .base import Instance
-from .common import resolve_source
+from .common import resolve_instances
 from .symbench import InstanceList, SymBenchConfig, SymBenchTask
 
 MATH_DIR = "symbench/MATH/train"
@@ -54,7 +54,7 @@ def load_subject(subject: str, sha256: str, instances: str | None) -> tuple[str,
     """(directory name, [(file name, problem dict), ...]) of a subject directory: `instances` when
     given (not checksummed), else the pinned `<data dir>/symbench/MATH/train/<subject>`. A directory
     is read (and checksummed) again only when its files' names, sizes or times change."""
-    root = resolve_source(instances) if instances else data_dir() / MATH_DIR / subject
+    root = resolve_instances(instances) if instances else data_dir() / MATH_DIR / subject
     return _load_subject(subject, sha256 if not instances else None, root, _stat_signature(root))
 
 

@@ -165,7 +165,7 @@ def evaluate_arithmetic(expression: str) -> tuple[Fraction, list[int]]:
 # ---------------------------------------------------------------- official instances (`instances=`)
 
 
-def resolve_source(path: str | Path) -> Path:
+def resolve_instances(path: str | Path) -> Path:
     """An existing file or directory named by an `instances=` knob. A relative path that does not exist
     from the working directory is looked up in the data directory (`$R1CI_DATA_DIR`)."""
     candidate = Path(path).expanduser()
@@ -194,7 +194,7 @@ class InstanceDirectory:
     """
 
     def __init__(self, root: str | Path, filename: str) -> None:
-        self.root = resolve_source(root)
+        self.root = resolve_instances(root)
         if not self.root.is_dir():
             raise NotADirectoryError(f"official instances: {self.root} is not a directory")
         self.filename = filename

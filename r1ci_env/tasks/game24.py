@@ -15,7 +15,7 @@ from pathlib import Path
 from random import Random
 
 from .base import Instance
-from .common import evaluate_arithmetic, parse_int, resolve_source
+from .common import evaluate_arithmetic, parse_int, resolve_instances
 from .registry import register_task
 from .symbench import InstanceList, SymBenchConfig, SymBenchTask, solver_program
 
@@ -54,7 +54,7 @@ class Game24(SymBenchTask):
         self.check_range("number", low=0)
 
     def open_instances(self, path: str) -> InstanceList:
-        file = resolve_source(path)
+        file = resolve_instances(path)
         return InstanceList([(f"{file.name}#row{row}", numbers) for row, numbers in enumerate(_read_puzzles(file))])
 
     def build(self, numbers: list[int], instance_id: str) -> Instance:

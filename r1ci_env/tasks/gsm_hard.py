@@ -35,7 +35,7 @@ from pathlib import Path
 
 from ..data import fetch
 from .base import Instance
-from .common import resolve_source
+from .common import resolve_instances
 from .registry import register_task
 from .symbench import InstanceList, SymBenchConfig, SymBenchTask
 
@@ -67,7 +67,7 @@ class GSMHard(SymBenchTask):
     config: GSMHardConfig
 
     def open_instances(self, path: str) -> InstanceList:
-        file = resolve_source(path)
+        file = resolve_instances(path)
         self.rows = read_rows(file)
         return InstanceList([(f"{file.name}#row{index}", index) for index in range(len(self.rows))])
 

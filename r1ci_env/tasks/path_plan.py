@@ -8,7 +8,7 @@ enter others. The trajectory is the polyline through the waypoints; it enters a 
 the closed rectangle anywhere (boundary included), and it must never touch a wall.
 
 CodeSteer's 140 instances (14 box layouts x 10 instructions) are hard-coded in its benchmark
-script, not shipped as data, so there is no official data directory and no `source=` knob: the
+script, not shipped as data, so there is no official data directory and no `instances=` knob: the
 instances are generated here (boxes on a 0.1 grid with free corridors between them, start and end on
 a 0.05 grid outside every box), and each generated instruction is checked to be feasible by the
 reference planner.
