@@ -82,6 +82,7 @@ def test_enough_distinct_questions(name, task):
 
 @pytest.mark.parametrize("seed", range(3))
 def test_reference_solution_scores_one_and_empty_answer_zero(task, seed):
+    """For the round-trip tasks (ROUND_TRIP_TASKS below) this checks printing and parsing only."""
     instance = task.generate(seed)
     assert task.score(run_reference(task, instance), instance) == 1.0
     assert task.score("", instance) == 0.0
