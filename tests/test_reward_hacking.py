@@ -37,7 +37,7 @@ def test_shared_normalisation(answer, expected):
 
 
 def test_a_wrapper_that_belongs_to_the_answer_is_kept():
-    task = make_task("MatrixTransformation", source="symbench/matrix_transformation_dataset")
+    task = make_task("MatrixTransformation", instances="symbench/matrix_transformation_dataset")
     for seed in range(200):
         instance = task.generate(seed)
         right = run_reference(task, instance)

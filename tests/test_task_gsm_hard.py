@@ -99,10 +99,10 @@ def test_missing_offline_is_a_clear_error(tmp_path, monkeypatch):
 def test_source_file_without_code(tmp_path):
     path = tmp_path / "mine.jsonl"
     path.write_text(json.dumps({"input": "What is 2 + 2?", "target": 4}) + "\n")
-    task = GSMHard(source=str(path))
+    task = GSMHard(instances=str(path))
     inst = task.generate(3)
     assert inst.instance_id == "mine.jsonl#row0" and task.num_questions() == 1
     assert task.score(run_reference(task, inst), inst) == 1.0 and task.score("5", inst) == 0.0
     (tmp_path / "bad.jsonl").write_text(json.dumps({"input": "x", "target": "4"}) + "\n")
     with pytest.raises(ValueError):
-        GSMHard(source=str(tmp_path / "bad.jsonl"))
+        GSMHard(instances=str(tmp_path / "bad.jsonl"))

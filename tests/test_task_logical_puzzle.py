@@ -38,7 +38,6 @@ def cells_text(cells) -> str:
     return ", ".join(f"{r} {c}" for r, c in cells)
 
 
-
 @pytest.mark.parametrize("complexity", [1, 2, 3, 7, 10])
 def test_levels_set_size_count_values_and_rule(complexity):
     size, count, (low, high), rule = LEVELS[complexity]
@@ -113,7 +112,7 @@ def test_official_instances_gold_scores_one_and_perturbed_zero(data_dir):
     """The official puzzles: the 24 without any valid selection are skipped, so 176 are served; the
     stored selection scores 1.0 except for the 3 other entries of BROKEN_GOLD; dropping the top-right
     cell from the stored selection scores 0.0; the reference solver's answer is always accepted."""
-    task = LogicalPuzzle(source=OFFICIAL)
+    task = LogicalPuzzle(instances=OFFICIAL)
     unsolvable = sorted(name for name, verdict in BROKEN_GOLD.items() if verdict == "unsolvable")
     assert len(unsolvable) == 24 and sorted(task.skipped) == unsolvable
     assert task.num_questions() == 176
@@ -133,9 +132,3 @@ def test_official_instances_gold_scores_one_and_perturbed_zero(data_dir):
         assert task.score(cells_text(without_start + [free]), inst) == 0.0
         assert task.score(run_reference(task, inst), inst) == 1.0, inst.instance_id
     assert len(served) == 176 and not served & set(unsolvable)
-
-
-@pytest.mark.parametrize("knobs", [{"min_complexity": 0}, {"max_complexity": 11}, {"min_complexity": 5, "max_complexity": 4}])
-def test_invalid_config_is_rejected(knobs):
-    with pytest.raises(ValueError):
-        LogicalPuzzle(**knobs)

@@ -215,7 +215,7 @@ def test_directory_checksum_is_pinned_and_missing_data_is_a_clear_error(tmp_path
 def test_source_directory_serves_other_files(tmp_path):
     (tmp_path / "2.json").write_text(json.dumps({"problem": "What is 1+1?", "solution": "It is $\\boxed{2}$."}))
     (tmp_path / "10.json").write_text(json.dumps({"problem": "Half of 1?", "solution": "$\\boxed{\\frac12}$"}))
-    task = make_task("MathCountingProbability", source=str(tmp_path))
+    task = make_task("MathCountingProbability", instances=str(tmp_path))
     assert task.num_questions() == 2
     first, second = task.generate(0), task.generate(1)
     assert (first.gold, second.gold) == ("2", "\\frac12")

@@ -1,7 +1,6 @@
 """Pooling: generation knobs, the pooling computation, the lenient-number checker, official data."""
 from __future__ import annotations
 
-import json
 from fractions import Fraction
 
 import pytest
@@ -19,7 +18,6 @@ def inst(kind: str, window: int = 2, matrix=MATRIX) -> Instance:
     result = pool(matrix, window, kind)
     return Instance(question="", gold=[str(v) for row in result for v in row], instance_id="t",
                     metadata={"matrix": matrix, "window": window, "pooling_type": kind, "size": len(matrix)})
-
 
 
 def test_pool_computes_max_and_exact_average():
@@ -97,25 +95,7 @@ def test_max_checker():
     assert task.score("5,6,8,9", inst("max")) == 0.0
 
 
-@pytest.mark.parametrize("knobs", [{"min_size": 1}, {"min_window": 0}, {"min_window": 6},
-                                   {"pooling_types": ("min",)}, {"min_value": 3, "max_value": 2}])
-def test_invalid_config_is_rejected(knobs):
-    with pytest.raises(ValueError):
-        Pooling(**knobs)
-
-
-def test_official_instances(data_dir):
-    task = Pooling(source=OFFICIAL)
-    assert task.num_questions() == 200
-    kinds = set()
-    for seed in range(200):
-        instance = task.generate(seed)
-        stored = json.loads((data_dir / OFFICIAL / instance.instance_id / "solution.json").read_text())
-        flat = [value for row in stored["solution"] for value in row]
-        kinds.add(stored["pooling_type"])
-        assert task.score(",".join(map(repr, flat)), instance) == 1.0, instance.instance_id
-        flat[seed % len(flat)] += 1
-        assert task.score(",".join(map(repr, flat)), instance) == 0.0, instance.instance_id
-        if seed % 10 == 0:
-            assert task.score(run_reference(task, instance), instance) == 1.0
-    assert kinds == {"max", "average"}
+def test_official_set_has_both_pooling_types(data_dir):
+    """Stored answers are checked in test_task_contract.py (OFFICIAL_GOLD)."""
+    task = Pooling(instances=OFFICIAL)
+    assert {task.generate(seed).metadata["pooling_type"] for seed in range(200)} == {"max", "average"}

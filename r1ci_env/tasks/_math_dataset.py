@@ -28,8 +28,9 @@ from typing import ClassVar
 from ..data import ChecksumError, DataError, sha256_of
 from ..settings import DATA_DIR_VAR, data_dir
 from ._math_answer import is_equivalent, last_boxed
-from .base import Instance, Task, TaskConfig
-from .common import resolve_source
+from .base import Instance
+from .common import resolve_instances
+from .symbench import InstanceList, SymBenchConfig, SymBenchTask
 
 MATH_DIR = "symbench/MATH/train"
 MATH_TARBALL = "https://people.eecs.berkeley.edu/~hendrycks/MATH.tar"
@@ -49,12 +50,12 @@ def _natural_key(name: str) -> list[object]:
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
 
 
-def load_subject(subject: str, sha256: str, source: str | None) -> tuple[str, list[tuple[str, dict]]]:
-    """(directory name, [(file name, problem dict), ...]) of a subject directory: `source` when
+def load_subject(subject: str, sha256: str, instances: str | None) -> tuple[str, list[tuple[str, dict]]]:
+    """(directory name, [(file name, problem dict), ...]) of a subject directory: `instances` when
     given (not checksummed), else the pinned `<data dir>/symbench/MATH/train/<subject>`. A directory
     is read (and checksummed) again only when its files' names, sizes or times change."""
-    root = resolve_source(source) if source else data_dir() / MATH_DIR / subject
-    return _load_subject(subject, sha256 if not source else None, root, _stat_signature(root))
+    root = resolve_instances(instances) if instances else data_dir() / MATH_DIR / subject
+    return _load_subject(subject, sha256 if not instances else None, root, _stat_signature(root))
 
 
 def _stat_signature(root: Path) -> tuple:
@@ -102,21 +103,18 @@ def _load_subject(
 
 
 @dataclass
-class MathConfig(TaskConfig):
+class MathConfig(SymBenchConfig):
     """Data-backed: no generator knobs.
 
-    source: a directory of MATH problem files (`<id>.json` with `problem` and `solution`), absolute
+    instances: a directory of MATH problem files (`<id>.json` with `problem` and `solution`), absolute
         or relative to the data directory; by default the task's pinned subject directory
         `symbench/MATH/train/<subject>`.
     """
 
-    source: str | None = None
 
-
-class MathSubjectTask(Task):
+class MathSubjectTask(SymBenchTask):
     """One MATH subject; subclasses set `subject` and `directory_sha256`."""
 
-    source = "symbench"
     category = "reasoning"
     checker = "EM"
     config_class = MathConfig
@@ -124,16 +122,19 @@ class MathSubjectTask(Task):
     subject: ClassVar[str]
     pinned_sha256: ClassVar[str]
 
-    def validate_config(self) -> None:
-        """Load the problems (checking the pinned directory when no `source` is given)."""
-        self.folder, self.problems = load_subject(self.subject, self.pinned_sha256, self.config.source)
+    def open_instances(self, path: str | None) -> InstanceList:
+        folder, problems = load_subject(self.subject, self.pinned_sha256, path)
+        return InstanceList([(f"{folder}/{file_name}", data) for file_name, data in problems])
 
-    def generate(self, seed: int) -> Instance:
-        file_name, data = self.problems[seed % len(self.problems)]
+    def default_instances(self) -> InstanceList:
+        """The pinned subject directory, checked against its checksum."""
+        return self.open_instances(None)
+
+    def build(self, data: dict, instance_id: str) -> Instance:
         return Instance(
             question=_question(data["problem"]),
             gold=last_boxed(data["solution"]),
-            instance_id=f"{self.folder}/{file_name}",
+            instance_id=instance_id,
             metadata={"level": data.get("level"), "type": data.get("type")},
         )
 
@@ -144,9 +145,6 @@ class MathSubjectTask(Task):
 
     def reference_solution(self, instance: Instance) -> str:
         return f"# The answer cannot be computed by a program: print the stored one.\nprint({instance.gold!r})\n"
-
-    def num_questions(self) -> int | None:
-        return len(self.problems)
 
 
 _COMMON_FRACTION = re.compile(r"common fraction", re.IGNORECASE)

@@ -1,28 +1,26 @@
 """Blocksworld (SymBench): rearrange lettered blocks between stacks into a goal configuration.
 
 Generated like CodeSteer's data set (every block goes to a uniformly random stack in the initial
-and in the goal state) or served from the official instances with `source=<dir>`. The checker
+and in the goal state) or served from the official instances with `instances=<dir>`. The checker
 simulates the plan; any plan that reaches the goal scores 1.0.
 """
 from __future__ import annotations
 
-import inspect
 import re
 import string
 from dataclasses import dataclass
 from pathlib import Path
 from random import Random
 
-from .base import Instance, Task, TaskConfig
-from .common import InstanceDirectory, generated_id, seeded_rng
+from .base import Instance
 from .registry import register_task
+from .symbench import SymBenchConfig, SymBenchTask, solver_program
 
 State = dict[str, list[str]]  # stack name ("stack1", ...) -> blocks from bottom to top
-TASK_FILE = "blocksworld_task.txt"
 
 
 @dataclass
-class BlocksWorldConfig(TaskConfig):
+class BlocksWorldConfig(SymBenchConfig):
     """Generator knobs. Each instance draws one (blocks, initial stacks, goal stacks) shape uniformly
     from all shapes within the ranges that satisfy goal stacks <= initial stacks. The defaults are
     CodeSteer's 24 shapes (2-4 blocks, 3-5 initial stacks, 2-4 goal stacks).
@@ -31,8 +29,7 @@ class BlocksWorldConfig(TaskConfig):
     min_initial_stacks, max_initial_stacks: stacks in the initial state (at least 3, which makes
         every goal reachable); moves may use all of them.
     min_goal_stacks, max_goal_stacks: stacks the goal state lists; the others must end empty.
-    source: a directory of official instances (`<dir>/<blocks>_<init>_<goal>_<i>/blocksworld_task.txt`),
-        absolute or relative to the data directory; when set, the other knobs are ignored.
+    instances: official instances (`<dir>/<blocks>_<init>_<goal>_<i>/blocksworld_task.txt`).
     """
 
     min_blocks: int = 2
@@ -41,26 +38,22 @@ class BlocksWorldConfig(TaskConfig):
     max_initial_stacks: int = 5
     min_goal_stacks: int = 2
     max_goal_stacks: int = 4
-    source: str | None = None
 
 
-class BlocksWorld(Task):
+class BlocksWorld(SymBenchTask):
     name = "BlocksWorld"
-    source = "symbench"
     category = "planning"
     checker = "CK"
     config_class = BlocksWorldConfig
     config: BlocksWorldConfig
+    instance_file = "blocksworld_task.txt"
 
     def validate_config(self) -> None:
-        """Check the ranges and, with `source=`, list the official instances (a clear error if none)."""
         c = self.config
         if not 1 <= c.min_blocks <= c.max_blocks <= len(string.ascii_uppercase):
             raise ValueError("BlocksWorld needs 1 <= min_blocks <= max_blocks <= 26")
-        if not 3 <= c.min_initial_stacks <= c.max_initial_stacks:
-            raise ValueError("BlocksWorld needs 3 <= min_initial_stacks <= max_initial_stacks")
-        if not 1 <= c.min_goal_stacks <= c.max_goal_stacks:
-            raise ValueError("BlocksWorld needs 1 <= min_goal_stacks <= max_goal_stacks")
+        self.check_range("initial_stacks", low=3)
+        self.check_range("goal_stacks", low=1)
         if c.min_goal_stacks > c.max_initial_stacks:
             raise ValueError("BlocksWorld needs min_goal_stacks <= max_initial_stacks")
         self.shapes = [
@@ -69,15 +62,15 @@ class BlocksWorld(Task):
             for initial in range(c.min_initial_stacks, c.max_initial_stacks + 1)
             for goal in range(c.min_goal_stacks, min(c.max_goal_stacks, initial) + 1)
         ]
-        self.official = InstanceDirectory(c.source, TASK_FILE) if c.source else None
 
-    def generate(self, seed: int) -> Instance:
-        if self.official:
-            instance_id, path = self.official.pick(seed)
-            initial, goal = parse_task_file(path)
-        else:
-            instance_id = generated_id(seed)
-            initial, goal = _random_problem(seeded_rng(seed, self.name), self.shapes)
+    def sample(self, rng: Random) -> tuple[State, State]:
+        return _random_problem(rng, self.shapes)
+
+    def read_instance(self, path: Path, instance_id: str) -> tuple[State, State]:
+        return parse_task_file(path)
+
+    def build(self, problem: tuple[State, State], instance_id: str) -> Instance:
+        initial, goal = problem
         metadata = {
             "num_blocks": sum(map(len, initial.values())),
             "initial_stacks": len(initial),
@@ -94,15 +87,12 @@ class BlocksWorld(Task):
         return 1.0 if plan_reaches_goal(answer, instance.gold["initial"], instance.gold["goal"]) else 0.0
 
     def reference_solution(self, instance: Instance) -> str:
-        return (
-            "# Build the goal stacks bottom-up, parking blocks that are in the way on other stacks.\n"
-            + inspect.getsource(plan_moves)
-            + f"\n\ninitial = {instance.gold['initial']!r}\ngoal = {instance.gold['goal']!r}\n"
-            + "print('\\n'.join(plan_moves(initial, goal)))\n"
+        return solver_program(
+            plan_moves,
+            comment="Build the goal stacks bottom-up, parking blocks that are in the way on other stacks.",
+            main=f"initial = {instance.gold['initial']!r}\ngoal = {instance.gold['goal']!r}\n"
+            + "print('\\n'.join(plan_moves(initial, goal)))\n",
         )
-
-    def num_questions(self) -> int | None:
-        return len(self.official) if self.official else None
 
 
 # ---------------------------------------------------------------- generation and question

@@ -5,7 +5,7 @@ In a step every lifter works on at most one box; a box can be lifted by several 
 capacities add up to at least its weight. The budget is CodeSteer's greedy estimate, written into the
 question: boxes heaviest first, each taking the first free lifters (in index order) until their
 capacities cover it, boxes that the free lifters cannot cover waiting for the next step. Generated
-like CodeSteer's data set (uniform weights and capacities per size configuration); `source=<dir>`
+like CodeSteer's data set (uniform weights and capacities per size configuration); `instances=<dir>`
 serves CodeSteer's instances (`BoxLift_dataset/BoxLift_<boxes>_<lifters>/BoxLift<i>/BoxLift.json`
 with `boxes` and `lifters`; there is no stored solution, the budget is computed).
 
@@ -19,7 +19,6 @@ literals (never evaluated as code); step numbers are not checked.
 from __future__ import annotations
 
 import ast
-import inspect
 import json
 import re
 from collections import Counter
@@ -27,11 +26,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from random import Random
 
-from .base import Instance, Task, TaskConfig
-from .common import InstanceDirectory, generated_id, seeded_rng
+from .base import Instance
 from .registry import register_task
+from .symbench import SymBenchConfig, SymBenchTask, solver_program
 
-TASK_FILE = "BoxLift.json"
 MAX_ANSWER_LENGTH = 100_000
 _STEP = re.compile(r"step\s*\d+\s*:", re.IGNORECASE)
 
@@ -45,7 +43,7 @@ CODESTEER_TEST_CONFIGS = (
 
 
 @dataclass
-class BoxLiftConfig(TaskConfig):
+class BoxLiftConfig(SymBenchConfig):
     """Generator knobs. Each instance picks one configuration uniformly and draws the box weights and
     lifter capacities uniformly from its ranges, drawing again if some box is heavier than all
     lifters together.
@@ -54,25 +52,22 @@ class BoxLiftConfig(TaskConfig):
         capacity); the default is CodeSteer's four test configurations (10 boxes/3 lifters up to 25
         boxes/6 lifters). Its training set adds (10,4,...), (15,5,...), (16,5,...), (20,6,...),
         (21,6,...) and (25,7,...) with the same ranges per box count.
-    source: a directory of official instances (`<dir>/.../BoxLift.json`, e.g.
-        `symbench/BoxLift_dataset`), absolute or relative to the data directory; when set, the other
-        knobs are ignored.
+    instances: official instances (`<dir>/.../BoxLift.json`, e.g.
+        `symbench/BoxLift_dataset`).
     """
 
     configs: tuple[tuple[int, int, int, int, int, int], ...] = CODESTEER_TEST_CONFIGS
-    source: str | None = None
 
 
-class BoxLift(Task):
+class BoxLift(SymBenchTask):
     name = "BoxLift"
-    source = "symbench"
     category = "planning"
     checker = "CK"
     config_class = BoxLiftConfig
     config: BoxLiftConfig
+    instance_file = "BoxLift.json"
 
     def validate_config(self) -> None:
-        """Check the configurations and, with `source=`, list the official instances."""
         c = self.config
         if not c.configs:
             raise ValueError("BoxLift needs at least one configuration")
@@ -84,15 +79,19 @@ class BoxLift(Task):
                 raise ValueError(f"BoxLift: invalid configuration {config}")
             if max_cap * lifters < min_w:
                 raise ValueError(f"BoxLift: in {config} no box can ever be lifted")
-        self.official = InstanceDirectory(c.source, TASK_FILE) if c.source else None
 
-    def generate(self, seed: int) -> Instance:
-        if self.official:
-            instance_id, path = self.official.pick(seed)
-            boxes, lifters = _read_instance(path)
-        else:
-            instance_id = generated_id(seed)
-            boxes, lifters = self._random_instance(seeded_rng(seed, self.name))
+    def read_instance(self, path: Path, instance_id: str) -> tuple[list[int], list[int]]:
+        data = json.loads(path.read_text())
+        boxes, lifters = data.get("boxes"), data.get("lifters")
+        if not isinstance(boxes, list) or not isinstance(lifters, list) or not boxes or not lifters \
+                or not all(type(v) is int and v > 0 for v in boxes + lifters):
+            raise ValueError(f"{path}: expected positive integer lists `boxes` and `lifters`")
+        if max(boxes) > sum(lifters):
+            raise ValueError(f"{path}: a box is heavier than all lifters together")
+        return boxes, lifters
+
+    def build(self, problem: tuple[list[int], list[int]], instance_id: str) -> Instance:
+        boxes, lifters = problem
         bound = len(greedy_lift_plan(boxes, lifters))
         return Instance(
             question=_question(boxes, lifters, bound),
@@ -101,7 +100,7 @@ class BoxLift(Task):
             metadata={"num_boxes": len(boxes), "num_lifters": len(lifters), "max_steps": bound},
         )
 
-    def _random_instance(self, rng: Random) -> tuple[list[int], list[int]]:
+    def sample(self, rng: Random) -> tuple[list[int], list[int]]:
         num_boxes, num_lifters, min_w, max_w, min_cap, max_cap = rng.choice(list(self.config.configs))
         while True:
             boxes = [rng.randint(min_w, max_w) for _ in range(num_boxes)]
@@ -115,16 +114,13 @@ class BoxLift(Task):
 
     def reference_solution(self, instance: Instance) -> str:
         gold = instance.gold
-        return (
-            "# Greedy: each step, heaviest boxes first, each taking the first free lifters that cover it.\n"
-            + inspect.getsource(greedy_lift_plan)
-            + f"\n\nplan = greedy_lift_plan({gold['boxes']!r}, {gold['lifters']!r})\n"
+        return solver_program(
+            greedy_lift_plan,
+            comment="Greedy: each step, heaviest boxes first, each taking the first free lifters that cover it.",
+            main=f"plan = greedy_lift_plan({gold['boxes']!r}, {gold['lifters']!r})\n"
             + "for k, step in enumerate(plan, 1):\n"
-            + "    print(f'Step {k}: {step}')\n"
+            + "    print(f'Step {k}: {step}')\n",
         )
-
-    def num_questions(self) -> int | None:
-        return len(self.official) if self.official else None
 
 
 def greedy_lift_plan(boxes, lifters):
@@ -203,17 +199,6 @@ def plan_lifts_all(answer: str, boxes: list[int], lifters: list[int], max_steps:
             busy.update(team)
             remaining[weight] -= 1
     return sum(remaining.values()) == 0
-
-
-def _read_instance(path: Path) -> tuple[list[int], list[int]]:
-    data = json.loads(path.read_text())
-    boxes, lifters = data.get("boxes"), data.get("lifters")
-    if not isinstance(boxes, list) or not isinstance(lifters, list) or not boxes or not lifters \
-            or not all(type(v) is int and v > 0 for v in boxes + lifters):
-        raise ValueError(f"{path}: expected positive integer lists `boxes` and `lifters`")
-    if max(boxes) > sum(lifters):
-        raise ValueError(f"{path}: a box is heavier than all lifters together")
-    return boxes, lifters
 
 
 def _question(boxes: list[int], lifters: list[int], bound: int) -> str:

@@ -6,7 +6,7 @@ Squares are named by their centres `square[r+0.5, c+0.5]` (row first); the agent
 `move(box_<colour>, square[x, y])` to a square sharing a side, or `move(box_<colour>, target_<colour>)`
 when a target of that colour is in the same square (box and target then both disappear). Generated
 like CodeSteer's data set (every box and every target of each colour dropped on a uniformly random
-square); `source=<dir>` serves CodeSteer's instances
+square); `instances=<dir>` serves CodeSteer's instances
 (`BoxNet1_dataset/env_pg_state_<rows>_<cols>/pg_state<i>/pg_state<i>.json`, a map from `"r_c"`
 centres to item lists; there is no stored solution).
 
@@ -23,7 +23,6 @@ JSON, and a single step may be given without the enclosing list.
 from __future__ import annotations
 
 import ast
-import inspect
 import json
 import re
 from collections import Counter
@@ -32,9 +31,9 @@ from fractions import Fraction
 from pathlib import Path
 from random import Random
 
-from .base import Instance, Task, TaskConfig
-from .common import generated_id, resolve_source, seeded_rng
+from .base import Instance
 from .registry import register_task
+from .symbench import SymBenchConfig, SymBenchTask, solver_program
 
 MAX_ANSWER_LENGTH = 200_000
 Cells = dict[str, list[str]]  # "r+0.5_c+0.5" -> items such as "box_red", "target_red"
@@ -47,7 +46,7 @@ _ACTION = re.compile(
 
 
 @dataclass
-class BoxNetConfig(TaskConfig):
+class BoxNetConfig(SymBenchConfig):
     """Generator knobs. Each instance picks a grid shape uniformly; every colour gets a uniform number
     of boxes, and each box and each target of that colour goes to a uniformly random square.
 
@@ -56,51 +55,25 @@ class BoxNetConfig(TaskConfig):
     colors: the box colours.
     min_boxes_per_color, max_boxes_per_color: boxes (and as many targets) of each colour; CodeSteer's
         data has 1-3.
-    source: a directory of official instances (`<dir>/env_pg_state_<r>_<c>/pg_state<i>/pg_state<i>.json`,
-        e.g. `symbench/BoxNet1_dataset`), absolute or relative to the data directory; when set, the
-        other knobs are ignored.
+    instances: official instances (`<dir>/env_pg_state_<r>_<c>/pg_state<i>/pg_state<i>.json`,
+        e.g. `symbench/BoxNet1_dataset`).
     """
 
     shapes: tuple[tuple[int, int], ...] = ((1, 2), (2, 2), (2, 4))
     colors: tuple[str, ...] = ("blue", "red", "green", "purple", "orange")
     min_boxes_per_color: int = 1
     max_boxes_per_color: int = 3
-    source: str | None = None
 
 
-class _StateFiles:
-    """The official instances under a directory in CodeSteer's BoxNet layout, where each file is named
-    after its folder (`pg_state<i>/pg_state<i>.json`); ordered like `InstanceDirectory` (natural
-    order of the folder paths, seed `s` picks instance `s % len`)."""
-
-    def __init__(self, root: str) -> None:
-        self.root = resolve_source(root)
-        if not self.root.is_dir():
-            raise NotADirectoryError(f"official instances: {self.root} is not a directory")
-        found = [p for p in self.root.rglob("pg_state*.json") if p.stem == p.parent.name]
-        if not found:
-            raise FileNotFoundError(f"official instances: no 'pg_state<i>/pg_state<i>.json' under {self.root}")
-        natural = lambda text: [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", text)]  # noqa: E731
-        self.ids = sorted((p.parent.relative_to(self.root).as_posix() for p in found), key=natural)
-
-    def __len__(self) -> int:
-        return len(self.ids)
-
-    def pick(self, seed: int) -> tuple[str, Path]:
-        instance_id = self.ids[seed % len(self.ids)]
-        return instance_id, self.root / instance_id / f"{Path(instance_id).name}.json"
-
-
-class BoxNet(Task):
+class BoxNet(SymBenchTask):
     name = "BoxNet"
-    source = "symbench"
     category = "planning"
     checker = "CK"
     config_class = BoxNetConfig
     config: BoxNetConfig
+    instance_file = "{folder}.json"
 
     def validate_config(self) -> None:
-        """Check the knobs and, with `source=`, list the official instances."""
         c = self.config
         if not c.shapes or any(len(s) != 2 or s[0] < 1 or s[1] < 1 or s[0] * s[1] < 2 for s in c.shapes):
             raise ValueError("BoxNet needs shapes of (rows, columns) with at least two squares")
@@ -108,15 +81,30 @@ class BoxNet(Task):
             raise ValueError("BoxNet needs distinct lower-case colour names")
         if not 0 <= c.min_boxes_per_color <= c.max_boxes_per_color or c.max_boxes_per_color == 0:
             raise ValueError("BoxNet needs 0 <= min_boxes_per_color <= max_boxes_per_color, max >= 1")
-        self.official = _StateFiles(c.source) if c.source else None
 
-    def generate(self, seed: int) -> Instance:
-        if self.official:
-            instance_id, path = self.official.pick(seed)
-            rows, cols, cells = _read_instance(path)
-        else:
-            instance_id = generated_id(seed)
-            rows, cols, cells = self._random_grid(seeded_rng(seed, self.name))
+    def read_instance(self, path: Path, instance_id: str) -> tuple[int, int, Cells]:
+        data = json.loads(path.read_text())
+        if not isinstance(data, dict) or not data:
+            raise ValueError(f"{path}: expected a map from square centres to item lists")
+        coords = []
+        for key, items in data.items():
+            parts = key.split("_")
+            well_formed = isinstance(items, list) and all(re.fullmatch(r"(box|target)_[a-z]+", i) for i in items)
+            if len(parts) != 2 or not well_formed:
+                raise ValueError(f"{path}: bad square {key!r}")
+            coords.append(tuple(int(float(p) - 0.5) for p in parts))
+        rows, cols = max(r for r, _ in coords) + 1, max(c for _, c in coords) + 1
+        cells = {_key(r, c): list(data.get(_key(r, c), [])) for r in range(rows) for c in range(cols)}
+        if len(cells) != len(data) or set(cells) != set(data):
+            raise ValueError(f"{path}: the squares do not form a full grid")
+        boxes = Counter(i[4:] for items in cells.values() for i in items if i.startswith("box_"))
+        targets = Counter(i[7:] for items in cells.values() for i in items if i.startswith("target_"))
+        if any(targets[color] < n for color, n in boxes.items()):
+            raise ValueError(f"{path}: some box has no target of its colour")
+        return rows, cols, cells
+
+    def build(self, problem: tuple[int, int, Cells], instance_id: str) -> Instance:
+        rows, cols, cells = problem
         boxes = sum(item.startswith("box_") for items in cells.values() for item in items)
         return Instance(
             question=_question(rows, cols, cells),
@@ -125,7 +113,7 @@ class BoxNet(Task):
             metadata={"rows": rows, "cols": cols, "boxes": boxes},
         )
 
-    def _random_grid(self, rng: Random) -> tuple[int, int, Cells]:
+    def sample(self, rng: Random) -> tuple[int, int, Cells]:
         c = self.config
         rows, cols = rng.choice(list(c.shapes))
         while True:
@@ -144,16 +132,13 @@ class BoxNet(Task):
 
     def reference_solution(self, instance: Instance) -> str:
         gold = instance.gold
-        return (
-            "# Greedy: every step each agent drops a box on a matching target in its square if it can,\n"
-            "# otherwise pushes one box a square closer to the nearest target of its colour.\n"
-            + inspect.getsource(plan_boxnet)
-            + f"\n\nimport json\n\nplan = plan_boxnet({gold['rows']!r}, {gold['cols']!r}, {gold['cells']!r})\n"
-            + "print(json.dumps(plan))\n"
+        return solver_program(
+            plan_boxnet,
+            comment="Greedy: every step each agent drops a box on a matching target in its square if it can,\n"
+            "otherwise pushes one box a square closer to the nearest target of its colour.",
+            main=f"import json\n\nplan = plan_boxnet({gold['rows']!r}, {gold['cols']!r}, {gold['cells']!r})\n"
+            + "print(json.dumps(plan))\n",
         )
-
-    def num_questions(self) -> int | None:
-        return len(self.official) if self.official else None
 
 
 def _key(r: int, c: int) -> str:
@@ -283,27 +268,6 @@ def plan_boxnet(rows, cols, cells):
             raise ValueError("some box has no target of its colour")
         plan.append(step)
     return plan
-
-
-def _read_instance(path: Path) -> tuple[int, int, Cells]:
-    data = json.loads(path.read_text())
-    if not isinstance(data, dict) or not data:
-        raise ValueError(f"{path}: expected a map from square centres to item lists")
-    coords = []
-    for key, items in data.items():
-        parts = key.split("_")
-        if len(parts) != 2 or not isinstance(items, list) or not all(re.fullmatch(r"(box|target)_[a-z]+", i) for i in items):
-            raise ValueError(f"{path}: bad square {key!r}")
-        coords.append(tuple(int(float(p) - 0.5) for p in parts))
-    rows, cols = max(r for r, _ in coords) + 1, max(c for _, c in coords) + 1
-    cells = {_key(r, c): list(data.get(_key(r, c), [])) for r in range(rows) for c in range(cols)}
-    if len(cells) != len(data) or set(cells) != set(data):
-        raise ValueError(f"{path}: the squares do not form a full grid")
-    boxes = Counter(i[4:] for items in cells.values() for i in items if i.startswith("box_"))
-    targets = Counter(i[7:] for items in cells.values() for i in items if i.startswith("target_"))
-    if any(targets[color] < n for color, n in boxes.items()):
-        raise ValueError(f"{path}: some box has no target of its colour")
-    return rows, cols, cells
 
 
 def _question(rows: int, cols: int, cells: Cells) -> str:

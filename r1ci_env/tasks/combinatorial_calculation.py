@@ -1,7 +1,7 @@
 """Combinatorial Calculation (SymBench): put + - * / and parentheses between numbers, kept in the
 given order, so that the expression reaches a target.
 
-Generated puzzles are solvable by construction (a solver filters the random draws); `source=<dir>`
+Generated puzzles are solvable by construction (a solver filters the random draws); `instances=<dir>`
 serves CodeSteer's instances (`combinatorial_calculation/sample_<i>/solution.json` with `numbers`
 and `target`). The answer is a list of tokens such as `[(, 6, /, 2, ), +, 7]`.
 
@@ -16,64 +16,61 @@ Checking rules and the CodeSteer defect fixed:
 """
 from __future__ import annotations
 
-import inspect
 import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from random import Random
 
-from .base import Instance, Task, TaskConfig
-from .common import InstanceDirectory, evaluate_arithmetic, generated_id, seeded_rng
+from .base import Instance
+from .common import evaluate_arithmetic
 from .registry import register_task
+from .symbench import SymBenchConfig, SymBenchTask, solver_program
 
-TASK_FILE = "solution.json"
 MAX_ATTEMPTS = 2_000
 _SYMBOLS = {"+", "-", "*", "/", "(", ")", "×", "÷", "\u2212"}
 _EXPRESSION = re.compile(r"[0-9+\-*/()×÷\u2212\s]+")
 
 
 @dataclass
-class CombinatorialCalculationConfig(TaskConfig):
+class CombinatorialCalculationConfig(SymBenchConfig):
     """Generator knobs. Each instance picks one (count, target) shape uniformly, then draws numbers
     uniformly from [min_number, max_number] until the sequence can reach the target.
 
     shapes: (how many numbers, target) pairs; the default is CodeSteer's five settings.
     min_number, max_number: the range of the numbers (non-negative).
-    source: a directory of official instances (`<dir>/sample_<i>/solution.json` with `numbers` and
-        `target`, e.g. `symbench/combinatorial_calculation`), absolute or relative to the data
-        directory; when set, the other knobs are ignored.
+    instances: official instances (`<dir>/sample_<i>/solution.json` with `numbers` and
+        `target`, e.g. `symbench/combinatorial_calculation`).
     """
 
     shapes: tuple[tuple[int, int], ...] = ((3, 10), (4, 24), (5, 78), (5, 69), (6, 100))
     min_number: int = 1
     max_number: int = 9
-    source: str | None = None
 
 
-class CombinatorialCalculation(Task):
+class CombinatorialCalculation(SymBenchTask):
     name = "CombinatorialCalculation"
-    source = "symbench"
     category = "planning"
     checker = "CK"
     config_class = CombinatorialCalculationConfig
     config: CombinatorialCalculationConfig
+    instance_file = "solution.json"
 
     def validate_config(self) -> None:
-        """Check the shapes and range and, with `source=`, list the official instances."""
         c = self.config
         if not c.shapes or any(len(s) != 2 or not 2 <= s[0] <= 7 for s in c.shapes):
             raise ValueError("CombinatorialCalculation needs shapes of (count, target) with 2 <= count <= 7")
-        if not 0 <= c.min_number <= c.max_number:
-            raise ValueError("CombinatorialCalculation needs 0 <= min_number <= max_number")
-        self.official = InstanceDirectory(c.source, TASK_FILE) if c.source else None
+        self.check_range("number", low=0)
 
-    def generate(self, seed: int) -> Instance:
-        if self.official:
-            instance_id, path = self.official.pick(seed)
-            numbers, target = _read_instance(path)
-        else:
-            instance_id = generated_id(seed)
-            numbers, target = self._random_puzzle(seed)
+    def read_instance(self, path: Path, instance_id: str) -> tuple[list[int], int]:
+        data = json.loads(path.read_text())
+        numbers, target = data.get("numbers"), data.get("target")
+        if not isinstance(numbers, list) or not all(type(n) is int for n in numbers) or type(target) is not int:
+            raise ValueError(f"{path}: expected integer `numbers` and `target`")
+        return numbers, target
+
+    def build(self, problem: tuple[list[int], int], instance_id: str) -> Instance:
+        numbers, target = problem
         return Instance(
             question=_question(numbers, target),
             gold={"numbers": numbers, "target": target},
@@ -81,9 +78,8 @@ class CombinatorialCalculation(Task):
             metadata={"count": len(numbers)},
         )
 
-    def _random_puzzle(self, seed: int) -> tuple[list[int], int]:
+    def sample(self, rng: Random) -> tuple[list[int], int]:
         c = self.config
-        rng = seeded_rng(seed, self.name)
         count, target = rng.choice(list(c.shapes))
         for _ in range(MAX_ATTEMPTS):
             numbers = [rng.randint(c.min_number, c.max_number) for _ in range(count)]
@@ -96,24 +92,13 @@ class CombinatorialCalculation(Task):
 
     def reference_solution(self, instance: Instance) -> str:
         numbers, target = instance.gold["numbers"], instance.gold["target"]
-        return (
-            "# Interval search: the values each run of consecutive numbers can make, then split the\n"
-            "# whole run into two parts whose values combine to the target.\n"
-            + inspect.getsource(ordered_expression)
-            + f"\n\ntokens = ordered_expression({numbers!r}, {target!r})\n"
-            + "print('[' + ', '.join(tokens) + ']')\n"
+        return solver_program(
+            ordered_expression,
+            comment="Interval search: the values each run of consecutive numbers can make, then split the\n"
+            "whole run into two parts whose values combine to the target.",
+            main=f"tokens = ordered_expression({numbers!r}, {target!r})\n"
+            + "print('[' + ', '.join(tokens) + ']')\n",
         )
-
-    def num_questions(self) -> int | None:
-        return len(self.official) if self.official else None
-
-
-def _read_instance(path: Path) -> tuple[list[int], int]:
-    data = json.loads(path.read_text())
-    numbers, target = data.get("numbers"), data.get("target")
-    if not isinstance(numbers, list) or not all(type(n) is int for n in numbers) or type(target) is not int:
-        raise ValueError(f"{path}: expected integer `numbers` and `target`")
-    return numbers, target
 
 
 def _question(numbers: list[int], target: int) -> str:

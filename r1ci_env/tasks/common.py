@@ -1,5 +1,5 @@
 """Helpers shared by task modules: seeded randomness, answer normalisation, a safe arithmetic
-evaluator, and serving official instances from a data directory (the `source=` knob)."""
+evaluator, and serving official instances from a data directory (the `instances=` knob)."""
 from __future__ import annotations
 
 import ast
@@ -162,11 +162,11 @@ def evaluate_arithmetic(expression: str) -> tuple[Fraction, list[int]]:
         raise ValueError("expression is nested too deeply") from exc
 
 
-# ---------------------------------------------------------------- official instances (`source=`)
+# ---------------------------------------------------------------- official instances (`instances=`)
 
 
-def resolve_source(path: str | Path) -> Path:
-    """An existing file or directory named by a `source=` knob. A relative path that does not exist
+def resolve_instances(path: str | Path) -> Path:
+    """An existing file or directory named by an `instances=` knob. A relative path that does not exist
     from the working directory is looked up in the data directory (`$R1CI_DATA_DIR`)."""
     candidate = Path(path).expanduser()
     if not candidate.exists() and not candidate.is_absolute():
@@ -186,28 +186,34 @@ def _natural_key(text: str) -> list[object]:
 
 class InstanceDirectory:
     """The official instances under a directory: every folder, at any depth, that holds a file
-    named `filename` (CodeSteer's layout, e.g. `<root>/4_5_4_4/blocksworld_task.txt`).
+    named `filename` (CodeSteer's layout, e.g. `<root>/4_5_4_4/blocksworld_task.txt`); a `{folder}`
+    in `filename` stands for the folder's own name (BoxNet's `pg_state3/pg_state3.json`).
 
     Instances are ordered by their folder path in natural order, seed `s` selects instance
     `s % len(self)`, and an instance's id is its folder path relative to the root.
     """
 
     def __init__(self, root: str | Path, filename: str) -> None:
-        self.root = resolve_source(root)
+        self.root = resolve_instances(root)
         if not self.root.is_dir():
             raise NotADirectoryError(f"official instances: {self.root} is not a directory")
-        folders = {file.parent.relative_to(self.root).as_posix() for file in self.root.rglob(filename)}
+        self.filename = filename
+        pattern = filename.replace("{folder}", "*")
+        folders = {
+            file.parent.relative_to(self.root).as_posix()
+            for file in self.root.rglob(pattern)
+            if file.name == self._file_name(file.parent.name)
+        }
         if not folders:
             raise FileNotFoundError(f"official instances: no {filename!r} found under {self.root}")
         self.ids = sorted(folders, key=_natural_key)
-        self.filename = filename
 
     def __len__(self) -> int:
         return len(self.ids)
 
     def skip(self, unusable: Callable[[Path], bool]) -> list[str]:
         """Drop the instances whose file `unusable` rejects (data defects) and return their ids."""
-        dropped = [instance_id for instance_id in self.ids if unusable(self.root / instance_id / self.filename)]
+        dropped = [instance_id for instance_id in self.ids if unusable(self._path(instance_id))]
         self.ids = [instance_id for instance_id in self.ids if instance_id not in set(dropped)]
         if not self.ids:
             raise ValueError(f"official instances: every instance under {self.root} is unusable")
@@ -216,7 +222,13 @@ class InstanceDirectory:
     def pick(self, seed: int) -> tuple[str, Path]:
         """The instance id and the path of its file for `seed`."""
         instance_id = self.ids[seed % len(self.ids)]
-        return instance_id, self.root / instance_id / self.filename
+        return instance_id, self._path(instance_id)
+
+    def _file_name(self, folder: str) -> str:
+        return self.filename.replace("{folder}", folder)
+
+    def _path(self, instance_id: str) -> Path:
+        return self.root / instance_id / self._file_name(Path(instance_id).name)
 
 
 # ---------------------------------------------------------------- numbers and cell lists in answers

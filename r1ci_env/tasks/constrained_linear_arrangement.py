@@ -11,7 +11,7 @@ Three card games, as in CodeSteer's data (`game_type`):
 - animal: pieces A-H = Elephant ... Mouse by rank; the higher rank wins, the same piece draws,
   except that the Mouse beats the Elephant.
 Each player uses every card at most once. Generated like CodeSteer's data set (both hands drawn
-without repetition); `source=<dir>` serves CodeSteer's instances
+without repetition); `instances=<dir>` serves CodeSteer's instances
 (`constrained_linear_arrangement/sample_<i>/solution.json`).
 
 Checking rules and the CodeSteer defects fixed: any list of opponent cards consistent with every
@@ -23,67 +23,64 @@ Lenient formatting: `A,B,C`, `[A, B, C]`, `["A", "B", "C"]`, spaces, lower case.
 """
 from __future__ import annotations
 
-import inspect
 import json
 from dataclasses import dataclass
 from pathlib import Path
 from random import Random
 
-from .base import Instance, Task, TaskConfig
-from .common import InstanceDirectory, generated_id, seeded_rng, split_cells
+from .base import Instance
+from .common import split_cells
 from .registry import register_task
+from .symbench import SymBenchConfig, SymBenchTask, solver_program
 
-TASK_FILE = "solution.json"
 GAMES = ("elements", "stick_game", "animal")
 PIECES = {"elements": "ABCDE", "stick_game": "ABCD", "animal": "ABCDEFGH"}
 RESULTS = ("win", "loss", "draw")
 
 
 @dataclass
-class ConstrainedLinearArrangementConfig(TaskConfig):
+class ConstrainedLinearArrangementConfig(SymBenchConfig):
     """Generator knobs. Each instance picks a game uniformly from `games` and a number of rounds
     uniformly from [min_rounds, max_rounds] capped by the game's hand size (5 elements cards, 4
     stick-game cards, 8 animal pieces). CodeSteer's data: elements 3-5 rounds, stick game 4, animal 3-5.
 
     games: which games to draw from ("elements", "stick_game", "animal").
     min_rounds, max_rounds: rounds per puzzle (at least 1).
-    source: a directory of official instances (`<dir>/sample_<i>/solution.json`, e.g.
-        `symbench/constrained_linear_arrangement`), absolute or relative to the data directory; when
-        set, the other knobs are ignored.
+    instances: official instances (`<dir>/sample_<i>/solution.json`, e.g.
+        `symbench/constrained_linear_arrangement`).
     """
 
     games: tuple[str, ...] = GAMES
     min_rounds: int = 3
     max_rounds: int = 5
-    source: str | None = None
 
 
-class ConstrainedLinearArrangement(Task):
+class ConstrainedLinearArrangement(SymBenchTask):
     name = "ConstrainedLinearArrangement"
-    source = "symbench"
     category = "planning"
     checker = "CK"
     config_class = ConstrainedLinearArrangementConfig
     config: ConstrainedLinearArrangementConfig
+    instance_file = "solution.json"
 
     def validate_config(self) -> None:
-        """Check the games and rounds and, with `source=`, list the official instances."""
         c = self.config
         if not c.games or set(c.games) - set(GAMES):
             raise ValueError(f"ConstrainedLinearArrangement needs games drawn from {GAMES}")
-        if not 1 <= c.min_rounds <= c.max_rounds:
-            raise ValueError("ConstrainedLinearArrangement needs 1 <= min_rounds <= max_rounds")
+        self.check_range("rounds", low=1)
         if any(c.min_rounds > len(PIECES[g]) for g in c.games):
             raise ValueError("ConstrainedLinearArrangement: min_rounds exceeds a chosen game's hand size")
-        self.official = InstanceDirectory(c.source, TASK_FILE) if c.source else None
 
-    def generate(self, seed: int) -> Instance:
-        if self.official:
-            instance_id, path = self.official.pick(seed)
-            game, mine, results = _read_instance(path)
-        else:
-            instance_id = generated_id(seed)
-            game, mine, results = self._random_puzzle(seeded_rng(seed, self.name))
+    def read_instance(self, path: Path, instance_id: str) -> tuple[str, list[str], list[str]]:
+        data = json.loads(path.read_text())
+        game, mine, results = data["game_type"], data["player_moves"], data["results"]
+        if game not in GAMES or len(mine) != len(results) or any(r not in RESULTS for r in results) \
+                or any(m not in PIECES[game] for m in mine) or len(set(mine)) != len(mine):
+            raise ValueError(f"{path}: not a valid {game!r} puzzle")
+        return game, mine, results
+
+    def build(self, problem: tuple[str, list[str], list[str]], instance_id: str) -> Instance:
+        game, mine, results = problem
         return Instance(
             question=_question(game, mine, results),
             gold={"game": game, "player_moves": mine, "results": results},
@@ -91,7 +88,7 @@ class ConstrainedLinearArrangement(Task):
             metadata={"game": game, "rounds": len(mine)},
         )
 
-    def _random_puzzle(self, rng: Random) -> tuple[str, list[str], list[str]]:
+    def sample(self, rng: Random) -> tuple[str, list[str], list[str]]:
         c = self.config
         game = rng.choice(list(c.games))
         pieces = PIECES[game]
@@ -106,17 +103,12 @@ class ConstrainedLinearArrangement(Task):
 
     def reference_solution(self, instance: Instance) -> str:
         gold = instance.gold
-        return (
-            "# Try the opponent's unused cards round by round, keeping those that give the announced result.\n"
-            + inspect.getsource(round_result)
-            + "\n\n"
-            + inspect.getsource(deduce_cards)
-            + f"\n\ncards = deduce_cards({gold['game']!r}, {gold['player_moves']!r}, {gold['results']!r})\n"
-            + "print(','.join(cards))\n"
+        return solver_program(
+            round_result, deduce_cards,
+            comment="Try the opponent's unused cards round by round, keeping those that give the announced result.",
+            main=f"cards = deduce_cards({gold['game']!r}, {gold['player_moves']!r}, {gold['results']!r})\n"
+            + "print(','.join(cards))\n",
         )
-
-    def num_questions(self) -> int | None:
-        return len(self.official) if self.official else None
 
 
 def round_result(game, mine, theirs):
@@ -165,15 +157,6 @@ def consistent(game: str, mine: list[str], results: list[str], cards: list[str])
     if len(cards) != len(mine) or len(set(cards)) != len(cards) or any(c not in pieces for c in cards):
         return False
     return all(round_result(game, a, b) == r for a, b, r in zip(mine, cards, results))
-
-
-def _read_instance(path: Path) -> tuple[str, list[str], list[str]]:
-    data = json.loads(path.read_text())
-    game, mine, results = data["game_type"], data["player_moves"], data["results"]
-    if game not in GAMES or len(mine) != len(results) or any(r not in RESULTS for r in results) \
-            or any(m not in PIECES[game] for m in mine) or len(set(mine)) != len(mine):
-        raise ValueError(f"{path}: not a valid {game!r} puzzle")
-    return game, mine, results
 
 
 _RULES = {

@@ -12,7 +12,7 @@ which CodeSteer's does not).
 
 Generated instances draw a random code, then add random guesses (different digits, different
 letters), keeping only those that rule out at least one remaining candidate, until exactly one code
-is consistent; draws needing more than `max_conditions` guesses are redrawn. `source=<dir>` serves
+is consistent; draws needing more than `max_conditions` guesses are redrawn. `instances=<dir>` serves
 the official instances (guesses and feedback parsed from `sample_<i>/question.txt`).
 
 Checker (EM; the code is unique, so this is also a constraint check): the four symbols in order,
@@ -30,11 +30,11 @@ from itertools import permutations
 from pathlib import Path
 from random import Random
 
-from .base import Instance, Task, TaskConfig
-from .common import InstanceDirectory, generated_id, seeded_rng, split_cells
+from .base import Instance
+from .common import split_cells
 from .registry import register_task
+from .symbench import SymBenchConfig, SymBenchTask
 
-TASK_FILE = "question.txt"
 DIGITS, LETTERS = string.digits, string.ascii_uppercase
 MAX_ATTEMPTS = 1000
 DIGIT_PAIRS = ["".join(p) for p in permutations(DIGITS, 2)]
@@ -47,49 +47,42 @@ LETTER_PAIRS = ["".join(p) for p in permutations(LETTERS, 2)]
 
 
 @dataclass
-class CryptanalysisConfig(TaskConfig):
+class CryptanalysisConfig(SymBenchConfig):
     """Generator knobs. CodeSteer's puzzles have 2-17 conditions (guesses), most of them 4-10.
 
     min_conditions, max_conditions: the number of guesses a generated puzzle may list; guesses are
         added until the code is determined, and draws that end outside the range are redrawn.
-    source: a directory of official instances (`<dir>/sample_<i>/question.txt`, e.g.
-        `symbench/cryptanalysis`), absolute or relative to the data directory; when set, the other
-        knobs are ignored.
+    instances: official instances (`<dir>/sample_<i>/question.txt`, e.g.
+        `symbench/cryptanalysis`).
     """
 
     min_conditions: int = 2
     max_conditions: int = 17
-    source: str | None = None
 
 
-class Cryptanalysis(Task):
+class Cryptanalysis(SymBenchTask):
     name = "Cryptanalysis"
-    source = "symbench"
     category = "planning"
     checker = "EM"
     config_class = CryptanalysisConfig
     config: CryptanalysisConfig
+    instance_file = "question.txt"
 
     def validate_config(self) -> None:
-        """Check the range and, with `source=`, list the official instances."""
         c = self.config
-        if not 1 <= c.min_conditions <= c.max_conditions:
-            raise ValueError("Cryptanalysis needs 1 <= min_conditions <= max_conditions")
+        self.check_range("conditions", low=1)
         if c.max_conditions < 3:
             raise ValueError("Cryptanalysis needs max_conditions >= 3 (fewer guesses rarely determine a code)")
-        self.official = InstanceDirectory(c.source, TASK_FILE) if c.source else None
 
-    def generate(self, seed: int) -> Instance:
-        if self.official:
-            instance_id, path = self.official.pick(seed)
-            conditions = read_conditions(path)
-            codes = consistent_codes(conditions)
-            if len(codes) != 1:
-                raise ValueError(f"{path}: {len(codes)} codes fit the conditions, not exactly one")
-            code = codes[0]
-        else:
-            instance_id = generated_id(seed)
-            code, conditions = self._random_puzzle(seeded_rng(seed, self.name))
+    def read_instance(self, path: Path, instance_id: str) -> tuple[str, list[list[str]]]:
+        conditions = read_conditions(path)
+        codes = consistent_codes(conditions)
+        if len(codes) != 1:
+            raise ValueError(f"{path}: {len(codes)} codes fit the conditions, not exactly one")
+        return codes[0], conditions
+
+    def build(self, problem: tuple[str, list[list[str]]], instance_id: str) -> Instance:
+        code, conditions = problem
         return Instance(
             question=_question(conditions),
             gold=code,
@@ -97,7 +90,7 @@ class Cryptanalysis(Task):
             metadata={"conditions": conditions},
         )
 
-    def _random_puzzle(self, rng: Random) -> tuple[str, list[list[str]]]:
+    def sample(self, rng: Random) -> tuple[str, list[list[str]]]:
         c = self.config
         for _ in range(MAX_ATTEMPTS):
             code = rng.choice(DIGIT_PAIRS) + rng.choice(LETTER_PAIRS)
@@ -130,9 +123,6 @@ class Cryptanalysis(Task):
             + "(code,) = consistent_codes(conditions)\n"
             + "print('[' + ', '.join(f'\"{symbol}\"' for symbol in code) + ']')\n"
         )
-
-    def num_questions(self) -> int | None:
-        return len(self.official) if self.official else None
 
 
 # ---------------------------------------------------------------- feedback and solving

@@ -4,7 +4,7 @@ any size are read (CodeSteer's `eight_queens_dataset_varied_complexity` has 10x1
 
 Generated like CodeSteer's data set (0-3 queens already placed, 0-4 blocked cells, kept when the
 board can be completed and its complexity `1 + queens + blocked // 2`, capped at 5, is in range);
-`source=<dir>` serves CodeSteer's instances (`eight_queens_dataset/sample_<i>/solution.json` with
+`instances=<dir>` serves CodeSteer's instances (`eight_queens_dataset/sample_<i>/solution.json` with
 `initial_board`, `blocked_positions`, `placed_queens`). The answer lists all eight queens as
 `row col` pairs (0-based), e.g. `0 3, 1 0, ...`.
 
@@ -15,22 +15,21 @@ every queen already on the board must be among them. Pairs may also be written `
 """
 from __future__ import annotations
 
-import inspect
 import json
 from dataclasses import dataclass
 from pathlib import Path
 from random import Random
 
-from .base import Instance, Task, TaskConfig
-from .common import InstanceDirectory, generated_id, parse_cell_pairs, seeded_rng
+from .base import Instance
+from .common import parse_cell_pairs
 from .registry import register_task
+from .symbench import SymBenchConfig, SymBenchTask, solver_program
 
-TASK_FILE = "solution.json"
 Cell = tuple[int, int]
 
 
 @dataclass
-class EightQueensConfig(TaskConfig):
+class EightQueensConfig(SymBenchConfig):
     """Generator knobs. A board gets 0-`max_placed` non-attacking queens and 0-`max_blocked` blocked
     cells at random; boards that cannot be completed, or whose complexity falls outside the range,
     are drawn again. CodeSteer's data uses the bands 1-2, 2-3, 3-4 and 4-5.
@@ -40,9 +39,8 @@ class EightQueensConfig(TaskConfig):
         capped at 5).
     max_placed: most queens already on the board (0-3 in CodeSteer).
     max_blocked: most blocked cells (0-4 in CodeSteer).
-    source: a directory of official instances (`<dir>/sample_<i>/solution.json`, e.g.
-        `symbench/eight_queens_dataset`), absolute or relative to the data directory; when set, the
-        other knobs are ignored.
+    instances: official instances (`<dir>/sample_<i>/solution.json`, e.g.
+        `symbench/eight_queens_dataset`).
     """
 
     size: int = 8
@@ -50,37 +48,34 @@ class EightQueensConfig(TaskConfig):
     max_complexity: int = 5
     max_placed: int = 3
     max_blocked: int = 4
-    source: str | None = None
 
 
-class EightQueens(Task):
+class EightQueens(SymBenchTask):
     name = "EightQueens"
-    source = "symbench"
     category = "planning"
     checker = "CK"
     config_class = EightQueensConfig
     config: EightQueensConfig
+    instance_file = "solution.json"
 
     def validate_config(self) -> None:
-        """Check the ranges and, with `source=`, list the official instances."""
         c = self.config
-        if not 1 <= c.min_complexity <= c.max_complexity <= 5:
-            raise ValueError("EightQueens needs 1 <= min_complexity <= max_complexity <= 5")
+        self.check_range("complexity", low=1, high=5)
         if not 4 <= c.size <= 12:
             raise ValueError("EightQueens needs 4 <= size <= 12")
         if not 0 <= c.max_placed < c.size or not 0 <= c.max_blocked <= c.size * c.size // 2:
             raise ValueError("EightQueens needs 0 <= max_placed < size and 0 <= max_blocked <= size*size/2")
         if _complexity(c.max_placed, c.max_blocked) < c.min_complexity:
             raise ValueError("EightQueens: max_placed and max_blocked cannot reach min_complexity")
-        self.official = InstanceDirectory(c.source, TASK_FILE) if c.source else None
 
-    def generate(self, seed: int) -> Instance:
-        if self.official:
-            instance_id, path = self.official.pick(seed)
-            size, placed, blocked = _read_instance(path)
-        else:
-            instance_id, size = generated_id(seed), self.config.size
-            placed, blocked = self._random_board(seeded_rng(seed, self.name))
+    def sample(self, rng: Random) -> tuple[int, list[Cell], list[Cell]]:
+        return (self.config.size, *self._random_board(rng))
+
+    def read_instance(self, path: Path, instance_id: str) -> tuple[int, list[Cell], list[Cell]]:
+        return _read_instance(path)
+
+    def build(self, problem: tuple[int, list[Cell], list[Cell]], instance_id: str) -> Instance:
+        size, placed, blocked = problem
         return Instance(
             question=_question(size, placed, blocked),
             gold={"size": size, "placed": [list(q) for q in placed], "blocked": [list(b) for b in blocked]},
@@ -115,15 +110,12 @@ class EightQueens(Task):
     def reference_solution(self, instance: Instance) -> str:
         placed = [tuple(q) for q in instance.gold["placed"]]
         blocked = [tuple(b) for b in instance.gold["blocked"]]
-        return (
-            "# Backtracking row by row, keeping the queens already placed and avoiding blocked cells.\n"
-            + inspect.getsource(complete_queens)
-            + f"\n\nqueens = complete_queens({placed!r}, {blocked!r}, {instance.gold['size']!r})\n"
-            + "print(', '.join(f'{r} {c}' for r, c in queens))\n"
+        return solver_program(
+            complete_queens,
+            comment="Backtracking row by row, keeping the queens already placed and avoiding blocked cells.",
+            main=f"queens = complete_queens({placed!r}, {blocked!r}, {instance.gold['size']!r})\n"
+            + "print(', '.join(f'{r} {c}' for r, c in queens))\n",
         )
-
-    def num_questions(self) -> int | None:
-        return len(self.official) if self.official else None
 
 
 def _complexity(placed: int, blocked: int) -> int:

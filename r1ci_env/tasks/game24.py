@@ -1,6 +1,6 @@
 """Game of 24 (SymBench): combine given numbers with + - * / into an expression that hits a target.
 
-Generated puzzles are solvable by construction (a solver filters them); `source=<csv>` serves the
+Generated puzzles are solvable by construction (a solver filters them); `instances=<csv>` serves the
 rows of a CodeSteer puzzle file such as `game24_dataset/24/24.csv`. The checker parses the answer
 with `ast` (nothing is executed), checks that each given number is used exactly once, and evaluates
 exactly with fractions.
@@ -9,26 +9,27 @@ from __future__ import annotations
 
 import csv
 import functools
-import inspect
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from random import Random
 
-from .base import Instance, Task, TaskConfig
-from .common import evaluate_arithmetic, generated_id, parse_int, resolve_source, seeded_rng
+from .base import Instance
+from .common import evaluate_arithmetic, parse_int, resolve_instances
 from .registry import register_task
+from .symbench import InstanceList, SymBenchConfig, SymBenchTask, solver_program
 
 MAX_ATTEMPTS = 10_000  # random draws before giving up on a config whose target is (nearly) unreachable
 
 
 @dataclass
-class Game24Config(TaskConfig):
+class Game24Config(SymBenchConfig):
     """Generator knobs.
 
     count: how many numbers a puzzle gives (2-6).
     target: the value the expression must reach.
     min_number, max_number: the range the numbers are drawn from (uniformly, with repetition).
-    source: a CodeSteer puzzle CSV (column `Puzzles`, numbers separated by spaces), absolute or
+    instances: a CodeSteer puzzle CSV (column `Puzzles`, numbers separated by spaces), absolute or
         relative to the data directory. When set, `count` and the range are ignored; `target` must
         be the file's target (24 for `24/*.csv`, 240 for `240/*.csv`, ...).
     """
@@ -37,34 +38,27 @@ class Game24Config(TaskConfig):
     target: int = 24
     min_number: int = 1
     max_number: int = 13
-    source: str | None = None
 
 
-class Game24(Task):
+class Game24(SymBenchTask):
     name = "Game24"
-    source = "symbench"
     category = "planning"
     checker = "CK"
     config_class = Game24Config
     config: Game24Config
 
     def validate_config(self) -> None:
-        """Check the ranges and, with `source=`, read the puzzle file."""
         c = self.config
         if not 2 <= c.count <= 6:
             raise ValueError("Game24 needs 2 <= count <= 6")
-        if not 0 <= c.min_number <= c.max_number:
-            raise ValueError("Game24 needs 0 <= min_number <= max_number")
-        self.puzzle_file = resolve_source(c.source) if c.source else None
-        self.puzzles = _read_puzzles(self.puzzle_file) if self.puzzle_file else None
+        self.check_range("number", low=0)
 
-    def generate(self, seed: int) -> Instance:
+    def open_instances(self, path: str) -> InstanceList:
+        file = resolve_instances(path)
+        return InstanceList([(f"{file.name}#row{row}", numbers) for row, numbers in enumerate(_read_puzzles(file))])
+
+    def build(self, numbers: list[int], instance_id: str) -> Instance:
         c = self.config
-        if self.puzzles:
-            row = seed % len(self.puzzles)
-            numbers, instance_id = self.puzzles[row], f"{self.puzzle_file.name}#row{row}"
-        else:
-            numbers, instance_id = self._random_numbers(seed), generated_id(seed)
         return Instance(
             question=_question(numbers, c.target),
             gold={"numbers": numbers, "target": c.target},
@@ -72,9 +66,8 @@ class Game24(Task):
             metadata={"count": len(numbers)},
         )
 
-    def _random_numbers(self, seed: int) -> list[int]:
+    def sample(self, rng: Random) -> list[int]:
         c = self.config
-        rng = seeded_rng(seed, self.name)
         for _ in range(MAX_ATTEMPTS):
             numbers = sorted(rng.randint(c.min_number, c.max_number) for _ in range(c.count))
             if _solvable(tuple(numbers), c.target):
@@ -86,14 +79,11 @@ class Game24(Task):
 
     def reference_solution(self, instance: Instance) -> str:
         numbers, target = instance.gold["numbers"], instance.gold["target"]
-        return (
-            "# Depth-first search: repeatedly replace two numbers by the result of an operation on them.\n"
-            + inspect.getsource(find_expression)
-            + f"\n\nprint(find_expression({numbers!r}, {target!r}), '=', {target!r})\n"
+        return solver_program(
+            find_expression,
+            comment="Depth-first search: repeatedly replace two numbers by the result of an operation on them.",
+            main=f"print(find_expression({numbers!r}, {target!r}), '=', {target!r})\n",
         )
-
-    def num_questions(self) -> int | None:
-        return len(self.puzzles) if self.puzzles else None
 
 
 def _read_puzzles(path: Path) -> list[list[int]]:

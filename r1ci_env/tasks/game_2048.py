@@ -16,23 +16,22 @@ on a tile (`start_on_tile`) and are redrawn until the answer differs from the in
 """
 from __future__ import annotations
 
-import inspect
 import json
 from dataclasses import dataclass
 from pathlib import Path
 from random import Random
 
-from .base import Instance, Task, TaskConfig
-from .common import InstanceDirectory, generated_id, seeded_rng, split_cells
+from .base import Instance
+from .common import split_cells
 from .registry import register_task
+from .symbench import SymBenchConfig, SymBenchTask, solver_program
 
-TASK_FILE = "solution.json"
 MOVES = "udlr"
 MAX_DRAWS = 1000
 
 
 @dataclass
-class Game2048Config(TaskConfig):
+class Game2048Config(SymBenchConfig):
     """Generator knobs. The defaults cover CodeSteer's sets: grids of 2x2 to 5x5, 2-6 moves, n to
     2n tiles valued 2 to 32.
 
@@ -45,9 +44,8 @@ class Game2048Config(TaskConfig):
         uniformly, as CodeSteer does (often an empty cell, where nothing moves).
     allow_no_op: False redraws a puzzle whose final grid equals the input grid (the tile never
         moves, or comes back), so that echoing the input is never correct; True keeps it.
-    source: a directory of official instances (`<dir>/sample_<i>/solution.json` with `grid`,
-        `moves` and 0-based `start_pos`, e.g. `symbench/2048_dataset`), absolute or relative to the
-        data directory; when set, the other knobs are ignored.
+    instances: official instances (`<dir>/sample_<i>/solution.json` with `grid`,
+        `moves` and 0-based `start_pos`, e.g. `symbench/2048_dataset`).
     """
 
     min_size: int = 2
@@ -59,24 +57,20 @@ class Game2048Config(TaskConfig):
     max_power: int = 5
     start_on_tile: bool = True
     allow_no_op: bool = False
-    source: str | None = None
 
 
-class Game2048(Task):
+class Game2048(SymBenchTask):
     name = "Game2048"
-    source = "symbench"
     category = "execution"
     checker = "EM"
     config_class = Game2048Config
     config: Game2048Config
+    instance_file = "solution.json"
 
     def validate_config(self) -> None:
-        """Check the ranges and, with `source=`, list the official instances."""
         c = self.config
-        if not 2 <= c.min_size <= c.max_size:
-            raise ValueError("Game2048 needs 2 <= min_size <= max_size")
-        if not 1 <= c.min_moves <= c.max_moves:
-            raise ValueError("Game2048 needs 1 <= min_moves <= max_moves")
+        self.check_range("size", low=2)
+        self.check_range("moves", low=1)
         if c.min_tiles is not None and not 1 <= c.min_tiles <= c.min_size**2:
             raise ValueError("Game2048 needs 1 <= min_tiles <= min_size**2")
         if c.min_tiles is not None and c.max_tiles is not None and c.max_tiles < c.min_tiles:
@@ -85,15 +79,17 @@ class Game2048(Task):
             raise ValueError("Game2048 needs max_tiles >= 1")
         if c.max_power < 1:
             raise ValueError("Game2048 needs max_power >= 1")
-        self.official = InstanceDirectory(c.source, TASK_FILE) if c.source else None
 
-    def generate(self, seed: int) -> Instance:
-        if self.official:
-            instance_id, path = self.official.pick(seed)
-            grid, start, moves = _read_instance(path)
-        else:
-            instance_id = generated_id(seed)
-            grid, start, moves = self._random_puzzle(seed)
+    def read_instance(self, path: Path, instance_id: str) -> tuple[list[list[int]], list[int], str]:
+        data = json.loads(path.read_text())
+        grid, start, moves = data["grid"], list(data["start_pos"]), data["moves"]
+        n = len(grid)
+        if any(len(row) != n for row in grid) or not all(0 <= v < n for v in start) or set(moves) - set(MOVES):
+            raise ValueError(f"{path}: expected a square grid, a start_pos inside it and moves over {MOVES}")
+        return grid, start, moves
+
+    def build(self, problem: tuple[list[list[int]], list[int], str], instance_id: str) -> Instance:
+        grid, start, moves = problem
         final = move_tile(grid, start, moves)
         return Instance(
             question=_question(grid, start, moves),
@@ -102,8 +98,7 @@ class Game2048(Task):
             metadata={"grid": grid, "start": start, "moves": moves, "size": len(grid), "no_op": final == grid},
         )
 
-    def _random_puzzle(self, seed: int) -> tuple[list[list[int]], list[int], str]:
-        rng = seeded_rng(seed, self.name)
+    def sample(self, rng: Random) -> tuple[list[list[int]], list[int], str]:
         for _ in range(MAX_DRAWS):
             grid, start, moves = self._draw(rng)
             if self.config.allow_no_op or move_tile(grid, start, moves) != grid:
@@ -134,16 +129,13 @@ class Game2048(Task):
 
     def reference_solution(self, instance: Instance) -> str:
         m = instance.metadata
-        return (
-            "# Move the one tile step by step: slide into empty cells, merge with an equal tile.\n"
-            + inspect.getsource(move_tile)
-            + f"\n\ngrid = {m['grid']!r}\n"
+        return solver_program(
+            move_tile,
+            comment="Move the one tile step by step: slide into empty cells, merge with an equal tile.",
+            main=f"grid = {m['grid']!r}\n"
             + f"final = move_tile(grid, {m['start']!r}, {m['moves']!r})\n"
-            + "print('\\n'.join(', '.join(str(v) for v in row) for row in final))\n"
+            + "print('\\n'.join(', '.join(str(v) for v in row) for row in final))\n",
         )
-
-    def num_questions(self) -> int | None:
-        return len(self.official) if self.official else None
 
 
 def move_tile(grid, start, moves):
@@ -170,15 +162,6 @@ def move_tile(grid, start, moves):
             continue
         row, column = r, c
     return state
-
-
-def _read_instance(path: Path) -> tuple[list[list[int]], list[int], str]:
-    data = json.loads(path.read_text())
-    grid, start, moves = data["grid"], list(data["start_pos"]), data["moves"]
-    n = len(grid)
-    if any(len(row) != n for row in grid) or not all(0 <= v < n for v in start) or set(moves) - set(MOVES):
-        raise ValueError(f"{path}: expected a square grid, a start_pos inside it and moves over {MOVES}")
-    return grid, start, moves
 
 
 def _question(grid: list[list[int]], start: list[int], moves: str) -> str:

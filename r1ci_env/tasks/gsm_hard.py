@@ -4,7 +4,7 @@ number.
 Data: CodeSteer's `gsmhardv2.jsonl` (1,319 rows of `input`, `code`, `target`), found in the data
 directory as `symbench/gsmhardv2.jsonl` or downloaded once from CodeSteer's repository at a pinned
 commit, always checked against a pinned SHA-256. Seed s serves row s % 1319 (instance id
-`gsmhardv2.jsonl#row<i>`). `source=<file>` serves another JSONL file with the same columns
+`gsmhardv2.jsonl#row<i>`). `instances=<file>` serves another JSONL file with the same columns
 (`code` optional), without a checksum.
 
 Checker (no model; CodeSteer grades with a GPT-4o judge): the answer must be one number - an
@@ -22,7 +22,7 @@ off by half their value for others (row 218's target is 2.0107e-06).
 Reference solution: the row's `code` (a Python function `solution()` that computes the answer from
 the question's numbers) followed by a call that prints its result. Every row's code reproduces its
 stored target (to the 10-decimal rounding above), checked by tests/test_task_gsm_hard.py. Rows of a
-`source=` file without `code` fall back to printing the stored target.
+`instances=` file without `code` fall back to printing the stored target.
 """
 from __future__ import annotations
 
@@ -34,9 +34,10 @@ from fractions import Fraction
 from pathlib import Path
 
 from ..data import fetch
-from .base import Instance, Task, TaskConfig
-from .common import resolve_source
+from .base import Instance
+from .common import resolve_instances
 from .registry import register_task
+from .symbench import InstanceList, SymBenchConfig, SymBenchTask
 
 RELPATH = "symbench/gsmhardv2.jsonl"
 URL = "https://raw.githubusercontent.com/yongchao98/CodeSteer-v1.0/2a7750d8/dataset_gather/gsmhardv2.jsonl"
@@ -49,40 +50,35 @@ MAX_ANSWER_LENGTH = 100
 
 
 @dataclass
-class GSMHardConfig(TaskConfig):
+class GSMHardConfig(SymBenchConfig):
     """Data-backed: no generator knobs.
 
-    source: a JSONL file with `input` and `target` (and optionally `code`) per line, absolute or
+    instances: a JSONL file with `input` and `target` (and optionally `code`) per line, absolute or
         relative to the data directory; by default the pinned `symbench/gsmhardv2.jsonl`
         (downloaded on first use when absent).
     """
 
-    source: str | None = None
 
-
-class GSMHard(Task):
+class GSMHard(SymBenchTask):
     name = "GSMHard"
-    source = "symbench"
     category = "reasoning"
     checker = "EM"
     config_class = GSMHardConfig
     config: GSMHardConfig
 
-    def validate_config(self) -> None:
-        """Load the rows (fetching and checking the pinned file when no `source` is given)."""
-        path = resolve_source(self.config.source) if self.config.source else fetch(RELPATH, URL, SHA256)
-        self.file_name = path.name
-        self.rows = read_rows(path)
+    def open_instances(self, path: str) -> InstanceList:
+        file = resolve_instances(path)
+        self.rows = read_rows(file)
+        return InstanceList([(f"{file.name}#row{index}", index) for index in range(len(self.rows))])
 
-    def generate(self, seed: int) -> Instance:
-        index = seed % len(self.rows)
+    def default_instances(self) -> InstanceList:
+        """The pinned file, fetched and checked on first use."""
+        return self.open_instances(str(fetch(RELPATH, URL, SHA256)))
+
+    def build(self, index: int, instance_id: str) -> Instance:
         row = self.rows[index]
-        return Instance(
-            question=_question(row["input"]),
-            gold=row["target"],
-            instance_id=f"{self.file_name}#row{index}",
-            metadata={"row": index},
-        )
+        return Instance(question=_question(row["input"]), gold=row["target"], instance_id=instance_id,
+                        metadata={"row": index})
 
     def score(self, answer: str, instance: Instance) -> float:
         return 1.0 if number_close(answer, instance.gold) else 0.0
@@ -93,9 +89,6 @@ class GSMHard(Task):
             return f"# No solution code stored for this row: print the stored target.\nprint({instance.gold!r})\n"
         program = row["code"].strip()
         return f"# The data set's own solution program for this question.\n{program}\n\n\nprint(solution())\n"
-
-    def num_questions(self) -> int | None:
-        return len(self.rows)
 
 
 def read_rows(path: Path) -> list[dict]:

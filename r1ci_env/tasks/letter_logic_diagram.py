@@ -3,7 +3,7 @@ every column holds each letter once and the whole minor diagonal (top-right to b
 one letter.
 
 Generated puzzles blank `min_blanks`..`max_blanks` random cells of a random solution grid (not only
-the cyclic grids CodeSteer draws); `source=<dir>` serves the official instances (`grid` with nulls
+the cyclic grids CodeSteer draws); `instances=<dir>` serves the official instances (`grid` with nulls
 in `sample_<i>/solution.json`).
 
 Checker (CK, a deliberate change from CodeSteer's exact match): any completion that keeps the given
@@ -16,17 +16,16 @@ written as 7 letters with no separator ("cgefbad") are accepted too.
 """
 from __future__ import annotations
 
-import inspect
 import json
 from dataclasses import dataclass
 from pathlib import Path
 from random import Random
 
-from .base import Instance, Task, TaskConfig
-from .common import InstanceDirectory, generated_id, seeded_rng, split_cells
+from .base import Instance
+from .common import split_cells
 from .registry import register_task
+from .symbench import SymBenchConfig, SymBenchTask, solver_program
 
-TASK_FILE = "solution.json"
 SIZE = 7
 LETTERS = "abcdefg"
 Grid = list[list[str | None]]  # rows of letters, None for a blank
@@ -35,34 +34,31 @@ MAX_ATTEMPTS = 1000
 
 
 @dataclass
-class LetterLogicDiagramConfig(TaskConfig):
+class LetterLogicDiagramConfig(SymBenchConfig):
     """Generator knobs. A puzzle is a random valid 7x7 grid with a uniform number of random cells
     blanked. CodeSteer blanks 15, 20, 25 or 30 cells (its complexities 1-5); the default range covers them.
 
     min_blanks, max_blanks: how many of the 49 cells are blank (1-49).
     unique: blank only cells whose removal keeps exactly one completion (at most 36 blanks; the
         checker accepts any valid completion either way).
-    source: a directory of official instances (`<dir>/sample_<i>/solution.json` with `grid`, e.g.
-        `symbench/letter_logic_diagram`), absolute or relative to the data directory; when set, the
-        other knobs are ignored.
+    instances: official instances (`<dir>/sample_<i>/solution.json` with `grid`, e.g.
+        `symbench/letter_logic_diagram`).
     """
 
     min_blanks: int = 15
     max_blanks: int = 30
     unique: bool = False
-    source: str | None = None
 
 
-class LetterLogicDiagram(Task):
+class LetterLogicDiagram(SymBenchTask):
     name = "LetterLogicDiagram"
-    source = "symbench"
     category = "planning"
     checker = "CK"
     config_class = LetterLogicDiagramConfig
     config: LetterLogicDiagramConfig
+    instance_file = "solution.json"
 
     def validate_config(self) -> None:
-        """Check the ranges and, with `source=`, list the official instances."""
         c = self.config
         if not 1 <= c.min_blanks <= c.max_blanks <= SIZE * SIZE:
             raise ValueError("LetterLogicDiagram needs 1 <= min_blanks <= max_blanks <= 49")
@@ -71,15 +67,12 @@ class LetterLogicDiagram(Task):
                 f"LetterLogicDiagram: unique puzzles with more than {MAX_UNIQUE_BLANKS} blanks are too rare; "
                 "lower max_blanks"
             )
-        self.official = InstanceDirectory(c.source, TASK_FILE) if c.source else None
 
-    def generate(self, seed: int) -> Instance:
-        if self.official:
-            instance_id, path = self.official.pick(seed)
-            grid = read_grid(path)
-        else:
-            instance_id = generated_id(seed)
-            grid = self._random_puzzle(seeded_rng(seed, self.name))
+    def read_instance(self, path: Path, instance_id: str) -> Grid:
+        return read_grid(path)
+
+    def build(self, problem: Grid, instance_id: str) -> Instance:
+        grid = problem
         return Instance(
             question=_question(grid),
             gold={"grid": grid},
@@ -87,7 +80,7 @@ class LetterLogicDiagram(Task):
             metadata={"blanks": sum(cell is None for row in grid for cell in row)},
         )
 
-    def _random_puzzle(self, rng: Random) -> Grid:
+    def sample(self, rng: Random) -> Grid:
         c = self.config
         for _ in range(MAX_ATTEMPTS):
             grid: Grid = [list(row) for row in _random_solution(rng)]
@@ -111,15 +104,12 @@ class LetterLogicDiagram(Task):
         return 1.0 if is_valid_completion(answer, instance.gold["grid"]) else 0.0
 
     def reference_solution(self, instance: Instance) -> str:
-        return (
-            "# Backtracking over the blank cells, most constrained cell first, for each diagonal letter.\n"
-            + inspect.getsource(solve_grid)
-            + f"\n\ngrid = {json.dumps(instance.gold['grid']).replace('null', 'None')}\n"
-            + "print('\\n'.join(','.join(row) for row in solve_grid(grid)))\n"
+        return solver_program(
+            solve_grid,
+            comment="Backtracking over the blank cells, most constrained cell first, for each diagonal letter.",
+            main=f"grid = {json.dumps(instance.gold['grid']).replace('null', 'None')}\n"
+            + "print('\\n'.join(','.join(row) for row in solve_grid(grid)))\n",
         )
-
-    def num_questions(self) -> int | None:
-        return len(self.official) if self.official else None
 
 
 # ---------------------------------------------------------------- generation, question, files

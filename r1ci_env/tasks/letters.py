@@ -2,7 +2,7 @@
 
 Generated words are random lower-case strings with a planted number of the target letter (CodeSteer
 takes real English words where its word list has enough of them and synthesises the rest the same
-way); `source=<dir>` serves CodeSteer's official words
+way); `instances=<dir>` serves CodeSteer's official words
 (`Letters/Letters_dataset_min_length_<L>_max_length_<U>/<letter>_<count>_<i>/test_words.json`, the
 target letter being the first part of the folder name). The gold answer is computed from the word.
 
@@ -19,12 +19,12 @@ import re
 import string
 from dataclasses import dataclass
 from pathlib import Path
+from random import Random
 
-from .base import Instance, Task, TaskConfig
-from .common import InstanceDirectory, generated_id, seeded_rng
+from .base import Instance
 from .registry import register_task
+from .symbench import SymBenchConfig, SymBenchTask
 
-TASK_FILE = "test_words.json"
 
 _ANSWER = re.compile(
     r"count\s*[:=]?\s*(\d+)\s*[,;]?\s*positions?\s*[:=]?\s*[\[(]\s*(\d+(?:(?:\s*,\s*|\s+)\d+)*)?\s*,?\s*[\])]\s*\.?",
@@ -33,7 +33,7 @@ _ANSWER = re.compile(
 
 
 @dataclass
-class LettersConfig(TaskConfig):
+class LettersConfig(SymBenchConfig):
     """Generator knobs. Each instance draws a length, a target letter and a count uniformly, then
     places the letter `count` times at random among other random lower-case letters. The defaults
     span CodeSteer's test lengths (10-15, 15-20, 20-25) and counts (1-5); its other sets go up to
@@ -42,9 +42,8 @@ class LettersConfig(TaskConfig):
     min_length, max_length: length of the word (at least 1).
     min_count, max_count: how many times the target letter occurs (0 allowed; capped by the length).
     letters: the target letters to draw from (lower case a-z).
-    source: a directory of official instances (`<dir>/.../<letter>_<count>_<i>/test_words.json`,
-        e.g. `symbench/Letters` or one of its `Letters_dataset_*` folders), absolute or relative to
-        the data directory; when set, the other knobs are ignored.
+    instances: official instances (`<dir>/.../<letter>_<count>_<i>/test_words.json`,
+        e.g. `symbench/Letters` or one of its `Letters_dataset_*` folders).
     """
 
     min_length: int = 10
@@ -52,35 +51,32 @@ class LettersConfig(TaskConfig):
     min_count: int = 1
     max_count: int = 5
     letters: str = string.ascii_lowercase
-    source: str | None = None
 
 
-class Letters(Task):
+class Letters(SymBenchTask):
     name = "Letters"
-    source = "symbench"
     category = "planning"
     checker = "EM"
     config_class = LettersConfig
     config: LettersConfig
+    instance_file = "test_words.json"
 
     def validate_config(self) -> None:
-        """Check the ranges and, with `source=`, list the official instances."""
         c = self.config
-        if not 1 <= c.min_length <= c.max_length:
-            raise ValueError("Letters needs 1 <= min_length <= max_length")
+        self.check_range("length", low=1)
         if not 0 <= c.min_count <= c.max_count or c.min_count > c.max_length:
             raise ValueError("Letters needs 0 <= min_count <= max_count and min_count <= max_length")
         if not c.letters or set(c.letters) - set(string.ascii_lowercase):
             raise ValueError("Letters needs `letters` to be a non-empty string of lower-case letters a-z")
-        self.official = InstanceDirectory(c.source, TASK_FILE) if c.source else None
 
-    def generate(self, seed: int) -> Instance:
-        if self.official:
-            instance_id, path = self.official.pick(seed)
-            word, letter = _read_word(path), Path(instance_id).name.split("_")[0]
-        else:
-            instance_id = generated_id(seed)
-            word, letter = self._random_word(seed)
+    def read_instance(self, path: Path, instance_id: str) -> tuple[str, str]:
+        word = json.loads(path.read_text())
+        if not isinstance(word, str) or not word:
+            raise ValueError(f"{path}: expected a JSON string holding one word")
+        return word, Path(instance_id).name.split("_")[0]
+
+    def build(self, problem: tuple[str, str], instance_id: str) -> Instance:
+        word, letter = problem
         positions = letter_positions(word, letter)
         return Instance(
             question=_question(word, letter),
@@ -89,9 +85,8 @@ class Letters(Task):
             metadata={"word": word, "letter": letter, "length": len(word)},
         )
 
-    def _random_word(self, seed: int) -> tuple[str, str]:
+    def sample(self, rng: Random) -> tuple[str, str]:
         c = self.config
-        rng = seeded_rng(seed, self.name)
         length = rng.randint(c.min_length, c.max_length)
         letter = rng.choice(sorted(set(c.letters)))
         count = rng.randint(c.min_count, min(c.max_count, length))
@@ -117,9 +112,6 @@ class Letters(Task):
             "print(f'Count: {len(positions)}, Positions: {positions}')\n"
         )
 
-    def num_questions(self) -> int | None:
-        return len(self.official) if self.official else None
-
 
 def letter_positions(word: str, letter: str) -> list[int]:
     """The 1-based positions of `letter` in `word`."""
@@ -132,13 +124,6 @@ def parse_answer(answer: str) -> tuple[int, list[int]] | None:
     if not match:
         return None
     return int(match.group(1)), [int(p) for p in re.findall(r"\d+", match.group(2) or "")]
-
-
-def _read_word(path: Path) -> str:
-    word = json.loads(path.read_text())
-    if not isinstance(word, str) or not word:
-        raise ValueError(f"{path}: expected a JSON string holding one word")
-    return word
 
 
 def _question(word: str, letter: str) -> str:

@@ -7,22 +7,22 @@ written as strings of digits ("0110").
 """
 from __future__ import annotations
 
-import inspect
 import json
 import string
 from dataclasses import dataclass
 from pathlib import Path
+from random import Random
 
-from .base import Instance, Task, TaskConfig
-from .common import InstanceDirectory, generated_id, seeded_rng, split_cells
+from .base import Instance
+from .common import split_cells
 from .registry import register_task
+from .symbench import SymBenchConfig, SymBenchTask, solver_program
 
-TASK_FILE = "solution.json"
 Cell = list[int]  # [row, column], 1-based
 
 
 @dataclass
-class LightPuzzlesConfig(TaskConfig):
+class LightPuzzlesConfig(SymBenchConfig):
     """Generator knobs. The defaults cover CodeSteer's sets: n = 2-5, 1-3 buttons, 1-4 presses.
 
     min_size, max_size: the grid side n (at least 2).
@@ -30,9 +30,8 @@ class LightPuzzlesConfig(TaskConfig):
         between 2 and max(2, n*n // 2) distinct lights, drawn uniformly.
     min_presses, max_presses: how many button presses (rounds) there are; each press picks a
         button uniformly.
-    source: a directory of official instances (`<dir>/sample_<i>/solution.json` with `n`,
-        `initial_state`, `buttons` and `operations`, e.g. `symbench/light_puzzles_dataset`),
-        absolute or relative to the data directory; when set, the other knobs are ignored.
+    instances: official instances (`<dir>/sample_<i>/solution.json` with `n`,
+        `initial_state`, `buttons` and `operations`, e.g. `symbench/light_puzzles_dataset`).
     """
 
     min_size: int = 2
@@ -41,35 +40,33 @@ class LightPuzzlesConfig(TaskConfig):
     max_buttons: int = 3
     min_presses: int = 1
     max_presses: int = 4
-    source: str | None = None
 
 
-class LightPuzzles(Task):
+class LightPuzzles(SymBenchTask):
     name = "LightPuzzles"
-    source = "symbench"
     category = "execution"
     checker = "EM"
     config_class = LightPuzzlesConfig
     config: LightPuzzlesConfig
+    instance_file = "solution.json"
 
     def validate_config(self) -> None:
-        """Check the ranges and, with `source=`, list the official instances."""
         c = self.config
-        if not 2 <= c.min_size <= c.max_size:
-            raise ValueError("LightPuzzles needs 2 <= min_size <= max_size")
+        self.check_range("size", low=2)
         if not 1 <= c.min_buttons <= c.max_buttons <= len(string.ascii_uppercase):
             raise ValueError("LightPuzzles needs 1 <= min_buttons <= max_buttons <= 26")
-        if not 1 <= c.min_presses <= c.max_presses:
-            raise ValueError("LightPuzzles needs 1 <= min_presses <= max_presses")
-        self.official = InstanceDirectory(c.source, TASK_FILE) if c.source else None
+        self.check_range("presses", low=1)
 
-    def generate(self, seed: int) -> Instance:
-        if self.official:
-            instance_id, path = self.official.pick(seed)
-            grid, buttons, presses = _read_instance(path)
-        else:
-            instance_id = generated_id(seed)
-            grid, buttons, presses = self._random_puzzle(seed)
+    def read_instance(self, path: Path, instance_id: str) -> tuple[list[list[int]], dict[str, list[Cell]], list[str]]:
+        data = json.loads(path.read_text())
+        n, grid, buttons, presses = data["n"], data["initial_state"], data["buttons"], data["operations"]
+        cells_ok = all(1 <= r <= n and 1 <= c <= n for cells in buttons.values() for r, c in cells)
+        if len(grid) != n or any(len(row) != n for row in grid) or not cells_ok or not set(presses) <= set(buttons):
+            raise ValueError(f"{path}: inconsistent light puzzle")
+        return grid, {name: [list(cell) for cell in cells] for name, cells in buttons.items()}, presses
+
+    def build(self, problem: tuple[list[list[int]], dict[str, list[Cell]], list[str]], instance_id: str) -> Instance:
+        grid, buttons, presses = problem
         final = press_buttons(grid, buttons, presses)
         return Instance(
             question=_question(grid, buttons, presses),
@@ -78,9 +75,8 @@ class LightPuzzles(Task):
             metadata={"grid": grid, "buttons": buttons, "presses": presses, "size": len(grid)},
         )
 
-    def _random_puzzle(self, seed: int) -> tuple[list[list[int]], dict[str, list[Cell]], list[str]]:
+    def sample(self, rng: Random) -> tuple[list[list[int]], dict[str, list[Cell]], list[str]]:
         c = self.config
-        rng = seeded_rng(seed, self.name)
         n = rng.randint(c.min_size, c.max_size)
         grid = [[rng.randint(0, 1) for _ in range(n)] for _ in range(n)]
         cells = [[r, col] for r in range(1, n + 1) for col in range(1, n + 1)]
@@ -95,16 +91,13 @@ class LightPuzzles(Task):
 
     def reference_solution(self, instance: Instance) -> str:
         m = instance.metadata
-        return (
-            "# Replay the presses: each press flips every light its button controls.\n"
-            + inspect.getsource(press_buttons)
-            + f"\n\ngrid = {m['grid']!r}\nbuttons = {m['buttons']!r}\npresses = {m['presses']!r}\n"
+        return solver_program(
+            press_buttons,
+            comment="Replay the presses: each press flips every light its button controls.",
+            main=f"grid = {m['grid']!r}\nbuttons = {m['buttons']!r}\npresses = {m['presses']!r}\n"
             + "final = press_buttons(grid, buttons, presses)\n"
-            + "print(','.join(str(v) for row in final for v in row))\n"
+            + "print(','.join(str(v) for row in final for v in row))\n",
         )
-
-    def num_questions(self) -> int | None:
-        return len(self.official) if self.official else None
 
 
 def press_buttons(grid, buttons, presses):
@@ -125,15 +118,6 @@ def _answer_values(answer: str, size: int) -> list[int] | None:
     if len(cells) != size * size or any(cell not in ("0", "1") for cell in cells):
         return None
     return [int(cell) for cell in cells]
-
-
-def _read_instance(path: Path) -> tuple[list[list[int]], dict[str, list[Cell]], list[str]]:
-    data = json.loads(path.read_text())
-    n, grid, buttons, presses = data["n"], data["initial_state"], data["buttons"], data["operations"]
-    cells_ok = all(1 <= r <= n and 1 <= c <= n for cells in buttons.values() for r, c in cells)
-    if len(grid) != n or any(len(row) != n for row in grid) or not cells_ok or not set(presses) <= set(buttons):
-        raise ValueError(f"{path}: inconsistent light puzzle")
-    return grid, {name: [list(cell) for cell in cells] for name, cells in buttons.items()}, presses
 
 
 def _question(grid: list[list[int]], buttons: dict[str, list[Cell]], presses: list[str]) -> str:

@@ -3,7 +3,7 @@ a system of equations and inequalities.
 
 Constraint kinds (as in CodeSteer's data): `X + Y = v`, `X - Y = v`, `X = m * Y` (m a one-decimal
 multiplier), `X > Y`, `X < Y`, `X = Y`. Generated puzzles draw distinct values and build true
-constraints, preferring systems with a single solution; `source=<dir>` serves CodeSteer's instances
+constraints, preferring systems with a single solution; `instances=<dir>` serves CodeSteer's instances
 (`logical_equation/sample_<L>_<C>_<i>/question.txt`, whose number list and numbered constraint lines
 are parsed; `solution.json` holds one solution as a list).
 
@@ -15,19 +15,17 @@ number exactly once (a permutation of the list), as the question states. Lenient
 """
 from __future__ import annotations
 
-import inspect
-import json
 import re
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from random import Random
 
-from .base import Instance, Task, TaskConfig
-from .common import InstanceDirectory, generated_id, seeded_rng, split_cells
+from .base import Instance
+from .common import split_cells
 from .registry import register_task
+from .symbench import SymBenchConfig, SymBenchTask, solver_program
 
-TASK_FILE = "question.txt"
 UNIQUE_ATTEMPTS = 30  # systems drawn per instance while looking for one with a single solution
 Constraint = list  # ["sum" | "diff", X, Y, int] | ["mult", X, Y, "2.5"] | ["gt" | "lt" | "eq", X, Y]
 
@@ -44,7 +42,7 @@ _FORMS = [
 
 
 @dataclass
-class LogicalEquationConfig(TaskConfig):
+class LogicalEquationConfig(SymBenchConfig):
     """Generator knobs. Each instance picks one (letters, constraints) shape uniformly, draws that
     many distinct values uniformly from [min_value, max_value], shuffles them onto the letters and
     states true constraints about them: sums, differences and one-decimal multiples (95%) or
@@ -53,9 +51,8 @@ class LogicalEquationConfig(TaskConfig):
 
     shapes: (letters, constraints) pairs; the default is CodeSteer's ten, (9, 7) to (15, 14).
     min_value, max_value: range of the values (positive integers).
-    source: a directory of official instances (`<dir>/sample_<L>_<C>_<i>/question.txt`, e.g.
-        `symbench/logical_equation`), absolute or relative to the data directory; when set, the other
-        knobs are ignored.
+    instances: official instances (`<dir>/sample_<L>_<C>_<i>/question.txt`, e.g.
+        `symbench/logical_equation`).
     """
 
     shapes: tuple[tuple[int, int], ...] = (
@@ -63,33 +60,28 @@ class LogicalEquationConfig(TaskConfig):
     )
     min_value: int = 1
     max_value: int = 150
-    source: str | None = None
 
 
-class LogicalEquation(Task):
+class LogicalEquation(SymBenchTask):
     name = "LogicalEquation"
-    source = "symbench"
     category = "planning"
     checker = "CK"
     config_class = LogicalEquationConfig
     config: LogicalEquationConfig
+    instance_file = "question.txt"
 
     def validate_config(self) -> None:
-        """Check the shapes and value range and, with `source=`, list the official instances."""
         c = self.config
         if not c.shapes or any(len(s) != 2 or not 2 <= s[0] <= 26 or s[1] < 1 for s in c.shapes):
             raise ValueError("LogicalEquation needs shapes of (letters, constraints) with 2-26 letters")
         if not 1 <= c.min_value or c.max_value - c.min_value + 1 < max(s[0] for s in c.shapes):
             raise ValueError("LogicalEquation needs 1 <= min_value and enough values for the letters")
-        self.official = InstanceDirectory(c.source, TASK_FILE) if c.source else None
 
-    def generate(self, seed: int) -> Instance:
-        if self.official:
-            instance_id, path = self.official.pick(seed)
-            numbers, constraints = parse_question(path.read_text())
-        else:
-            instance_id = generated_id(seed)
-            numbers, constraints = self._random_puzzle(seeded_rng(seed, self.name))
+    def read_instance(self, path: Path, instance_id: str) -> tuple[list[int], list[Constraint]]:
+        return parse_question(path.read_text())
+
+    def build(self, problem: tuple[list[int], list[Constraint]], instance_id: str) -> Instance:
+        numbers, constraints = problem
         return Instance(
             question=_question(numbers, constraints),
             gold={"numbers": numbers, "constraints": constraints},
@@ -97,7 +89,7 @@ class LogicalEquation(Task):
             metadata={"letters": len(numbers), "constraints": len(constraints)},
         )
 
-    def _random_puzzle(self, rng: Random) -> tuple[list[int], list[Constraint]]:
+    def sample(self, rng: Random) -> tuple[list[int], list[Constraint]]:
         c = self.config
         letters, count = rng.choice(list(c.shapes))
         kept = None
@@ -125,16 +117,13 @@ class LogicalEquation(Task):
 
     def reference_solution(self, instance: Instance) -> str:
         gold = instance.gold
-        return (
-            "# Backtracking: assign letters in an order that follows the constraints, checking every\n"
-            "# constraint whose letters all have values.\n"
-            + inspect.getsource(solve_letters)
-            + f"\n\nsolution = solve_letters({gold['numbers']!r}, {gold['constraints']!r}, limit=1)[0]\n"
-            + "print(solution)\n"
+        return solver_program(
+            solve_letters,
+            comment="Backtracking: assign letters in an order that follows the constraints, checking every\n"
+            "constraint whose letters all have values.",
+            main=f"solution = solve_letters({gold['numbers']!r}, {gold['constraints']!r}, limit=1)[0]\n"
+            + "print(solution)\n",
         )
-
-    def num_questions(self) -> int | None:
-        return len(self.official) if self.official else None
 
 
 def _letter(i: int) -> str:

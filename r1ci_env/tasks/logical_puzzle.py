@@ -4,7 +4,7 @@ from the top-right cell, so that every row and column meets a constraint on its 
 Two constraints, as in CodeSteer's data (`constraints.type`): `sum_le_4` (the selected numbers of
 each row and each column sum to at most 4) and `product_gt_0` (their product is positive; a row or
 column with nothing selected is fine). Generated with CodeSteer's ten complexity levels (grid size,
-k, value range, constraint), keeping grids the solver can complete; `source=<dir>` serves CodeSteer's
+k, value range, constraint), keeping grids the solver can complete; `instances=<dir>` serves CodeSteer's
 instances (`logic_puzzle_dataset/sample_<i>/solution.json` with `grid`, `solution`,
 `constraints.type`; k is the length of the stored solution). 27 of those 200 stored solutions break
 the row/column constraint (CodeSteer's generator caches constraint checks by cell positions across
@@ -19,17 +19,16 @@ first selection, must be selected. Cells are `row col` pairs (0-based), also as 
 """
 from __future__ import annotations
 
-import inspect
 import json
 from dataclasses import dataclass
 from pathlib import Path
 from random import Random
 
-from .base import Instance, Task, TaskConfig
-from .common import InstanceDirectory, generated_id, parse_cell_pairs, seeded_rng
+from .base import Instance
+from .common import InstanceDirectory, parse_cell_pairs
 from .registry import register_task
+from .symbench import SymBenchConfig, SymBenchTask, solver_program
 
-TASK_FILE = "solution.json"
 RULES = ("sum_le_4", "product_gt_0")
 MAX_ATTEMPTS = 500
 
@@ -49,7 +48,7 @@ LEVELS = {
 
 
 @dataclass
-class LogicalPuzzleConfig(TaskConfig):
+class LogicalPuzzleConfig(SymBenchConfig):
     """Generator knobs. Each instance picks a complexity level uniformly from the range; a level
     fixes the grid size, the number of cells to select, the value range and the constraint
     (CodeSteer's table: level 1 is a 2x2 grid of 1-3 selecting 3 with row/column sums <= 4, level 10
@@ -57,39 +56,46 @@ class LogicalPuzzleConfig(TaskConfig):
     the range, except that ranges with negatives draw a positive value 70% of the time.
 
     min_complexity, max_complexity: the range of levels (1-10).
-    source: a directory of official instances (`<dir>/sample_<i>/solution.json`, e.g.
-        `symbench/logic_puzzle_dataset`), absolute or relative to the data directory; when set, the
-        other knobs are ignored.
+    instances: official instances (`<dir>/sample_<i>/solution.json`, e.g.
+        `symbench/logic_puzzle_dataset`).
     """
 
     min_complexity: int = 1
     max_complexity: int = 10
-    source: str | None = None
 
 
-class LogicalPuzzle(Task):
+class LogicalPuzzle(SymBenchTask):
     name = "LogicalPuzzle"
-    source = "symbench"
     category = "planning"
     checker = "CK"
     config_class = LogicalPuzzleConfig
     config: LogicalPuzzleConfig
+    instance_file = "solution.json"
 
     def validate_config(self) -> None:
-        """Check the level range and, with `source=`, list the official instances."""
         c = self.config
         if not 1 <= c.min_complexity <= c.max_complexity <= max(LEVELS):
             raise ValueError(f"LogicalPuzzle needs 1 <= min_complexity <= max_complexity <= {max(LEVELS)}")
-        self.official = InstanceDirectory(c.source, TASK_FILE) if c.source else None
-        self.skipped = self.official.skip(_unsolvable) if self.official else []
 
-    def generate(self, seed: int) -> Instance:
-        if self.official:
-            instance_id, path = self.official.pick(seed)
-            grid, count, rule, complexity = _read_instance(path)
-        else:
-            instance_id = generated_id(seed)
-            grid, count, rule, complexity = self._random_puzzle(seeded_rng(seed, self.name))
+    def open_instances(self, path: str) -> InstanceDirectory:
+        directory = InstanceDirectory(path, self.instance_file)
+        self.skipped = directory.skip(self._unsolvable)
+        return directory
+
+    def _unsolvable(self, path: Path) -> bool:
+        """Whether the official puzzle at `path` has no valid selection (a CodeSteer data defect)."""
+        grid, count, rule, _ = self.read_instance(path, "")
+        return select_cells(grid, count, rule) is None
+    
+    def read_instance(self, path: Path, instance_id: str) -> tuple[list[list[int]], int, str, int]:
+        data = json.loads(path.read_text())
+        grid, solution, rule = data["grid"], data["solution"], data["constraints"]["type"]
+        if rule not in RULES or not grid or any(len(row) != len(grid[0]) for row in grid):
+            raise ValueError(f"{path}: unknown constraint {rule!r} or ragged grid")
+        return grid, len(solution), rule, data.get("complexity", 0)
+
+    def build(self, problem: tuple[list[list[int]], int, str, int], instance_id: str) -> Instance:
+        grid, count, rule, complexity = problem
         return Instance(
             question=_question(grid, count, rule),
             gold={"grid": grid, "count": count, "rule": rule},
@@ -97,7 +103,7 @@ class LogicalPuzzle(Task):
             metadata={"complexity": complexity, "size": len(grid)},
         )
 
-    def _random_puzzle(self, rng: Random) -> tuple[list[list[int]], int, str, int]:
+    def sample(self, rng: Random) -> tuple[list[list[int]], int, str, int]:
         c = self.config
         complexity = rng.randint(c.min_complexity, c.max_complexity)
         size, count, (low, high), rule = LEVELS[complexity]
@@ -116,16 +122,13 @@ class LogicalPuzzle(Task):
 
     def reference_solution(self, instance: Instance) -> str:
         gold = instance.gold
-        return (
-            "# Search: for sums, backtracking over cells; for products, first a set of negative cells\n"
-            "# with an even number in every row and column, then distinct positive numbers.\n"
-            + inspect.getsource(select_cells)
-            + f"\n\ngrid = {gold['grid']!r}\ncells = select_cells(grid, {gold['count']!r}, {gold['rule']!r})\n"
-            + "print(', '.join(f'{r} {c}' for r, c in cells) if cells else 'no valid selection exists')\n"
+        return solver_program(
+            select_cells,
+            comment="Search: for sums, backtracking over cells; for products, first a set of negative cells\n"
+            "with an even number in every row and column, then distinct positive numbers.",
+            main=f"grid = {gold['grid']!r}\ncells = select_cells(grid, {gold['count']!r}, {gold['rule']!r})\n"
+            + "print(', '.join(f'{r} {c}' for r, c in cells) if cells else 'no valid selection exists')\n",
         )
-
-    def num_questions(self) -> int | None:
-        return len(self.official) if self.official else None
 
 
 def _random_value(rng: Random, low: int, high: int) -> int:
@@ -264,20 +267,6 @@ def select_cells(grid, count, rule):
             continue
         return sorted(chosen + [cell for _, cell in picks])
     return None
-
-
-def _unsolvable(path: Path) -> bool:
-    """Whether the official puzzle at `path` has no valid selection (a CodeSteer data defect)."""
-    grid, count, rule, _ = _read_instance(path)
-    return select_cells(grid, count, rule) is None
-
-
-def _read_instance(path: Path) -> tuple[list[list[int]], int, str, int]:
-    data = json.loads(path.read_text())
-    grid, solution, rule = data["grid"], data["solution"], data["constraints"]["type"]
-    if rule not in RULES or not grid or any(len(row) != len(grid[0]) for row in grid):
-        raise ValueError(f"{path}: unknown constraint {rule!r} or ragged grid")
-    return grid, len(solution), rule, data.get("complexity", 0)
 
 
 def _question(grid: list[list[int]], count: int, rule: str) -> str:

@@ -21,7 +21,6 @@ speaks of letter cards and consecutive letters of the alphabet: those 12 are ski
 """
 from __future__ import annotations
 
-import inspect
 import json
 import string
 from collections import Counter
@@ -29,17 +28,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from random import Random
 
-from .base import Instance, Task, TaskConfig
-from .common import InstanceDirectory, generated_id, parse_int, seeded_rng
+from .base import Instance
+from .common import InstanceDirectory, parse_int
 from .registry import register_task
+from .symbench import SymBenchConfig, SymBenchTask, solver_program
 
-TASK_FILE = "solution.json"
 LETTERS = string.ascii_uppercase
 RESULT_NAMES = {0: "pass", 1: "peng", 2: "chi"}
 
 
 @dataclass
-class MahjongConfig(TaskConfig):
+class MahjongConfig(SymBenchConfig):
     """Generator knobs. The defaults cover CodeSteer's complexities 1-5 (rounds = complexity, the
     Chi rule from 3 rounds on).
 
@@ -50,9 +49,8 @@ class MahjongConfig(TaskConfig):
     pattern_bias: the chance (0-1) that a round's new card is chosen to give a drawn judgement
         (Pass, Peng or, with Chi, Chi, each equally likely) instead of being a uniform letter;
         this keeps the three answers balanced.
-    source: a directory of official instances (`<dir>/sample_<i>/solution.json` with
-        `initial_cards`, `rounds` and `complexity`, e.g. `symbench/mahjong_pattern_dataset`),
-        absolute or relative to the data directory; when set, the other knobs are ignored.
+    instances: official instances (`<dir>/sample_<i>/solution.json` with
+        `initial_cards`, `rounds` and `complexity`, e.g. `symbench/mahjong_pattern_dataset`).
     """
 
     min_rounds: int = 1
@@ -60,36 +58,50 @@ class MahjongConfig(TaskConfig):
     chi: bool | None = None
     hand_size: int = 13
     pattern_bias: float = 0.8
-    source: str | None = None
 
 
-class Mahjong(Task):
+class Mahjong(SymBenchTask):
     name = "Mahjong"
-    source = "symbench"
     category = "execution"
     checker = "EM"
     config_class = MahjongConfig
     config: MahjongConfig
+    instance_file = "solution.json"
 
     def validate_config(self) -> None:
-        """Check the ranges and, with `source=`, list the official instances."""
         c = self.config
-        if not 1 <= c.min_rounds <= c.max_rounds:
-            raise ValueError("Mahjong needs 1 <= min_rounds <= max_rounds")
+        self.check_range("rounds", low=1)
         if not 3 <= c.hand_size <= 2 * len(LETTERS):
             raise ValueError("Mahjong needs 3 <= hand_size <= 52")
         if not 0.0 <= c.pattern_bias <= 1.0:
             raise ValueError("Mahjong needs 0 <= pattern_bias <= 1")
-        self.official = InstanceDirectory(c.source, TASK_FILE) if c.source else None
-        self.skipped = self.official.skip(_has_non_letter_cards) if self.official else []
 
-    def generate(self, seed: int) -> Instance:
-        if self.official:
-            instance_id, path = self.official.pick(seed)
-            hand, rounds, chi = _read_instance(path)
-        else:
-            instance_id = generated_id(seed)
-            hand, rounds, chi = self._random_game(seeded_rng(seed, self.name))
+    def open_instances(self, path: str) -> InstanceDirectory:
+        directory = InstanceDirectory(path, self.instance_file)
+        self.skipped = directory.skip(self._has_non_letter_cards)
+        return directory
+
+    def _has_non_letter_cards(self, path: Path) -> bool:
+        """Whether an official instance holds a card that is not a capital letter (a CodeSteer defect)."""
+        hand, rounds, _ = self.read_instance(path, "")
+        cards = hand + "".join(step["add"] + step.get("remove", "") for step in rounds)
+        return not set(cards) <= set(LETTERS)
+    
+    def read_instance(self, path: Path, instance_id: str) -> tuple[str, list[dict[str, str]], bool]:
+        data = json.loads(path.read_text())
+        hand, rounds = data["initial_cards"], [dict(step) for step in data["rounds"]]
+        rounds[-1].pop("remove", None)  # the question never shows the last round's removal
+        current = Counter(hand)
+        for step in rounds:
+            current[step["add"]] += 1
+            if step.get("remove"):
+                if not current[step["remove"]]:
+                    raise ValueError(f"{path}: removes a {step['remove']} card that is not in hand")
+                current[step["remove"]] -= 1
+        return hand, rounds, data["complexity"] > 2
+
+    def build(self, problem: tuple[str, list[dict[str, str]], bool], instance_id: str) -> Instance:
+        hand, rounds, chi = problem
         return Instance(
             question=_question(hand, rounds, chi),
             gold=last_judgement(hand, rounds, chi),
@@ -97,7 +109,7 @@ class Mahjong(Task):
             metadata={"hand": hand, "rounds": rounds, "chi": chi},
         )
 
-    def _random_game(self, rng: Random) -> tuple[str, list[dict[str, str]], bool]:
+    def sample(self, rng: Random) -> tuple[str, list[dict[str, str]], bool]:
         c = self.config
         num_rounds = rng.randint(c.min_rounds, c.max_rounds)
         chi = num_rounds > 2 if c.chi is None else c.chi
@@ -123,16 +135,11 @@ class Mahjong(Task):
 
     def reference_solution(self, instance: Instance) -> str:
         m = instance.metadata
-        return (
-            "# Replay the rounds and judge each new card against the hand before it.\n"
-            + inspect.getsource(judge)
-            + "\n\n"
-            + inspect.getsource(last_judgement)
-            + f"\n\nprint(last_judgement({m['hand']!r}, {m['rounds']!r}, {m['chi']!r}))\n"
+        return solver_program(
+            judge, last_judgement,
+            comment="Replay the rounds and judge each new card against the hand before it.",
+            main=f"print(last_judgement({m['hand']!r}, {m['rounds']!r}, {m['chi']!r}))\n",
         )
-
-    def num_questions(self) -> int | None:
-        return len(self.official) if self.official else None
 
 
 def judge(hand, card, chi):
@@ -168,27 +175,6 @@ def _random_card(rng: Random, hand: list[str], chi: bool, bias: float) -> str:
     wanted = rng.choice((0, 1, 2) if chi else (0, 1))
     options = [card for card in LETTERS if judge(hand, card, chi) == wanted]
     return rng.choice(options) if options else rng.choice(LETTERS)
-
-
-def _has_non_letter_cards(path: Path) -> bool:
-    """Whether an official instance holds a card that is not a capital letter (a CodeSteer defect)."""
-    hand, rounds, _ = _read_instance(path)
-    cards = hand + "".join(step["add"] + step.get("remove", "") for step in rounds)
-    return not set(cards) <= set(LETTERS)
-
-
-def _read_instance(path: Path) -> tuple[str, list[dict[str, str]], bool]:
-    data = json.loads(path.read_text())
-    hand, rounds = data["initial_cards"], [dict(step) for step in data["rounds"]]
-    rounds[-1].pop("remove", None)  # the question never shows the last round's removal
-    current = Counter(hand)
-    for step in rounds:
-        current[step["add"]] += 1
-        if step.get("remove"):
-            if not current[step["remove"]]:
-                raise ValueError(f"{path}: removes a {step['remove']} card that is not in hand")
-            current[step["remove"]] -= 1
-    return hand, rounds, data["complexity"] > 2
 
 
 def _question(hand: str, rounds: list[dict[str, str]], chi: bool) -> str:

@@ -2,7 +2,7 @@
 training split (CodeSteer's copy).
 
 Served from `<data dir>/symbench/MATH/train/counting_and_probability` (pinned by a directory
-checksum; no automatic download) or from `source=<dir>`; seed s serves problem s % 771 in file-name
+checksum; no automatic download) or from `instances=<dir>`; seed s serves problem s % 771 in file-name
 order. The gold answer is the solution's last \\boxed{}; answers are checked for mathematical
 equivalence without a model (see `_math_answer`). Data loading and the task class are shared with
 MATH Geometry (see `_math_dataset`).

@@ -1,7 +1,7 @@
 """MATH Geometry (SymBench): the 870 geometry problems of MATH's training split (CodeSteer's copy).
 
 Served from `<data dir>/symbench/MATH/train/geometry` (pinned by a directory checksum; no automatic
-download) or from `source=<dir>`; seed s serves problem s % 870 in file-name order. The gold answer
+download) or from `instances=<dir>`; seed s serves problem s % 870 in file-name order. The gold answer
 is the solution's last \\boxed{}; answers are checked for mathematical equivalence without a model
 (see `_math_answer`). Data loading and the task class are shared with MATH Count&Prob (see
 `_math_dataset`).

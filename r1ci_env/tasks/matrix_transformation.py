@@ -7,17 +7,17 @@ quote, so this leniency cannot turn a wrong answer into a right one.
 """
 from __future__ import annotations
 
-import inspect
 import json
 import string
 from dataclasses import dataclass
 from pathlib import Path
+from random import Random
 
-from .base import Instance, Task, TaskConfig
-from .common import InstanceDirectory, generated_id, seeded_rng, split_cells
+from .base import Instance
+from .common import split_cells
 from .registry import register_task
+from .symbench import SymBenchConfig, SymBenchTask, solver_program
 
-TASK_FILE = "solution.json"
 CHARACTER_SETS = {
     "letters": string.ascii_uppercase,
     "numbers": string.digits[1:],
@@ -27,7 +27,7 @@ CHARACTER_SETS = {
 
 
 @dataclass
-class MatrixTransformationConfig(TaskConfig):
+class MatrixTransformationConfig(SymBenchConfig):
     """Generator knobs. The defaults cover CodeSteer's sets (2x2 to 4x4, four character sets).
 
     min_rows, max_rows, min_cols, max_cols: the matrix shape (at least 1x1); rows and columns are
@@ -35,7 +35,7 @@ class MatrixTransformationConfig(TaskConfig):
     charsets: the character sets drawn from (one per instance): "letters" (A-Z), "numbers"
         (1-9), "mixed" (both) and "symbols" (!@#$%^&*).
     turns: clockwise quarter turns (1 = 90 degrees, CodeSteer's task; 2 or 3 for 180 or 270).
-    source: a directory of official instances (`<dir>/sample_<i>/solution.json` with `matrix`,
+    instances: official instances (`<dir>/sample_<i>/solution.json` with `matrix`,
         e.g. `symbench/matrix_transformation_dataset`), absolute or relative to the data directory;
         when set, the shape and character knobs are ignored (`turns` still applies).
     """
@@ -46,19 +46,17 @@ class MatrixTransformationConfig(TaskConfig):
     max_cols: int = 4
     charsets: tuple[str, ...] = ("letters", "numbers", "mixed", "symbols")
     turns: int = 1
-    source: str | None = None
 
 
-class MatrixTransformation(Task):
+class MatrixTransformation(SymBenchTask):
     name = "MatrixTransformation"
-    source = "symbench"
     category = "execution"
     checker = "EM"
     config_class = MatrixTransformationConfig
     config: MatrixTransformationConfig
+    instance_file = "solution.json"
 
     def validate_config(self) -> None:
-        """Check the ranges and, with `source=`, list the official instances."""
         c = self.config
         if not 1 <= c.min_rows <= c.max_rows or not 1 <= c.min_cols <= c.max_cols:
             raise ValueError("MatrixTransformation needs 1 <= min_rows <= max_rows and 1 <= min_cols <= max_cols")
@@ -68,19 +66,25 @@ class MatrixTransformation(Task):
             raise ValueError(f"MatrixTransformation charsets must be a non-empty subset of {tuple(CHARACTER_SETS)}")
         if c.turns not in (1, 2, 3):
             raise ValueError("MatrixTransformation needs turns in (1, 2, 3)")
-        self.official = InstanceDirectory(c.source, TASK_FILE) if c.source else None
 
-    def generate(self, seed: int) -> Instance:
+    def sample(self, rng: Random) -> list[list[str]]:
         c = self.config
-        if self.official:
-            instance_id, path = self.official.pick(seed)
-            matrix = _read_matrix(path)
-        else:
-            instance_id = generated_id(seed)
-            rng = seeded_rng(seed, self.name)
-            rows, cols = rng.randint(c.min_rows, c.max_rows), rng.randint(c.min_cols, c.max_cols)
-            chars = CHARACTER_SETS[rng.choice(c.charsets)]
-            matrix = [[rng.choice(chars) for _ in range(cols)] for _ in range(rows)]
+        rows, cols = rng.randint(c.min_rows, c.max_rows), rng.randint(c.min_cols, c.max_cols)
+        chars = CHARACTER_SETS[rng.choice(c.charsets)]
+        return [[rng.choice(chars) for _ in range(cols)] for _ in range(rows)]
+
+    def read_instance(self, path: Path, instance_id: str) -> list[list[str]]:
+        matrix = json.loads(path.read_text())["matrix"]
+        forbidden = set(",;[](){}\"'`")
+        if not matrix or any(len(row) != len(matrix[0]) for row in matrix) or any(
+            len(cell) != 1 or cell.isspace() or cell in forbidden for row in matrix for cell in row
+        ):
+            raise ValueError(f"{path}: expected a rectangular matrix of single, non-separator characters")
+        return matrix
+
+    def build(self, problem: list[list[str]], instance_id: str) -> Instance:
+        c = self.config
+        matrix = problem
         rotated = rotate(matrix, c.turns)
         return Instance(
             question=_question(matrix, c.turns),
@@ -94,15 +98,12 @@ class MatrixTransformation(Task):
 
     def reference_solution(self, instance: Instance) -> str:
         m = instance.metadata
-        return (
-            "# Rotate clockwise: the first column, read from the bottom up, becomes the first row.\n"
-            + inspect.getsource(rotate)
-            + f"\n\nmatrix = {m['matrix']!r}\n"
-            + f"print(','.join(cell for row in rotate(matrix, {m['turns']!r}) for cell in row))\n"
+        return solver_program(
+            rotate,
+            comment="Rotate clockwise: the first column, read from the bottom up, becomes the first row.",
+            main=f"matrix = {m['matrix']!r}\n"
+            + f"print(','.join(cell for row in rotate(matrix, {m['turns']!r}) for cell in row))\n",
         )
-
-    def num_questions(self) -> int | None:
-        return len(self.official) if self.official else None
 
 
 def rotate(matrix, turns=1):
@@ -110,16 +111,6 @@ def rotate(matrix, turns=1):
     for _ in range(turns % 4):
         matrix = [list(row) for row in zip(*matrix[::-1])]
     return [list(row) for row in matrix]
-
-
-def _read_matrix(path: Path) -> list[list[str]]:
-    matrix = json.loads(path.read_text())["matrix"]
-    forbidden = set(",;[](){}\"'`")
-    if not matrix or any(len(row) != len(matrix[0]) for row in matrix) or any(
-        len(cell) != 1 or cell.isspace() or cell in forbidden for row in matrix for cell in row
-    ):
-        raise ValueError(f"{path}: expected a rectangular matrix of single, non-separator characters")
-    return matrix
 
 
 def _question(matrix: list[list[str]], turns: int) -> str:

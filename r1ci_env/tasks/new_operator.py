@@ -18,7 +18,6 @@ Fixes of CodeSteer defects:
 """
 from __future__ import annotations
 
-import inspect
 import json
 import re
 from dataclasses import dataclass
@@ -26,11 +25,11 @@ from fractions import Fraction
 from pathlib import Path
 from random import Random
 
-from .base import Instance, Task, TaskConfig
-from .common import InstanceDirectory, generated_id, number_matches, seeded_rng
+from .base import Instance
+from .common import number_matches
 from .registry import register_task
+from .symbench import SymBenchConfig, SymBenchTask, solver_program
 
-TASK_FILE = "question.txt"
 SYMBOLS = "#@$&%~"  # the operator symbols (CodeSteer's set)
 FORMULA_FAMILIES = ("linear", "product", "ratio", "difference")
 DECIMAL_PLACES = 4
@@ -38,7 +37,7 @@ MAX_ATTEMPTS = 1000
 
 
 @dataclass
-class NewOperatorConfig(TaskConfig):
+class NewOperatorConfig(SymBenchConfig):
     """Generator knobs. The defaults cover CodeSteer's two shapes: one operator used twice on three
     numbers, and three operators on four numbers.
 
@@ -50,9 +49,8 @@ class NewOperatorConfig(TaskConfig):
     formulas: the definition families to draw from: "linear" (c1*a+c2*b), "product" (c*a*b),
         "ratio" ((a + b)/b) and "difference" (c1*a-c2*b); CodeSteer uses the first three.
     max_coefficient: coefficients c, c1, c2 are drawn from 1..max_coefficient.
-    source: a directory of official instances (`<dir>/sample_<i>/question.txt`, e.g.
-        `symbench/new_operator_dataset`), absolute or relative to the data directory; when set,
-        the other knobs are ignored.
+    instances: official instances (`<dir>/sample_<i>/question.txt`, e.g.
+        `symbench/new_operator_dataset`).
     """
 
     min_operators: int = 1
@@ -63,41 +61,34 @@ class NewOperatorConfig(TaskConfig):
     max_number: int = 10
     formulas: tuple[str, ...] = ("linear", "product", "ratio")
     max_coefficient: int = 5
-    source: str | None = None
 
 
-class NewOperator(Task):
+class NewOperator(SymBenchTask):
     name = "NewOperator"
-    source = "symbench"
     category = "execution"
     checker = "EM"
     config_class = NewOperatorConfig
     config: NewOperatorConfig
+    instance_file = "question.txt"
 
     def validate_config(self) -> None:
-        """Check the ranges and, with `source=`, list the official instances."""
         c = self.config
         if not 1 <= c.min_operators <= c.max_operators <= len(SYMBOLS):
             raise ValueError(f"NewOperator needs 1 <= min_operators <= max_operators <= {len(SYMBOLS)}")
-        if not 2 <= c.min_operands <= c.max_operands:
-            raise ValueError("NewOperator needs 2 <= min_operands <= max_operands")
+        self.check_range("operands", low=2)
         if c.max_operands < c.min_operators + 1:
             raise ValueError("NewOperator needs max_operands >= min_operators + 1 (each operator is used)")
-        if not 0 <= c.min_number <= c.max_number:
-            raise ValueError("NewOperator needs 0 <= min_number <= max_number")
+        self.check_range("number", low=0)
         if not c.formulas or not set(c.formulas) <= set(FORMULA_FAMILIES):
             raise ValueError(f"NewOperator formulas must be a non-empty subset of {FORMULA_FAMILIES}")
         if c.max_coefficient < 1:
             raise ValueError("NewOperator needs max_coefficient >= 1")
-        self.official = InstanceDirectory(c.source, TASK_FILE) if c.source else None
 
-    def generate(self, seed: int) -> Instance:
-        if self.official:
-            instance_id, path = self.official.pick(seed)
-            definitions, expression = parse_question_file(path)
-        else:
-            instance_id = generated_id(seed)
-            definitions, expression = self._random_problem(seeded_rng(seed, self.name))
+    def read_instance(self, path: Path, instance_id: str) -> tuple[dict[str, str], str]:
+        return parse_question_file(path)
+
+    def build(self, problem: tuple[dict[str, str], str], instance_id: str) -> Instance:
+        definitions, expression = problem
         value = evaluate_expression(expression, definitions)
         return Instance(
             question=_question(definitions, expression),
@@ -106,7 +97,7 @@ class NewOperator(Task):
             metadata={"definitions": definitions, "expression": expression, "operators": len(definitions)},
         )
 
-    def _random_problem(self, rng: Random) -> tuple[dict[str, str], str]:
+    def sample(self, rng: Random) -> tuple[dict[str, str], str]:
         c = self.config
         for _ in range(MAX_ATTEMPTS):
             count = rng.randint(c.min_operators, min(c.max_operators, c.max_operands - 1))
@@ -129,16 +120,13 @@ class NewOperator(Task):
 
     def reference_solution(self, instance: Instance) -> str:
         m = instance.metadata
-        return (
-            "# Parse the expression (parentheses first, then left to right) and apply each operator's\n"
-            "# formula with exact fractions.\n"
-            + inspect.getsource(evaluate_expression)
-            + f"\n\ndefinitions = {m['definitions']!r}\nexpression = {m['expression']!r}\n"
-            + "print(evaluate_expression(expression, definitions))\n"
+        return solver_program(
+            evaluate_expression,
+            comment="Parse the expression (parentheses first, then left to right) and apply each operator's\n"
+            "formula with exact fractions.",
+            main=f"definitions = {m['definitions']!r}\nexpression = {m['expression']!r}\n"
+            + "print(evaluate_expression(expression, definitions))\n",
         )
-
-    def num_questions(self) -> int | None:
-        return len(self.official) if self.official else None
 
 
 # ---------------------------------------------------------------- generation and question

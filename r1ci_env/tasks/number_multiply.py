@@ -11,57 +11,52 @@ import ast
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from random import Random
 
-from .base import Instance, Task, TaskConfig
-from .common import InstanceDirectory, generated_id, parse_int, seeded_rng
+from .base import Instance
+from .common import parse_int
 from .registry import register_task
-
-TASK_FILE = "input_value_list.txt"
+from .symbench import SymBenchConfig, SymBenchTask
 
 
 @dataclass
-class NumberMultiplyConfig(TaskConfig):
+class NumberMultiplyConfig(SymBenchConfig):
     """Generator knobs. Each number gets a uniform digit count, a uniform value with that many
     digits, and a random sign. The defaults cover CodeSteer's sets digit_1_2_4, digit_1_3_4 and
     digit_1_2_2_4; its harder sets are two numbers of 4 to 20 digits each.
 
     min_count, max_count: how many numbers are multiplied (at least 2).
     min_digits, max_digits: digits per number (at least 1).
-    source: a directory of official instances (`<dir>/.../sample_<i>/input_value_list.txt`, e.g.
-        `symbench/number_multiply`), absolute or relative to the data directory; when set, the other
-        knobs are ignored.
+    instances: official instances (`<dir>/.../sample_<i>/input_value_list.txt`, e.g.
+        `symbench/number_multiply`).
     """
 
     min_count: int = 3
     max_count: int = 4
     min_digits: int = 1
     max_digits: int = 4
-    source: str | None = None
 
 
-class NumberMultiply(Task):
+class NumberMultiply(SymBenchTask):
     name = "NumberMultiply"
-    source = "symbench"
     category = "execution"
     checker = "EM"
     config_class = NumberMultiplyConfig
     config: NumberMultiplyConfig
+    instance_file = "input_value_list.txt"
 
     def validate_config(self) -> None:
-        """Check the ranges and, with `source=`, list the official instances."""
-        c = self.config
-        if not 2 <= c.min_count <= c.max_count:
-            raise ValueError("NumberMultiply needs 2 <= min_count <= max_count")
-        if not 1 <= c.min_digits <= c.max_digits:
-            raise ValueError("NumberMultiply needs 1 <= min_digits <= max_digits")
-        self.official = InstanceDirectory(c.source, TASK_FILE) if c.source else None
+        self.check_range("count", low=2)
+        self.check_range("digits", low=1)
 
-    def generate(self, seed: int) -> Instance:
-        if self.official:
-            instance_id, path = self.official.pick(seed)
-            numbers = _read_numbers(path)
-        else:
-            instance_id, numbers = generated_id(seed), self._random_numbers(seed)
+    def read_instance(self, path: Path, instance_id: str) -> list[int]:
+        numbers = ast.literal_eval(path.read_text().strip())
+        if not isinstance(numbers, list) or not all(type(n) is int for n in numbers):
+            raise ValueError(f"{path}: expected a list of integers")
+        return numbers
+
+    def build(self, problem: list[int], instance_id: str) -> Instance:
+        numbers = problem
         return Instance(
             question=_question(numbers),
             gold=str(math.prod(numbers)),
@@ -69,9 +64,8 @@ class NumberMultiply(Task):
             metadata={"numbers": numbers},
         )
 
-    def _random_numbers(self, seed: int) -> list[int]:
+    def sample(self, rng: Random) -> list[int]:
         c = self.config
-        rng = seeded_rng(seed, self.name)
         numbers = []
         for _ in range(rng.randint(c.min_count, c.max_count)):
             digits = rng.randint(c.min_digits, c.max_digits)
@@ -84,16 +78,6 @@ class NumberMultiply(Task):
     def reference_solution(self, instance: Instance) -> str:
         numbers = instance.metadata["numbers"]
         return f"import math\n\nprint(math.prod({numbers!r}))\n"
-
-    def num_questions(self) -> int | None:
-        return len(self.official) if self.official else None
-
-
-def _read_numbers(path: Path) -> list[int]:
-    numbers = ast.literal_eval(path.read_text().strip())
-    if not isinstance(numbers, list) or not all(type(n) is int for n in numbers):
-        raise ValueError(f"{path}: expected a list of integers")
-    return numbers
 
 
 def _question(numbers: list[int]) -> str:

@@ -8,7 +8,7 @@ enter others. The trajectory is the polyline through the waypoints; it enters a 
 the closed rectangle anywhere (boundary included), and it must never touch a wall.
 
 CodeSteer's 140 instances (14 box layouts x 10 instructions) are hard-coded in its benchmark
-script, not shipped as data, so there is no official data directory and no `source=` knob: the
+script, not shipped as data, so there is no official data directory and no `instances=` knob: the
 instances are generated here (boxes on a 0.1 grid with free corridors between them, start and end on
 a 0.05 grid outside every box), and each generated instruction is checked to be feasible by the
 reference planner.
@@ -26,7 +26,6 @@ was), while an unordered one accepts any order. Waypoints may be written `(x, y)
 """
 from __future__ import annotations
 
-import inspect
 import re
 from dataclasses import dataclass
 from fractions import Fraction
@@ -35,6 +34,7 @@ from random import Random
 from .base import Instance, Task, TaskConfig
 from .common import generated_id, seeded_rng
 from .registry import register_task
+from .symbench import solver_program
 
 COLORS = ("red", "blue", "green", "yellow", "pink", "purple", "orange", "brown")
 WALLS = ((-1.5, -1.4, -1.5, 1.5), (1.4, 1.5, -1.5, 1.5), (-1.5, 1.5, -1.5, -1.4), (-1.5, 1.5, 1.4, 1.5))
@@ -130,13 +130,13 @@ class PathPlan(Task):
 
     def reference_solution(self, instance: Instance) -> str:
         g = instance.gold
-        return (
-            "# Breadth-first search on a 0.05 grid inside the walls, leg by leg through the boxes to\n"
-            "# enter, never stepping into (or cutting a corner of) a box to avoid.\n"
-            + inspect.getsource(plan_path)
-            + f"\n\npath = plan_path({g['boxes']!r}, {tuple(g['start'])!r}, {tuple(g['end'])!r}, "
+        return solver_program(
+            plan_path,
+            comment="Breadth-first search on a 0.05 grid inside the walls, leg by leg through the boxes to\n"
+            "enter, never stepping into (or cutting a corner of) a box to avoid.",
+            main=f"path = plan_path({g['boxes']!r}, {tuple(g['start'])!r}, {tuple(g['end'])!r}, "
             + f"{g['enter']!r}, {g['ordered']!r}, {g['avoid']!r})\n"
-            + "print('[' + ', '.join(f'({x}, {y})' for x, y in path) + ']')\n"
+            + "print('[' + ', '.join(f'({x}, {y})' for x, y in path) + ']')\n",
         )
 
 

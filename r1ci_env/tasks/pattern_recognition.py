@@ -15,7 +15,6 @@ Fixes of CodeSteer defects (`create_dataset_pattern_recognition.py`):
 """
 from __future__ import annotations
 
-import inspect
 import json
 import re
 import string
@@ -23,17 +22,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from random import Random
 
-from .base import Instance, Task, TaskConfig
-from .common import InstanceDirectory, generated_id, seeded_rng
+from .base import Instance
 from .registry import register_task
+from .symbench import SymBenchConfig, SymBenchTask, solver_program
 
-TASK_FILE = "solution.json"
 LETTERS = string.ascii_uppercase
 MAX_ATTEMPTS = 1000
 
 
 @dataclass
-class PatternRecognitionConfig(TaskConfig):
+class PatternRecognitionConfig(SymBenchConfig):
     """Generator knobs. The defaults are CodeSteer's: grids of 6-15 rows and 6-15 columns, a hidden
     square with side from 3 to half the shorter grid side, letters A-Z.
 
@@ -44,9 +42,8 @@ class PatternRecognitionConfig(TaskConfig):
         at least min_square). It is capped at the shorter grid side.
     alphabet_size: how many letters (A, B, ...) fill the grid (2-26); small alphabets make
         accidental squares likely, and such grids are redrawn.
-    source: a directory of official instances (`<dir>/sample_<i>/question.txt` and `solution.json`
-        with `row` and `column`, e.g. `symbench/pattern_recognition`), absolute or relative to the
-        data directory; when set, the other knobs are ignored.
+    instances: official instances (`<dir>/sample_<i>/question.txt` and `solution.json`
+        with `row` and `column`, e.g. `symbench/pattern_recognition`).
     """
 
     min_rows: int = 6
@@ -56,19 +53,17 @@ class PatternRecognitionConfig(TaskConfig):
     min_square: int = 3
     max_square: int | None = None
     alphabet_size: int = 26
-    source: str | None = None
 
 
-class PatternRecognition(Task):
+class PatternRecognition(SymBenchTask):
     name = "PatternRecognition"
-    source = "symbench"
     category = "execution"
     checker = "EM"
     config_class = PatternRecognitionConfig
     config: PatternRecognitionConfig
+    instance_file = "solution.json"
 
     def validate_config(self) -> None:
-        """Check the ranges and, with `source=`, list the official instances."""
         c = self.config
         if c.min_square < 2:
             raise ValueError("PatternRecognition needs min_square >= 2")
@@ -78,17 +73,15 @@ class PatternRecognition(Task):
             raise ValueError("PatternRecognition needs max_square >= min_square")
         if not 2 <= c.alphabet_size <= len(LETTERS):
             raise ValueError("PatternRecognition needs 2 <= alphabet_size <= 26")
-        self.official = InstanceDirectory(c.source, TASK_FILE) if c.source else None
 
-    def generate(self, seed: int) -> Instance:
-        if self.official:
-            instance_id, path = self.official.pick(seed)
-            grid, corner = _read_instance(path)
-            min_square = 3
-        else:
-            instance_id = generated_id(seed)
-            grid, corner = self._random_grid(seeded_rng(seed, self.name))
-            min_square = self.config.min_square
+    def sample(self, rng: Random) -> tuple[list[list[str]], tuple[int, int], int]:
+        return (*self._random_grid(rng), self.config.min_square)
+
+    def read_instance(self, path: Path, instance_id: str) -> tuple[list[list[str]], tuple[int, int], int]:
+        return (*_read_instance(path), 3)
+
+    def build(self, problem: tuple[list[list[str]], tuple[int, int], int], instance_id: str) -> Instance:
+        grid, corner, min_square = problem
         return Instance(
             question=_question(grid, min_square),
             gold=list(corner),
@@ -119,15 +112,12 @@ class PatternRecognition(Task):
 
     def reference_solution(self, instance: Instance) -> str:
         m = instance.metadata
-        return (
-            "# Dynamic programming: the side of the largest one-letter square ending at each cell.\n"
-            + inspect.getsource(largest_square_corner)
-            + f"\n\ngrid = {m['grid']!r}\n"
-            + "row, column = largest_square_corner(grid)\nprint(f'[{row}, {column}]')\n"
+        return solver_program(
+            largest_square_corner,
+            comment="Dynamic programming: the side of the largest one-letter square ending at each cell.",
+            main=f"grid = {m['grid']!r}\n"
+            + "row, column = largest_square_corner(grid)\nprint(f'[{row}, {column}]')\n",
         )
-
-    def num_questions(self) -> int | None:
-        return len(self.official) if self.official else None
 
 
 def square_sides(grid):

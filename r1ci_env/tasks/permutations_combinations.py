@@ -4,7 +4,7 @@ constraints.
 Constraint kinds (CodeSteer's five): a book is in position p; a book is not in position p; book X is
 somewhere left of book Y; book X is somewhere right of book Y; books X and Y are next to each other.
 Generated like CodeSteer's data set (random constraints, redrawn until some arrangement satisfies
-them); `source=<dir>` serves CodeSteer's instances (`permutations_and_combinations/sample_<i>/
+them); `instances=<dir>` serves CodeSteer's instances (`permutations_and_combinations/sample_<i>/
 solution.json` with `items` and `constraints_text`, whose sentences are parsed).
 
 Checking rules and the CodeSteer defect fixed: any arrangement that satisfies every constraint
@@ -15,7 +15,6 @@ quotes, lower-case letters.
 """
 from __future__ import annotations
 
-import inspect
 import json
 import re
 import string
@@ -23,11 +22,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from random import Random
 
-from .base import Instance, Task, TaskConfig
-from .common import InstanceDirectory, generated_id, seeded_rng, split_cells
+from .base import Instance
+from .common import split_cells
 from .registry import register_task
+from .symbench import SymBenchConfig, SymBenchTask, solver_program
 
-TASK_FILE = "solution.json"
 KINDS = ("fixed_position", "left_of", "not_in_position", "right_of", "adjacent_to")
 Constraint = tuple[str, str, object]  # (kind, book, book or 1-based position)
 
@@ -41,7 +40,7 @@ _PATTERNS = [
 
 
 @dataclass
-class PermutationsCombinationsConfig(TaskConfig):
+class PermutationsCombinationsConfig(SymBenchConfig):
     """Generator knobs. Each instance draws a number of books, then that many random constraints
     (each kind equally likely), drawing again until some arrangement satisfies them all.
     CodeSteer's data: 6-9 books with 7-8, 8-9, 9-10 and 10-11 constraints respectively.
@@ -49,44 +48,56 @@ class PermutationsCombinationsConfig(TaskConfig):
     min_items, max_items: number of books, labelled A, B, C, ... (2-26).
     min_constraints, max_constraints: number of constraints; None means CodeSteer's rule
         (books + 1 and books + 2).
-    source: a directory of official instances (`<dir>/sample_<i>/solution.json`, e.g.
-        `symbench/permutations_and_combinations`), absolute or relative to the data directory; when
-        set, the other knobs are ignored.
+    instances: official instances (`<dir>/sample_<i>/solution.json`, e.g.
+        `symbench/permutations_and_combinations`).
     """
 
     min_items: int = 6
     max_items: int = 9
     min_constraints: int | None = None
     max_constraints: int | None = None
-    source: str | None = None
 
 
-class PermutationsCombinations(Task):
+class PermutationsCombinations(SymBenchTask):
     name = "PermutationsCombinations"
-    source = "symbench"
     category = "planning"
     checker = "CK"
     config_class = PermutationsCombinationsConfig
     config: PermutationsCombinationsConfig
+    instance_file = "solution.json"
 
     def validate_config(self) -> None:
-        """Check the ranges and, with `source=`, list the official instances."""
         c = self.config
-        if not 2 <= c.min_items <= c.max_items <= 26:
-            raise ValueError("PermutationsCombinations needs 2 <= min_items <= max_items <= 26")
+        self.check_range("items", low=2, high=26)
         low = c.min_constraints if c.min_constraints is not None else c.min_items + 1
         high = c.max_constraints if c.max_constraints is not None else c.max_items + 2
         if not 0 <= low <= high:
             raise ValueError("PermutationsCombinations needs 0 <= min_constraints <= max_constraints")
-        self.official = InstanceDirectory(c.source, TASK_FILE) if c.source else None
 
-    def generate(self, seed: int) -> Instance:
-        if self.official:
-            instance_id, path = self.official.pick(seed)
-            items, constraints = _read_instance(path)
-        else:
-            instance_id = generated_id(seed)
-            items, constraints = self._random_puzzle(seeded_rng(seed, self.name))
+    def read_instance(self, path: Path, instance_id: str) -> tuple[list[str], list[Constraint]]:
+        data = json.loads(path.read_text())
+        items = data["items"]
+        constraints = []
+        for line in data["constraints_text"].splitlines():
+            text = re.sub(r"^\s*\d+\.\s*", "", line).strip()
+            if not text:
+                continue
+            for pattern, kind in _PATTERNS:
+                match = pattern.fullmatch(text)
+                if match:
+                    first, second = match.groups()
+                    constraints.append((kind, first, int(second) if second.isdigit() else second))
+                    break
+            else:
+                raise ValueError(f"{path}: unrecognised constraint {line!r}")
+        books = set(items)
+        for kind, book, other in constraints:
+            if book not in books or (other not in books and not (type(other) is int and 1 <= other <= len(items))):
+                raise ValueError(f"{path}: constraint mentions an unknown book or position: {kind} {book} {other}")
+        return items, constraints
+
+    def build(self, problem: tuple[list[str], list[Constraint]], instance_id: str) -> Instance:
+        items, constraints = problem
         return Instance(
             question=_question(items, constraints),
             gold={"items": items, "constraints": [list(con) for con in constraints]},
@@ -94,7 +105,7 @@ class PermutationsCombinations(Task):
             metadata={"num_items": len(items), "num_constraints": len(constraints)},
         )
 
-    def _random_puzzle(self, rng: Random) -> tuple[list[str], list[Constraint]]:
+    def sample(self, rng: Random) -> tuple[list[str], list[Constraint]]:
         c = self.config
         n = rng.randint(c.min_items, c.max_items)
         items = list(string.ascii_uppercase[:n])
@@ -115,16 +126,13 @@ class PermutationsCombinations(Task):
 
     def reference_solution(self, instance: Instance) -> str:
         constraints = [tuple(con) for con in instance.gold["constraints"]]
-        return (
-            "# Backtracking over positions from left to right, checking each constraint as soon as\n"
-            "# the books it mentions are placed.\n"
-            + inspect.getsource(arrange_books)
-            + f"\n\nbooks = arrange_books({instance.gold['items']!r}, {constraints!r})\n"
-            + "print('[' + ', '.join(f'\"{b}\"' for b in books) + ']')\n"
+        return solver_program(
+            arrange_books,
+            comment="Backtracking over positions from left to right, checking each constraint as soon as\n"
+            "the books it mentions are placed.",
+            main=f"books = arrange_books({instance.gold['items']!r}, {constraints!r})\n"
+            + "print('[' + ', '.join(f'\"{b}\"' for b in books) + ']')\n",
         )
-
-    def num_questions(self) -> int | None:
-        return len(self.official) if self.official else None
 
 
 def _random_constraint(rng: Random, items: list[str]) -> Constraint:
@@ -194,29 +202,6 @@ def arrange_books(items, constraints):
         return False
 
     return list(order) if place() else None
-
-
-def _read_instance(path: Path) -> tuple[list[str], list[Constraint]]:
-    data = json.loads(path.read_text())
-    items = data["items"]
-    constraints = []
-    for line in data["constraints_text"].splitlines():
-        text = re.sub(r"^\s*\d+\.\s*", "", line).strip()
-        if not text:
-            continue
-        for pattern, kind in _PATTERNS:
-            match = pattern.fullmatch(text)
-            if match:
-                first, second = match.groups()
-                constraints.append((kind, first, int(second) if second.isdigit() else second))
-                break
-        else:
-            raise ValueError(f"{path}: unrecognised constraint {line!r}")
-    books = set(items)
-    for kind, book, other in constraints:
-        if book not in books or (other not in books and not (type(other) is int and 1 <= other <= len(items))):
-            raise ValueError(f"{path}: constraint mentions an unknown book or position: {kind} {book} {other}")
-    return items, constraints
 
 
 def _describe(kind: str, book: str, other: object) -> str:

@@ -10,23 +10,23 @@ decimal within 0.005 of it (rounded to 2 or more decimal places); nothing else i
 """
 from __future__ import annotations
 
-import inspect
 import json
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from random import Random
 
-from .base import Instance, Task, TaskConfig
-from .common import InstanceDirectory, generated_id, number_matches, seeded_rng, split_cells
+from .base import Instance
+from .common import number_matches, split_cells
 from .registry import register_task
+from .symbench import SymBenchConfig, SymBenchTask, solver_program
 
-TASK_FILE = "solution.json"
 POOLING_TYPES = ("max", "average")
 DECIMAL_PLACES = 2
 
 
 @dataclass
-class PoolingConfig(TaskConfig):
+class PoolingConfig(SymBenchConfig):
     """Generator knobs. The defaults cover CodeSteer's sets (N = 3-6, window 2-3, both types,
     values -10..20).
 
@@ -35,9 +35,8 @@ class PoolingConfig(TaskConfig):
         capped at N-1, so the window is always smaller than the matrix.
     pooling_types: the kinds drawn from: "max" and/or "average".
     min_value, max_value: the range of the matrix entries (integers).
-    source: a directory of official instances (`<dir>/sample_<i>/solution.json` with `matrix`,
-        `window_size` and `pooling_type`, e.g. `symbench/pooling_dataset`), absolute or relative to
-        the data directory; when set, the other knobs are ignored.
+    instances: official instances (`<dir>/sample_<i>/solution.json` with `matrix`, `window_size` and
+        `pooling_type`, e.g. `symbench/pooling_dataset`).
     """
 
     min_size: int = 3
@@ -47,44 +46,44 @@ class PoolingConfig(TaskConfig):
     pooling_types: tuple[str, ...] = POOLING_TYPES
     min_value: int = -10
     max_value: int = 20
-    source: str | None = None
 
 
-class Pooling(Task):
+class Pooling(SymBenchTask):
     name = "Pooling"
-    source = "symbench"
     category = "execution"
     checker = "EM"
     config_class = PoolingConfig
     config: PoolingConfig
+    instance_file = "solution.json"
 
     def validate_config(self) -> None:
-        """Check the ranges and, with `source=`, list the official instances."""
         c = self.config
-        if not 2 <= c.min_size <= c.max_size:
-            raise ValueError("Pooling needs 2 <= min_size <= max_size")
-        if not 1 <= c.min_window <= c.max_window:
-            raise ValueError("Pooling needs 1 <= min_window <= max_window")
+        self.check_range("size", low=2)
+        self.check_range("window", low=1)
         if c.min_window >= c.max_size:
             raise ValueError("Pooling needs min_window < max_size (the window must be smaller than the matrix)")
         if not c.pooling_types or not set(c.pooling_types) <= set(POOLING_TYPES):
             raise ValueError(f"Pooling pooling_types must be a non-empty subset of {POOLING_TYPES}")
         if c.min_value > c.max_value:
             raise ValueError("Pooling needs min_value <= max_value")
-        self.official = InstanceDirectory(c.source, TASK_FILE) if c.source else None
 
-    def generate(self, seed: int) -> Instance:
+    def sample(self, rng: Random) -> tuple[list[list[int]], int, str]:
         c = self.config
-        if self.official:
-            instance_id, path = self.official.pick(seed)
-            matrix, window, kind = _read_instance(path)
-        else:
-            instance_id = generated_id(seed)
-            rng = seeded_rng(seed, self.name)
-            size = rng.randint(max(c.min_size, c.min_window + 1), c.max_size)
-            window = rng.randint(c.min_window, min(c.max_window, size - 1))
-            kind = rng.choice(c.pooling_types)
-            matrix = [[rng.randint(c.min_value, c.max_value) for _ in range(size)] for _ in range(size)]
+        size = rng.randint(max(c.min_size, c.min_window + 1), c.max_size)
+        window = rng.randint(c.min_window, min(c.max_window, size - 1))
+        kind = rng.choice(c.pooling_types)
+        return [[rng.randint(c.min_value, c.max_value) for _ in range(size)] for _ in range(size)], window, kind
+
+    def read_instance(self, path: Path, instance_id: str) -> tuple[list[list[int]], int, str]:
+        data = json.loads(path.read_text())
+        matrix, window, kind = data["matrix"], data["window_size"], data["pooling_type"]
+        square = all(len(row) == len(matrix) for row in matrix)
+        if kind not in POOLING_TYPES or not 1 <= window < len(matrix) or not square:
+            raise ValueError(f"{path}: expected a square matrix, 1 <= window_size < N, pooling_type in {POOLING_TYPES}")
+        return matrix, window, kind
+
+    def build(self, problem: tuple[list[list[int]], int, str], instance_id: str) -> Instance:
+        matrix, window, kind = problem
         result = pool(matrix, window, kind)
         return Instance(
             question=_question(matrix, window, kind),
@@ -103,16 +102,12 @@ class Pooling(Task):
 
     def reference_solution(self, instance: Instance) -> str:
         m = instance.metadata
-        return (
-            "# Slide the window over every position and take the maximum or the exact average.\n"
-            + inspect.getsource(pool)
-            + f"\n\nmatrix = {m['matrix']!r}\n"
-            + f"result = pool(matrix, {m['window']!r}, {m['pooling_type']!r})\n"
-            + "print(','.join(str(value) for row in result for value in row))\n"
+        return solver_program(
+            pool,
+            comment="Slide the window over every position and take the maximum or the exact average.",
+            main=f"matrix = {m['matrix']!r}\nresult = pool(matrix, {m['window']!r}, {m['pooling_type']!r})\n"
+            "print(','.join(str(value) for row in result for value in row))\n",
         )
-
-    def num_questions(self) -> int | None:
-        return len(self.official) if self.official else None
 
 
 def pool(matrix, window, kind):
@@ -133,14 +128,6 @@ def pool(matrix, window, kind):
                 row.append(mean.numerator if mean.denominator == 1 else mean)
         result.append(row)
     return result
-
-
-def _read_instance(path: Path) -> tuple[list[list[int]], int, str]:
-    data = json.loads(path.read_text())
-    matrix, window, kind = data["matrix"], data["window_size"], data["pooling_type"]
-    if kind not in POOLING_TYPES or not 1 <= window < len(matrix) or any(len(row) != len(matrix) for row in matrix):
-        raise ValueError(f"{path}: expected a square matrix, 1 <= window_size < N and a pooling_type in {POOLING_TYPES}")
-    return matrix, window, kind
 
 
 def _question(matrix: list[list[int]], window: int, kind: str) -> str:

@@ -15,23 +15,22 @@ instances are exactly the results of playing their moves from that position.
 """
 from __future__ import annotations
 
-import inspect
 import json
 from dataclasses import dataclass
 from pathlib import Path
 from random import Random
 
-from .base import Instance, Task, TaskConfig
-from .common import InstanceDirectory, generated_id, seeded_rng, split_cells
+from .base import Instance
+from .common import split_cells
 from .registry import register_task
+from .symbench import SymBenchConfig, SymBenchTask, solver_program
 
-TASK_FILE = "solution.json"
 Move = list[int]  # [row, column], 1-based
 COLOUR = {"0": "black (0)", "1": "white (1)"}
 
 
 @dataclass
-class ReversiConfig(TaskConfig):
+class ReversiConfig(SymBenchConfig):
     """Generator knobs. The defaults are boards of 4 or 6 (CodeSteer's) and 1-4 moves: CodeSteer's
     data uses 1-3 moves (its generator allows up to 4), but 1-3 moves from the opening give only
     about 130 different games, fewer than the 200 distinct questions every task must offer.
@@ -40,41 +39,44 @@ class ReversiConfig(TaskConfig):
     min_moves, max_moves: how many moves are played (at least 1). Each move is uniform among the
         mover's legal moves (those that flip at least one piece); a player with no legal move
         passes, and the game stops early if neither can move.
-    source: a directory of official instances (`<dir>/sample_<i>/solution.json` with `board_size`
-        and 1-based `moves`, e.g. `symbench/reversi_dataset`), absolute or relative to the data
-        directory; when set, the other knobs are ignored.
+    instances: official instances (`<dir>/sample_<i>/solution.json` with `board_size`
+        and 1-based `moves`, e.g. `symbench/reversi_dataset`).
     """
 
     board_sizes: tuple[int, ...] = (4, 6)
     min_moves: int = 1
     max_moves: int = 4
-    source: str | None = None
 
 
-class Reversi(Task):
+class Reversi(SymBenchTask):
     name = "Reversi"
-    source = "symbench"
     category = "execution"
     checker = "EM"
     config_class = ReversiConfig
     config: ReversiConfig
+    instance_file = "solution.json"
 
     def validate_config(self) -> None:
-        """Check the ranges and, with `source=`, list the official instances."""
         c = self.config
         if not c.board_sizes or any(size < 4 or size % 2 for size in c.board_sizes):
             raise ValueError("Reversi board_sizes must be even numbers >= 4")
-        if not 1 <= c.min_moves <= c.max_moves:
-            raise ValueError("Reversi needs 1 <= min_moves <= max_moves")
-        self.official = InstanceDirectory(c.source, TASK_FILE) if c.source else None
+        self.check_range("moves", low=1)
 
-    def generate(self, seed: int) -> Instance:
-        if self.official:
-            instance_id, path = self.official.pick(seed)
-            size, moves = _read_instance(path)
-        else:
-            instance_id = generated_id(seed)
-            size, moves = self._random_game(seeded_rng(seed, self.name))
+    def read_instance(self, path: Path, instance_id: str) -> tuple[int, list[dict]]:
+        """The board size and moves of an official instance; players alternate from black, and every
+        move is checked to be legal."""
+        data = json.loads(path.read_text())
+        size = data["board_size"]
+        player, moves = "0", []
+        for row, column in data["moves"]:
+            if (row - 1, column - 1) not in legal_moves(play(size, moves), player):
+                raise ValueError(f"{path}: move {(row, column)} is not legal for {COLOUR[player]}")
+            moves.append({"player": player, "row": row, "column": column})
+            player = _other(player)
+        return size, moves
+
+    def build(self, problem: tuple[int, list[dict]], instance_id: str) -> Instance:
+        size, moves = problem
         board = play(size, moves)
         return Instance(
             question=_question(size, moves),
@@ -83,7 +85,7 @@ class Reversi(Task):
             metadata={"size": size, "moves": moves},
         )
 
-    def _random_game(self, rng: Random) -> tuple[int, list[dict]]:
+    def sample(self, rng: Random) -> tuple[int, list[dict]]:
         c = self.config
         size = rng.choice(c.board_sizes)
         player, moves = "0", []
@@ -109,15 +111,12 @@ class Reversi(Task):
 
     def reference_solution(self, instance: Instance) -> str:
         m = instance.metadata
-        return (
-            "# Set up the opening position and play each move, flipping the enclosed lines.\n"
-            + inspect.getsource(play)
-            + f"\n\nboard = play({m['size']!r}, {m['moves']!r})\n"
-            + "print(','.join(cell for row in board for cell in row))\n"
+        return solver_program(
+            play,
+            comment="Set up the opening position and play each move, flipping the enclosed lines.",
+            main=f"board = play({m['size']!r}, {m['moves']!r})\n"
+            + "print(','.join(cell for row in board for cell in row))\n",
         )
-
-    def num_questions(self) -> int | None:
-        return len(self.official) if self.official else None
 
 
 def play(size, moves):
@@ -169,20 +168,6 @@ def legal_moves(board: list[list[str]], player: str) -> list[tuple[int, int]]:
         (r, c) for r in range(len(board)) for c in range(len(board))
         if board[r][c] == "*" and _flips(board, r, c, player)
     ]
-
-
-def _read_instance(path: Path) -> tuple[int, list[dict]]:
-    """The board size and moves of an official instance; players alternate from black, and every
-    move is checked to be legal."""
-    data = json.loads(path.read_text())
-    size = data["board_size"]
-    player, moves = "0", []
-    for row, column in data["moves"]:
-        if (row - 1, column - 1) not in legal_moves(play(size, moves), player):
-            raise ValueError(f"{path}: move {(row, column)} is not legal for {COLOUR[player]}")
-        moves.append({"player": player, "row": row, "column": column})
-        player = _other(player)
-    return size, moves
 
 
 def _question(size: int, moves: list[dict]) -> str:

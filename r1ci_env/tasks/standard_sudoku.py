@@ -4,7 +4,7 @@ each digit once, keeping the given digits.
 Generated puzzles start from a random full grid (a shuffled pattern grid: random digit relabelling,
 band/stack and row/column permutations within them, optional transpose) and blank random cells; with
 `unique` (the default, like all 120 official puzzles) a cell is blanked only if the puzzle keeps
-exactly one solution. `source=<dir>` serves the official instances (`puzzle` of
+exactly one solution. `instances=<dir>` serves the official instances (`puzzle` of
 `sample_<i>/solution.json`, 0 for a blank).
 
 Checker (CK, CodeSteer's `check_sudoku_solution` rules): the answer must be 81 digits 1-9 that keep
@@ -15,64 +15,56 @@ with no separator ("853214679") are accepted too.
 """
 from __future__ import annotations
 
-import inspect
 import json
 from dataclasses import dataclass
 from pathlib import Path
 from random import Random
 
-from .base import Instance, Task, TaskConfig
-from .common import InstanceDirectory, generated_id, seeded_rng, split_cells
+from .base import Instance
+from .common import split_cells
 from .registry import register_task
+from .symbench import SymBenchConfig, SymBenchTask, solver_program
 
-TASK_FILE = "solution.json"
 MAX_UNIQUE_BLANKS = 58  # with unique=True; beyond this greedy blanking rarely succeeds
 MAX_ATTEMPTS = 1000
 Grid = list[list[int]]  # 9 rows of 9 digits, 0 for a blank
 
 
 @dataclass
-class StandardSudokuConfig(TaskConfig):
+class StandardSudokuConfig(SymBenchConfig):
     """Generator knobs. The defaults match CodeSteer's puzzles (51-55 blanks, one solution each).
 
     min_blanks, max_blanks: how many of the 81 cells are blank.
     unique: blank only cells whose removal keeps exactly one solution (at most 58 blanks); the
         checker accepts any valid solution either way.
-    source: a directory of official instances (`<dir>/sample_<i>/solution.json` with `puzzle`, e.g.
-        `symbench/standard_sudoku`), absolute or relative to the data directory; when set, the other
-        knobs are ignored.
+    instances: official instances (`<dir>/sample_<i>/solution.json` with `puzzle`, e.g.
+        `symbench/standard_sudoku`).
     """
 
     min_blanks: int = 51
     max_blanks: int = 55
     unique: bool = True
-    source: str | None = None
 
 
-class StandardSudoku(Task):
+class StandardSudoku(SymBenchTask):
     name = "StandardSudoku"
-    source = "symbench"
     category = "planning"
     checker = "CK"
     config_class = StandardSudokuConfig
     config: StandardSudokuConfig
+    instance_file = "solution.json"
 
     def validate_config(self) -> None:
-        """Check the ranges and, with `source=`, list the official instances."""
         c = self.config
-        if not 1 <= c.min_blanks <= c.max_blanks <= 81:
-            raise ValueError("StandardSudoku needs 1 <= min_blanks <= max_blanks <= 81")
+        self.check_range("blanks", low=1, high=81)
         if c.unique and c.max_blanks > MAX_UNIQUE_BLANKS:
             raise ValueError(f"StandardSudoku: unique puzzles need max_blanks <= {MAX_UNIQUE_BLANKS}")
-        self.official = InstanceDirectory(c.source, TASK_FILE) if c.source else None
 
-    def generate(self, seed: int) -> Instance:
-        if self.official:
-            instance_id, path = self.official.pick(seed)
-            puzzle = read_puzzle(path)
-        else:
-            instance_id = generated_id(seed)
-            puzzle = self._random_puzzle(seeded_rng(seed, self.name))
+    def read_instance(self, path: Path, instance_id: str) -> Grid:
+        return read_puzzle(path)
+
+    def build(self, problem: Grid, instance_id: str) -> Instance:
+        puzzle = problem
         return Instance(
             question=_question(puzzle),
             gold={"puzzle": puzzle},
@@ -80,7 +72,7 @@ class StandardSudoku(Task):
             metadata={"blanks": sum(v == 0 for row in puzzle for v in row)},
         )
 
-    def _random_puzzle(self, rng: Random) -> Grid:
+    def sample(self, rng: Random) -> Grid:
         c = self.config
         for _ in range(MAX_ATTEMPTS):
             grid = _random_full_grid(rng)
@@ -103,15 +95,12 @@ class StandardSudoku(Task):
         return 1.0 if is_valid_solution(answer, instance.gold["puzzle"]) else 0.0
 
     def reference_solution(self, instance: Instance) -> str:
-        return (
-            "# Backtracking, most constrained blank cell first, with row/column/box digit masks.\n"
-            + inspect.getsource(solve_sudoku)
-            + f"\n\npuzzle = {json.dumps(instance.gold['puzzle'])}\n"
-            + "print(solve_sudoku(puzzle)[0])\n"
+        return solver_program(
+            solve_sudoku,
+            comment="Backtracking, most constrained blank cell first, with row/column/box digit masks.",
+            main=f"puzzle = {json.dumps(instance.gold['puzzle'])}\n"
+            + "print(solve_sudoku(puzzle)[0])\n",
         )
-
-    def num_questions(self) -> int | None:
-        return len(self.official) if self.official else None
 
 
 # ---------------------------------------------------------------- generation, question, files

@@ -10,22 +10,22 @@ each maximal run once, and the question here says so.
 """
 from __future__ import annotations
 
-import inspect
 import json
 import string
 from dataclasses import dataclass
 from pathlib import Path
+from random import Random
 
-from .base import Instance, Task, TaskConfig
-from .common import InstanceDirectory, generated_id, parse_int, seeded_rng
+from .base import Instance
+from .common import parse_int
 from .registry import register_task
+from .symbench import SymBenchConfig, SymBenchTask, solver_program
 
-TASK_FILE = "solution.json"
 Rule = dict  # {"letter": "A", "score": 1, "min_consecutive": 2} (CodeSteer's layout)
 
 
 @dataclass
-class StatisticalCountingConfig(TaskConfig):
+class StatisticalCountingConfig(SymBenchConfig):
     """Generator knobs. The defaults cover CodeSteer's sets (strings of 5-65 letters over 2-7
     letters, letter i scoring i points, runs of two or more).
 
@@ -36,9 +36,8 @@ class StatisticalCountingConfig(TaskConfig):
     random_scores: False gives letter i (A = 1) i points, as CodeSteer does; True draws each
         letter's points uniformly from 1..max_score.
     max_score: the largest points value when random_scores is True.
-    source: a directory of official instances (`<dir>/sample_<i>/solution.json` with `sequence`
-        and `rules`, e.g. `symbench/statistical_counting_dataset`), absolute or relative to the
-        data directory; when set, the other knobs are ignored.
+    instances: official instances (`<dir>/sample_<i>/solution.json` with `sequence`
+        and `rules`, e.g. `symbench/statistical_counting_dataset`).
     """
 
     min_length: int = 5
@@ -48,45 +47,47 @@ class StatisticalCountingConfig(TaskConfig):
     min_run: int = 2
     random_scores: bool = False
     max_score: int = 10
-    source: str | None = None
 
 
-class StatisticalCounting(Task):
+class StatisticalCounting(SymBenchTask):
     name = "StatisticalCounting"
-    source = "symbench"
     category = "execution"
     checker = "EM"
     config_class = StatisticalCountingConfig
     config: StatisticalCountingConfig
+    instance_file = "solution.json"
 
     def validate_config(self) -> None:
-        """Check the ranges and, with `source=`, list the official instances."""
         c = self.config
-        if not 1 <= c.min_length <= c.max_length:
-            raise ValueError("StatisticalCounting needs 1 <= min_length <= max_length")
-        if not 1 <= c.min_letters <= c.max_letters <= 26:
-            raise ValueError("StatisticalCounting needs 1 <= min_letters <= max_letters <= 26")
+        self.check_range("length", low=1)
+        self.check_range("letters", low=1, high=26)
         if c.min_run < 2:
             raise ValueError("StatisticalCounting needs min_run >= 2")
         if c.max_score < 1:
             raise ValueError("StatisticalCounting needs max_score >= 1")
-        self.official = InstanceDirectory(c.source, TASK_FILE) if c.source else None
 
-    def generate(self, seed: int) -> Instance:
+    def sample(self, rng: Random) -> tuple[str, list[Rule]]:
         c = self.config
-        if self.official:
-            instance_id, path = self.official.pick(seed)
-            sequence, rules = _read_instance(path)
-        else:
-            instance_id = generated_id(seed)
-            rng = seeded_rng(seed, self.name)
-            letters = string.ascii_uppercase[: rng.randint(c.min_letters, c.max_letters)]
-            rules = [
-                {"letter": letter, "score": rng.randint(1, c.max_score) if c.random_scores else i + 1,
-                 "min_consecutive": c.min_run}
-                for i, letter in enumerate(letters)
-            ]
-            sequence = "".join(rng.choice(letters) for _ in range(rng.randint(c.min_length, c.max_length)))
+        letters = string.ascii_uppercase[: rng.randint(c.min_letters, c.max_letters)]
+        rules = [
+            {"letter": letter, "score": rng.randint(1, c.max_score) if c.random_scores else i + 1,
+             "min_consecutive": c.min_run}
+            for i, letter in enumerate(letters)
+        ]
+        sequence = "".join(rng.choice(letters) for _ in range(rng.randint(c.min_length, c.max_length)))
+        return sequence, rules
+
+    def read_instance(self, path: Path, instance_id: str) -> tuple[str, list[Rule]]:
+        data = json.loads(path.read_text())
+        sequence = data["sequence"]
+        rules = [{"letter": r["letter"], "score": r["score"], "min_consecutive": r.get("min_consecutive", 2)}
+                 for r in data["rules"]]
+        if not sequence or any(r["min_consecutive"] < 1 for r in rules):
+            raise ValueError(f"{path}: expected a non-empty sequence and positive run lengths")
+        return sequence, rules
+
+    def build(self, problem: tuple[str, list[Rule]], instance_id: str) -> Instance:
+        sequence, rules = problem
         return Instance(
             question=_question(sequence, rules),
             gold=run_score(sequence, rules),
@@ -99,14 +100,11 @@ class StatisticalCounting(Task):
 
     def reference_solution(self, instance: Instance) -> str:
         m = instance.metadata
-        return (
-            "# Split the string into maximal runs of one letter and add each scoring run's points.\n"
-            + inspect.getsource(run_score)
-            + f"\n\nprint(run_score({m['sequence']!r}, {m['rules']!r}))\n"
+        return solver_program(
+            run_score,
+            comment="Split the string into maximal runs of one letter and add each scoring run's points.",
+            main=f"print(run_score({m['sequence']!r}, {m['rules']!r}))\n",
         )
-
-    def num_questions(self) -> int | None:
-        return len(self.official) if self.official else None
 
 
 def run_score(sequence, rules):
@@ -121,16 +119,6 @@ def run_score(sequence, rules):
             if rule["letter"] == letter and length >= rule["min_consecutive"]:
                 total += rule["score"]
     return total
-
-
-def _read_instance(path: Path) -> tuple[str, list[Rule]]:
-    data = json.loads(path.read_text())
-    sequence = data["sequence"]
-    rules = [{"letter": r["letter"], "score": r["score"], "min_consecutive": r.get("min_consecutive", 2)}
-             for r in data["rules"]]
-    if not sequence or any(r["min_consecutive"] < 1 for r in rules):
-        raise ValueError(f"{path}: expected a non-empty sequence and positive run lengths")
-    return sequence, rules
 
 
 def _question(sequence: str, rules: list[Rule]) -> str:

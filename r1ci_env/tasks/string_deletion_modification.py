@@ -13,7 +13,7 @@ of a substring, delete an occurrence after the first character, change a prefix 
 extra append / prepend / drop, delete the middle character of a long string, append when the count
 of a letter is even). Generated instances draw `num_rules` of them in random order and a random
 string over a, b, c; draws whose process does not stop (a repeated string), that take fewer than
-`min_steps` steps, or that end with the empty string are redrawn. `source=<dir>` serves the official
+`min_steps` steps, or that end with the empty string are redrawn. `instances=<dir>` serves the official
 instances (`initial_string` and `selected_rules` of `sample_<i>/solution.json`), rebuilt in this
 project's wording.
 
@@ -22,18 +22,16 @@ quotes, case-insensitively (all strings are lower-case).
 """
 from __future__ import annotations
 
-import inspect
 import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from random import Random
 
-from .base import Instance, Task, TaskConfig
-from .common import InstanceDirectory, generated_id, seeded_rng
+from .base import Instance
 from .registry import register_task
+from .symbench import SymBenchConfig, SymBenchTask, solver_program
 
-TASK_FILE = "solution.json"
 MAX_ATTEMPTS = 10_000
 
 # A rule is a JSON-friendly list whose first item is its kind:
@@ -68,52 +66,45 @@ CATALOGUE: list[list] = [
 
 
 @dataclass
-class StringDeletionModificationConfig(TaskConfig):
+class StringDeletionModificationConfig(SymBenchConfig):
     """Generator knobs. The defaults are CodeSteer's: 6 of the 20 catalogue rules, strings of 10-20
     letters over a, b, c, and at least 4 rewriting steps.
 
     num_rules: how many catalogue rules an instance uses (1-20), in random order.
     min_length, max_length: length of the starting string (at least 1).
     min_steps: the fewest rewriting steps a generated instance takes (0 allows none).
-    source: a directory of official instances (`<dir>/sample_<i>/solution.json` with
-        `initial_string` and `selected_rules`, e.g. `symbench/string_deletion_and_modification`),
-        absolute or relative to the data directory; when set, the other knobs are ignored.
+    instances: official instances (`<dir>/sample_<i>/solution.json` with
+        `initial_string` and `selected_rules`, e.g. `symbench/string_deletion_and_modification`).
     """
 
     num_rules: int = 6
     min_length: int = 10
     max_length: int = 20
     min_steps: int = 4
-    source: str | None = None
 
 
-class StringDeletionModification(Task):
+class StringDeletionModification(SymBenchTask):
     name = "StringDeletionModification"
-    source = "symbench"
     category = "execution"
     checker = "EM"
     config_class = StringDeletionModificationConfig
     config: StringDeletionModificationConfig
+    instance_file = "solution.json"
 
     def validate_config(self) -> None:
-        """Check the ranges and, with `source=`, list the official instances."""
         c = self.config
         if not 1 <= c.num_rules <= len(CATALOGUE):
             raise ValueError(f"StringDeletionModification needs 1 <= num_rules <= {len(CATALOGUE)}")
-        if not 1 <= c.min_length <= c.max_length:
-            raise ValueError("StringDeletionModification needs 1 <= min_length <= max_length")
+        self.check_range("length", low=1)
         if not 0 <= c.min_steps <= 100:
             raise ValueError("StringDeletionModification needs 0 <= min_steps <= 100")
-        self.official = InstanceDirectory(c.source, TASK_FILE) if c.source else None
 
-    def generate(self, seed: int) -> Instance:
-        if self.official:
-            instance_id, path = self.official.pick(seed)
-            text, rules = read_instance(path)
-            steps = rewrite(text, rules)
-        else:
-            instance_id = generated_id(seed)
-            text, rules, steps = self._random_instance(seeded_rng(seed, self.name))
+    def read_instance(self, path: Path, instance_id: str) -> tuple[str, list[list], list[str]]:
+        text, rules = read_instance(path)
+        return text, rules, rewrite(text, rules)
+
+    def build(self, problem: tuple[str, list[list], list[str]], instance_id: str) -> Instance:
+        text, rules, steps = problem
         return Instance(
             question=_question(text, rules),
             gold=steps[-1],
@@ -121,7 +112,7 @@ class StringDeletionModification(Task):
             metadata={"initial": text, "rules": rules, "steps": len(steps) - 1},
         )
 
-    def _random_instance(self, rng: Random) -> tuple[str, list[list], list[str]]:
+    def sample(self, rng: Random) -> tuple[str, list[list], list[str]]:
         c = self.config
         for _ in range(MAX_ATTEMPTS):
             rules = [list(rule) for rule in rng.sample(CATALOGUE, c.num_rules)]
@@ -139,14 +130,11 @@ class StringDeletionModification(Task):
 
     def reference_solution(self, instance: Instance) -> str:
         rules, text = instance.metadata["rules"], instance.metadata["initial"]
-        return (
-            "# Apply the first rule whose condition holds, again and again, until none holds.\n"
-            + inspect.getsource(rewrite)
-            + f"\n\nrules = {json.dumps(rules)}\nprint(rewrite({text!r}, rules)[-1])\n"
+        return solver_program(
+            rewrite,
+            comment="Apply the first rule whose condition holds, again and again, until none holds.",
+            main=f"rules = {json.dumps(rules)}\nprint(rewrite({text!r}, rules)[-1])\n",
         )
-
-    def num_questions(self) -> int | None:
-        return len(self.official) if self.official else None
 
 
 def _unquote(answer: str) -> str:

@@ -12,24 +12,22 @@ occurrences in the original string first, and the question here says so.
 """
 from __future__ import annotations
 
-import inspect
 import json
 from dataclasses import dataclass
 from pathlib import Path
 from random import Random
 
-from .base import Instance, Task, TaskConfig
-from .common import InstanceDirectory, generated_id, seeded_rng
+from .base import Instance
 from .registry import register_task
+from .symbench import SymBenchConfig, SymBenchTask, solver_program
 
-TASK_FILE = "solution.json"
 ALPHABET = "ABCDE"
 RULES = [((ALPHABET * 2)[i:i + 4], ALPHABET[i]) for i in range(len(ALPHABET))]  # ABCD -> A, ...
 MAX_ATTEMPTS = 1000
 
 
 @dataclass
-class StringInsertionConfig(TaskConfig):
+class StringInsertionConfig(SymBenchConfig):
     """Generator knobs. The defaults are CodeSteer's: three triggers, each followed by one random
     separator letter, with 0-2 random letters before and after; strings with any extra occurrence
     are redrawn, so the answer has exactly the drawn number of insertions.
@@ -38,42 +36,38 @@ class StringInsertionConfig(TaskConfig):
         least 1).
     max_separator: each trigger after the first is preceded by 1..max_separator random letters.
     max_padding: 0..max_padding random letters go before the first and after the last trigger.
-    source: a directory of official instances (`<dir>/sample_<i>/solution.json` with
-        `original_string`, e.g. `symbench/string_insertion`), absolute or relative to the data
-        directory; when set, the other knobs are ignored.
+    instances: official instances (`<dir>/sample_<i>/solution.json` with
+        `original_string`, e.g. `symbench/string_insertion`).
     """
 
     min_insertions: int = 3
     max_insertions: int = 3
     max_separator: int = 1
     max_padding: int = 2
-    source: str | None = None
 
 
-class StringInsertion(Task):
+class StringInsertion(SymBenchTask):
     name = "StringInsertion"
-    source = "symbench"
     category = "execution"
     checker = "EM"
     config_class = StringInsertionConfig
     config: StringInsertionConfig
+    instance_file = "solution.json"
 
     def validate_config(self) -> None:
-        """Check the ranges and, with `source=`, list the official instances."""
         c = self.config
-        if not 1 <= c.min_insertions <= c.max_insertions:
-            raise ValueError("StringInsertion needs 1 <= min_insertions <= max_insertions")
+        self.check_range("insertions", low=1)
         if c.max_separator < 1 or c.max_padding < 0:
             raise ValueError("StringInsertion needs max_separator >= 1 and max_padding >= 0")
-        self.official = InstanceDirectory(c.source, TASK_FILE) if c.source else None
 
-    def generate(self, seed: int) -> Instance:
-        if self.official:
-            instance_id, path = self.official.pick(seed)
-            original = _read_original(path)
-        else:
-            instance_id = generated_id(seed)
-            original = self._random_string(seeded_rng(seed, self.name))
+    def read_instance(self, path: Path, instance_id: str) -> str:
+        original = json.loads(path.read_text())["original_string"]
+        if not original or set(original) - set(ALPHABET):
+            raise ValueError(f"{path}: original_string must be a non-empty string over {ALPHABET}")
+        return original
+
+    def build(self, problem: str, instance_id: str) -> Instance:
+        original = problem
         return Instance(
             question=_question(original),
             gold=insert_after_triggers(original, RULES),
@@ -81,7 +75,7 @@ class StringInsertion(Task):
             metadata={"original": original, "length": len(original)},
         )
 
-    def _random_string(self, rng: Random) -> str:
+    def sample(self, rng: Random) -> str:
         c = self.config
         count = rng.randint(c.min_insertions, c.max_insertions)
 
@@ -105,15 +99,12 @@ class StringInsertion(Task):
         return 1.0 if text == instance.gold else 0.0
 
     def reference_solution(self, instance: Instance) -> str:
-        return (
-            "# Find every trigger occurrence in the original string, then insert after each one.\n"
-            + inspect.getsource(insert_after_triggers)
-            + f"\n\nrules = {RULES!r}\n"
-            + f"print(insert_after_triggers({instance.metadata['original']!r}, rules))\n"
+        return solver_program(
+            insert_after_triggers,
+            comment="Find every trigger occurrence in the original string, then insert after each one.",
+            main=f"rules = {RULES!r}\n"
+            + f"print(insert_after_triggers({instance.metadata['original']!r}, rules))\n",
         )
-
-    def num_questions(self) -> int | None:
-        return len(self.official) if self.official else None
 
 
 def insert_after_triggers(text, rules):
@@ -135,13 +126,6 @@ def insert_after_triggers(text, rules):
 
 def _occurrences(text: str) -> list[int]:
     return [start for start in range(len(text) - 3) for pattern, _ in RULES if text.startswith(pattern, start)]
-
-
-def _read_original(path: Path) -> str:
-    original = json.loads(path.read_text())["original_string"]
-    if not original or set(original) - set(ALPHABET):
-        raise ValueError(f"{path}: original_string must be a non-empty string over {ALPHABET}")
-    return original
 
 
 def _question(original: str) -> str:

@@ -9,7 +9,7 @@ through methods 1 to 5 in order, again and again; each method is used once when 
 skipped otherwise; the process stops after a full round in which no method could be used.
 
 Generated instances draw the starting numbers of A, B and C uniformly from `min_count`..`max_count`;
-`source=<dir>` serves the official instances (the starting numbers are read from
+`instances=<dir>` serves the official instances (the starting numbers are read from
 `sample_<i>/question.txt`, whose `solution.json` holds only the answer).
 
 Checker (EM): the six final numbers in the order A, B, C, X, Y, Z, written as CodeSteer asks
@@ -22,12 +22,13 @@ import inspect
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from random import Random
 
-from .base import Instance, Task, TaskConfig
-from .common import InstanceDirectory, generated_id, parse_count_list, seeded_rng
+from .base import Instance
+from .common import parse_count_list
 from .registry import register_task
+from .symbench import SymBenchConfig, SymBenchTask
 
-TASK_FILE = "question.txt"
 ITEMS = "ABCXYZ"
 # Method -> [used, made] as [item index, count] pairs (items A, B, C, X, Y, Z).
 METHODS = [
@@ -43,45 +44,41 @@ _OFFICIAL_COUNTS = re.compile(
 
 
 @dataclass
-class StringSplittingConfig(TaskConfig):
+class StringSplittingConfig(SymBenchConfig):
     """Generator knobs. CodeSteer's complexities 1-5 draw each starting number from 1-3, 2-4, 3-6,
     4-7 and 5-10; the default range covers them all.
 
     min_count, max_count: the starting number of each machine A, B, C, drawn independently.
-    source: a directory of official instances (`<dir>/sample_<i>/question.txt`, e.g.
-        `symbench/string_splitting`), absolute or relative to the data directory; when set, the other
-        knobs are ignored.
+    instances: official instances (`<dir>/sample_<i>/question.txt`, e.g.
+        `symbench/string_splitting`).
     """
 
     min_count: int = 1
     max_count: int = 10
-    source: str | None = None
 
 
-class StringSplitting(Task):
+class StringSplitting(SymBenchTask):
     name = "StringSplitting"
-    source = "symbench"
     category = "execution"
     checker = "EM"
     config_class = StringSplittingConfig
     config: StringSplittingConfig
+    instance_file = "question.txt"
 
     def validate_config(self) -> None:
-        """Check the range and, with `source=`, list the official instances."""
         c = self.config
         if not 0 <= c.min_count <= c.max_count or c.max_count < 1:
             raise ValueError("StringSplitting needs 0 <= min_count <= max_count and max_count >= 1")
-        self.official = InstanceDirectory(c.source, TASK_FILE) if c.source else None
 
-    def generate(self, seed: int) -> Instance:
+    def sample(self, rng: Random) -> list[int]:
         c = self.config
-        if self.official:
-            instance_id, path = self.official.pick(seed)
-            counts = read_counts(path)
-        else:
-            instance_id = generated_id(seed)
-            rng = seeded_rng(seed, self.name)
-            counts = [rng.randint(c.min_count, c.max_count) for _ in range(3)]
+        return [rng.randint(c.min_count, c.max_count) for _ in range(3)]
+
+    def read_instance(self, path: Path, instance_id: str) -> list[int]:
+        return read_counts(path)
+
+    def build(self, problem: list[int], instance_id: str) -> Instance:
+        counts = problem
         return Instance(
             question=_question(counts),
             gold=dismantle(counts, METHODS),
@@ -100,9 +97,6 @@ class StringSplitting(Task):
             + f"\n\nmethods = {METHODS!r}  # [used, made] as [item index, count] pairs; items A B C X Y Z\n"
             + f"print(json.dumps([str(n) for n in dismantle({instance.metadata['counts']!r}, methods)]))\n"
         )
-
-    def num_questions(self) -> int | None:
-        return len(self.official) if self.official else None
 
 
 def dismantle(counts, methods):

@@ -13,7 +13,7 @@ above (for these six methods, equivalently: use each method as often as possible
 the question here states it.
 
 Generated instances draw the starting counts of [A], [B], [C] uniformly from `min_count`..`max_count`;
-`source=<dir>` serves the official instances (`A_count`, `B_count`, `C_count`).
+`instances=<dir>` serves the official instances (`A_count`, `B_count`, `C_count`).
 
 Checker (EM): the nine final counts in the order [A], [B], [C], {A}, {B}, {C}, (A), (B), (C),
 separated by spaces and/or commas, brackets and quotes around them ignored ("2 0 1 1 0 0 0 0 0",
@@ -21,16 +21,16 @@ separated by spaces and/or commas, brackets and quotes around them ignored ("2 0
 """
 from __future__ import annotations
 
-import inspect
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from random import Random
 
-from .base import Instance, Task, TaskConfig
-from .common import InstanceDirectory, generated_id, parse_count_list, seeded_rng
+from .base import Instance
+from .common import parse_count_list
 from .registry import register_task
+from .symbench import SymBenchConfig, SymBenchTask, solver_program
 
-TASK_FILE = "solution.json"
 BLOCKS = ["[A]", "[B]", "[C]", "{A}", "{B}", "{C}", "(A)", "(B)", "(C)"]
 # Method -> (blocks used, blocks made), as indexes into BLOCKS.
 METHODS = [
@@ -44,44 +44,40 @@ METHODS = [
 
 
 @dataclass
-class StringSynthesisConfig(TaskConfig):
+class StringSynthesisConfig(SymBenchConfig):
     """Generator knobs. CodeSteer's official counts lie in 1-8.
 
     min_count, max_count: the starting number of each of [A], [B] and [C], drawn independently.
-    source: a directory of official instances (`<dir>/sample_<i>/solution.json` with `A_count`,
-        `B_count`, `C_count`, e.g. `symbench/string_synthesis`), absolute or relative to the data
-        directory; when set, the other knobs are ignored.
+    instances: official instances (`<dir>/sample_<i>/solution.json` with `A_count`,
+        `B_count`, `C_count`, e.g. `symbench/string_synthesis`).
     """
 
     min_count: int = 1
     max_count: int = 8
-    source: str | None = None
 
 
-class StringSynthesis(Task):
+class StringSynthesis(SymBenchTask):
     name = "StringSynthesis"
-    source = "symbench"
     category = "execution"
     checker = "EM"
     config_class = StringSynthesisConfig
     config: StringSynthesisConfig
+    instance_file = "solution.json"
 
     def validate_config(self) -> None:
-        """Check the range and, with `source=`, list the official instances."""
         c = self.config
         if not 0 <= c.min_count <= c.max_count or c.max_count < 1:
             raise ValueError("StringSynthesis needs 0 <= min_count <= max_count and max_count >= 1")
-        self.official = InstanceDirectory(c.source, TASK_FILE) if c.source else None
 
-    def generate(self, seed: int) -> Instance:
+    def sample(self, rng: Random) -> list[int]:
         c = self.config
-        if self.official:
-            instance_id, path = self.official.pick(seed)
-            counts = read_counts(path)
-        else:
-            instance_id = generated_id(seed)
-            rng = seeded_rng(seed, self.name)
-            counts = [rng.randint(c.min_count, c.max_count) for _ in range(3)]
+        return [rng.randint(c.min_count, c.max_count) for _ in range(3)]
+
+    def read_instance(self, path: Path, instance_id: str) -> list[int]:
+        return read_counts(path)
+
+    def build(self, problem: list[int], instance_id: str) -> Instance:
+        counts = problem
         return Instance(
             question=_question(counts),
             gold=synthesize(counts, _method_lists()),
@@ -93,15 +89,12 @@ class StringSynthesis(Task):
         return 1.0 if parse_count_list(answer, len(BLOCKS)) == instance.gold else 0.0
 
     def reference_solution(self, instance: Instance) -> str:
-        return (
-            "# Use the lowest-numbered usable method once, start again from method 1, until none is usable.\n"
-            + inspect.getsource(synthesize)
-            + f"\n\nmethods = {json.dumps(_method_lists())}  # [used, made] as [block index, count] pairs\n"
-            + f"print(' '.join(map(str, synthesize({instance.metadata['counts']!r}, methods))))\n"
+        return solver_program(
+            synthesize,
+            comment="Use the lowest-numbered usable method once, start again from method 1, until none is usable.",
+            main=f"methods = {json.dumps(_method_lists())}  # [used, made] as [block index, count] pairs\n"
+            + f"print(' '.join(map(str, synthesize({instance.metadata['counts']!r}, methods))))\n",
         )
-
-    def num_questions(self) -> int | None:
-        return len(self.official) if self.official else None
 
 
 def _method_lists() -> list:

@@ -12,7 +12,7 @@ states confirm): go through the methods in order, again and again, using each on
 and skipping it otherwise; stop after a full round in which no method could be used.
 
 Generated instances draw a recipe from `recipes` and each crop's starting amount from
-`min_count`..`max_count`; `source=<dir>` serves the official instances (methods parsed from
+`min_count`..`max_count`; `instances=<dir>` serves the official instances (methods parsed from
 `sample_<i>/question.txt`, starting amounts from `solution.json`'s `initial_state`).
 
 Fix of a CodeSteer defect: its stored answer always has five slots [A, B, C, X, Y], and TASKS.md
@@ -25,17 +25,17 @@ spaces and/or commas, brackets and quotes ignored.
 """
 from __future__ import annotations
 
-import inspect
 import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from random import Random
 
-from .base import Instance, Task, TaskConfig
-from .common import InstanceDirectory, generated_id, parse_count_list, seeded_rng
+from .base import Instance
+from .common import parse_count_list
 from .registry import register_task
+from .symbench import SymBenchConfig, SymBenchTask, solver_program
 
-TASK_FILE = "solution.json"
 ITEMS = "ABCXY"  # crops A, B, C and products X, Y; C can also be made (three_crops, two_products)
 # Recipe -> (crops planted, methods as [used, made] lists of [item, count] pairs).
 RECIPES: dict[str, tuple[str, list]] = {
@@ -62,49 +62,46 @@ _OFFICIAL_AMOUNT = re.compile(r"(\d+) units? of (?:crop|product) ([A-Z])")
 
 
 @dataclass
-class SynthesisDecompositionConfig(TaskConfig):
+class SynthesisDecompositionConfig(SymBenchConfig):
     """Generator knobs. CodeSteer's starting amounts lie in 2-8.
 
     recipes: the method sets to draw from (see the module docstring), each equally likely.
     min_count, max_count: the starting amount of each planted crop, drawn independently.
-    source: a directory of official instances (`<dir>/sample_<i>/{question.txt,solution.json}`, e.g.
-        `symbench/synthesis_decomposition_dataset`), absolute or relative to the data directory;
-        when set, the other knobs are ignored.
+    instances: official instances (`<dir>/sample_<i>/{question.txt,solution.json}`, e.g.
+        `symbench/synthesis_decomposition_dataset`).
     """
 
     recipes: tuple[str, ...] = ("two_crops", "three_crops", "two_products")
     min_count: int = 2
     max_count: int = 8
-    source: str | None = None
 
 
-class SynthesisDecomposition(Task):
+class SynthesisDecomposition(SymBenchTask):
     name = "SynthesisDecomposition"
-    source = "symbench"
     category = "execution"
     checker = "EM"
     config_class = SynthesisDecompositionConfig
     config: SynthesisDecompositionConfig
+    instance_file = "solution.json"
 
     def validate_config(self) -> None:
-        """Check the recipes and the range and, with `source=`, list the official instances."""
         c = self.config
         if isinstance(c.recipes, str) or not c.recipes or any(r not in RECIPES for r in c.recipes):
             raise ValueError(f"SynthesisDecomposition: recipes must be a non-empty list of {sorted(RECIPES)}")
         if not 0 <= c.min_count <= c.max_count or c.max_count < 1:
             raise ValueError("SynthesisDecomposition needs 0 <= min_count <= max_count and max_count >= 1")
-        self.official = InstanceDirectory(c.source, TASK_FILE) if c.source else None
 
-    def generate(self, seed: int) -> Instance:
+    def sample(self, rng: Random) -> tuple[dict[str, int], list]:
         c = self.config
-        if self.official:
-            instance_id, path = self.official.pick(seed)
-            start, methods = read_instance(path)
-        else:
-            instance_id = generated_id(seed)
-            rng = seeded_rng(seed, self.name)
-            crops, methods = RECIPES[rng.choice(list(c.recipes))]
-            start = {crop: rng.randint(c.min_count, c.max_count) for crop in crops}
+        crops, methods = RECIPES[rng.choice(list(c.recipes))]
+        start = {crop: rng.randint(c.min_count, c.max_count) for crop in crops}
+        return start, methods
+
+    def read_instance(self, path: Path, instance_id: str) -> tuple[dict[str, int], list]:
+        return read_instance(path)
+
+    def build(self, problem: tuple[dict[str, int], list], instance_id: str) -> Instance:
+        start, methods = problem
         slots = answer_slots(start, methods)
         final = exchange(start, methods)
         return Instance(
@@ -119,16 +116,13 @@ class SynthesisDecomposition(Task):
 
     def reference_solution(self, instance: Instance) -> str:
         meta = instance.metadata
-        return (
-            "# Go round the methods in order, using each once when possible, until a whole round uses none.\n"
-            + inspect.getsource(exchange)
-            + f"\n\nmethods = {json.dumps(meta['methods'])}  # [used, made] as [item, count] pairs\n"
+        return solver_program(
+            exchange,
+            comment="Go round the methods in order, using each once when possible, until a whole round uses none.",
+            main=f"methods = {json.dumps(meta['methods'])}  # [used, made] as [item, count] pairs\n"
             + f"final = exchange({meta['start']!r}, methods)\n"
-            + f"print([final[item] for item in {meta['slots']!r}])\n"
+            + f"print([final[item] for item in {meta['slots']!r}])\n",
         )
-
-    def num_questions(self) -> int | None:
-        return len(self.official) if self.official else None
 
 
 def exchange(start, methods):
