@@ -536,23 +536,25 @@ class BenchRun:
         started = time.perf_counter()
         pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="r1ci-bench")
         try:
-            futures = [pool.submit(self.play, key) for key in self.pending]
-            while futures:
-                done, not_done = wait(futures, timeout=0.5, return_when=FIRST_EXCEPTION)
-                for future in done:
-                    future.result()
-                futures = list(not_done)
-                self.progress_state.refresh(self.errors.count)
-        except BaseException:
-            self.stop.interrupt("interrupted")
-            raise
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+            try:
+                futures = [pool.submit(self.play, key) for key in self.pending]
+                while futures:
+                    done, not_done = wait(futures, timeout=0.5, return_when=FIRST_EXCEPTION)
+                    for future in done:
+                        future.result()
+                    futures = list(not_done)
+                    self.progress_state.refresh(self.errors.count)
+            except BaseException:
+                self.stop.interrupt("interrupted")
+                raise
+            finally:
+                pool.shutdown(wait=True, cancel_futures=True)
+                seconds = time.perf_counter() - started
+                self._close(seconds)
+            return self._result(seconds, report.write_reports(self.out))
+        finally:  # only now: a second signal while the reports are written still writes them and exits cleanly
             for signum, handler in restore.items():
                 signal.signal(signum, handler)
-            seconds = time.perf_counter() - started
-            self._close(seconds)
-        return self._result(seconds, report.write_reports(self.out))
 
     def _close(self, seconds: float) -> None:
         """Close the files and record this run in the manifest."""
