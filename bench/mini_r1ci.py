@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(REPO), str(REPO / "tests")]  # the trainer scripts; tests/tiny_qwen's turn recorder
+sys.path.insert(0, str(REPO))  # the trainer scripts
 
 # Trained: procedural NumberMultiply and two BBH tasks whose oracle program computes the answer from the
 # question (copy the expression into Python, print it) -- within reach of a 135M model.
@@ -109,9 +109,7 @@ def plan_for_budget(minutes: float, n_train: int = len(TRAIN_TASKS), n_unseen: i
 def teacher_transcripts(make_env: Callable[[str], Any], tasks: Sequence[str], n: int, path: Path) -> dict[str, int]:
     """Oracle episodes on seeds TEACHER_SEED_BASE + i, recorded with their turns in the JSONL that
     train_sft.py reads; returns solved episodes per task (train_sft keeps only those)."""
-    from tiny_qwen import play_recording_turns
-
-    from agents import OracleAgent
+    from agents import OracleAgent, run_episode
 
     solved: dict[str, int] = {}
     with path.open("w") as handle:
@@ -119,10 +117,10 @@ def teacher_transcripts(make_env: Callable[[str], Any], tasks: Sequence[str], n:
             for i in range(n):
                 env = make_env(task)
                 try:
-                    episode, line = play_recording_turns(env, OracleAgent(), TEACHER_SEED_BASE + i)
+                    episode = run_episode(env, OracleAgent(), TEACHER_SEED_BASE + i)
                 finally:
                     env.close()
-                handle.write(json.dumps(line) + "\n")
+                handle.write(json.dumps(episode.to_dict()) + "\n")
                 solved[task] = solved.get(task, 0) + int(episode.reward >= 1.0)
     return solved
 

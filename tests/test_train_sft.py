@@ -25,14 +25,14 @@ SEEDS = range(6)
 @pytest.fixture(scope="module")
 def oracle_jsonl(tmp_path_factory) -> Path:
     """Six oracle episodes of the toy task as bench-style JSONL lines, plus two failed ones."""
-    from agents import NullAgent, OracleAgent
+    from agents import NullAgent, OracleAgent, run_episode
 
     path = tmp_path_factory.mktemp("oracle") / "oracle.jsonl"
     lines = []
     for agent, seeds in ((OracleAgent(), SEEDS), (NullAgent(), range(2))):
         for seed in seeds:
             env = q.make_toy_env(max_code_calls=2)
-            lines.append(json.dumps(q.play_recording_turns(env, agent, seed)[1]))
+            lines.append(json.dumps(run_episode(env, agent, seed).to_dict()))
     path.write_text("\n".join(lines) + "\n")
     return path
 

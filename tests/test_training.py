@@ -51,8 +51,8 @@ class ScriptedBackend(HFBackend):
 
 def oracle_turns(seed: int):
     """The oracle's turn texts and observations on the toy env (what a scripted policy will replay)."""
-    episode, line = q.play_recording_turns(q.make_toy_env(max_code_calls=2), OracleAgent(), seed)
-    return line["prompt"], [(t["model"], t["observation"]) for t in line["turns"]], episode
+    episode = run_episode(q.make_toy_env(max_code_calls=2), OracleAgent(), seed)
+    return episode.prompt, [(t["model"], t["observation"]) for t in episode.turns], episode
 
 
 # ----------------------------------------------------------------------------------------------

@@ -242,30 +242,3 @@ def make_toy_env(task: str = TOY_TASK, **env_options):
     env_options.pop("sandbox", None)
     env = CodeInterpreterEnv(task, sandbox=ToySandbox(), **env_options)
     return env
-
-
-def play_recording_turns(env, agent, seed: int):
-    """Play one episode and return (Episode, its `r1ci bench`-style line with "prompt" and "turns"): each
-    model text as the env keeps it (cut after its first closed block), each observation as the env
-    returned it (None on the last turn). What `train_sft.py` reads, without replaying anything."""
-    from agents import Agent, run_episode
-    from r1ci_env import protocol
-
-    class Recorder(Agent):
-        def __init__(self) -> None:
-            self.prompt, self.turns = "", []
-
-        def reset(self, prompt, info, env=None):
-            self.prompt = prompt
-            agent.reset(prompt, info, env)
-
-        def act(self, observation, info):
-            if self.turns:
-                self.turns[-1]["observation"] = observation
-            action = agent.act(observation, info)
-            self.turns.append({"model": protocol.extract_code(action)[1], "observation": None})
-            return action
-
-    recorder = Recorder()
-    episode = run_episode(env, recorder, seed)
-    return episode, {**episode.to_dict(), "prompt": recorder.prompt, "turns": recorder.turns}
