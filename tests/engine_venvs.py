@@ -1,4 +1,5 @@
-"""Build each engine's virtual environment once into `.cache/venvs/<engine>-<version>-<hash>` and reuse it.
+"""Build each engine's virtual environment once into `~/.cache/r1ci/venvs/<engine>-<version>-<hash>`
+(`$R1CI_VENV_CACHE`) and reuse it: outside the checkout, so fresh clones on one machine (CI) share it.
 
 The engines pin packages that conflict with r1ci's own (verl 0.9: transformers < 5.11), so their tests run
 in a venv of their own, driven through a subprocess. A venv is complete when its stamp file exists; a
@@ -25,7 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-CACHE = Path(os.environ.get("R1CI_VENV_CACHE", REPO / ".cache" / "venvs"))
+CACHE = Path(os.environ.get("R1CI_VENV_CACHE")
+             or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "r1ci" / "venvs")
 STAMP = "r1ci-venv-complete.json"
 # The engine venvs install r1ci's core only (gymnasium, numpy, tqdm, docker SDK); never torch pins of ours.
 CORE_REQUIREMENTS = ["gymnasium>=1.2,<1.5", "numpy>=1.26", "tqdm", "docker>=7.1,<8"]
