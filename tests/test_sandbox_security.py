@@ -41,6 +41,7 @@ import time
 import pytest
 
 from r1ci_env.sandbox import ExecResult
+from r1ci_env.sandbox.base import RESET_NOTE
 from sandbox_probe import all_problems, assert_probe_clean, baseline_of, probe_all
 
 pytestmark = pytest.mark.docker
@@ -994,7 +995,8 @@ IPC_CALLS = errno_json(
     "attempt('mqueue file', lambda: open('/dev/mqueue/r1ci-leak', 'w'))\n"
     "attempt('memfd', lambda: os.memfd_create('ok'))\n"
     "attempt('posix shm', lambda: open('/dev/shm/sem.r1ci', 'w').write('x'))\n"
-    "out['sysvipc rows'] = sum(len(open('/proc/sysvipc/' + k).read().splitlines()) - 1 for k in ('shm', 'sem', 'msg'))\n"
+    "rows = [open('/proc/sysvipc/' + k).read().splitlines()[1:] for k in ('shm', 'sem', 'msg')]\n"
+    "out['sysvipc rows'] = sum(map(len, rows))\n"
 )
 
 
@@ -1210,4 +1212,396 @@ def test_x7_signal_state_of_the_executor_does_not_leak_into_programs(box):
         "handlers": {"SIGINT": "default_int_handler", "SIGPIPE": "SIG_IGN", "SIGXFSZ": "SIG_IGN"},
         "wakeup_fd": -1, "blocked": "0000000000000000", "corrupted": [],
     }
+    box.assert_clean()
+
+
+# ---- Sandbox v2: the containment classes of issue 9 -----------------------------------------------
+# Each case runs through the real pool, asserts the contained outcome, and ends with the probe of
+# every slot (`box.assert_clean`). "Concurrent" cases run several episodes in the one container.
+
+ZOMBIE_LEADER = (  # a thread group whose leader thread exits while another thread runs on
+    "import ctypes, os, threading, time\n"
+    "def plant():\n"
+    "    for _ in range(400):\n"
+    "        for d in ('/tmp', '/dev/shm', os.getcwd()):\n"
+    "            try:\n"
+    "                open(d + '/evil_planted.py', 'w').write('print(\"PLANTED\")')\n"
+    "            except OSError:\n"
+    "                pass\n"
+    "        time.sleep(0.01)\n"
+    "threading.Thread(target=plant).start()\n"
+    "time.sleep(0.05)\n"
+    "ctypes.CDLL(None).pthread_exit(None)\n"
+)
+DETACHED_ZOMBIE_LEADER = (  # the same, in a setsid() grandchild, while the run itself exits at once
+    "import os\n"
+    "if os.fork() == 0:\n"
+    "    os.setsid()\n"
+    "    if os.fork() == 0:\n"
+    + "".join("        " + line + "\n" for line in ZOMBIE_LEADER.splitlines())
+    + "    os._exit(0)\n"
+    "os.wait()\n"
+    "print('parent done')\n"
+)
+PLANT_CHECK = "import sys\ntry:\n    import evil_planted\nexcept ImportError:\n    print('clean')\n"
+
+
+def test_c1_a_zombie_leader_thread_group_dies_at_the_timeout(box):
+    started = time.monotonic()
+    result = box.run(ZOMBIE_LEADER, timeout=1.5)
+    assert result.timed_out and result.exit_code == -9, result
+    assert time.monotonic() - started < 1.5 + 3  # class 2: no hang in a blocking wait
+    assert box.run(PLANT_CHECK).stdout == "clean\n"
+    box.assert_clean()
+
+
+def test_c1_a_detached_zombie_leader_dies_with_its_run(box):
+    result = box.run(DETACHED_ZOMBIE_LEADER, timeout=5)
+    assert result.exit_code == 0 and result.stdout == "parent done\n", result
+    states = box.assert_clean()  # at once: the run is over, so nothing of its slot may live
+    assert all(state["own"] == [] for state in states)
+    assert box.run(PLANT_CHECK).stdout == "clean\n"
+
+
+def test_c1_c2_concurrent_zombie_leaders_and_innocent_neighbours(box):
+    """Three attackers and three honest episodes at once: the honest ones get right results, never a
+    SandboxError, and the container survives."""
+    jobs = [(ZOMBIE_LEADER, 1.0), (BYSTANDER, 10), (DETACHED_ZOMBIE_LEADER, 5), (BYSTANDER, 10)] * 2
+    results = box.together(jobs[:6], stagger=0.05)
+    for result in results[1::2]:
+        assert result.exit_code == 0 and result.stdout == "4999950000 1060 656e92ca\n", result
+    assert results[0].timed_out and results[2].stdout == "parent done\n", results
+    box.assert_clean()
+
+
+def test_c1_session_leftovers_die_when_the_session_ends(box):
+    with box.sandbox.session() as session:
+        assert session.run(DETACHED_ZOMBIE_LEADER, timeout=5).stdout == "parent done\n"
+        result = session.run("import os\nprint(sorted(os.listdir('.')))", timeout=5)
+        assert result.exit_code == 0  # the episode's own leftovers may live while the episode does
+    box.assert_clean()
+    assert box.run(PLANT_CHECK).stdout == "clean\n"
+
+
+def test_c2_a_session_cell_with_a_zombie_leader_times_out_and_resets(box):
+    with box.sandbox.session() as session:
+        session.run("x = 1")
+        started = time.monotonic()
+        result = session.run(ZOMBIE_LEADER, timeout=1.0)
+        assert result.timed_out and time.monotonic() - started < 1.0 + 3, result
+        assert result.stderr.endswith(RESET_NOTE)
+        assert session.run("print('x' in dir())").stdout == "False\n"
+    box.assert_clean()
+
+
+# -- class 3: the session channel
+
+def channel_attack(body: str) -> str:
+    return "import os, socket, struct, sys, time\nch = socket.socket(fileno=os.dup(3))\n" + body
+
+
+CHANNEL_ATTACKS = {
+    "garbage": channel_attack("ch.send(b'{\"status\": NaN}')\ntime.sleep(3)\n"),
+    "deep_nesting": channel_attack("ch.send(b'[' * 60 + b']' * 60)\ntime.sleep(3)\n"),
+    "oversized": channel_attack("ch.send(b'x' * 100000)\ntime.sleep(3)\n"),
+    "flood": channel_attack("for _ in range(5000):\n    try:\n        ch.send(b'{', socket.MSG_DONTWAIT)\n"
+                            "    except BlockingIOError:\n        break\ntime.sleep(3)\n"),
+    "forged_token_then_exit": channel_attack("ch.send(struct.pack('=c8si', b'D', b'12345678', 0))\nos._exit(0)\n"),
+    "closed_channel": "import os, time\nos.close(3)\ntime.sleep(3)\nprint('after')\n",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(CHANNEL_ATTACKS))
+def test_c3_channel_misuse_is_the_programs_result_and_spares_other_sessions(box, kind):
+    with box.sandbox.session() as other, box.sandbox.session() as session:
+        other.run("y = 5")
+        session.run("x = 1")
+        result = session.run(CHANNEL_ATTACKS[kind], timeout=2.0)
+        assert not result.ok, result  # a crash, a reset or a timeout, never a SandboxError
+        assert other.run("print(y)").stdout == "5\n"  # the neighbour session is untouched
+        after = session.run("print('fresh', 'x' in dir())")
+        assert after.ok and after.stdout in ("fresh True\n", "fresh False\n"), after
+    box.assert_clean()
+
+
+STEAL_TOKEN = (  # find the worker's token in its own frames, report done early, keep spinning in a thread
+    "import os, socket, struct, sys, threading, time\n"
+    "token, frame = None, sys._getframe()\n"
+    "while frame is not None and token is None:\n"
+    "    token, frame = frame.f_locals.get('token'), frame.f_back\n"
+    "def spin():\n"
+    "    while True:\n"
+    "        with open('ticks', 'a') as fh:\n"
+    "            fh.write(f'{time.time()}\\n')\n"
+    "        time.sleep(0.02)\n"
+    "threading.Thread(target=spin, daemon=True).start()\n"
+    "time.sleep(0.1)\n"
+    "socket.socket(fileno=os.dup(3)).send(struct.pack('=c8si', b'D', token, 0))\n"
+    "time.sleep(0.5)\n"
+)
+
+
+def test_c3_a_forged_done_with_the_real_token_cannot_run_past_its_call(box):
+    """The program reads the worker's token from its frames (it shares the process) and reports the
+    cell done early. Decision: the call ends there, as if the program had returned, but nothing of
+    the slot runs until the next call: the whole slot is stopped between calls."""
+    with box.sandbox.session() as session:
+        result = session.run(STEAL_TOKEN, timeout=5)
+        assert result.ok and result.duration < 0.5, result
+        ended = time.time()
+        time.sleep(1.5)
+        resumed = time.time()
+        ticks = session.run("import time\ntime.sleep(0.3)\n"
+                            "print(sorted(float(t) for t in open('ticks').read().split()))", timeout=5)
+        assert ticks.ok and not ticks.stderr, ticks
+        during_gap = [t for t in json.loads(ticks.stdout) if ended + 0.2 < t < resumed - 0.1]
+        assert during_gap == [], "the program ran between calls"
+    box.assert_clean()
+
+
+# -- class 4: the scratch directory's own inode
+
+INODE_ATTACKS = {
+    "chmod_open": "import os\nos.chmod('.', 0o777)\nos.chmod('/tmp', 0o777)\n",
+    "chmod_closed": "import os\nos.chmod('.', 0o000)\n",
+    "default_acl": "import os, struct\n"
+                   "acl = struct.pack('<I', 2) + b''.join(struct.pack('<HHI', tag, 7, 0xFFFFFFFF)"
+                   " for tag in (1, 4, 32))\n"
+                   "os.setxattr('.', 'system.posix_acl_default', acl)\n",
+    "xattr_memory": "import os\nos.setxattr('.', 'user.note', b'secret')\nos.setxattr('/tmp', 'user.note', b'x')\n",
+    "times": "import os\nos.utime('.', (0, 0))\n",
+    "setgid_dir": "import os\nos.chmod('.', 0o2755)\n",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(INODE_ATTACKS))
+def test_c4_the_scratch_inode_is_new_for_every_run(box, kind):
+    result = box.run(INODE_ATTACKS[kind] + "print('done')\n")
+    assert result.stdout == "done\n" or "Operation not supported" in result.stderr, result
+    box.assert_clean()  # every slot: mode 0700, our uid, no xattrs or ACL, nothing used, fresh /tmp
+
+
+def test_c4_a_sessions_scratch_inode_is_new_for_the_next_episode(box):
+    with box.sandbox.session() as session:
+        assert session.run("import os\nos.chmod('.', 0o777)\nos.setxattr('.', 'user.a', b'1')\n"
+                           "print(oct(os.stat('.').st_mode & 0o777))").stdout == "0o777\n"
+        assert session.run("import os\nprint(os.listxattr('.'))").stdout == "['user.a']\n"  # same episode
+    box.assert_clean()
+
+
+# -- class 5: no run starts from a process that saw another run
+
+def heap_search(prefix: str, suffix: str) -> str:
+    """A program that searches all its readable memory for prefix+suffix (never built in its memory)."""
+    return (
+        "import re\n"
+        f"A, B = {prefix.encode()!r}, {suffix.encode()!r}\n"
+        "hits = 0\n"
+        "import ctypes\n"
+        "regions = []\n"
+        "for line in open('/proc/self/maps').read().splitlines():\n"
+        "    fields = line.split()\n"
+        "    if fields[1].startswith('r') and (len(fields) < 6 or fields[5] in ('[heap]', '[stack]')):\n"
+        "        regions.append([int(x, 16) for x in fields[0].split('-')])  # anonymous memory: heaps\n"
+        "for lo, hi in regions:\n"
+        "    if True:\n"
+        "        data = ctypes.string_at(lo, hi - lo)\n"
+        "        start = data.find(A)\n"
+        "        while start >= 0:\n"
+        "            hits += data[start + len(A):start + len(A) + len(B)] == B\n"
+        "            start = data.find(A, start + 1)\n"
+        "print('hits', hits)\n"
+    )
+
+
+def test_c5_a_run_cannot_find_a_concurrent_or_earlier_runs_code_or_output_in_its_memory(box):
+    prefix, suffix = "r1ci-sibling-", os.urandom(8).hex()
+    secret = prefix + suffix
+    earlier = [box.run(f"answer = {secret!r}\nprint(answer * 3)") for _ in range(4)]  # every slot, likely
+    assert all(r.ok for r in earlier)
+    victim = f"import time\nanswer = {secret!r}\nprint(answer)\ntime.sleep(2)\n"
+    results = box.together([(victim, 5), (victim, 5), (heap_search(prefix, suffix), 10),
+                            (heap_search(prefix, suffix), 10)], stagger=0.3)
+    assert results[0].ok and results[1].ok
+    for spy in results[2:]:
+        assert spy.ok and spy.stdout == "hits 0\n", spy
+    box.assert_clean()
+
+
+def test_c5_a_session_cannot_find_another_sessions_code_in_its_memory(box):
+    prefix, suffix = "r1ci-session-", os.urandom(8).hex()
+    with box.sandbox.session() as victim, box.sandbox.session() as spy:
+        assert victim.run(f"answer = {prefix + suffix!r}\nprint(answer)").ok
+        result = spy.run(heap_search(prefix, suffix), timeout=10)
+        assert result.ok and result.stdout == "hits 0\n", result
+    box.assert_clean()
+
+
+# -- class 6: private /tmp, /dev/shm, IPC and sockets per run
+
+SAME_NAME = (  # G honest copies of one program: each uses the same fixed file names
+    "import os, time\n"
+    "mine = os.urandom(8).hex()\n"
+    "for d in ('/tmp', '/dev/shm'):\n"
+    "    fd = os.open(d + '/result.txt', os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)\n"
+    "    os.write(fd, mine.encode())\n"
+    "    os.close(fd)\n"
+    "time.sleep(0.8)\n"
+    "print(all(open(d + '/result.txt').read() == mine for d in ('/tmp', '/dev/shm')))\n"
+)
+
+
+def test_c6_concurrent_copies_of_one_program_do_not_collide_in_tmp_or_shm(box):
+    results = box.together([(SAME_NAME, 5)] * 4, stagger=0.05)
+    assert [r.stdout for r in results] == ["True\n"] * 4, results
+    box.assert_clean()
+
+
+PLANTER = (
+    "import os, socket, time\n"
+    "os.mkfifo('/tmp/result.txt')\n"
+    "os.symlink('/etc/passwd', '/dev/shm/result.txt')\n"
+    "s = socket.socket(socket.AF_UNIX)\n"
+    "s.bind('\\0r1ci-abstract')\n"
+    "s.listen()\n"
+    "t = socket.socket()\n"
+    "t.bind(('127.0.0.1', 47321))\n"
+    "t.listen()\n"
+    "print('planted', flush=True)\n"
+    "time.sleep(2)\n"
+)
+PLANT_VICTIM = (
+    "import errno, os, socket, time\n"
+    "time.sleep(0.5)\n"
+    "out = []\n"
+    "for path in ('/tmp/result.txt', '/dev/shm/result.txt'):\n"
+    "    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)\n"
+    "    out.append('created')\n"
+    "for family, address in ((socket.AF_UNIX, '\\0r1ci-abstract'), (socket.AF_INET, ('127.0.0.1', 47321))):\n"
+    "    try:\n"
+    "        socket.socket(family).connect(address)\n"
+    "        out.append('CONNECTED')\n"
+    "    except OSError as exc:\n"
+    "        out.append(errno.errorcode[exc.errno])\n"
+    "print(out)\n"
+)
+
+
+def test_c6_a_neighbour_cannot_plant_files_or_listen_where_another_run_looks(box):
+    planter, victim = box.together([(PLANTER, 5), (PLANT_VICTIM, 5)], stagger=0.1)
+    assert planter.ok and planter.stdout == "planted\n", planter
+    assert victim.ok and victim.stdout == "['created', 'created', 'ECONNREFUSED', 'ECONNREFUSED']\n", victim
+    box.assert_clean()
+
+
+def test_c6_sessions_do_not_share_tmp(box):
+    with box.sandbox.session() as first, box.sandbox.session() as second:
+        assert first.run("open('/tmp/shared', 'w').write('first')").ok
+        result = second.run("import os\nprint(os.listdir('/tmp'), os.listdir('/dev/shm'))")
+        assert result.stdout == "[] []\n", result
+        assert first.run("print(open('/tmp/shared').read())").stdout == "first\n"  # the episode keeps its own
+    box.assert_clean()
+
+
+# -- class 7: smaller holes
+
+def test_c7_io_uring_and_namespaces_are_denied_to_programs(box):
+    body = (
+        "import ctypes\n"
+        "libc = ctypes.CDLL(None, use_errno=True)\n"
+        "def call(nr, *args):\n"
+        "    if libc.syscall(nr, *args) == -1:\n"
+        "        raise OSError(ctypes.get_errno(), 'failed')\n"
+        "params = ctypes.create_string_buffer(120)\n"
+        "attempt('io_uring_setup', lambda: call(425, 8, params))\n"
+        "attempt('unshare user', lambda: call(272, 0x10000000))\n"
+        "attempt('unshare net', lambda: call(272, 0x40000000))\n"
+        "attempt('clone newuser', lambda: call(56, 0x10000000 | 17, 0, 0, 0, 0))\n"
+        "attempt('clone3', lambda: call(435, 0, 0))\n"
+        "attempt('mount', lambda: call(165, b'none', b'/tmp', b'tmpfs', 0, 0))\n"
+        "attempt('setns', lambda: call(308, 0, 0))\n"
+        "attempt('ptrace traceme', lambda: call(101, 0, 0, 0, 0))\n"
+        "attempt('keyctl', lambda: call(250, 0, 0, 0, 0))\n"
+        "attempt('bpf', lambda: call(321, 0, 0, 0))\n"
+        "caps = [l.split()[1] for l in open('/proc/self/status') if l.startswith(('CapEff', 'CapPrm', 'CapBnd'))]\n"
+        "out['caps'] = sorted(set(caps))\n"
+        "out['no_new_privs'] = open('/proc/self/status').read().split('NoNewPrivs:')[1].split()[0]\n"
+        "out['seccomp'] = open('/proc/self/status').read().split('Seccomp_filters:')[1].split()[0]\n"
+    )
+    out = box.json(errno_json(body))
+    assert out.pop("caps") == ["0000000000000000"] and out.pop("no_new_privs") == "1"  # bounding set too
+    assert int(out.pop("seccomp")) >= 2  # Docker's profile (the container's) and the run filter
+    assert out == {"io_uring_setup": "EPERM", "unshare user": "EPERM", "unshare net": "EPERM",
+                   "clone newuser": "EPERM", "clone3": "ENOSYS", "mount": "EPERM", "setns": "EPERM",
+                   "ptrace traceme": "EPERM", "keyctl": "EPERM", "bpf": "EPERM"}
+    box.assert_clean()
+
+
+def test_c7_ptys_come_from_the_slots_own_small_pool(box):
+    code = ("import os, pty\nfds = []\ntry:\n    while True:\n        fds.append(pty.openpty())\n"
+            "except OSError as exc:\n    print(len(fds), exc.errno)\n")
+    result = box.run(code)
+    assert result.ok and result.stdout.split()[0] == "8", result  # executor Config.ptys, then ENOSPC
+    box.assert_clean()  # and /dev/pts is empty again in every slot
+
+
+def test_c7_every_run_draws_fresh_sympy_and_numpy_randomness(box):
+    code = ("import json, random, numpy, sympy.core.random as sr\n"
+            "print(json.dumps([sr.rng.random(), sr.randint(0, 10**9), random.random(), float(numpy.random.rand())]))")
+    draws = [tuple(json.loads(box.run(code).stdout)) for _ in range(6)]
+    for column in zip(*draws):
+        assert len(set(column)) == len(column), draws
+    box.assert_clean()
+
+
+def test_c7_an_internal_set_up_failure_is_an_infrastructure_error_not_stderr():
+    """A run whose set-up fails (here an impossible process limit) must never come back as program
+    output: the host sees a SandboxError naming the set-up."""
+    from r1ci_env.sandbox import SandboxError, make_sandbox
+
+    try:
+        sandbox = make_sandbox("docker", containers=1, slots=1, nproc=-2, retries=0)
+    except SandboxError as exc:
+        pytest.skip(str(exc))
+    try:
+        with pytest.raises(SandboxError, match="could not set up the run"):
+            sandbox.run("print('never')")
+    finally:
+        sandbox.close()
+
+
+# -- class 8: a program's failure is its result
+
+KILL_OWN_TREE = "import os, signal\nif os.fork() == 0:\n    import time; time.sleep(9)\nos.kill(-1, signal.SIGKILL)\n" \
+                "os.kill(0, signal.SIGKILL)\n"
+
+
+@pytest.mark.parametrize("mode", ["stateless", "session"])
+def test_c8_killing_ones_own_tree_is_the_programs_result(box, mode):
+    if mode == "stateless":
+        result = box.run(KILL_OWN_TREE)
+    else:
+        with box.sandbox.session() as session:
+            result = session.run(KILL_OWN_TREE)
+            assert session.run("print(2)").stdout == "2\n"
+    assert result.exit_code == -9 and not result.timed_out, result
+    box.assert_clean()
+
+
+@pytest.mark.parametrize("action", ["kill_tree", "hang", "channel"])
+def test_c8_a_stateful_rollout_goes_on_after_a_hostile_program(box, action):
+    """Through gym: the hostile step's observation is the program's result and the episode goes on."""
+    from r1ci_env.env import CodeInterpreterEnv
+
+    code = {"kill_tree": KILL_OWN_TREE, "hang": ZOMBIE_LEADER,
+            "channel": CHANNEL_ATTACKS["forged_token_then_exit"]}[action]
+    env = CodeInterpreterEnv("NumberMultiply", sandbox=box.sandbox, stateful=True, timeout=1.5, max_code_calls=3)
+    try:
+        env.reset(seed=0)
+        observation, reward, terminated, truncated, _ = env.step(f"```python\n{code}\n```")
+        assert reward == 0.0 and not terminated and not truncated
+        observation, _, terminated, _, _ = env.step("```python\nprint(6 * 7)\n```")
+        assert "42" in observation and not terminated
+    finally:
+        env.close()
     box.assert_clean()

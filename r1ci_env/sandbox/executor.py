@@ -102,7 +102,7 @@ CLONE_NEWNS, CLONE_NEWIPC, CLONE_NEWUSER, CLONE_NEWNET = 0x20000, 0x08000000, 0x
 CLONE_NAMESPACES = 0x7E020000  # NEWNS|NEWCGROUP|NEWUTS|NEWIPC|NEWUSER|NEWPID|NEWNET
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REC, MS_PRIVATE = 1, 2, 4, 8, 0x4000, 1 << 18
 MNT_DETACH = 2
-PR_SET_DUMPABLE, PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP, PR_SET_CHILD_SUBREAPER = 4, 38, 22, 36
+PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP, PR_SET_CHILD_SUBREAPER = 4, 24, 38, 22, 36
 SECCOMP_MODE_FILTER = 2
 
 
@@ -223,6 +223,7 @@ def _become_program(config: Config, kernel: Kernel, slot: int, cpu_seconds: int)
     with open("/proc/self/oom_score_adj", "w") as fh:
         fh.write("1000")
     os.umask(0o077)
+    _drop_bounding_set(kernel)
     uid = config.uid(slot)
     os.setgroups([])
     os.setresgid(uid, uid, uid)
@@ -233,10 +234,19 @@ def _become_program(config: Config, kernel: Kernel, slot: int, cpu_seconds: int)
     os.environ.clear()
     os.environ.update(_program_environment(scratch))
     _reseed()
-    if os.uname().machine == "x86_64":
-        install_run_filter(kernel)
+    if os.uname().machine != "x86_64":  # fail closed: no program runs without the run filter
+        raise OSError(f"the run filter supports x86_64 only, not {os.uname().machine}")
+    install_run_filter(kernel)
     sys.argv = [RUN_FILENAME]
     sys.path.insert(0, scratch)
+
+
+def _drop_bounding_set(kernel: Kernel) -> None:
+    """Empty the capability bounding set (full in the slot's user namespace, where this child is still
+    root): after the uid switch nothing, not even a file capability, could give any back."""
+    for cap in range(64):
+        if kernel.libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
+            break  # EINVAL: past the last capability this kernel knows
 
 
 def _setup_done(fd: int, error: str | None = None) -> None:
@@ -699,6 +709,7 @@ class Session:
         self.worker = False
         self.run: Run | None = None
         self.token = b""
+        self.last_token = b""  # the previous cell's: a late DONE_FRAME with it is ignored
         self.frozen = False
         self.pending: dict | None = None
         self.closing: dict | None = None
@@ -892,6 +903,8 @@ class Executor:
     # -- keepers
 
     def _on_keeper(self, slot: Slot) -> None:
+        if slot.sock.fileno() < 0:  # closed earlier in this round of events
+            return
         try:
             data = slot.sock.recv(4096)
         except BlockingIOError:
@@ -980,7 +993,8 @@ class Executor:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         session.setup_fd = _memfd("setup")
         slot = self.slots[session.slot]
-        self._to_keeper(slot, START_FRAME.pack(b"W", self.config.session_cpu_seconds), [theirs.fileno(), session.setup_fd])
+        start = START_FRAME.pack(b"W", self.config.session_cpu_seconds)
+        self._to_keeper(slot, start, [theirs.fileno(), session.setup_fd])
         theirs.close()
         ours.setblocking(False)
         session.channel, session.worker, session.frozen = ours, True, False
@@ -994,7 +1008,7 @@ class Executor:
         if session.frozen:
             self._to_keeper(self.slots[session.slot], b"G")
             session.frozen = False
-        session.token = os.urandom(8)
+        session.last_token, session.token = session.token, os.urandom(8)
         code_fd = _memfd("code", request.get("code", "").encode("utf-8", "surrogateescape"))
         run = Run(request, session.slot, _memfd("stdout"), _memfd("stderr"), None)
         session.run = run
@@ -1009,6 +1023,8 @@ class Executor:
         """The worker's DONE_FRAME ends the cell and stops the slot until the next one. Anything else
         (wrong size, a stale or forged token, a message between cells) is the program's misuse: the
         session is ended and the cell answered as such. Fixed-size reads: O(1) work per message."""
+        if session.channel is None:  # dropped earlier in this round of events
+            return
         try:
             data, _, flags, _ = session.channel.recvmsg(64)
         except BlockingIOError:
@@ -1019,14 +1035,16 @@ class Executor:
             self._drop_channel(session)
             return
         run = session.run
-        if run is not None and not run.timed_out and len(data) == DONE_FRAME.size and not flags & 0x20:  # MSG_TRUNC
-            tag, token, status = DONE_FRAME.unpack(data)
-            if tag == b"D" and token == session.token:
-                run.status, run.finished, session.run = status, time.monotonic(), None
-                self._to_keeper(self.slots[session.slot], b"Z")
-                session.frozen = True
-                self._respond(run)
-                return
+        whole = len(data) == DONE_FRAME.size and not flags & 0x20  # 0x20: MSG_TRUNC, the message was longer
+        frame = DONE_FRAME.unpack(data) if whole else None
+        if frame and frame[0] == b"D" and session.last_token and frame[1] == session.last_token:
+            return  # the program forged the previous cell's end; its worker is only catching up
+        if frame and frame[0] == b"D" and frame[1] == session.token and run is not None and not run.timed_out:
+            run.status, run.finished, session.run = frame[2], time.monotonic(), None
+            self._to_keeper(self.slots[session.slot], b"Z")
+            session.frozen = True
+            self._respond(run)
+            return
         if run is not None:
             run.misused_channel = True
         else:
@@ -1067,7 +1085,7 @@ class Executor:
             "id": run.request.get("id"),
             "stdout": stdout,
             "stderr": stderr + (MISUSE_NOTE if run.misused_channel else ""),
-            "exit_code": -signal.SIGKILL if run.timed_out else run.status,
+            "exit_code": -signal.SIGKILL if run.timed_out or run.misused_channel else run.status,
             "timed_out": run.timed_out,
             "truncated": cut_out or cut_err,
             "duration": round(run.finished - run.started, 6),
