@@ -1554,20 +1554,34 @@ def test_c7_every_run_draws_fresh_sympy_and_numpy_randomness(box):
     box.assert_clean()
 
 
-def test_c7_an_internal_set_up_failure_is_an_infrastructure_error_not_stderr():
-    """A run whose set-up fails (here an impossible process limit) must never come back as program
-    output: the host sees a SandboxError naming the set-up."""
+@pytest.fixture
+def unsettable_pool():
+    """A real pool whose runs cannot be set up (an impossible process limit)."""
     from r1ci_env.sandbox import SandboxError, make_sandbox
 
     try:
         sandbox = make_sandbox("docker", containers=1, slots=1, nproc=-2, retries=0)
     except SandboxError as exc:
         pytest.skip(str(exc))
-    try:
-        with pytest.raises(SandboxError, match="could not set up the run"):
-            sandbox.run("print('never')")
-    finally:
-        sandbox.close()
+    yield sandbox
+    sandbox.close()
+
+
+def test_c7_an_internal_set_up_failure_is_an_infrastructure_error_not_stderr(unsettable_pool):
+    """A run whose set-up fails must never come back as program output: the host sees a
+    SandboxError naming the set-up."""
+    from r1ci_env.sandbox import SandboxError
+
+    with pytest.raises(SandboxError, match="could not set up the run"):
+        unsettable_pool.run("print('never')")
+
+
+def test_c7_a_session_whose_worker_cannot_be_set_up_raises_sandbox_error(unsettable_pool):
+    from r1ci_env.sandbox import SandboxError
+
+    with pytest.raises(SandboxError, match="could not set up the run"):
+        with unsettable_pool.session() as session:
+            session.run("print('never')")
 
 
 # -- class 8: a program's failure is its result
@@ -1605,3 +1619,4 @@ def test_c8_a_stateful_rollout_goes_on_after_a_hostile_program(box, action):
     finally:
         env.close()
     box.assert_clean()
+

@@ -714,6 +714,7 @@ class Session:
         self.pending: dict | None = None
         self.closing: dict | None = None
         self.reset_next = False
+        self.setup_failure = ""  # why the last worker could not be set up (an infrastructure error)
 
 
 class Slot:
@@ -938,7 +939,9 @@ class Executor:
         elif isinstance(owner, Session):
             owner.worker = False
             owner.frozen = False
+            owner.setup_failure = _setup_failure(owner.setup_fd) or ""
             self._drop_channel(owner)
+            _close_setup(owner)
             if owner.run is not None and not owner.run.timed_out:
                 owner.run.status = code
                 owner.run.finished = time.monotonic()
@@ -950,12 +953,13 @@ class Executor:
         slot.ready = True
         session = slot.owner
         if isinstance(session, Session):
-            if session.worker:  # killed while its worker was alive but not yet reported: cannot happen
-                session.worker = False
-                self._drop_channel(session)
             if session.run is not None:
                 run, session.run = session.run, None
-                self._respond(run, reset=True)
+                if session.setup_failure:
+                    self._reply({"id": run.request.get("id"), "error": session.setup_failure})
+                    _close_run(run)
+                else:
+                    self._respond(run, reset=True)
             if session.closing is not None:
                 self._end_session(session)
             elif session.pending is not None:
@@ -976,6 +980,7 @@ class Executor:
             _close_run(owner)
         elif isinstance(owner, Session):
             self._drop_channel(owner)
+            _close_setup(owner)
             for request in (owner.run.request if owner.run else None, owner.pending, owner.closing):
                 if request is not None:
                     self._reply({"id": request.get("id"), "error": f"session lost: {why}"})
@@ -1057,9 +1062,6 @@ class Executor:
             self.selector.unregister(session.channel)
             session.channel.close()
             session.channel = None
-        if session.setup_fd is not None:
-            os.close(session.setup_fd)
-            session.setup_fd = None
 
     def _end_session(self, session: Session) -> None:
         slot = self.slots[session.slot]
@@ -1071,9 +1073,9 @@ class Executor:
     # -- answers
 
     def _respond(self, run: Run, reset: bool = False) -> None:
-        if run.setup_fd is not None and os.pread(run.setup_fd, 1, 0) != b"\x01":
-            detail = os.pread(run.setup_fd, 4096, 1).decode("utf-8", "replace").strip()
-            self._reply({"id": run.request.get("id"), "error": f"{SETUP_FAILED}: {detail or 'no report'}"})
+        failure = _setup_failure(run.setup_fd)
+        if failure:
+            self._reply({"id": run.request.get("id"), "error": failure})
             _close_run(run)
             return
         cap = int(run.request.get("max_output", 65536))
@@ -1100,6 +1102,20 @@ class Executor:
     def _reply(self, message: dict) -> None:
         message["lost"] = sum(s.lost for s in self.slots)
         self.ctl_out.write(json.dumps(message) + "\n")
+
+
+def _setup_failure(fd: int | None) -> str | None:
+    """What the set-up memfd says went wrong before any program code ran (None: set-up finished)."""
+    if fd is None or os.pread(fd, 1, 0) == b"\x01":
+        return None
+    detail = os.pread(fd, 4096, 1).decode("utf-8", "replace").strip()
+    return f"{SETUP_FAILED}: {detail or 'no report'}"
+
+
+def _close_setup(session: Session) -> None:
+    if session.setup_fd is not None:
+        os.close(session.setup_fd)
+        session.setup_fd = None
 
 
 def _close_run(run: Run) -> None:
