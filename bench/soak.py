@@ -231,6 +231,9 @@ HOSTILE: dict[str, tuple[str, float]] = {
         5.0,
     ),
     "zombie_leader": (ZOMBIE_LEADER, 1.0),
+    "loopback_time_wait": ("import socket\nserver = socket.socket()\nserver.bind(('127.0.0.1', 0))\n"
+                           "server.listen()\nclient = socket.create_connection(server.getsockname())\n"
+                           "server.accept()[0].close()\nclient.close()\nprint('talked')\n", 5.0),
     "detached_zombie_leader": (
         "import os\nif os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n"
         + "".join("        " + line + "\n" for line in ZOMBIE_LEADER.splitlines())
@@ -288,6 +291,8 @@ def _hostile_check(kind: str) -> Callable[[ExecResult], str | None]:
             ok = r.exit_code == 0 and r.stdout == "changed\n"
         elif kind == "plant_tmp":
             ok = r.exit_code == 0 and r.stdout == "planted\n"
+        elif kind == "loopback_time_wait":
+            ok = r.exit_code == 0 and r.stdout == "talked\n"
         elif kind == "kill_all":
             ok = r.exit_code == 0 and r.stdout == "denied True PermissionError\ndenied False PermissionError\nchild -9\n"
         elif kind == "sysv_ipc_denied":

@@ -1494,6 +1494,24 @@ def test_c6_a_neighbour_cannot_plant_files_or_listen_where_another_run_looks(box
     box.assert_clean()
 
 
+LOOPBACK_CONVERSATION = (  # leaves TIME_WAIT entries whose port numbers could carry a message on
+    "import socket\n"
+    "server = socket.socket()\nserver.bind(('127.0.0.1', 0))\nserver.listen()\n"
+    "for _ in range(5):\n"
+    "    client = socket.create_connection(server.getsockname())\n"
+    "    peer, _ = server.accept()\n"
+    "    client.close()\n"
+    "    peer.close()\n"
+    "print(open('/proc/net/tcp').read().count(' 06 '))\n"  # state 06: TIME_WAIT
+)
+
+
+def test_c6_no_socket_state_of_a_run_reaches_the_next(box):
+    result = box.run(LOOPBACK_CONVERSATION)
+    assert result.ok and int(result.stdout) >= 1, result  # the conversation did leave TIME_WAIT entries
+    box.assert_clean()  # the probe of every slot sees no socket at all in /proc/net
+
+
 def test_c6_sessions_do_not_share_tmp(box):
     with box.sandbox.session() as first, box.sandbox.session() as second:
         assert first.run("open('/tmp/shared', 'w').write('first')").ok

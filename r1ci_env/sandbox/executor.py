@@ -7,12 +7,12 @@ with a python3 works. Processes, from the top (docs/sandbox.md has the threat mo
   its stdin/stdout, one socket per slot to that slot's keeper, deadlines, output read back from memfds;
 * a template, forked at start before any request is read: it preloads numpy/sympy, creates one keeper
   per slot, writes the keeper's uid/gid maps, and exits;
-* one keeper per slot, in its own user, mount, IPC and network namespaces (root there, an unused uid
-  outside). Before every run (or session) it mounts fresh tmpfs instances on the slot's scratch
-  directory, /tmp and /dev/shm. It forks the run, the child reading its own code after the fork; it
-  never reads code, output or stdin; the run's exit status only ever lands in one ctypes buffer that
-  is sent on and zeroed. After the run's leader exits (or at a timeout) it SIGKILLs everything in its
-  user namespace with kill(-1) and reaps until it has no child left: as the subreaper of every process
+* one keeper per slot, in its own user and mount namespaces (root there, an unused uid outside).
+  Before every run (or session) it enters new network and IPC namespaces and mounts fresh tmpfs
+  instances on the slot's scratch directory, /tmp and /dev/shm. It forks the run, the child reading
+  its own code after the fork; it never reads code, output or stdin; the run's exit status only ever
+  lands in one ctypes buffer that is sent on and zeroed. After the run's leader exits (or at a
+  timeout) it SIGKILLs everything in its user namespace with kill(-1) and reaps until it has no child left: as the subreaper of every process
   of the slot, "no child" means "nothing of the slot is alive", whatever state a process was in;
 * the run: setsid, nice 19, oom_score_adj 1000, the slot's uid (no capabilities), rlimits, a cleared
   environment, stdin /dev/null, stdout/stderr to memfds, reseeded RNGs, and a seccomp filter that
@@ -456,9 +456,16 @@ START_FRAME = struct.Struct("=ci")  # executor -> keeper: b"R" (run) or b"W" (se
 KILL_DEADLINE = 5.0  # seconds the keeper tries to empty its slot before it declares the slot broken
 
 
-def refresh_mounts(config: Config, kernel: Kernel, slot: int) -> None:
-    """Replace the slot's scratch directory, /tmp and /dev/shm with new, empty tmpfs instances: a new
-    inode for each, so no mode, ACL, extended attribute, time or file of an earlier run survives."""
+def refresh_slot(config: Config, kernel: Kernel, slot: int) -> None:
+    """Give the slot's next run new network and IPC namespaces (loopback up; no socket, TIME_WAIT
+    entry or port state of an earlier run) and new, empty tmpfs instances on its scratch directory,
+    /tmp and /dev/shm (a new inode each: no mode, ACL, xattr, time or file of an earlier run)."""
+    import fcntl
+    import socket
+
+    kernel.unshare(CLONE_NEWNET | CLONE_NEWIPC)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        fcntl.ioctl(sock, 0x8914, struct.pack("16sH14s", b"lo", 0x1 | 0x8 | 0x40, b""))  # SIOCSIFFLAGS: up
     for target, options in config.fresh_mounts(slot):
         try:
             kernel.umount(target)
@@ -469,12 +476,9 @@ def refresh_mounts(config: Config, kernel: Kernel, slot: int) -> None:
 
 
 def enter_slot_namespaces(config: Config, kernel: Kernel, slot: int, ready_w: int, go_r: int) -> None:
-    """Become root of new user, mount, IPC and network namespaces (the template maps our root to an
-    unused uid, and the slot's uid to itself), then set up the slot's private mounts and loopback."""
-    import fcntl
-    import socket
-
-    kernel.unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWNET)
+    """Become root of new user and mount namespaces (the template maps our root to an unused uid, and
+    the slot's uid to itself), then set up the slot's private mounts, network and IPC namespaces."""
+    kernel.unshare(CLONE_NEWUSER | CLONE_NEWNS)
     os.write(ready_w, b"1")
     if os.read(go_r, 1) != b"1":
         raise OSError("the template did not write our uid map")
@@ -487,9 +491,7 @@ def enter_slot_namespaces(config: Config, kernel: Kernel, slot: int, ready_w: in
                  f"newinstance,ptmxmode=0666,mode=0620,max={config.ptys}")
     # the container's POSIX message queues: out of reach (the run filter also denies mq_open)
     kernel.mount("none", "/dev/mqueue", "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,mode=0555")
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:  # bring up the private loopback
-        fcntl.ioctl(sock, 0x8914, struct.pack("16sH14s", b"lo", 0x1 | 0x8 | 0x40, b""))  # SIOCSIFFLAGS
-    refresh_mounts(config, kernel, slot)
+    refresh_slot(config, kernel, slot)
 
 
 class Keeper:
@@ -597,7 +599,7 @@ class Keeper:
         clean = self.kill_all()
         if clean:
             try:
-                refresh_mounts(self.config, self.kernel, self.slot)
+                refresh_slot(self.config, self.kernel, self.slot)
             except OSError:
                 clean = False
         self.active = not clean  # a broken slot takes no more work
