@@ -12,8 +12,9 @@ with a python3 works. Processes, from the top (docs/sandbox.md has the threat mo
   instances on the slot's scratch directory, /tmp and /dev/shm. It forks the run, the child reading
   its own code after the fork; it never reads code, output or stdin; the run's exit status only ever
   lands in one ctypes buffer that is sent on and zeroed. After the run's leader exits (or at a
-  timeout) it SIGKILLs everything in its user namespace with kill(-1) and reaps until it has no child left: as the subreaper of every process
-  of the slot, "no child" means "nothing of the slot is alive", whatever state a process was in;
+  timeout) it SIGKILLs everything in its user namespace with kill(-1) and reaps until it has no
+  child left: as the subreaper of every process of the slot, "no child" means "nothing of the slot
+  is alive", whatever state a process was in;
 * the run: setsid, nice 19, oom_score_adj 1000, the slot's uid (no capabilities), rlimits, a cleared
   environment, stdin /dev/null, stdout/stderr to memfds, reseeded RNGs, and a seccomp filter that
   denies namespaces, mounts, io_uring, SysV IPC, POSIX message queues, ptrace and keyrings.
