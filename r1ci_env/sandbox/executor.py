@@ -927,7 +927,16 @@ class Executor:
             self._leader_exited(slot, os.waitstatus_to_exitcode(raw))
         elif tag == TAG_CLEAN:
             self._cleaned(slot)
-        elif tag == TAG_BROKEN:
+        elif tag == TAG_BROKEN:  # the program's processes would not die: its result is a kill; the slot is lost
+            owner = slot.owner
+            run = owner.run if isinstance(owner, Session) else owner
+            if run is not None:
+                run.finished = run.finished or time.monotonic()
+                self._respond(run, reset=isinstance(owner, Session))
+                if isinstance(owner, Session):
+                    owner.run = None
+                else:
+                    slot.owner = None
             self._lose(slot, f"slot {slot.number}: its processes could not be killed within {KILL_DEADLINE:.0f} s")
 
     def _leader_exited(self, slot: Slot, code: int) -> None:
