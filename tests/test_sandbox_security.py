@@ -2,16 +2,20 @@
 docs/research/anchors_sandbox.md section 5 (A1-A37; A38 chaos and A39 soak live elsewhere), plus
 attacks found while writing these: X1 a directory tree 1200 deep, X2 a path longer than PATH_MAX,
 X3 a private subtree inside another run's world-writable directory, X4 an inode (file or hard link)
-flood, X5 SysV IPC objects handed to root with IPC_SET and X6 a POSIX message queue (both as cases
-of the A34 test), X7 signal state inherited from the executor.
+flood, X7 signal state inherited from the executor; and the containment classes of issue 9
+(`test_c1_*` to `test_c8_*`, at the end): leftovers that outlive a run in any state, hangs at a
+timeout, the session channel, the scratch inode, memory inherited from other runs, shared /tmp,
+/dev/shm, IPC and sockets, smaller holes, and program failures that must stay the program's result.
 
 Every test submits its attack through the real pool (`docker_sandbox`: 1 container x 4 slots), asserts
 the contained outcome (exit code, timeout, truncation, and errno names or counts that the attack
-prints to prove each denial), then probes the whole container (`tests/sandbox_probe.py`): no process
-of any slot uid alive, nothing in /tmp, /dev/shm, /dev/mqueue or any slot's scratch tmpfs, no SysV
-IPC objects, a clean environment, fresh module state and fresh random numbers, and the same container
-as before the attack (an attack that kills the executor costs a container: the host would see an
-infrastructure error). Slots rotate, so the probe checks every slot, not only the one it runs in.
+prints to prove each denial), then probes every slot at once (`tests/sandbox_probe.py`; each slot
+has its own namespaces, so a probe sees only its own): no process of the slot's uid alive, the same
+processes outside the slot as in a fresh container, nothing in /tmp, /dev/shm, /dev/mqueue,
+/dev/pts or the scratch directory, which must be a fresh inode, no SysV IPC object, no socket, a
+clean environment, fresh module state and fresh random numbers, and the same container as before
+the attack (an attack that kills the executor costs a container: the host would see an
+infrastructure error).
 The executor answers a run as soon as its program exits and cleans the slot afterwards, so the probe
 first waits (`settle`, via ping's busy count) for every slot to be clean, and fails if that takes
 more than a few seconds.
@@ -21,13 +25,11 @@ Decisions recorded here:
   the Docker data-root layout, no secret, and masking it needs gVisor or a LSM policy. What the test
   holds instead is the mount table: read-only root, host files only as Docker's read-only
   resolv.conf/hostname/hosts/docker-init, no docker.sock, and writable mounts only where expected.
-* A33: concurrent runs in one container can reach each other over loopback and abstract unix
-  sockets (documented as not guaranteed; use strict=True). Guaranteed and tested: a listener dies
-  with its run, so a later connection is refused.
-* A11: /tmp is one 16 MiB tmpfs shared by the container's slots, so a run that fills /tmp (by its
-  literal path) gives concurrent runs ENOSPC there: not guaranteed. Guaranteed and tested: the space
-  comes back after the run, and each slot's scratch (cwd, HOME, TMPDIR) is its own tmpfs, so
-  filling it never affects a neighbour.
+* A33: every run has its own network namespace, so concurrent runs cannot reach each other over
+  loopback or abstract unix sockets, and a listener dies with its run (`test_c6_*`).
+* A11: every run has its own /tmp, /dev/shm and scratch tmpfs, so filling one never affects a
+  neighbour, and the space comes back after the run.
+* A34: SysV IPC and POSIX message queues are denied to programs (see the test's docstring).
 * A29: bystander results must be right; their latency is only bounded loosely (CPU is shared).
 """
 from __future__ import annotations
@@ -601,7 +603,7 @@ def test_a19_kill_minus_one_only_kills_the_runs_own_processes(box):
     )
     result = box.run(code)
     assert result.exit_code == 0 and result.stdout == "[-9, -9]\n", result
-    box.assert_clean()  # the executor, the cleaner and the other slots were out of its reach
+    box.assert_clean()  # the executor, the keepers and the other slots were out of its reach
 
 
 DAEMON_BODY = {
@@ -1116,7 +1118,7 @@ def test_a37_lone_surrogates_come_back_as_replacement_characters(box):
 
 @pytest.mark.parametrize("where", ["scratch", "/tmp"])
 def test_x1_a_very_deep_directory_tree_is_removed(box, where):
-    """1200 nested directories: a recursive cleaner hits Python's recursion limit."""
+    """1200 nested directories (a recursive cleaner would hit Python's recursion limit)."""
     start = "" if where == "scratch" else "os.chdir('/tmp')\n"
     code = "import os\n" + start + "for _ in range(1200):\n    os.mkdir('d')\n    os.chdir('d')\nprint('deep')\n"
     result = box.run(code, timeout=10)
@@ -1126,7 +1128,7 @@ def test_x1_a_very_deep_directory_tree_is_removed(box, where):
 
 @pytest.mark.parametrize("where", ["scratch", "/tmp", "/dev/shm"])
 def test_x2_a_path_longer_than_path_max_is_removed(box, where):
-    """60 levels of 200-character names: a cleaner using full paths gets ENAMETOOLONG."""
+    """60 levels of 200-character names (a cleaner using full paths would get ENAMETOOLONG)."""
     start = "" if where == "scratch" else f"os.chdir({where!r})\n"
     code = (
         "import os\n" + start
