@@ -156,9 +156,9 @@ def state_problems(state: dict, baseline: dict | None = None, probes: frozenset[
     keeper = [p for p in others if p[1] == 0]
     if len(keeper) != 1:
         problems.append(f"expected the slot's keeper as the only root process in view: {keeper}")
-    if baseline is not None:
+    if baseline is not None:  # tini, the executor, the other keepers (and their idle spares) must be there
         foreign = [p[2] for p in others if p[1] == OVERFLOW_UID]
-        if sorted(foreign) != baseline["foreign"]:
+        if set(foreign) != set(baseline["foreign"]) or len(foreign) < baseline["slots"] + 1:
             problems.append(f"processes outside the slot changed: {foreign} (fresh container: {baseline['foreign']})")
     for key, label in (("own", "own scratch"), ("tmp", "/tmp"), ("shm", "/dev/shm"), ("mqueue", "/dev/mqueue")):
         if state[key]:
@@ -194,11 +194,13 @@ def state_problems(state: dict, baseline: dict | None = None, probes: frozenset[
 
 
 def baseline_of(states: list[dict]) -> dict:
-    """What a fresh container shows a probe (with the other probes left out): tini, the executor and
-    the other slots' keepers, all outside the slot's user namespace (uid 65534 there)."""
+    """What a fresh container shows a probe (with the other probes left out): tini, the executor, the
+    other slots' keepers and the idle programs they forked ahead, all outside the slot's user
+    namespace (uid 65534 there)."""
     probes = frozenset(state["pid"] for state in states)
     state = states[0]
-    return {**state, "foreign": sorted(p[2] for p in state["processes"] if p[1] == OVERFLOW_UID and p[0] not in probes)}
+    foreign = sorted(p[2] for p in state["processes"] if p[1] == OVERFLOW_UID and p[0] not in probes)
+    return {**state, "foreign": foreign, "slots": len(states)}
 
 
 def all_problems(states: list[dict], baseline: dict | None = None) -> list[str]:

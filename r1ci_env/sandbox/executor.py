@@ -257,13 +257,45 @@ def _setup_done(fd: int, error: str | None = None) -> None:
     os.close(fd)
 
 
-def _run_child(config: Config, kernel: Kernel, slot: int, fds: list[int], cpu_seconds: int) -> None:
-    """The run: fds are (code, stdout, stderr, setup) memfds. Reads its own code after the fork."""
+def _spare_child(config: Config, kernel: Kernel, slot: int, sock_fd: int) -> None:
+    """The slot's next program, forked by the keeper ahead of its request (after the slot was emptied
+    and refreshed): it sets itself up, then waits for its request and becomes a run or a worker."""
+    import socket
+
+    try:
+        devnull = os.open("/dev/null", os.O_WRONLY)
+        _place_fds(devnull, devnull, [sock_fd])
+        _become_program(config, kernel, slot, config.session_cpu_seconds)
+        sock = socket.socket(fileno=3)
+        message, fds, _, _ = socket.recv_fds(sock, 64, 4)
+        op, cpu_seconds = START_FRAME.unpack(message)
+        if sock.recv(1):  # wait for the keeper to close its end: no socket of it reaches the program
+            raise OSError("the keeper sent more than one request")
+        sock.close()
+    except BaseException:  # noqa: BLE001 - no request was taken: the keeper forks on demand instead
+        os._exit(1)
+    target = _run_child if op == b"R" else _session_worker
+    target(config, kernel, slot, fds, cpu_seconds, ready=True)
+
+
+def _limit_cpu(cpu_seconds: int) -> None:
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds))
+
+
+def _run_child(config: Config, kernel: Kernel, slot: int, fds: list[int], cpu_seconds: int,
+               ready: bool = False) -> None:
+    """The run: fds are (code, stdout, stderr, setup) memfds. Reads its own code after the fork.
+    `ready`: this process already became the slot's program (a spare); only its CPU limit is set."""
     code_fd, out_fd, err_fd, setup = fds
     try:
         _place_fds(out_fd, err_fd, [code_fd, setup])
         setup = 4
-        _become_program(config, kernel, slot, cpu_seconds)
+        if ready:
+            _limit_cpu(cpu_seconds)
+        else:
+            _become_program(config, kernel, slot, cpu_seconds)
         code = os.pread(3, os.fstat(3).st_size, 0).decode("utf-8", "surrogateescape")
         os.close(3)
     except BaseException as exc:  # noqa: BLE001 - set-up failed: an infrastructure error, never stderr
@@ -290,7 +322,8 @@ CELL_FRAME = struct.Struct("=c8s")  # b"C" + token, with the code, stdout and st
 DONE_FRAME = struct.Struct("=c8si")  # b"D" + token + status: the worker's only message
 
 
-def _session_worker(config: Config, kernel: Kernel, slot: int, fds: list[int], cpu_seconds: int) -> None:
+def _session_worker(config: Config, kernel: Kernel, slot: int, fds: list[int], cpu_seconds: int,
+                    ready: bool = False) -> None:
     """A session: run cells sent over the channel (fd 3, SOCK_SEQPACKET) in one namespace. Each cell
     arrives as CELL_FRAME with three memfds and is answered with DONE_FRAME. Never exits on its own."""
     import socket
@@ -300,7 +333,10 @@ def _session_worker(config: Config, kernel: Kernel, slot: int, fds: list[int], c
         devnull = os.open("/dev/null", os.O_WRONLY)
         _place_fds(devnull, devnull, [channel_fd, setup])
         setup = 4
-        _become_program(config, kernel, slot, cpu_seconds)
+        if ready:
+            _limit_cpu(cpu_seconds)
+        else:
+            _become_program(config, kernel, slot, cpu_seconds)
         sock = socket.socket(fileno=3)
     except BaseException as exc:  # noqa: BLE001
         _report_setup_failure(setup, exc)
@@ -510,6 +546,8 @@ class Keeper:
         self.frame = (kernel.ctypes.c_int * 2)()
         self.leader: int | None = None
         self.active = False  # a run or worker was started and the slot is not clean yet
+        self.spare: int | None = None  # the next program, set up and waiting for its request
+        self.spare_sock = None
         kernel.prctl(PR_SET_CHILD_SUBREAPER, 1)
         self.wake_r, wake_w = os.pipe()
         os.set_blocking(self.wake_r, False)
@@ -525,6 +563,7 @@ class Keeper:
     def serve(self) -> None:
         import select
 
+        self.prepare_spare()
         self.send(TAG_CLEAN)
         while True:
             readable, _, _ = select.select([self.sock, self.wake_r], [], [])
@@ -547,14 +586,16 @@ class Keeper:
             os._exit(0)
         op = message[:1]
         if op in (b"R", b"W") and not self.active and len(message) == START_FRAME.size:
-            _, cpu_seconds = START_FRAME.unpack(message)
-            pid = os.fork()
-            if pid == 0:
-                try:
-                    target = _run_child if op == b"R" else _session_worker
-                    target(self.config, self.kernel, self.slot, fds, cpu_seconds)
-                finally:
-                    os._exit(1)
+            pid = self.hand_to_spare(message, fds)
+            if pid is None:  # no spare (its set-up failed): fork the program now
+                _, cpu_seconds = START_FRAME.unpack(message)
+                pid = os.fork()
+                if pid == 0:
+                    try:
+                        target = _run_child if op == b"R" else _session_worker
+                        target(self.config, self.kernel, self.slot, fds, cpu_seconds)
+                    finally:
+                        os._exit(1)
             self.leader, self.active = pid, True
         elif op == b"K" and self.active:
             self.finish()
@@ -562,6 +603,36 @@ class Keeper:
             self.signal_all(signal.SIGSTOP if op == b"Z" else signal.SIGCONT)
         for fd in fds:
             os.close(fd)
+
+    def prepare_spare(self) -> None:
+        """Fork the slot's next program now, off the request's path; it never saw an earlier run."""
+        import socket
+
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        pid = os.fork()
+        if pid == 0:
+            try:
+                _spare_child(self.config, self.kernel, self.slot, theirs.fileno())
+            finally:
+                os._exit(1)
+        theirs.close()
+        self.spare, self.spare_sock = pid, ours
+
+    def hand_to_spare(self, message: bytes, fds: list[int]) -> int | None:
+        """Pass the request on to the spare; its pid, or None when there is no live spare."""
+        import socket
+
+        pid, sock = self.spare, self.spare_sock
+        self.spare = self.spare_sock = None
+        if pid is None:
+            return None
+        try:
+            socket.send_fds(sock, [message], fds)
+        except OSError:
+            return None  # it died setting itself up; reaped as any other child
+        finally:
+            sock.close()
+        return pid
 
     def signal_all(self, signum: int) -> None:
         """Signal every process of the slot: kill(-1) from the root of the slot's user namespace
@@ -581,6 +652,9 @@ class Keeper:
             if pid == self.leader:
                 self.leader = None
                 self.send(TAG_EXITED)
+            elif pid == self.spare:
+                self.spare = None
+                self.spare_sock.close()
             self.frame[1] = 0
 
     def kill_all(self) -> bool:
@@ -601,6 +675,7 @@ class Keeper:
         if clean:
             try:
                 refresh_slot(self.config, self.kernel, self.slot)
+                self.prepare_spare()
             except OSError:
                 clean = False
         self.active = not clean  # a broken slot takes no more work
