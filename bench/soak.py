@@ -263,6 +263,18 @@ HOSTILE: dict[str, tuple[str, float]] = {
 }
 
 
+EXPECTED_STDOUT = {  # hostile kinds that must exit 0 with exactly this output
+    "setsid_daemon": "parent done\n",
+    "detached_zombie_leader": "parent done\n",
+    "scratch_inode": "changed\n",
+    "plant_tmp": "planted\n",
+    "loopback_time_wait": "talked\n",
+    "kill_all": "denied True PermissionError\ndenied False PermissionError\nchild -9\n",
+    "sysv_ipc_denied": "False False False\n",
+    "thread_bomb": "capped True\n",
+}
+
+
 def _hostile_check(kind: str) -> Callable[[ExecResult], str | None]:
     flood_tail = "149999 " + "x" * 60 + "\n"
 
@@ -283,22 +295,10 @@ def _hostile_check(kind: str) -> Callable[[ExecResult], str | None]:
             ok = r.truncated and r.exit_code != 0
         elif kind.startswith("fill_"):
             ok = r.exit_code == 0 and r.stdout.startswith("full ")
-        elif kind in ("setsid_daemon", "detached_zombie_leader"):
-            ok = r.exit_code == 0 and r.stdout == "parent done\n"
         elif kind == "kill_own_tree":
             ok = r.exit_code == -9
-        elif kind == "scratch_inode":
-            ok = r.exit_code == 0 and r.stdout == "changed\n"
-        elif kind == "plant_tmp":
-            ok = r.exit_code == 0 and r.stdout == "planted\n"
-        elif kind == "loopback_time_wait":
-            ok = r.exit_code == 0 and r.stdout == "talked\n"
-        elif kind == "kill_all":
-            ok = r.exit_code == 0 and r.stdout == "denied True PermissionError\ndenied False PermissionError\nchild -9\n"
-        elif kind == "sysv_ipc_denied":
-            ok = r.exit_code == 0 and r.stdout == "False False False\n"
-        elif kind == "thread_bomb":
-            ok = r.exit_code == 0 and r.stdout == "capped True\n"
+        elif kind in EXPECTED_STDOUT:
+            ok = r.exit_code == 0 and r.stdout == EXPECTED_STDOUT[kind]
         else:
             raise AssertionError(kind)
         if ok:

@@ -213,9 +213,13 @@ def _place_fds(out_fd: int, err_fd: int, extra: list[int]) -> None:
     os.closerange(3 + len(extra), 65536)
 
 
-def _become_program(config: Config, kernel: Kernel, slot: int, cpu_seconds: int) -> None:
+def _become_program(config: Config, kernel: Kernel, slot: int, cpu_seconds: int, ready: bool = False) -> None:
     """In a child just forked by the keeper (its fds placed): become the slot's unprivileged program
-    with its limits, environment and scratch directory, and the run filter on."""
+    with its limits, environment and scratch directory, and the run filter on. `ready`: this process
+    is a spare that did all that already; only its CPU limit is left to set."""
+    if ready:
+        _limit_cpu(cpu_seconds)
+        return
     os.setsid()
     os.nice(19)  # programs yield the CPU to the executor and keepers, so a fork bomb cannot starve answers
     signal.set_wakeup_fd(-1)  # the keeper's: a program starts with default signal handling
@@ -292,10 +296,7 @@ def _run_child(config: Config, kernel: Kernel, slot: int, fds: list[int], cpu_se
     try:
         _place_fds(out_fd, err_fd, [code_fd, setup])
         setup = 4
-        if ready:
-            _limit_cpu(cpu_seconds)
-        else:
-            _become_program(config, kernel, slot, cpu_seconds)
+        _become_program(config, kernel, slot, cpu_seconds, ready)
         code = os.pread(3, os.fstat(3).st_size, 0).decode("utf-8", "surrogateescape")
         os.close(3)
     except BaseException as exc:  # noqa: BLE001 - set-up failed: an infrastructure error, never stderr
@@ -333,10 +334,7 @@ def _session_worker(config: Config, kernel: Kernel, slot: int, fds: list[int], c
         devnull = os.open("/dev/null", os.O_WRONLY)
         _place_fds(devnull, devnull, [channel_fd, setup])
         setup = 4
-        if ready:
-            _limit_cpu(cpu_seconds)
-        else:
-            _become_program(config, kernel, slot, cpu_seconds)
+        _become_program(config, kernel, slot, cpu_seconds, ready)
         sock = socket.socket(fileno=3)
     except BaseException as exc:  # noqa: BLE001
         _report_setup_failure(setup, exc)
