@@ -9,13 +9,17 @@ Normal programs compute something whose answer is known on the host and varies p
 numpy, strings, sympy factorisation, exit statuses, a scratch-file round trip that also checks the
 slot starts clean); every output is compared exactly. Hostile programs (infinite loop, fork bomb,
 memory bomb, output floods, file fillers in /tmp, scratch and /dev/shm, an inode filler, a setsid
-daemon, kill(-1), SysV IPC left behind, thread bomb) are checked for the containment the sandbox
-promises.
+daemon, kill(-1), SysV IPC, thread bomb, and the kinds of issue 9: a thread group whose leader
+exited (at the timeout, and detached), a program killing its own tree, the scratch inode changed
+(mode, xattr, times), files, FIFOs and symlinks planted in /tmp and /dev/shm, and session programs
+that misuse their control channel or forge the end of their cell) are checked for the containment
+the sandbox promises; session kinds also check that the session answers its next call.
 
 Every `--check-every` runs, with the pool idle, and at the end it records: executor memory (rss_kb
-from `sandbox.ping()`), leaked processes (a probe run in each container counts processes of non-root
-uids other than itself via /proc), leaked files (the probe lists /tmp, /dev/shm and its scratch),
-leaked SysV IPC objects, container replacements, infrastructure errors (`SandboxError`) and
+from `sandbox.ping()`), leaked processes (a probe in every slot of every container, each in its own
+user namespace, counts processes of the slot's uid other than itself via /proc), leaked files (the
+probe lists /tmp, /dev/shm and its scratch, and checks that the scratch is a fresh inode), leaked
+SysV IPC objects and sockets, container replacements, infrastructure errors (`SandboxError`) and
 throughput. After `close()` it counts the pool's containers left (`docker ps -a`, label
 r1ci.sandbox=1). It prints a markdown report and exits 1 on any wrong output, containment failure,
 infrastructure error, executor death or leak (2 on bad usage, 130 when interrupted). Containers the
@@ -58,6 +62,7 @@ class Job:
     code: str
     timeout: float
     check: Callable[[ExecResult], str | None]  # None when the result is as expected, else what is wrong
+    session: bool = False  # run in a session, followed by a cell that must answer
 
 
 # ---- normal programs: the host knows the exact answer -----------------------------------------
@@ -143,6 +148,24 @@ def normal_job(rng: random.Random) -> Job:
 # ---- hostile programs: checked for containment --------------------------------------------------
 
 
+ZOMBIE_LEADER = (  # a thread group whose leader thread exited while another thread runs on
+    "import ctypes, os, threading, time\n"
+    "def plant():\n"
+    "    while True:\n"
+    "        try:\n"
+    "            open('/tmp/planted.py', 'w').write('x')\n"
+    "        except OSError:\n"
+    "            pass\n"
+    "        time.sleep(0.01)\n"
+    "threading.Thread(target=plant).start()\n"
+    "time.sleep(0.02)\n"
+    "ctypes.CDLL(None).pthread_exit(None)\n"
+)
+CHANNEL = "import os, socket, struct, sys, time\nch = socket.socket(fileno=os.dup(3))\n"  # a session's channel
+SESSION_KINDS = frozenset(("session_channel_garbage", "session_channel_flood", "session_forged_done",
+                           "session_forged_exit"))
+
+
 def _filler(directory: str) -> str:
     return (
         "import os\nn = 0\ntry:\n    while True:\n"
@@ -198,7 +221,7 @@ HOSTILE: dict[str, tuple[str, float]] = {
         "print('child', os.waitstatus_to_exitcode(os.waitpid(child, 0)[1]))\n",
         5.0,
     ),
-    "sysv_ipc_leftover": (
+    "sysv_ipc_denied": (
         "import ctypes\n"
         "libc = ctypes.CDLL(None, use_errno=True)\n"
         "shm = libc.shmget(0, 1 << 20, 0o1600)\n"
@@ -207,6 +230,30 @@ HOSTILE: dict[str, tuple[str, float]] = {
         "print(shm >= 0, sem >= 0, msg >= 0)\n",
         5.0,
     ),
+    "zombie_leader": (ZOMBIE_LEADER, 1.0),
+    "loopback_time_wait": ("import socket\nserver = socket.socket()\nserver.bind(('127.0.0.1', 0))\n"
+                           "server.listen()\nclient = socket.create_connection(server.getsockname())\n"
+                           "server.accept()[0].close()\nclient.close()\nprint('talked')\n", 5.0),
+    "detached_zombie_leader": (
+        "import os\nif os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n"
+        + "".join("        " + line + "\n" for line in ZOMBIE_LEADER.splitlines())
+        + "    os._exit(0)\nos.wait()\nprint('parent done')\n",
+        5.0,
+    ),
+    "kill_own_tree": ("import os, signal\nif os.fork() == 0:\n    import time; time.sleep(9)\n"
+                      "os.kill(-1, signal.SIGKILL)\nos.kill(0, signal.SIGKILL)\n", 5.0),
+    "scratch_inode": ("import os\nos.setxattr('.', 'user.note', b'x')\nos.utime('.', (0, 0))\n"
+                      "os.chmod('/tmp', 0o777)\nos.chmod('.', 0o000)\nprint('changed')\n", 5.0),
+    "plant_tmp": ("import os\nos.mkfifo('/tmp/result.txt')\nos.symlink('/etc/passwd', '/dev/shm/result.txt')\n"
+                  "os.symlink('/etc/passwd', 'result.txt')\nprint('planted')\n", 5.0),
+    "session_channel_garbage": (CHANNEL + "ch.send(b'{\"status\": NaN}' + b'[' * 500)\ntime.sleep(3)\n", 2.0),
+    "session_channel_flood": (CHANNEL + "for _ in range(3000):\n    try:\n        ch.send(b'x' * 4096, "
+                              "socket.MSG_DONTWAIT)\n    except OSError:\n        break\ntime.sleep(3)\n", 2.0),
+    "session_forged_done": (CHANNEL + "token, frame = None, sys._getframe()\n"
+                            "while frame is not None and token is None:\n"
+                            "    token, frame = frame.f_locals.get('token'), frame.f_back\n"
+                            "ch.send(struct.pack('=c8si', b'D', token, 0))\ntime.sleep(0.2)\n", 2.0),
+    "session_forged_exit": (CHANNEL + "ch.send(struct.pack('=c8si', b'D', b'01234567', 0))\nos._exit(0)\n", 2.0),
     "thread_bomb": (
         "import threading, time\nn = 0\ntry:\n    while True:\n"
         "        threading.Thread(target=time.sleep, args=(60,), daemon=True).start()\n        n += 1\n"
@@ -216,12 +263,27 @@ HOSTILE: dict[str, tuple[str, float]] = {
 }
 
 
+EXPECTED_STDOUT = {  # hostile kinds that must exit 0 with exactly this output
+    "setsid_daemon": "parent done\n",
+    "detached_zombie_leader": "parent done\n",
+    "scratch_inode": "changed\n",
+    "plant_tmp": "planted\n",
+    "loopback_time_wait": "talked\n",
+    "kill_all": "denied True PermissionError\ndenied False PermissionError\nchild -9\n",
+    "sysv_ipc_denied": "False False False\n",
+    "thread_bomb": "capped True\n",
+}
+
+
 def _hostile_check(kind: str) -> Callable[[ExecResult], str | None]:
     flood_tail = "149999 " + "x" * 60 + "\n"
 
     def check(r: ExecResult) -> str | None:
-        if kind in ("infinite_loop", "fork_bomb"):
+        if kind in ("infinite_loop", "fork_bomb", "zombie_leader"):
             ok = r.timed_out and r.exit_code == -9
+        elif kind in SESSION_KINDS:  # the program's own result (never a SandboxError), and the session answers
+            ok = (not r.stdout.startswith("the next cell failed")
+                  and (r.exit_code != 0 or r.timed_out or kind == "session_forged_done"))
         elif r.timed_out:  # killed at its deadline (e.g. starved of CPU by a neighbour): contained too
             ok = r.exit_code == -9
         elif kind == "memory_bomb":
@@ -233,14 +295,10 @@ def _hostile_check(kind: str) -> Callable[[ExecResult], str | None]:
             ok = r.truncated and r.exit_code != 0
         elif kind.startswith("fill_"):
             ok = r.exit_code == 0 and r.stdout.startswith("full ")
-        elif kind == "setsid_daemon":
-            ok = r.exit_code == 0 and r.stdout == "parent done\n"
-        elif kind == "kill_all":
-            ok = r.exit_code == 0 and r.stdout == "denied True PermissionError\ndenied False PermissionError\nchild -9\n"
-        elif kind == "sysv_ipc_leftover":
-            ok = r.exit_code == 0 and r.stdout == "True True True\n"
-        elif kind == "thread_bomb":
-            ok = r.exit_code == 0 and r.stdout == "capped True\n"
+        elif kind == "kill_own_tree":
+            ok = r.exit_code == -9
+        elif kind in EXPECTED_STDOUT:
+            ok = r.exit_code == 0 and r.stdout == EXPECTED_STDOUT[kind]
         else:
             raise AssertionError(kind)
         if ok:
@@ -254,14 +312,14 @@ def _hostile_check(kind: str) -> Callable[[ExecResult], str | None]:
 def hostile_job(rng: random.Random, skip: frozenset[str] = frozenset()) -> Job:
     kind = rng.choice(sorted(set(HOSTILE) - skip))
     code, timeout = HOSTILE[kind]
-    return Job(kind, True, code, timeout, _hostile_check(kind))
+    return Job(kind, True, code, timeout, _hostile_check(kind), session=kind in SESSION_KINDS)
 
 
 # ---- the probe: what a quiet container holds ----------------------------------------------------
 
 PROBE = """\
-import json, os, socket, time
-me = os.getpid()
+import json, os, socket, stat, time
+me, uid = os.getpid(), os.getuid()
 procs, zombies = [], []
 for p in os.listdir('/proc'):
     if not p.isdigit() or int(p) == me:
@@ -271,8 +329,7 @@ for p in os.listdir('/proc'):
             fields = dict(l.split(':', 1) for l in fh.read().splitlines() if ':' in l)
     except OSError:
         continue
-    uid = int(fields['Uid'].split()[0])
-    if uid != 0:
+    if int(fields['Uid'].split()[0]) == uid:  # the slot's uid; all outside the slot shows as 65534 here
         entry = [int(p), uid, fields['Name'].strip(), fields['State'].strip()[:1]]
         (zombies if entry[3] in 'ZX' else procs).append(entry)
 files = {}
@@ -281,15 +338,20 @@ for d in ('/tmp', '/dev/shm', '.'):
         files[d] = sorted(os.listdir(d))
     except OSError as e:
         files[d] = ['<%s>' % e]
+st = os.stat('.')
+if stat.S_IMODE(st.st_mode) != 0o700 or os.listxattr('.') or time.time() - st.st_mtime > 600:
+    files['scratch inode'] = [oct(st.st_mode), os.listxattr('.'), st.st_mtime]
 sysv = {}
 for kind in ('shm', 'sem', 'msg'):
-    try:
-        with open('/proc/sysvipc/' + kind) as fh:
-            sysv[kind] = len(fh.read().splitlines()) - 1
-    except OSError:
-        sysv[kind] = -1
-time.sleep(0.3)  # hold the slot so that the next concurrent probe lands in another container
-print(json.dumps({'host': socket.gethostname(), 'procs': procs, 'zombies': zombies, 'files': files, 'sysv': sysv}))
+    with open('/proc/sysvipc/' + kind) as fh:
+        sysv[kind] = len(fh.read().splitlines()) - 1
+for kind in ('unix', 'tcp', 'udp'):
+    with open('/proc/net/' + kind) as fh:
+        sysv['socket ' + kind] = len(fh.read().splitlines()) - 1
+slot = os.getcwd().rsplit('/', 1)[1]
+time.sleep(0.6)  # hold the slot so that the other probes land in the other slots
+print(json.dumps({'host': socket.gethostname(), 'slot': slot, 'procs': procs, 'zombies': zombies,
+                  'files': files, 'sysv': sysv}))
 """
 
 
@@ -306,10 +368,11 @@ def wait_idle(sandbox: DockerSandbox, limit: float = 60.0) -> float:
 
 
 def probe_all(sandbox: DockerSandbox) -> list[dict]:
-    """One probe per container, started together while the pool is otherwise idle."""
-    containers = sandbox.config.containers
+    """One probe in every slot of every container (each slot has its own namespaces, so a probe sees
+    only its own), started together while the pool is otherwise idle."""
+    slots = sandbox.total_slots
     for _ in range(5):
-        answers: list[Any] = [None] * containers
+        answers: list[Any] = [None] * slots
 
         def one(i: int) -> None:
             try:
@@ -318,13 +381,13 @@ def probe_all(sandbox: DockerSandbox) -> list[dict]:
             except (SandboxError, ValueError) as exc:
                 answers[i] = {"error": str(exc)}
 
-        threads = [threading.Thread(target=one, args=(i,)) for i in range(containers)]
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(slots)]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
-        hosts = {a.get("host") for a in answers if a and "host" in a}
-        if len(hosts) == containers or any("error" in a for a in answers):
+        covered = {(a.get("host"), a.get("slot")) for a in answers if a and "host" in a}
+        if len(covered) == slots or any("error" in a for a in answers):
             return answers
     return answers
 
@@ -339,7 +402,9 @@ def leak_counts(probes: list[dict]) -> dict[str, Any]:
                "files": {d: names[:10] for p in probes for d, names in p.get("files", {}).items() if names},
                "sysv": [p.get("sysv") for p in probes if any(p.get("sysv", {}).values())]}
     return {"procs": procs, "zombies": zombies, "files": files, "sysv": sysv, "probe_errors": errors,
-            "containers_probed": len({p.get("host") for p in probes if "host" in p}), "details": details}
+            "containers_probed": len({p.get("host") for p in probes if "host" in p}),
+            "slots_probed": len({(p.get("host"), p.get("slot")) for p in probes if "host" in p}),
+            "details": details}
 
 
 # ---- docker bookkeeping -------------------------------------------------------------------------
@@ -370,14 +435,14 @@ class ObservedPool(DockerSandbox):
         self._retired_lock = threading.Lock()
         super().__init__(**options)
 
-    def _replace(self, container: Any) -> None:
+    def _replace(self, container: Any, drain: bool = False) -> None:
         with self._retired_lock:
             first = id(container) not in self._retired_ids and container in getattr(self, "_containers", ())
             self._retired_ids.add(id(container))
         if first:
             self.retired.append(f"{time.strftime('%H:%M:%S')} load {os.getloadavg()[0]:.0f}: "
-                                f"{getattr(container, 'death', '?')}")
-        super()._replace(container)
+                                f"{'drained (a slot out of service)' if drain else getattr(container, 'death', '?')}")
+        super()._replace(container, drain)
 
 
 class Soak:
@@ -398,7 +463,10 @@ class Soak:
     def run_job(self, sandbox: DockerSandbox, job: Job) -> None:
         started = time.perf_counter()
         try:
-            result = sandbox.run(job.code, timeout=job.timeout)
+            if job.session:
+                result = self._session_job(sandbox, job)
+            else:
+                result = sandbox.run(job.code, timeout=job.timeout)
         except SandboxError as exc:
             with self.lock:
                 self.infra_errors.append(f"{job.kind}: {exc}")
@@ -416,6 +484,18 @@ class Soak:
             if problem:
                 stats["problems"] += 1
                 (self.hostile_failures if job.hostile else self.wrong_normal).append(f"{job.kind}: {problem}")
+
+    @staticmethod
+    def _session_job(sandbox: DockerSandbox, job: Job) -> ExecResult:
+        """Run a session kind: a first cell, the hostile cell, then a cell that must answer (its
+        failure is reported in the hostile cell's stdout, which the check then rejects)."""
+        with sandbox.session() as session:
+            session.run("x = 1")
+            result = session.run(job.code, timeout=job.timeout)
+            after = session.run("print('answers')", timeout=NORMAL_TIMEOUT)
+        if after.stdout != "answers\n":
+            return ExecResult(stdout=f"the next cell failed: {after}", stderr="", exit_code=0)
+        return result
 
     def batch(self, sandbox: DockerSandbox, jobs: list[Job]) -> None:
         index = 0

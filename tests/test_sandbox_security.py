@@ -2,16 +2,20 @@
 docs/research/anchors_sandbox.md section 5 (A1-A37; A38 chaos and A39 soak live elsewhere), plus
 attacks found while writing these: X1 a directory tree 1200 deep, X2 a path longer than PATH_MAX,
 X3 a private subtree inside another run's world-writable directory, X4 an inode (file or hard link)
-flood, X5 SysV IPC objects handed to root with IPC_SET and X6 a POSIX message queue (both as cases
-of the A34 test), X7 signal state inherited from the executor.
+flood, X7 signal state inherited from the executor; and the containment classes of issue 9
+(`test_c1_*` to `test_c8_*`, at the end): leftovers that outlive a run in any state, hangs at a
+timeout, the session channel, the scratch inode, memory inherited from other runs, shared /tmp,
+/dev/shm, IPC and sockets, smaller holes, and program failures that must stay the program's result.
 
 Every test submits its attack through the real pool (`docker_sandbox`: 1 container x 4 slots), asserts
 the contained outcome (exit code, timeout, truncation, and errno names or counts that the attack
-prints to prove each denial), then probes the whole container (`tests/sandbox_probe.py`): no process
-of any slot uid alive, nothing in /tmp, /dev/shm, /dev/mqueue or any slot's scratch tmpfs, no SysV
-IPC objects, a clean environment, fresh module state and fresh random numbers, and the same container
-as before the attack (an attack that kills the executor costs a container: the host would see an
-infrastructure error). Slots rotate, so the probe checks every slot, not only the one it runs in.
+prints to prove each denial), then probes every slot at once (`tests/sandbox_probe.py`; each slot
+has its own namespaces, so a probe sees only its own): no process of the slot's uid alive, the same
+processes outside the slot as in a fresh container, nothing in /tmp, /dev/shm, /dev/mqueue,
+/dev/pts or the scratch directory, which must be a fresh inode, no SysV IPC object, no socket, a
+clean environment, fresh module state and fresh random numbers, and the same container as before
+the attack (an attack that kills the executor costs a container: the host would see an
+infrastructure error).
 The executor answers a run as soon as its program exits and cleans the slot afterwards, so the probe
 first waits (`settle`, via ping's busy count) for every slot to be clean, and fails if that takes
 more than a few seconds.
@@ -21,13 +25,11 @@ Decisions recorded here:
   the Docker data-root layout, no secret, and masking it needs gVisor or a LSM policy. What the test
   holds instead is the mount table: read-only root, host files only as Docker's read-only
   resolv.conf/hostname/hosts/docker-init, no docker.sock, and writable mounts only where expected.
-* A33: concurrent runs in one container can reach each other over loopback and abstract unix
-  sockets (documented as not guaranteed; use strict=True). Guaranteed and tested: a listener dies
-  with its run, so a later connection is refused.
-* A11: /tmp is one 16 MiB tmpfs shared by the container's slots, so a run that fills /tmp (by its
-  literal path) gives concurrent runs ENOSPC there: not guaranteed. Guaranteed and tested: the space
-  comes back after the run, and each slot's scratch (cwd, HOME, TMPDIR) is its own tmpfs, so
-  filling it never affects a neighbour.
+* A33: every run has its own network namespace, so concurrent runs cannot reach each other over
+  loopback or abstract unix sockets, and a listener dies with its run (`test_c6_*`).
+* A11: every run has its own /tmp, /dev/shm and scratch tmpfs, so filling one never affects a
+  neighbour, and the space comes back after the run.
+* A34: SysV IPC and POSIX message queues are denied to programs (see the test's docstring).
 * A29: bystander results must be right; their latency is only bounded loosely (CPU is shared).
 """
 from __future__ import annotations
@@ -41,7 +43,8 @@ import time
 import pytest
 
 from r1ci_env.sandbox import ExecResult
-from sandbox_probe import assert_probe_clean, probe_state, state_problems
+from r1ci_env.sandbox.base import RESET_NOTE
+from sandbox_probe import all_problems, assert_probe_clean, baseline_of, probe_all
 
 pytestmark = pytest.mark.docker
 
@@ -103,15 +106,17 @@ class Box:
         """Run several programs at once (one thread each, started `stagger` seconds apart)."""
         return run_together(self.sandbox, jobs, stagger)
 
-    def assert_clean(self) -> dict:
-        """The probe: the whole container is as fresh as before the attack, once its slots are clean."""
+    def assert_clean(self) -> list[dict]:
+        """The probe, in every slot: the container is as fresh as before the attack, once its slots
+        are clean, and it is still the same container."""
         settle(self.sandbox)
-        state = probe_state(self.sandbox)
-        assert not state_problems(state, BASELINE), state_problems(state, BASELINE)
+        states = probe_all(self.sandbox, self.sandbox.total_slots)
+        assert not all_problems(states, BASELINE), all_problems(states, BASELINE)
         assert_probe_clean(self.sandbox)
-        assert state["host"] == self.host, "the attack cost the container (its executor died)"
-        fresh_random(state)
-        return state
+        assert {state["host"] for state in states} == {self.host}, "the attack cost the container"
+        for state in states:
+            fresh_random(state)
+        return states
 
 
 def run_together(sandbox, jobs: list[tuple[str, float]], stagger: float = 0.2) -> list[ExecResult]:
@@ -148,16 +153,18 @@ def box(docker_sandbox):
         settle(docker_sandbox)
     except AssertionError:
         pass  # the probe below finds what is left, and the pool is recycled
-    state = probe_state(docker_sandbox)
-    if state_problems(state, BASELINE or None):
+    slots = docker_sandbox.total_slots
+    states = probe_all(docker_sandbox, slots)
+    if all_problems(states, BASELINE or None):
         recycle(docker_sandbox)
-        state = probe_state(docker_sandbox)
-        assert not state_problems(state, BASELINE or None), state_problems(state, BASELINE or None)
+        states = probe_all(docker_sandbox, slots)
+        assert not all_problems(states, BASELINE or None), all_problems(states, BASELINE or None)
     if not BASELINE:
-        BASELINE.update(state)
-    fresh_random(state)
-    settle(docker_sandbox)  # the probe's own slot is cleaned after its reply
-    return Box(docker_sandbox, state["host"])
+        BASELINE.update(baseline_of(states))
+    for state in states:
+        fresh_random(state)
+    settle(docker_sandbox)  # the probes' slots are cleaned after their replies
+    return Box(docker_sandbox, states[0]["host"])
 
 
 def errno_json(body: str) -> str:
@@ -177,7 +184,8 @@ def errno_json(body: str) -> str:
         "    pids = []\n"
         "    for name in os.listdir('/proc'):\n"
         "        try:\n"
-        "            if name.isdigit() and open(f'/proc/{name}/status').read().split('Uid:')[1].split()[0] == '0':\n"
+        "            uid = open(f'/proc/{name}/status').read().split('Uid:')[1].split()[0]\n"
+        "            if name.isdigit() and uid in ('0', '65534'):  # the keeper, and all outside the slot\n"
         "                pids.append(int(name))\n"
         "        except OSError:\n"
         "            pass  # gone meanwhile\n"
@@ -188,23 +196,29 @@ def errno_json(body: str) -> str:
 
 
 FIND_NEIGHBOUR = """
-import os, time
-def neighbour():
-    '''pid and uid of a process of another slot (neither root nor our uid), waiting up to 3 s.'''
-    me = os.getuid()
-    for _ in range(300):
-        for name in os.listdir('/proc'):
-            if not name.isdigit():
-                continue
-            try:
-                with open(f'/proc/{name}/status') as fh:
-                    uid = int(fh.read().split('Uid:')[1].split()[0])
-            except (OSError, IndexError):
-                continue
-            if uid not in (0, me):
-                return int(name), uid
-        time.sleep(0.01)
-    raise SystemExit('no neighbour found')
+import errno, os
+def neighbours():
+    '''Every process outside our slot (uid 65534 to us): the victim among them, and tini, the executor,
+    the keepers and their idle spares, which no run may touch either.'''
+    found = []
+    for name in os.listdir('/proc'):
+        try:
+            with open(f'/proc/{name}/status') as fh:
+                if fh.read().split('Uid:')[1].split()[0] == '65534':
+                    found.append(int(name))
+        except (OSError, IndexError, ValueError):
+            continue
+    return found
+def attempt_all(name, fn, pids):
+    '''Try fn(pid) on every pid; out[name]: the sorted set of outcomes (errno names, or ALLOWED).'''
+    seen = set()
+    for pid in pids:
+        try:
+            fn(pid)
+            seen.add('ALLOWED')
+        except OSError as exc:
+            seen.add(errno.errorcode.get(exc.errno, str(exc.errno)))
+    out[name] = sorted(seen)
 """
 
 VICTIM = """
@@ -423,7 +437,7 @@ def test_a11_filling_ones_scratch_does_not_affect_a_concurrent_run(box):
 WRITE_TARGETS = {
     "/usr/lib/evil": "EROFS",
     "/evil": "EROFS",
-    "/sandbox/evil": "EROFS",
+    "/sandbox/evil": "EACCES",
     "/sys/kernel/evil": "EROFS",
     "/etc/passwd": "EACCES",
     "/etc/hosts": "EACCES",
@@ -452,9 +466,9 @@ def test_a12_writes_outside_the_scratch_areas_fail(box):
         "chmod /usr/bin/python3": "EROFS",
         "mkdir /usr/evil": "EROFS",
         "rename /etc/hosts": "EROFS",
-        "chmod /tmp": "EPERM",
+        "chmod /tmp": "ALLOWED",  # the run's own /tmp, a tmpfs mounted for this run alone
         "mknod": "EPERM",
-        "other slot": "EACCES",
+        "other slot": "EACCES",  # an empty, root-owned mount point: the other slot's tmpfs is not here
     }
     box.assert_clean()
 
@@ -475,7 +489,7 @@ def test_a13_no_network_beyond_loopback(box):
         "out['interfaces'] = [name for _, name in socket.if_nameindex()]\n"
     )
     out = box.json(errno_json(body), timeout=6)
-    assert out == {"tcp": "ENETUNREACH", "tcp6": "EADDRNOTAVAIL", "udp": "ENETUNREACH", "raw": "EPERM",
+    assert out == {"tcp": "ENETUNREACH", "tcp6": "ENETUNREACH", "udp": "ENETUNREACH", "raw": "EPERM",
                    "packet": "EPERM", "dns": "gaierror", "interfaces": ["lo"]}
     box.assert_clean()
 
@@ -504,14 +518,15 @@ def test_a15_root_processes_environment_and_memory_are_unreadable(box):
     )
     out = box.json(errno_json(body))
     roots, ppid = out.pop("roots"), out.pop("ppid")
-    assert 1 in roots and ppid in roots and len(roots) >= 3  # tini, executor, cleaner
+    assert 1 in roots and ppid in roots and len(roots) >= 3  # tini, executor, keepers
     assert len(out) == 11 * len(roots)
     assert set(out.values()) == {"EACCES"}, out
     box.assert_clean()
 
 
 # Writable mounts a run may see; anything else writable (a host bind mount, docker.sock) is a hole.
-WRITABLE_MOUNTS = {"/proc", "/dev", "/dev/pts", "/dev/mqueue", "/dev/shm", "/tmp", "/sys/fs/cgroup",
+# /sandbox: root's mount points (mode 0755); /dev/mqueue: the container's, covered by a read-only tmpfs.
+WRITABLE_MOUNTS = {"/proc", "/dev", "/dev/pts", "/dev/mqueue", "/sandbox", "/dev/shm", "/tmp", "/sys/fs/cgroup",
                    "/proc/keys", "/proc/timer_list", "/proc/latency_stats", "/proc/timer_stats",
                    "/proc/sched_debug", "/proc/kcore", "/proc/scsi"}
 HOST_FILES = {"/etc/resolv.conf", "/etc/hostname", "/etc/hosts", "/usr/sbin/docker-init", "/sbin/docker-init"}
@@ -592,7 +607,7 @@ def test_a19_kill_minus_one_only_kills_the_runs_own_processes(box):
     )
     result = box.run(code)
     assert result.exit_code == 0 and result.stdout == "[-9, -9]\n", result
-    box.assert_clean()  # the executor, the cleaner and the other slots were out of its reach
+    box.assert_clean()  # the executor, the keepers and the other slots were out of its reach
 
 
 DAEMON_BODY = {
@@ -767,8 +782,8 @@ MUTATIONS = {
 def test_a25_mutating_preloaded_state_does_not_reach_the_next_run(box, target):
     result = box.run(MUTATIONS[target] + "print('mutated')\n")
     assert result.exit_code == 0 and result.stdout == "mutated\n", result
-    state = box.assert_clean()  # compares module state and environment with a fresh container's
-    assert state["state"]["numpy.pi"] == 3.141592653589793
+    for state in box.assert_clean():  # compares module state and environment with a fresh container's
+        assert state["state"]["numpy.pi"] == 3.141592653589793
 
 
 EXITS = [
@@ -810,32 +825,39 @@ def test_a27_closed_stdout_and_stderr_fail_without_hanging(box, how, status):
 
 
 def test_a28_a_run_cannot_read_a_concurrent_runs_environment_or_files(box):
-    attacker = FIND_NEIGHBOUR + errno_json(
-        "pid, uid = neighbour()\n"
-        "out['pid'], out['uid'] = pid, uid\n"
+    attacker = errno_json(
+        FIND_NEIGHBOUR +
+        "import time\ntime.sleep(0.3)\n"
+        "pids = out['pids'] = neighbours()\n"
         "for what in ('environ', 'mem', 'maps', 'auxv', 'stack', 'syscall', 'io'):\n"
-        "    attempt(what, lambda: open(f'/proc/{pid}/{what}', 'rb').read(1))\n"
+        "    attempt_all(what, lambda pid: open(f'/proc/{pid}/{what}', 'rb').read(1), pids)\n"
         "for what in ('fd', 'cwd', 'root', 'map_files'):\n"
-        "    attempt(what, lambda: os.listdir(f'/proc/{pid}/{what}'))\n"
+        "    attempt_all(what, lambda pid: os.listdir(f'/proc/{pid}/{what}'), pids)\n"
         "mine = os.getcwd()\n"
         "for slot in sorted(os.listdir('/sandbox')):\n"
         "    path = '/sandbox/' + slot\n"
         "    if path != mine:\n"
-        "        attempt('list ' + path, lambda: os.listdir(path))\n"
+        "        out['list ' + path] = os.listdir(path)\n"
         "        attempt('read ' + path, lambda: open(path + '/secret.txt').read())\n"
+        "        attempt('write ' + path, lambda: open(path + '/evil', 'w'))\n"
     )
     victim, spy = box.together([(VICTIM, 5), (attacker, 5)])
     pid, uid, cwd = check_victim(victim)
     out = json.loads(spy.stdout)
-    assert (out.pop("pid"), out.pop("uid")) == (pid, uid)
-    assert f"list {cwd}" in out and len(out) == 11 + 2 * 3
-    assert set(out.values()) == {"EACCES"}, out
+    assert pid in out.pop("pids")  # the victim's uid is not even mapped here: it is one of the 65534s
+    listed = {key: out.pop(key) for key in list(out) if key.startswith("list ")}
+    assert f"list {cwd}" in listed and set(map(tuple, listed.values())) == {()}  # empty mount points
+    assert {out.pop(f"read {path[5:]}") for path in listed} == {"ENOENT"}
+    assert {out.pop(f"write {path[5:]}") for path in listed} == {"EACCES"}
+    assert len(out) == 11
+    assert {tuple(v) for v in out.values()} == {("EACCES",)}, out
     box.assert_clean()
 
 
 def test_a32_a_run_cannot_trace_or_signal_a_concurrent_run(box):
-    attacker = FIND_NEIGHBOUR + errno_json(
-        "import ctypes, resource, signal\n"
+    attacker = errno_json(
+        FIND_NEIGHBOUR +
+        "import ctypes, resource, signal, time\n"
         "libc = ctypes.CDLL(None, use_errno=True)\n"
         "def call(fn, *args):\n"
         "    if fn(*args) == -1:\n"
@@ -844,24 +866,26 @@ def test_a32_a_run_cannot_trace_or_signal_a_concurrent_run(box):
         "    _fields_ = [('base', ctypes.c_void_p), ('len', ctypes.c_size_t)]\n"
         "buf = ctypes.create_string_buffer(16)\n"
         "local, remote = Iov(ctypes.addressof(buf), 16), Iov(0x400000, 16)\n"
-        "pid, uid = neighbour()\n"
-        "attempt('ptrace attach', lambda: call(libc.ptrace, 16, pid, None, None))\n"
-        "attempt('ptrace seize', lambda: call(libc.ptrace, 0x4206, pid, None, None))\n"
-        "attempt('process_vm_readv', lambda: call(libc.process_vm_readv, pid, ctypes.byref(local), 1,\n"
-        "                                         ctypes.byref(remote), 1, 0))\n"
-        "attempt('SIGKILL', lambda: os.kill(pid, signal.SIGKILL))\n"
-        "attempt('SIGSTOP', lambda: os.kill(pid, signal.SIGSTOP))\n"
-        "attempt('process group', lambda: os.killpg(os.getpgid(pid), signal.SIGKILL))\n"
-        "attempt('prlimit', lambda: resource.prlimit(pid, resource.RLIMIT_NOFILE, (1, 1)))\n"
-        "attempt('setpriority', lambda: os.setpriority(os.PRIO_PROCESS, pid, 19))\n"
-        "attempt('affinity', lambda: os.sched_setaffinity(pid, {0}))\n"
+        "time.sleep(0.3)\n"
+        "pids = out['pids'] = neighbours()\n"
+        "groups = [pid for pid in pids if os.getpgid(pid) > 1]  # killpg(1) would mean kill(-1)\n"
+        "attempt_all('ptrace attach', lambda pid: call(libc.ptrace, 16, pid, None, None), pids)\n"
+        "attempt_all('ptrace seize', lambda pid: call(libc.ptrace, 0x4206, pid, None, None), pids)\n"
+        "attempt_all('process_vm_readv', lambda pid: call(libc.process_vm_readv, pid, ctypes.byref(local), 1,\n"
+        "                                                 ctypes.byref(remote), 1, 0), pids)\n"
+        "attempt_all('SIGKILL', lambda pid: os.kill(pid, signal.SIGKILL), pids)\n"
+        "attempt_all('SIGSTOP', lambda pid: os.kill(pid, signal.SIGSTOP), pids)\n"
+        "attempt_all('process group', lambda pid: os.killpg(os.getpgid(pid), signal.SIGKILL), groups)\n"
+        "attempt_all('prlimit', lambda pid: resource.prlimit(pid, resource.RLIMIT_NOFILE, (1, 1)), pids)\n"
+        "attempt_all('setpriority', lambda pid: os.setpriority(os.PRIO_PROCESS, pid, 19), pids)\n"
+        "attempt_all('affinity', lambda pid: os.sched_setaffinity(pid, {0}), pids)\n"
     )
     victim, spy = box.together([(VICTIM, 5), (attacker, 5)])
-    check_victim(victim)  # finished normally: not killed, stopped or traced
+    pid, _, _ = check_victim(victim)  # finished normally: not killed, stopped or traced
     out = json.loads(spy.stdout)
-    assert out == {"ptrace attach": "EPERM", "ptrace seize": "EPERM", "process_vm_readv": "EPERM",
-                   "SIGKILL": "EPERM", "SIGSTOP": "EPERM", "process group": "EPERM", "prlimit": "EPERM",
-                   "setpriority": "EPERM", "affinity": "EPERM"}
+    assert pid in out.pop("pids")
+    assert out == {name: ["EPERM"] for name in ("ptrace attach", "ptrace seize", "process_vm_readv", "SIGKILL",
+                                                  "SIGSTOP", "process group", "prlimit", "setpriority", "affinity")}
     box.assert_clean()
 
 
@@ -968,48 +992,46 @@ def test_a31_crashes_are_reported_as_signals(box, code, status):
     box.assert_clean()  # no core file either
 
 
-SYSV = (
-    "import ctypes, os, struct\n"
+IPC_CALLS = errno_json(
+    "import ctypes\n"
     "libc = ctypes.CDLL(None, use_errno=True)\n"
-    "IPC_CREAT, IPC_SET, IPC_STAT = 0o1000, 1, 2\n"
-    "made = {\n"
-    "    'shm': libc.shmget(0, 1 << 20, IPC_CREAT | 0o666),\n"
-    "    'sem': libc.semget(0, 4, IPC_CREAT | 0o666),\n"
-    "    'msg': libc.msgget(0, IPC_CREAT | 0o666),\n"
-    "}\n"
-    "assert min(made.values()) >= 0, made\n"
-    "msg = ctypes.create_string_buffer(b'\\x01\\0\\0\\0\\0\\0\\0\\0secret')\n"
-    "assert libc.msgsnd(made['msg'], msg, 6, 0) == 0\n"
+    "def call(fn, *args):\n"
+    "    if fn(*args) == -1:\n"
+    "        raise OSError(ctypes.get_errno(), 'failed')\n"
+    "attempt('shmget', lambda: call(libc.shmget, 0, 1 << 20, 0o1666))\n"
+    "attempt('semget', lambda: call(libc.semget, 0, 4, 0o1666))\n"
+    "attempt('msgget', lambda: call(libc.msgget, 0, 0o1666))\n"
+    "attempt('shmctl', lambda: call(libc.shmctl, 0, 0, None))\n"
+    "attempt('mq_open', lambda: call(libc.mq_open, b'/r1ci-leak', os.O_CREAT | os.O_RDWR, 0o666, None))\n"
+    "attempt('mqueue file', lambda: open('/dev/mqueue/r1ci-leak', 'w'))\n"
+    "attempt('memfd', lambda: os.memfd_create('ok'))\n"
+    "attempt('posix shm', lambda: open('/dev/shm/sem.r1ci', 'w').write('x'))\n"
+    "rows = [open('/proc/sysvipc/' + k).read().splitlines()[1:] for k in ('shm', 'sem', 'msg')]\n"
+    "out['sysvipc rows'] = sum(map(len, rows))\n"
 )
-# IPC_SET lets the owner hand an object to another uid (here root); its creator uid stays ours
-HAND_OVER = (
-    "ctl = {'shm': lambda i, c, b: libc.shmctl(i, c, b), 'sem': lambda i, c, b: libc.semctl(i, 0, c, b),\n"
-    "       'msg': lambda i, c, b: libc.msgctl(i, c, b)}\n"
-    "for kind, ident in made.items():\n"
-    "    buf = ctypes.create_string_buffer(512)\n"
-    "    assert ctl[kind](ident, IPC_STAT, buf) == 0\n"
-    "    struct.pack_into('II', buf, 4, 0, 0)\n"
-    "    assert ctl[kind](ident, IPC_SET, buf) == 0, os.strerror(ctypes.get_errno())\n"
-)
-MQUEUE = (
-    "import ctypes, os\n"
-    "libc = ctypes.CDLL(None, use_errno=True)\n"
-    "fd = libc.mq_open(b'/r1ci-leak', os.O_CREAT | os.O_RDWR, 0o666, None)\n"
-    "assert fd >= 0 and libc.mq_send(fd, b'secret', 6, 0) == 0, os.strerror(ctypes.get_errno())\n"
-)
-IPC_ATTACKS = {"sysv": SYSV, "sysv_handed_to_root": SYSV + HAND_OVER, "posix_mqueue": MQUEUE}
 
 
-@pytest.mark.parametrize("kind", sorted(IPC_ATTACKS))
-def test_a34_ipc_objects_left_behind_are_removed(box, kind):
-    code = IPC_ATTACKS[kind] + (
-        "rows = {k: open('/proc/sysvipc/' + k).read().splitlines()[1:] for k in ('shm', 'sem', 'msg')}\n"
-        "print(sum(map(len, rows.values())), len(os.listdir('/dev/mqueue')))\n"
-    )
-    result = box.run(code)
-    assert result.exit_code == 0, result
-    assert result.stdout == ("0 1\n" if kind == "posix_mqueue" else "3 0\n")
-    box.assert_clean()  # no SysV objects (whatever their owner) and an empty /dev/mqueue
+def test_a34_sysv_ipc_and_message_queues_are_denied_posix_shm_is_per_run(box):
+    """Decision: SysV IPC and POSIX message queues are denied (EPERM) by the run filter: detached
+    SysV shared memory is charged to no process, and both name spaces would outlive a run. POSIX
+    shared memory and semaphores (files in the run's own /dev/shm, what multiprocessing uses) work."""
+    out = box.json(IPC_CALLS)
+    assert out == {"shmget": "EPERM", "semget": "EPERM", "msgget": "EPERM", "shmctl": "EPERM", "mq_open": "EPERM",
+                   "mqueue file": "EROFS", "memfd": "ALLOWED", "posix shm": "ALLOWED", "sysvipc rows": 0}
+    box.assert_clean()
+
+
+def test_a34_multiprocessing_works_with_per_run_shared_memory(box):
+    code = ("import multiprocessing as mp\nfrom multiprocessing import shared_memory\n"
+            "def square(x):\n    return x * x\n"
+            "if __name__ == '__main__':\n"
+            "    shm = shared_memory.SharedMemory(create=True, size=16)\n"
+            "    shm.buf[0] = 7\n"
+            "    with mp.Pool(2) as pool:\n        print(pool.map(square, range(4)), shm.buf[0])\n"
+            "    shm.close()\n")
+    result = box.run(code, timeout=20)
+    assert result.exit_code == 0 and result.stdout == "[0, 1, 4, 9] 7\n", result
+    box.assert_clean()
 
 
 def test_a35_opening_many_files_stops_at_the_descriptor_limit(box):
@@ -1105,7 +1127,7 @@ def test_a37_lone_surrogates_come_back_as_replacement_characters(box):
 
 @pytest.mark.parametrize("where", ["scratch", "/tmp"])
 def test_x1_a_very_deep_directory_tree_is_removed(box, where):
-    """1200 nested directories: a recursive cleaner hits Python's recursion limit."""
+    """1200 nested directories (a recursive cleaner would hit Python's recursion limit)."""
     start = "" if where == "scratch" else "os.chdir('/tmp')\n"
     code = "import os\n" + start + "for _ in range(1200):\n    os.mkdir('d')\n    os.chdir('d')\nprint('deep')\n"
     result = box.run(code, timeout=10)
@@ -1115,7 +1137,7 @@ def test_x1_a_very_deep_directory_tree_is_removed(box, where):
 
 @pytest.mark.parametrize("where", ["scratch", "/tmp", "/dev/shm"])
 def test_x2_a_path_longer_than_path_max_is_removed(box, where):
-    """60 levels of 200-character names: a cleaner using full paths gets ENAMETOOLONG."""
+    """60 levels of 200-character names (a cleaner using full paths would get ENAMETOOLONG)."""
     start = "" if where == "scratch" else f"os.chdir({where!r})\n"
     code = (
         "import os\n" + start
@@ -1202,3 +1224,428 @@ def test_x7_signal_state_of_the_executor_does_not_leak_into_programs(box):
         "wakeup_fd": -1, "blocked": "0000000000000000", "corrupted": [],
     }
     box.assert_clean()
+
+
+# ---- Sandbox v2: the containment classes of issue 9 -----------------------------------------------
+# Each case runs through the real pool, asserts the contained outcome, and ends with the probe of
+# every slot (`box.assert_clean`). "Concurrent" cases run several episodes in the one container.
+
+ZOMBIE_LEADER = (  # a thread group whose leader thread exits while another thread runs on
+    "import ctypes, os, threading, time\n"
+    "def plant():\n"
+    "    for _ in range(400):\n"
+    "        for d in ('/tmp', '/dev/shm', os.getcwd()):\n"
+    "            try:\n"
+    "                open(d + '/evil_planted.py', 'w').write('print(\"PLANTED\")')\n"
+    "            except OSError:\n"
+    "                pass\n"
+    "        time.sleep(0.01)\n"
+    "threading.Thread(target=plant).start()\n"
+    "time.sleep(0.05)\n"
+    "ctypes.CDLL(None).pthread_exit(None)\n"
+)
+DETACHED_ZOMBIE_LEADER = (  # the same, in a setsid() grandchild, while the run itself exits at once
+    "import os\n"
+    "if os.fork() == 0:\n"
+    "    os.setsid()\n"
+    "    if os.fork() == 0:\n"
+    + "".join("        " + line + "\n" for line in ZOMBIE_LEADER.splitlines())
+    + "    os._exit(0)\n"
+    "os.wait()\n"
+    "print('parent done')\n"
+)
+PLANT_CHECK = "import sys\ntry:\n    import evil_planted\nexcept ImportError:\n    print('clean')\n"
+
+
+def test_c1_a_zombie_leader_thread_group_dies_at_the_timeout(box):
+    started = time.monotonic()
+    result = box.run(ZOMBIE_LEADER, timeout=1.5)
+    assert result.timed_out and result.exit_code == -9, result
+    assert time.monotonic() - started < 1.5 + 3  # class 2: no hang in a blocking wait
+    assert box.run(PLANT_CHECK).stdout == "clean\n"
+    box.assert_clean()
+
+
+def test_c1_a_detached_zombie_leader_dies_with_its_run(box):
+    result = box.run(DETACHED_ZOMBIE_LEADER, timeout=5)
+    assert result.exit_code == 0 and result.stdout == "parent done\n", result
+    states = box.assert_clean()  # at once: the run is over, so nothing of its slot may live
+    assert all(state["own"] == [] for state in states)
+    assert box.run(PLANT_CHECK).stdout == "clean\n"
+
+
+def test_c1_c2_concurrent_zombie_leaders_and_innocent_neighbours(box):
+    """Three attackers and three honest episodes at once: the honest ones get right results, never a
+    SandboxError, and the container survives."""
+    jobs = [(ZOMBIE_LEADER, 1.0), (BYSTANDER, 10), (DETACHED_ZOMBIE_LEADER, 5), (BYSTANDER, 10)] * 2
+    results = box.together(jobs[:6], stagger=0.05)
+    for result in results[1::2]:
+        assert result.exit_code == 0 and result.stdout == "4999950000 1060 656e92ca\n", result
+    assert results[0].timed_out and results[2].stdout == "parent done\n", results
+    box.assert_clean()
+
+
+def test_c1_session_leftovers_die_when_the_session_ends(box):
+    with box.sandbox.session() as session:
+        assert session.run(DETACHED_ZOMBIE_LEADER, timeout=5).stdout == "parent done\n"
+        result = session.run("import os\nprint(sorted(os.listdir('.')))", timeout=5)
+        assert result.exit_code == 0  # the episode's own leftovers may live while the episode does
+    box.assert_clean()
+    assert box.run(PLANT_CHECK).stdout == "clean\n"
+
+
+def test_c2_a_session_cell_with_a_zombie_leader_times_out_and_resets(box):
+    with box.sandbox.session() as session:
+        session.run("x = 1")
+        started = time.monotonic()
+        result = session.run(ZOMBIE_LEADER, timeout=1.0)
+        assert result.timed_out and time.monotonic() - started < 1.0 + 3, result
+        assert result.stderr.endswith(RESET_NOTE)
+        assert session.run("print('x' in dir())").stdout == "False\n"
+    box.assert_clean()
+
+
+# -- class 3: the session channel
+
+def channel_attack(body: str) -> str:
+    return "import os, socket, struct, sys, time\nch = socket.socket(fileno=os.dup(3))\n" + body
+
+
+CHANNEL_ATTACKS = {
+    "garbage": channel_attack("ch.send(b'{\"status\": NaN}')\ntime.sleep(3)\n"),
+    "deep_nesting": channel_attack("ch.send(b'[' * 60 + b']' * 60)\ntime.sleep(3)\n"),
+    "oversized": channel_attack("ch.send(b'x' * 100000)\ntime.sleep(3)\n"),
+    "flood": channel_attack("for _ in range(5000):\n    try:\n        ch.send(b'{', socket.MSG_DONTWAIT)\n"
+                            "    except BlockingIOError:\n        break\ntime.sleep(3)\n"),
+    "forged_token_then_exit": channel_attack("ch.send(struct.pack('=c8si', b'D', b'12345678', 0))\nos._exit(0)\n"),
+    "closed_channel": "import os, time\nos.close(3)\ntime.sleep(3)\nprint('after')\n",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(CHANNEL_ATTACKS))
+def test_c3_channel_misuse_is_the_programs_result_and_spares_other_sessions(box, kind):
+    with box.sandbox.session() as other, box.sandbox.session() as session:
+        other.run("y = 5")
+        session.run("x = 1")
+        result = session.run(CHANNEL_ATTACKS[kind], timeout=2.0)
+        assert not result.ok, result  # a crash, a reset or a timeout, never a SandboxError
+        assert other.run("print(y)").stdout == "5\n"  # the neighbour session is untouched
+        after = session.run("print('fresh', 'x' in dir())")
+        assert after.ok and after.stdout in ("fresh True\n", "fresh False\n"), after
+    box.assert_clean()
+
+
+STEAL_TOKEN = (  # find the worker's token in its own frames, report done early, keep spinning in a thread
+    "import os, socket, struct, sys, threading, time\n"
+    "token, frame = None, sys._getframe()\n"
+    "while frame is not None and token is None:\n"
+    "    token, frame = frame.f_locals.get('token'), frame.f_back\n"
+    "def spin():\n"
+    "    while True:\n"
+    "        with open('ticks', 'a') as fh:\n"
+    "            fh.write(f'{time.time()}\\n')\n"
+    "        time.sleep(0.02)\n"
+    "threading.Thread(target=spin, daemon=True).start()\n"
+    "time.sleep(0.1)\n"
+    "socket.socket(fileno=os.dup(3)).send(struct.pack('=c8si', b'D', token, 0))\n"
+    "time.sleep(0.5)\n"
+)
+
+
+def test_c3_a_forged_done_with_the_real_token_cannot_run_past_its_call(box):
+    """The program reads the worker's token from its frames (it shares the process) and reports the
+    cell done early. Decision: the call ends there, as if the program had returned, but nothing of
+    the slot runs until the next call: the whole slot is stopped between calls."""
+    with box.sandbox.session() as session:
+        result = session.run(STEAL_TOKEN, timeout=5)
+        assert result.ok and result.duration < 0.5, result
+        ended = time.time()
+        time.sleep(1.5)
+        resumed = time.time()
+        ticks = session.run("import time\ntime.sleep(0.3)\n"
+                            "print(sorted(float(t) for t in open('ticks').read().split()))", timeout=5)
+        assert ticks.ok and not ticks.stderr, ticks
+        during_gap = [t for t in json.loads(ticks.stdout) if ended + 0.2 < t < resumed - 0.1]
+        assert during_gap == [], "the program ran between calls"
+    box.assert_clean()
+
+
+# -- class 4: the scratch directory's own inode
+
+INODE_ATTACKS = {
+    "chmod_open": "import os\nos.chmod('.', 0o777)\nos.chmod('/tmp', 0o777)\n",
+    "chmod_closed": "import os\nos.chmod('.', 0o000)\n",
+    "default_acl": "import os, struct\n"
+                   "acl = struct.pack('<I', 2) + b''.join(struct.pack('<HHI', tag, 7, 0xFFFFFFFF)"
+                   " for tag in (1, 4, 32))\n"
+                   "os.setxattr('.', 'system.posix_acl_default', acl)\n",
+    "xattr_memory": "import os\nos.setxattr('.', 'user.note', b'secret')\nos.setxattr('/tmp', 'user.note', b'x')\n",
+    "times": "import os\nos.utime('.', (0, 0))\n",
+    "setgid_dir": "import os\nos.chmod('.', 0o2755)\n",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(INODE_ATTACKS))
+def test_c4_the_scratch_inode_is_new_for_every_run(box, kind):
+    result = box.run(INODE_ATTACKS[kind] + "print('done')\n")
+    assert result.stdout == "done\n" or "Operation not supported" in result.stderr, result
+    box.assert_clean()  # every slot: mode 0700, our uid, no xattrs or ACL, nothing used, fresh /tmp
+
+
+def test_c4_a_sessions_scratch_inode_is_new_for_the_next_episode(box):
+    with box.sandbox.session() as session:
+        assert session.run("import os\nos.chmod('.', 0o777)\nos.setxattr('.', 'user.a', b'1')\n"
+                           "print(oct(os.stat('.').st_mode & 0o777))").stdout == "0o777\n"
+        assert session.run("import os\nprint(os.listxattr('.'))").stdout == "['user.a']\n"  # same episode
+    box.assert_clean()
+
+
+# -- class 5: no run starts from a process that saw another run
+
+def heap_search(prefix: str, suffix: str) -> str:
+    """A program that searches all its readable memory for prefix+suffix (never built in its memory)."""
+    return (
+        "import re\n"
+        f"A, B = {prefix.encode()!r}, {suffix.encode()!r}\n"
+        "hits = 0\n"
+        "import ctypes\n"
+        "regions = []\n"
+        "for line in open('/proc/self/maps').read().splitlines():\n"
+        "    fields = line.split()\n"
+        "    if fields[1].startswith('r') and (len(fields) < 6 or fields[5] in ('[heap]', '[stack]')):\n"
+        "        regions.append([int(x, 16) for x in fields[0].split('-')])  # anonymous memory: heaps\n"
+        "for lo, hi in regions:\n"
+        "    if True:\n"
+        "        data = ctypes.string_at(lo, hi - lo)\n"
+        "        start = data.find(A)\n"
+        "        while start >= 0:\n"
+        "            hits += data[start + len(A):start + len(A) + len(B)] == B\n"
+        "            start = data.find(A, start + 1)\n"
+        "print('hits', hits)\n"
+    )
+
+
+def test_c5_a_run_cannot_find_a_concurrent_or_earlier_runs_code_or_output_in_its_memory(box):
+    prefix, suffix = "r1ci-sibling-", os.urandom(8).hex()
+    secret = prefix + suffix
+    earlier = [box.run(f"answer = {secret!r}\nprint(answer * 3)") for _ in range(4)]  # every slot, likely
+    assert all(r.ok for r in earlier)
+    victim = f"import time\nanswer = {secret!r}\nprint(answer)\ntime.sleep(2)\n"
+    results = box.together([(victim, 5), (victim, 5), (heap_search(prefix, suffix), 10),
+                            (heap_search(prefix, suffix), 10)], stagger=0.3)
+    assert results[0].ok and results[1].ok
+    for spy in results[2:]:
+        assert spy.ok and spy.stdout == "hits 0\n", spy
+    box.assert_clean()
+
+
+def test_c5_a_session_cannot_find_another_sessions_code_in_its_memory(box):
+    prefix, suffix = "r1ci-session-", os.urandom(8).hex()
+    with box.sandbox.session() as victim, box.sandbox.session() as spy:
+        assert victim.run(f"answer = {prefix + suffix!r}\nprint(answer)").ok
+        result = spy.run(heap_search(prefix, suffix), timeout=10)
+        assert result.ok and result.stdout == "hits 0\n", result
+    box.assert_clean()
+
+
+# -- class 6: private /tmp, /dev/shm, IPC and sockets per run
+
+SAME_NAME = (  # G honest copies of one program: each uses the same fixed file names
+    "import os, time\n"
+    "mine = os.urandom(8).hex()\n"
+    "for d in ('/tmp', '/dev/shm'):\n"
+    "    fd = os.open(d + '/result.txt', os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)\n"
+    "    os.write(fd, mine.encode())\n"
+    "    os.close(fd)\n"
+    "time.sleep(0.8)\n"
+    "print(all(open(d + '/result.txt').read() == mine for d in ('/tmp', '/dev/shm')))\n"
+)
+
+
+def test_c6_concurrent_copies_of_one_program_do_not_collide_in_tmp_or_shm(box):
+    results = box.together([(SAME_NAME, 5)] * 4, stagger=0.05)
+    assert [r.stdout for r in results] == ["True\n"] * 4, results
+    box.assert_clean()
+
+
+PLANTER = (
+    "import os, socket, time\n"
+    "os.mkfifo('/tmp/result.txt')\n"
+    "os.symlink('/etc/passwd', '/dev/shm/result.txt')\n"
+    "s = socket.socket(socket.AF_UNIX)\n"
+    "s.bind('\\0r1ci-abstract')\n"
+    "s.listen()\n"
+    "t = socket.socket()\n"
+    "t.bind(('127.0.0.1', 47321))\n"
+    "t.listen()\n"
+    "print('planted', flush=True)\n"
+    "time.sleep(2)\n"
+)
+PLANT_VICTIM = (
+    "import errno, os, socket, time\n"
+    "time.sleep(0.5)\n"
+    "out = []\n"
+    "for path in ('/tmp/result.txt', '/dev/shm/result.txt'):\n"
+    "    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)\n"
+    "    out.append('created')\n"
+    "for family, address in ((socket.AF_UNIX, '\\0r1ci-abstract'), (socket.AF_INET, ('127.0.0.1', 47321))):\n"
+    "    try:\n"
+    "        socket.socket(family).connect(address)\n"
+    "        out.append('CONNECTED')\n"
+    "    except OSError as exc:\n"
+    "        out.append(errno.errorcode[exc.errno])\n"
+    "print(out)\n"
+)
+
+
+def test_c6_a_neighbour_cannot_plant_files_or_listen_where_another_run_looks(box):
+    planter, victim = box.together([(PLANTER, 5), (PLANT_VICTIM, 5)], stagger=0.1)
+    assert planter.ok and planter.stdout == "planted\n", planter
+    assert victim.ok and victim.stdout == "['created', 'created', 'ECONNREFUSED', 'ECONNREFUSED']\n", victim
+    box.assert_clean()
+
+
+LOOPBACK_CONVERSATION = (  # leaves TIME_WAIT entries whose port numbers could carry a message on
+    "import socket\n"
+    "server = socket.socket()\nserver.bind(('127.0.0.1', 0))\nserver.listen()\n"
+    "for _ in range(5):\n"
+    "    client = socket.create_connection(server.getsockname())\n"
+    "    peer, _ = server.accept()\n"
+    "    client.close()\n"
+    "    peer.close()\n"
+    "print(open('/proc/net/tcp').read().count(' 06 '))\n"  # state 06: TIME_WAIT
+)
+
+
+def test_c6_no_socket_state_of_a_run_reaches_the_next(box):
+    result = box.run(LOOPBACK_CONVERSATION)
+    assert result.ok and int(result.stdout) >= 1, result  # the conversation did leave TIME_WAIT entries
+    box.assert_clean()  # the probe of every slot sees no socket at all in /proc/net
+
+
+def test_c6_sessions_do_not_share_tmp(box):
+    with box.sandbox.session() as first, box.sandbox.session() as second:
+        assert first.run("open('/tmp/shared', 'w').write('first')").ok
+        result = second.run("import os\nprint(os.listdir('/tmp'), os.listdir('/dev/shm'))")
+        assert result.stdout == "[] []\n", result
+        assert first.run("print(open('/tmp/shared').read())").stdout == "first\n"  # the episode keeps its own
+    box.assert_clean()
+
+
+# -- class 7: smaller holes
+
+def test_c7_io_uring_and_namespaces_are_denied_to_programs(box):
+    body = (
+        "import ctypes\n"
+        "libc = ctypes.CDLL(None, use_errno=True)\n"
+        "def call(nr, *args):\n"
+        "    if libc.syscall(nr, *args) == -1:\n"
+        "        raise OSError(ctypes.get_errno(), 'failed')\n"
+        "params = ctypes.create_string_buffer(120)\n"
+        "attempt('io_uring_setup', lambda: call(425, 8, params))\n"
+        "attempt('unshare user', lambda: call(272, 0x10000000))\n"
+        "attempt('unshare net', lambda: call(272, 0x40000000))\n"
+        "attempt('clone newuser', lambda: call(56, 0x10000000 | 17, 0, 0, 0, 0))\n"
+        "attempt('clone3', lambda: call(435, 0, 0))\n"
+        "attempt('mount', lambda: call(165, b'none', b'/tmp', b'tmpfs', 0, 0))\n"
+        "attempt('setns', lambda: call(308, 0, 0))\n"
+        "attempt('ptrace traceme', lambda: call(101, 0, 0, 0, 0))\n"
+        "attempt('keyctl', lambda: call(250, 0, 0, 0, 0))\n"
+        "attempt('bpf', lambda: call(321, 0, 0, 0))\n"
+        "caps = [l.split()[1] for l in open('/proc/self/status') if l.startswith(('CapEff', 'CapPrm', 'CapBnd'))]\n"
+        "out['caps'] = sorted(set(caps))\n"
+        "out['no_new_privs'] = open('/proc/self/status').read().split('NoNewPrivs:')[1].split()[0]\n"
+        "out['seccomp'] = open('/proc/self/status').read().split('Seccomp_filters:')[1].split()[0]\n"
+    )
+    out = box.json(errno_json(body))
+    assert out.pop("caps") == ["0000000000000000"] and out.pop("no_new_privs") == "1"  # bounding set too
+    assert int(out.pop("seccomp")) >= 2  # Docker's profile (the container's) and the run filter
+    assert out == {"io_uring_setup": "EPERM", "unshare user": "EPERM", "unshare net": "EPERM",
+                   "clone newuser": "EPERM", "clone3": "ENOSYS", "mount": "EPERM", "setns": "EPERM",
+                   "ptrace traceme": "EPERM", "keyctl": "EPERM", "bpf": "EPERM"}
+    box.assert_clean()
+
+
+def test_c7_ptys_come_from_the_slots_own_small_pool(box):
+    code = ("import os, pty\nfds = []\ntry:\n    while True:\n        fds.append(pty.openpty())\n"
+            "except OSError as exc:\n    print(len(fds), exc.errno)\n")
+    result = box.run(code)
+    assert result.ok and result.stdout.split()[0] == "8", result  # executor Config.ptys, then ENOSPC
+    box.assert_clean()  # and /dev/pts is empty again in every slot
+
+
+def test_c7_every_run_draws_fresh_sympy_and_numpy_randomness(box):
+    code = ("import json, random, numpy, sympy.core.random as sr\n"
+            "print(json.dumps([sr.rng.random(), sr.randint(0, 10**9), random.random(), float(numpy.random.rand())]))")
+    draws = [tuple(json.loads(box.run(code).stdout)) for _ in range(6)]
+    for column in zip(*draws):
+        assert len(set(column)) == len(column), draws
+    box.assert_clean()
+
+
+@pytest.fixture
+def unsettable_pool():
+    """A real pool whose runs cannot be set up (an impossible process limit)."""
+    from r1ci_env.sandbox import SandboxError, make_sandbox
+
+    try:
+        sandbox = make_sandbox("docker", containers=1, slots=1, nproc=-2, retries=0)
+    except SandboxError as exc:
+        pytest.skip(str(exc))
+    yield sandbox
+    sandbox.close()
+
+
+def test_c7_an_internal_set_up_failure_is_an_infrastructure_error_not_stderr(unsettable_pool):
+    """A run whose set-up fails must never come back as program output: the host sees a
+    SandboxError naming the set-up."""
+    from r1ci_env.sandbox import SandboxError
+
+    with pytest.raises(SandboxError, match="could not set up the run"):
+        unsettable_pool.run("print('never')")
+
+
+def test_c7_a_session_whose_worker_cannot_be_set_up_raises_sandbox_error(unsettable_pool):
+    from r1ci_env.sandbox import SandboxError
+
+    with pytest.raises(SandboxError, match="could not set up the run"):
+        with unsettable_pool.session() as session:
+            session.run("print('never')")
+
+
+# -- class 8: a program's failure is its result
+
+KILL_OWN_TREE = "import os, signal\nif os.fork() == 0:\n    import time; time.sleep(9)\nos.kill(-1, signal.SIGKILL)\n" \
+                "os.kill(0, signal.SIGKILL)\n"
+
+
+@pytest.mark.parametrize("mode", ["stateless", "session"])
+def test_c8_killing_ones_own_tree_is_the_programs_result(box, mode):
+    if mode == "stateless":
+        result = box.run(KILL_OWN_TREE)
+    else:
+        with box.sandbox.session() as session:
+            result = session.run(KILL_OWN_TREE)
+            assert session.run("print(2)").stdout == "2\n"
+    assert result.exit_code == -9 and not result.timed_out, result
+    box.assert_clean()
+
+
+@pytest.mark.parametrize("action", ["kill_tree", "hang", "channel"])
+def test_c8_a_stateful_rollout_goes_on_after_a_hostile_program(box, action):
+    """Through gym: the hostile step's observation is the program's result and the episode goes on."""
+    from r1ci_env.env import CodeInterpreterEnv
+
+    code = {"kill_tree": KILL_OWN_TREE, "hang": ZOMBIE_LEADER,
+            "channel": CHANNEL_ATTACKS["forged_token_then_exit"]}[action]
+    env = CodeInterpreterEnv("NumberMultiply", sandbox=box.sandbox, stateful=True, timeout=1.5, max_code_calls=3)
+    try:
+        env.reset(seed=0)
+        observation, reward, terminated, truncated, _ = env.step(f"```python\n{code}\n```")
+        assert reward == 0.0 and not terminated and not truncated
+        observation, _, terminated, _, _ = env.step("```python\nprint(6 * 7)\n```")
+        assert "42" in observation and not terminated
+    finally:
+        env.close()
+    box.assert_clean()
+

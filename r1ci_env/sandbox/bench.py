@@ -6,6 +6,8 @@ What one run measures, all on the same machine and in the same process:
   snippet: p50 / p95 / p99;
 * throughput (runs/s) of `print(1)` at several concurrency levels, from host threads;
 * pool cold start: constructing a fresh pool until its first run has returned;
+* memory: the proportional set size (PSS) of all processes of the pool's containers, read from the
+  host's /proc, with the pool idle and with every slot running a program at once, per slot;
 * baselines: `docker run --rm --network none IMAGE python3 -c "print(1)"` per call, and
   `docker exec CONTAINER python3 -c "print(1)"` per call into a plain long-lived container; their p50
   and their throughput at concurrency 1 and 8;
@@ -223,6 +225,45 @@ def _throughput_row(row: dict[str, Any]) -> dict[str, Any]:
     return {**row, "p50_ms": percentile(lat, 50) * 1e3, "p99_ms": percentile(lat, 99) * 1e3}
 
 
+# ---- memory -------------------------------------------------------------------------------------
+
+HOLD = "import time\ntime.sleep(2)\nprint(1)"  # occupies a slot while memory is read
+
+
+def container_pss_kb(container_ids: Sequence[str]) -> int | None:
+    """Sum of PSS over every process of the containers (host pids from `docker top`); None when
+    this process may not read them (not root on the Docker host, or a remote engine)."""
+    total = 0
+    for container_id in container_ids:
+        listed = _docker("top", container_id, "-eo", "pid", timeout=30)
+        pids = [int(word) for word in listed.stdout.decode().split() if word.isdigit()]
+        if listed.returncode != 0 or not pids:
+            return None
+        for pid in pids:
+            try:
+                with open(f"/proc/{pid}/smaps_rollup") as fh:
+                    total += int(fh.read().split("\nPss:")[1].split()[0])
+            except (OSError, IndexError, ValueError):
+                return None
+    return total
+
+
+def measure_memory(sandbox: Any, stop: threading.Event) -> dict[str, Any]:
+    """PSS of the pool's containers idle, and while every slot runs a program (sampled mid-run)."""
+    ids = [container.container.id for container in list(sandbox._containers)]
+    slots = sandbox.total_slots
+    idle = container_pss_kb(ids)
+    sampled: list[int | None] = []
+    sampler = threading.Timer(1.0, lambda: sampled.append(container_pss_kb(ids)))
+    sampler.start()
+    row = hammer(_sandbox_call(sandbox, HOLD, "1\n"), slots, slots, stop)
+    sampler.join()
+    busy = sampled[0] if sampled else None
+    return {"slots": slots, "idle_pss_kb": idle, "busy_pss_kb": busy,
+            "idle_per_slot_kb": _div(idle, slots), "busy_per_slot_kb": _div(busy, slots),
+            "wrong": row["wrong"], "errors": row["errors"]}
+
+
 # ---- baselines ----------------------------------------------------------------------------------
 
 
@@ -383,6 +424,14 @@ def render_markdown(report: dict[str, Any]) -> str:
     lines += ["", "## Pool cold start", "", "| measure | seconds |", "|---|---|",
               f"| construct a fresh pool (containers started, executors ready) | {_fmt(cold['pool_ready_s'], 2)} |",
               f"| construct a fresh pool until its first run returned | {_fmt(cold['first_run_returned_s'], 2)} |"]
+    memory = report.get("memory")
+    if memory:
+        lines += ["", "## Memory (PSS of all the containers' processes, read from the host)", "",
+                  "| pool state | total MiB | MiB per slot |", "|---|---|---|"]
+        for state in ("idle", "busy"):
+            total, per = memory[f"{state}_pss_kb"], memory[f"{state}_per_slot_kb"]
+            label = "idle" if state == "idle" else f"all {memory['slots']} slots running a program"
+            lines.append(f"| {label} | {_fmt(total and total / 1024)} | {_fmt(per and per / 1024)} |")
     baselines = report.get("baselines")
     lines += ["", "## Baselines (print(1), measured in this run)", ""]
     if not baselines:
@@ -457,6 +506,8 @@ def run_bench(args: argparse.Namespace, progress: Callable[[str], None]) -> dict
     try:
         report: dict[str, Any] = {"machine": machine, "cold_start": cold,
                                   **measure_pool(sandbox, args, stop, progress)}
+        progress("memory: PSS of the pool's containers, idle and with every slot busy")
+        report["memory"] = measure_memory(sandbox, stop)
         if args.skip_baselines:
             report["baselines"], report["baselines_skipped"] = None, "--skip-baselines"
         elif shutil.which("docker") is None:
@@ -480,7 +531,7 @@ def run_bench(args: argparse.Namespace, progress: Callable[[str], None]) -> dict
             remove_labelled(token)
     _record_load("end", machine)
     report["ratios"] = _ratios(report)
-    rows = [*report["latency"], *report["throughput"], *remote_rows(report)]
+    rows = [*report["latency"], *report["throughput"], *remote_rows(report), report["memory"]]
     for base in (report.get("baselines") or {}).values():
         rows += [*base["levels"].values(), *base["paired_pool"].values()]
     report["ok"] = report["cold_start"]["first_run_ok"] and not any(r["wrong"] or r["errors"] for r in rows)

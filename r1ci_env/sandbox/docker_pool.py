@@ -1,11 +1,12 @@
 """The `docker` backend: a pool of long-lived hardened containers, each running our executor.
 
 Each container runs `executor.py` (injected as `python3 -I -c <source>`, so any image with python3
-works) and serves several concurrent runs ("slots"), each forked from a warm interpreter under its
-own uid. The host talks to it over the container's attach stream in JSON lines. Containers are
-labelled, removed on close and at interpreter exit, swept at start when their owner process is gone,
-and replaced when they die. Infrastructure failures are retried once and then raised as
-`SandboxError`; they are never returned as program output.
+works) and serves several concurrent runs ("slots"), each in its own user, mount, IPC and network
+namespaces, forked from a keeper that never saw another run (docs/sandbox.md). The host talks to it
+over the container's attach stream in JSON lines. Containers are labelled, removed on close and at
+interpreter exit, swept at start when their owner process is gone, replaced when they die, and
+drained (no new work, replaced once idle) when a slot goes out of service. Infrastructure failures
+are retried once and then raised as `SandboxError`; they are never returned as program output.
 """
 from __future__ import annotations
 
@@ -43,9 +44,11 @@ class _InfraError(Exception):
 class PoolConfig:
     """How the pool is shaped and what each run may use.
 
-    `memory_mb` is per run (RLIMIT_AS); a container gets `slots * memory_mb + 256` MiB, so one run's
-    memory cannot starve its neighbours. Slots in one container share CPU and /tmp capacity; use
-    `strict=True` (one slot per container) when that matters.
+    `memory_mb` is per run (RLIMIT_AS). Each slot also gets fresh tmpfs instances per run: its scratch
+    directory (`scratch_mb`), /tmp and /dev/shm (`tmp_mb` each). A container's memory limit is
+    `slots * (memory_mb + scratch_mb + 2 * tmp_mb) + 256` MiB, so one run's memory and files cannot
+    starve its neighbours. Slots in one container share CPU; use `strict=True` (one slot per
+    container) when that matters.
     """
 
     image: str = field(default_factory=sandbox_image)
@@ -57,7 +60,8 @@ class PoolConfig:
     cpus: float | None = None  # per container; None: no CPU quota
     pids: int = 512
     scratch_mb: int = 64
-    scratch_inodes: int = 4096  # per tmpfs (scratch, /tmp, /dev/shm): bounds the cleaner's work per run
+    tmp_mb: int = 16  # each of /tmp and /dev/shm, per slot
+    scratch_inodes: int = 4096  # per tmpfs (scratch, /tmp, /dev/shm)
     max_file_bytes: int = 16 * 1024 * 1024
     nproc: int = 64
     preload: Sequence[str] = ("numpy", "sympy")
@@ -66,7 +70,39 @@ class PoolConfig:
     retries: int = 1  # transparent retries of a run whose container failed (infrastructure only)
 
     def slots_per_container(self) -> int:
-        return 1 if self.strict else self.slots
+        return 1 if self.strict else min(self.slots, MAX_SLOTS)
+
+
+MAX_SLOTS = 32  # per container: the executor maps slot uids at uid_base + slot and keepers at + 32
+
+# The container's seccomp profile: every call allowed but those listed. It differs from Docker's
+# default in one way that matters: unshare(2) and mount(2) are allowed, because each slot's keeper
+# creates its namespaces and mounts fresh tmpfs instances (root processes hold only SETUID and
+# SETGID, so only a user namespace gives them that power). Programs never get them: the executor
+# installs a stricter filter in every run (executor.DENIED_SYSCALLS).
+SECCOMP_DENIED = (
+    "acct", "add_key", "bpf", "clock_adjtime", "clock_settime", "create_module", "delete_module",
+    "finit_module", "get_kernel_syms", "init_module", "io_uring_enter", "io_uring_register",
+    "io_uring_setup", "ioperm", "iopl", "kcmp", "kexec_file_load", "kexec_load", "keyctl", "lookup_dcookie",
+    "move_pages", "mbind", "set_mempolicy", "name_to_handle_at", "nfsservctl", "open_by_handle_at",
+    "perf_event_open", "pivot_root", "process_vm_readv", "process_vm_writev", "query_module", "quotactl",
+    "reboot", "request_key", "setns", "settimeofday", "stime", "swapoff", "swapon", "sysfs", "_sysctl",
+    "uselib", "userfaultfd", "ustat", "vm86", "vm86old", "fsopen", "fsconfig", "fsmount", "fspick",
+    "move_mount", "open_tree", "mount_setattr",
+)
+CLONE_NAMESPACE_FLAGS = (0x20000, 0x02000000, 0x04000000, 0x08000000, 0x10000000, 0x20000000, 0x40000000)
+
+
+def seccomp_profile() -> str:
+    """The container's seccomp profile as Docker's JSON: the calls above fail with EPERM, clone()
+    with a namespace flag too (the keepers use unshare), clone3 with ENOSYS (its flags cannot be
+    inspected; libc falls back to clone)."""
+    rules = [{"names": list(SECCOMP_DENIED), "action": "SCMP_ACT_ERRNO", "errnoRet": 1},
+             {"names": ["clone3"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38}]
+    rules += [{"names": ["clone"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1,
+               "args": [{"index": 0, "value": flag, "valueTwo": flag, "op": "SCMP_CMP_MASKED_EQ"}]}
+              for flag in CLONE_NAMESPACE_FLAGS]
+    return json.dumps({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": rules})
 
 
 def _owner() -> str:
@@ -84,6 +120,7 @@ class _Container:
         self.capacity = config.slots_per_container()
         self.in_use = 0
         self.dead = False
+        self.draining = False  # a slot went out of service: no new work; replaced once idle
         self.death: str = ""
         self._ids = itertools.count(1)
         self._waiting: dict[int, list] = {}
@@ -112,7 +149,7 @@ class _Container:
     def _create(self) -> Any:
         cfg = self.config
         slots = self.capacity
-        uid_base = 100_000 + random.randrange(1, 1 << 24) * 64
+        uid_base = 100_000 + random.randrange(1, 1 << 24) * 64  # slot uids at + slot, keeper uids at + 32 + slot
         executor_config = {
             "slots": slots,
             "uid_base": uid_base,
@@ -121,18 +158,13 @@ class _Container:
             "memory_mb": cfg.memory_mb,
             "max_file_bytes": cfg.max_file_bytes,
             "nproc": cfg.nproc,
+            "scratch_mb": cfg.scratch_mb,
+            "tmp_mb": cfg.tmp_mb,
+            "inodes": cfg.scratch_inodes,
         }
-        inodes = cfg.scratch_inodes
-        tmpfs = {
-            "/tmp": f"rw,nosuid,nodev,size=16m,nr_inodes={inodes},mode=1777",
-            "/dev/shm": f"rw,nosuid,nodev,noexec,size=16m,nr_inodes={inodes},mode=1777",
-        }
-        for slot in range(slots):
-            uid = uid_base + slot
-            tmpfs[f"/sandbox/{slot}"] = (
-                f"rw,nosuid,nodev,size={cfg.scratch_mb}m,nr_inodes={inodes},mode=0700,uid={uid},gid={uid}"
-            )
-        memory = f"{slots * cfg.memory_mb + 256}m"
+        # Only mount points here: each slot's keeper mounts its own scratch, /tmp and /dev/shm per run.
+        tmpfs = {"/sandbox": "rw,nosuid,nodev,noexec,size=64k,nr_inodes=256,mode=0755"}
+        memory = f"{slots * (cfg.memory_mb + cfg.scratch_mb + 2 * cfg.tmp_mb) + 256}m"
         api = self.client.api
         host_config = api.create_host_config(
             auto_remove=True,
@@ -143,11 +175,12 @@ class _Container:
             mem_limit=memory,
             memswap_limit=memory,
             nano_cpus=int(cfg.cpus * 1e9) if cfg.cpus else None,
+            shm_size="64k",  # the container's own /dev/shm; runs get a private one
             cap_drop=["ALL"],
-            # SETUID/SETGID to drop to the slot uids; DAC_OVERRIDE/FOWNER for the cleaner's file sweep.
-            # Programs never hold any: setresuid to a non-zero uid clears them; no-new-privileges holds.
-            cap_add=["SETUID", "SETGID", "DAC_OVERRIDE", "FOWNER"],
-            security_opt=["no-new-privileges"],
+            # SETUID/SETGID to write the keepers' uid/gid maps. Programs never hold any capability:
+            # setresuid to the slot uid clears them; no-new-privileges holds.
+            cap_add=["SETUID", "SETGID"],
+            security_opt=["no-new-privileges", f"seccomp={seccomp_profile()}"],
             init=True,
         )
         try:
@@ -170,7 +203,7 @@ class _Container:
     # -- channel
 
     def _read_loop(self) -> None:
-        buffer = b""
+        buffer = bytearray()
         try:
             while True:
                 header = self._recv_exactly(8)
@@ -184,10 +217,13 @@ class _Container:
                     self._stderr += payload
                     del self._stderr[:-8192]
                     continue
+                start = len(buffer)
                 buffer += payload
-                *lines, buffer = buffer.split(b"\n")
-                for line in lines:
-                    self._deliver(json.loads(line))
+                end = buffer.find(b"\n", start)
+                while end >= 0:  # linear in the bytes received, however long a line is
+                    self._deliver(json.loads(bytes(buffer[:end])))
+                    del buffer[:end + 1]
+                    end = buffer.find(b"\n")
         except Exception as exc:  # noqa: BLE001 - the channel broke; recorded as the death cause
             self._die(f"channel error: {exc}")
             return
@@ -204,7 +240,14 @@ class _Container:
         return b"".join(chunks)
 
     def _deliver(self, message: dict) -> None:
-        if message.get("ready"):
+        if message.get("lost") and not self.draining:
+            self.draining = True
+            if self.on_death is not None:
+                self.on_death(self, drain=True)
+        if "ready" in message:
+            if not message["ready"]:
+                self.death = f"the executor could not start: {message.get('error')}"
+                self.dead = True
             self._ready_info = message
             self._ready.set()
             return
@@ -396,10 +439,12 @@ class DockerSandbox(Sandbox):
                 self._containers.append(container)
             self._cond.notify_all()
 
-    def _replace(self, container: _Container) -> None:
-        """Retire a dead container and start a replacement in the background."""
+    def _replace(self, container: _Container, drain: bool = False) -> None:
+        """Retire a dead container and start a replacement in the background. A draining container
+        (a slot out of service) finishes the work it has first: retired when its last run ends."""
         with self._cond:
-            if container not in self._containers:
+            if container not in self._containers or (drain and container.in_use > 0):
+                self._cond.notify_all()
                 return
             self._containers.remove(container)
             self._cond.notify_all()
@@ -424,7 +469,8 @@ class DockerSandbox(Sandbox):
                 while True:
                     if self._closed:
                         raise SandboxError("the sandbox pool is closed")
-                    live = [c for c in self._containers if not c.dead and c.in_use < c.capacity]
+                    live = [c for c in self._containers
+                            if not c.dead and not c.draining and c.in_use < c.capacity]
                     if live and self._queue[0] is ticket:
                         chosen = min(live, key=lambda c: c.in_use / c.capacity)
                         chosen.in_use += 1
@@ -445,6 +491,9 @@ class DockerSandbox(Sandbox):
         with self._cond:
             container.in_use -= 1
             self._cond.notify_all()
+            retire = container.draining and container.in_use == 0
+        if retire:
+            self._replace(container)
 
     # -- public
 
