@@ -11,7 +11,7 @@ import argparse
 import os
 import sys
 
-from r1ci_env.sandbox.bench import add_arguments as add_bench_arguments
+from .sandbox_bench import add_arguments as add_bench_arguments
 
 
 class _HelpFormatter(argparse.HelpFormatter):
@@ -148,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
 
             return serve_command(args)
         if args.sandbox_command == "bench":
-            from r1ci_env.sandbox.bench import bench_command
+            from .sandbox_bench import bench_command
 
             return bench_command(args)
         return image.check_command(args)

@@ -49,7 +49,7 @@ except ImportError:  # run from a checkout without `pip install -e .`
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from r1ci_env.sandbox import ExecResult, SandboxError
-from r1ci_env.sandbox.bench import percentile
+from agents.sandbox_bench import percentile
 from r1ci_env.sandbox.docker_pool import LABEL, OWNER_LABEL, DockerSandbox, _owner
 
 NORMAL_TIMEOUT = 20.0
