@@ -26,6 +26,7 @@ Examples:
   PYTHONPATH=tests python train_grpo.py --model /tmp/tiny --tasks ToySecret \\
       --env-factory tiny_qwen:make_toy_env --sandbox local --max-code-calls 1     (the CPU toy)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,16 +46,27 @@ from agents.train import dist as D
 from agents.train import logprobs as L
 from agents.train import losses
 from agents.train.rollout import Job, code_use_health, evaluate_policy, rollout
-from agents.train.setup import (add_env_arguments, add_model_arguments, build_policy, init_run, make_env_factory,
-                                make_optimizer)
+from agents.train.setup import (
+    add_env_arguments,
+    add_model_arguments,
+    build_policy,
+    init_run,
+    make_env_factory,
+    make_optimizer,
+)
 from r1ci_env.tokens import OBSERVATION, EpisodeRecord
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
     add_model_arguments(p)
-    p.add_argument("--sft-adapter", default=None,
-                   help="PEFT adapter of the SFT run, merged into --model before RL (same as --model <adapter dir>)")
+    p.add_argument(
+        "--sft-adapter",
+        default=None,
+        help="PEFT adapter of the SFT run, merged into --model before RL (same as --model <adapter dir>)",
+    )
     g = p.add_argument_group("tasks and environments")
     g.add_argument("--tasks", default=None, help="comma-separated task names to train on")
     g.add_argument("--suite", default="train", help="suite to train on when --tasks is not given")
@@ -64,14 +76,34 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--group-size", type=int, default=8, help="G: samples per question")
     g.add_argument("--temperature", type=float, default=1.0, help="sampling temperature for training rollouts")
     g.add_argument("--top-p", type=float, default=1.0, help="top-p for training rollouts (1.0 keeps the full support)")
-    g.add_argument("--max-new-tokens", "--max-tokens", dest="max_new_tokens", type=int, default=1024, help="max sampled tokens per turn")
-    g.add_argument("--max-total-tokens", type=int, default=4096, help="max tokens per episode (prompt + turns + observations)")
+    g.add_argument(
+        "--max-new-tokens",
+        "--max-tokens",
+        dest="max_new_tokens",
+        type=int,
+        default=1024,
+        help="max sampled tokens per turn",
+    )
+    g.add_argument(
+        "--max-total-tokens", type=int, default=4096, help="max tokens per episode (prompt + turns + observations)"
+    )
     g.add_argument("--concurrency", type=int, default=256, help="episodes played at once per rank (threads)")
     g.add_argument("--max-batch-size", type=int, default=256, help="max rows per batched generation")
-    g.add_argument("--backend", choices=["hf", "vllm"], default="hf", help="generation backend (vllm: GPU only, optional)")
-    g.add_argument("--curriculum", choices=["none", "potential"], default="none",
-                   help="potential: sample tasks with weight 4p(1-p) (+0.05), p = running success rate per task")
-    g.add_argument("--curriculum-probe", type=int, default=0, help="episodes per task to estimate p before training (potential curriculum)")
+    g.add_argument(
+        "--backend", choices=["hf", "vllm"], default="hf", help="generation backend (vllm: GPU only, optional)"
+    )
+    g.add_argument(
+        "--curriculum",
+        choices=["none", "potential"],
+        default="none",
+        help="potential: sample tasks with weight 4p(1-p) (+0.05), p = running success rate per task",
+    )
+    g.add_argument(
+        "--curriculum-probe",
+        type=int,
+        default=0,
+        help="episodes per task to estimate p before training (potential curriculum)",
+    )
     g = p.add_argument_group("loss and optimizer")
     g.add_argument("--lr", type=float, default=None, help="learning rate (default 1e-6 full, 2e-5 LoRA)")
     g.add_argument("--weight-decay", type=float, default=0.0, help="AdamW weight decay")
@@ -79,16 +111,39 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--max-grad-norm", type=float, default=1.0, help="gradient clipping (0: off)")
     g.add_argument("--eps-low", type=float, default=0.2, help="clip ratio below at 1 - eps_low")
     g.add_argument("--eps-high", type=float, default=0.28, help="clip ratio above at 1 + eps_high")
-    g.add_argument("--adv-scale", choices=["group", "none"], default="group", help="divide advantages by the group std (group) or not (none)")
-    g.add_argument("--loss-aggregation", choices=["token", "sequence"], default="token",
-                   help="token: sum over tokens / tokens in the step; sequence: mean per sequence / sequences")
-    g.add_argument("--kl-coef", type=float, default=0.0, help="k3 KL penalty to the SFT model (0: off, no reference kept)")
-    g.add_argument("--updates-per-batch", type=int, default=1,
-                   help="optimizer steps per rollout batch (mini-batches; >1 recomputes old log-probs first)")
-    g.add_argument("--micro-batch-tokens", type=int, default=16384, help="gradient accumulation: padded tokens per forward/backward")
+    g.add_argument(
+        "--adv-scale",
+        choices=["group", "none"],
+        default="group",
+        help="divide advantages by the group std (group) or not (none)",
+    )
+    g.add_argument(
+        "--loss-aggregation",
+        choices=["token", "sequence"],
+        default="token",
+        help="token: sum over tokens / tokens in the step; sequence: mean per sequence / sequences",
+    )
+    g.add_argument(
+        "--kl-coef", type=float, default=0.0, help="k3 KL penalty to the SFT model (0: off, no reference kept)"
+    )
+    g.add_argument(
+        "--updates-per-batch",
+        type=int,
+        default=1,
+        help="optimizer steps per rollout batch (mini-batches; >1 recomputes old log-probs first)",
+    )
+    g.add_argument(
+        "--micro-batch-tokens",
+        type=int,
+        default=16384,
+        help="gradient accumulation: padded tokens per forward/backward",
+    )
     g.add_argument("--logprob-chunk", type=int, default=1024, help="positions per chunk of the vocabulary projection")
-    g.add_argument("--no-mask-observations", action="store_true",
-                   help="ablation: the loss also on the execution output (observation tokens), as the paper's unmasked run")
+    g.add_argument(
+        "--no-mask-observations",
+        action="store_true",
+        help="ablation: the loss also on the execution output (observation tokens), as the paper's unmasked run",
+    )
     g.add_argument("--invert-loss-mask", action="store_true", help=argparse.SUPPRESS)  # negative control for tests only
     g = p.add_argument_group("schedule, evaluation, checkpoints")
     g.add_argument("--steps", type=int, default=500, help="optimizer steps (rollout batches)")
@@ -113,6 +168,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 # ----------------------------------------------------------------------------------------------
 # Environments, tasks, curriculum
 # ----------------------------------------------------------------------------------------------
+
 
 def task_list(tasks: str | None, suite: str) -> list[str]:
     if tasks:
@@ -157,6 +213,7 @@ class Curriculum:
 # Main
 # ----------------------------------------------------------------------------------------------
 
+
 def make_backend(args: argparse.Namespace, model, tokenizer, device: torch.device, rank: int):
     """The rollout backend: HF generation on the policy itself, or a vLLM engine loaded with the policy's
     weights (so with an SFT adapter the first rollouts already come from the SFT model)."""
@@ -166,10 +223,17 @@ def make_backend(args: argparse.Namespace, model, tokenizer, device: torch.devic
         return HFBackend(model, tokenizer, max_batch_size=args.max_batch_size, device=device)
     from agents.vllm_backend import VLLMBackend
 
-    backend = VLLMBackend(args.model if not C.is_adapter_dir(args.model) else
-                          json.loads((Path(args.model) / "adapter_config.json").read_text())["base_model_name_or_path"],
-                          tokenizer, max_batch_size=args.max_batch_size, seed=args.seed + rank,
-                          gpu_memory_utilization=0.35, dtype=args.dtype, enable_prefix_caching=True)
+    backend = VLLMBackend(
+        args.model
+        if not C.is_adapter_dir(args.model)
+        else json.loads((Path(args.model) / "adapter_config.json").read_text())["base_model_name_or_path"],
+        tokenizer,
+        max_batch_size=args.max_batch_size,
+        seed=args.seed + rank,
+        gpu_memory_utilization=0.35,
+        dtype=args.dtype,
+        enable_prefix_caching=True,
+    )
     backend.sync_weights(model)
     return backend
 
@@ -214,13 +278,22 @@ def main(argv=None) -> dict:
         if args.backend == "vllm":
             backend.sync_weights(model)
         print(f"[rank {rank}] resumed from {checkpoint} at step {start_step}", flush=True)
-    episode_options = dict(temperature=args.temperature, top_p=args.top_p, max_new_tokens=args.max_new_tokens,
-                           max_total_tokens=args.max_total_tokens, system_prompt=args.system_prompt,
-                           concurrency=args.concurrency)
+    episode_options = dict(
+        temperature=args.temperature,
+        top_p=args.top_p,
+        max_new_tokens=args.max_new_tokens,
+        max_total_tokens=args.max_total_tokens,
+        system_prompt=args.system_prompt,
+        concurrency=args.concurrency,
+    )
     if args.curriculum == "potential" and args.curriculum_probe and start_step == 0:
         for task in tasks:  # every rank probes every task (small N), so all ranks agree on p
-            probe = rollout(backend, make_env, [Job(task, 2 * 10**9 + i, 9_000_000 + i)
-                                                for i in range(args.curriculum_probe)], **episode_options)
+            probe = rollout(
+                backend,
+                make_env,
+                [Job(task, 2 * 10**9 + i, 9_000_000 + i) for i in range(args.curriculum_probe)],
+                **episode_options,
+            )
             curriculum.update(task, [e.reward for e, _ in probe], first=True)
 
     G = args.group_size
@@ -232,8 +305,11 @@ def main(argv=None) -> dict:
 
         # 4. rollouts: the same questions list on every rank; each rank plays whole groups -------------
         questions = [(task, rng.randrange(10**9)) for task in curriculum.sample(rng, args.questions_per_step)]
-        jobs = [Job(task, seed, (args.seed * 1_000_003 + step * 100_003 + q * G + g) % (2**62))
-                for q, (task, seed) in enumerate(questions) for g in range(G)]
+        jobs = [
+            Job(task, seed, (args.seed * 1_000_003 + step * 100_003 + q * G + g) % (2**62))
+            for q, (task, seed) in enumerate(questions)
+            for g in range(G)
+        ]
         jobs = D.shard_groups(jobs, G, rank, world)
         gen_before = dict(backend.stats)
         results = rollout(backend, make_env, jobs, **episode_options)
@@ -241,7 +317,7 @@ def main(argv=None) -> dict:
         episodes = [e for e, _ in results]
         records = [unmask_observations(r) if args.no_mask_observations else r for _, r in results]
         for q in range(0, len(episodes), G):
-            curriculum.update(episodes[q].task, [e.reward for e in episodes[q:q + G]])
+            curriculum.update(episodes[q].task, [e.reward for e in episodes[q : q + G]])
 
         # 5. advantages; zero-variance groups are skipped ----------------------------------------------
         advantages, zero = losses.group_advantages([r.reward for r in records], G, scale=args.adv_scale)
@@ -251,14 +327,27 @@ def main(argv=None) -> dict:
         train_started = time.perf_counter()
         old = None
         if args.updates_per_batch > 1 and keep:  # before any update: also the sampler-mismatch reference
-            old_all = L.records_logprobs(model, [records[i] for i in keep], pad_token_id=tokenizer.pad_token_id,
-                                         temperature=args.temperature, micro_batch_tokens=args.micro_batch_tokens,
-                                         chunk_size=args.logprob_chunk, device=device)
+            old_all = L.records_logprobs(
+                model,
+                [records[i] for i in keep],
+                pad_token_id=tokenizer.pad_token_id,
+                temperature=args.temperature,
+                micro_batch_tokens=args.micro_batch_tokens,
+                chunk_size=args.logprob_chunk,
+                device=device,
+            )
             old = dict(zip(keep, old_all))
-        stats = {"tokens": 0.0, "clipped_low": 0.0, "clipped_high": 0.0, "kl_sum": 0.0, "loss_sum": 0.0,
-                 "sampler_abs_diff_sum": 0.0, "entropy_sum": 0.0}
+        stats = {
+            "tokens": 0.0,
+            "clipped_low": 0.0,
+            "clipped_high": 0.0,
+            "kl_sum": 0.0,
+            "loss_sum": 0.0,
+            "sampler_abs_diff_sum": 0.0,
+            "entropy_sum": 0.0,
+        }
         ratio_min, ratio_max, grad_norm, updates = math.inf, -math.inf, 0.0, 0
-        parts = [keep[k::args.updates_per_batch] for k in range(args.updates_per_batch)]
+        parts = [keep[k :: args.updates_per_batch] for k in range(args.updates_per_batch)]
         for part in parts:
             batch = [records[i] for i in part]
             if args.invert_loss_mask:
@@ -269,11 +358,23 @@ def main(argv=None) -> dict:
             if normalizer == 0:
                 continue  # every rank sees 0: nobody steps, no collective is skipped by only some ranks
             part_stats = losses.policy_gradient(
-                model, batch, [advantages[i] for i in part], pad_token_id=tokenizer.pad_token_id,
-                normalizer=normalizer, temperature=args.temperature, eps_low=args.eps_low, eps_high=args.eps_high,
-                aggregation=args.loss_aggregation, old_logprobs=[old[i] for i in part] if old else None,
-                ref_model=ref_model, kl_coef=args.kl_coef, micro_batch_tokens=args.micro_batch_tokens,
-                chunk_size=args.logprob_chunk, invert_mask=args.invert_loss_mask, device=device)
+                model,
+                batch,
+                [advantages[i] for i in part],
+                pad_token_id=tokenizer.pad_token_id,
+                normalizer=normalizer,
+                temperature=args.temperature,
+                eps_low=args.eps_low,
+                eps_high=args.eps_high,
+                aggregation=args.loss_aggregation,
+                old_logprobs=[old[i] for i in part] if old else None,
+                ref_model=ref_model,
+                kl_coef=args.kl_coef,
+                micro_batch_tokens=args.micro_batch_tokens,
+                chunk_size=args.logprob_chunk,
+                invert_mask=args.invert_loss_mask,
+                device=device,
+            )
             D.all_reduce_gradients(params)
             if args.max_grad_norm:
                 grad_norm = float(torch.nn.utils.clip_grad_norm_(params, args.max_grad_norm))
@@ -287,57 +388,88 @@ def main(argv=None) -> dict:
         if old is not None:  # measured before the first update, not after it (that would be policy drift)
             stats["sampler_abs_diff_sum"] = sum(
                 float(((old[i] - torch.tensor(records[i].logprobs)).abs() * torch.tensor(records[i].loss_mask)).sum())
-                for i in keep)
+                for i in keep
+            )
         if updates and args.backend == "vllm":
             backend.sync_weights(model)
         train_s = time.perf_counter() - train_started
         if not updates:
             skipped_steps += 1
             if rank == 0:
-                print(f"step {step + 1}: NO UPDATE: every group has zero reward variance (all rewards equal "
-                      f"within each group; {skipped_steps} such steps so far). Check the task difficulty, "
-                      f"--group-size and --temperature.", flush=True)
+                print(
+                    f"step {step + 1}: NO UPDATE: every group has zero reward variance (all rewards equal "
+                    f"within each group; {skipped_steps} such steps so far). Check the task difficulty, "
+                    f"--group-size and --temperature.",
+                    flush=True,
+                )
 
         # 7. metrics (summed over ranks, by name) ---------------------------------------------------------
         health = code_use_health(episodes)
         n_local = len(episodes)
-        totals = D.all_reduce_dict({
-            **{k: health[k] * n_local for k in ("reward", "code_share", "calls_per_episode", "truncated_share",
-                                                "answered_share")},
-            "episodes": n_local, "reward_sq": sum(r.reward ** 2 for r in records),
-            "code_calls": sum(e.code_calls for e in episodes), "exec_errors": sum(e.exec_errors for e in episodes),
-            "exec_timeouts": sum(e.exec_timeouts for e in episodes),
-            "zero_groups": sum(zero) / G, "groups": len(zero) / G,
-            "episode_tokens": sum(len(r) for r in records), "observation_tokens": sum(r.num_observation for r in records),
-            "gen_tokens": backend.stats["generated_tokens"] - gen_before.get("generated_tokens", 0),
-            "gen_s": backend.stats["seconds"] - gen_before.get("seconds", 0.0),
-            "env_s": sum(e.seconds_env for e in episodes),
-            "train_tokens": sum(len(records[i]) for i in keep), **stats}, device)
-        extremes = {**D.all_reduce_dict({"ratio_min": ratio_min if updates else 1.0}, device, op="min"),
-                    **D.all_reduce_dict({"ratio_max": ratio_max if updates else 1.0}, device, op="max")}
+        totals = D.all_reduce_dict(
+            {
+                **{
+                    k: health[k] * n_local
+                    for k in ("reward", "code_share", "calls_per_episode", "truncated_share", "answered_share")
+                },
+                "episodes": n_local,
+                "reward_sq": sum(r.reward**2 for r in records),
+                "code_calls": sum(e.code_calls for e in episodes),
+                "exec_errors": sum(e.exec_errors for e in episodes),
+                "exec_timeouts": sum(e.exec_timeouts for e in episodes),
+                "zero_groups": sum(zero) / G,
+                "groups": len(zero) / G,
+                "episode_tokens": sum(len(r) for r in records),
+                "observation_tokens": sum(r.num_observation for r in records),
+                "gen_tokens": backend.stats["generated_tokens"] - gen_before.get("generated_tokens", 0),
+                "gen_s": backend.stats["seconds"] - gen_before.get("seconds", 0.0),
+                "env_s": sum(e.seconds_env for e in episodes),
+                "train_tokens": sum(len(records[i]) for i in keep),
+                **stats,
+            },
+            device,
+        )
+        extremes = {
+            **D.all_reduce_dict({"ratio_min": ratio_min if updates else 1.0}, device, op="min"),
+            **D.all_reduce_dict({"ratio_max": ratio_max if updates else 1.0}, device, op="max"),
+        }
         n, calls, tokens = max(totals["episodes"], 1), max(totals["code_calls"], 1), max(totals["tokens"], 1)
         mean_reward = totals["reward"] / n
         step_s = time.perf_counter() - step_started
         row = {
             "step": step + 1,
-            **{f"rollout/{k}": totals[k] / n for k in ("reward", "code_share", "calls_per_episode", "truncated_share",
-                                                        "answered_share")},
-            "rollout/reward_std": math.sqrt(max(totals["reward_sq"] / n - mean_reward ** 2, 0.0)),
-            "rollout/error_rate": totals["exec_errors"] / calls, "rollout/timeout_rate": totals["exec_timeouts"] / calls,
-            "rollout/episodes": totals["episodes"], "rollout/mean_episode_tokens": totals["episode_tokens"] / n,
+            **{
+                f"rollout/{k}": totals[k] / n
+                for k in ("reward", "code_share", "calls_per_episode", "truncated_share", "answered_share")
+            },
+            "rollout/reward_std": math.sqrt(max(totals["reward_sq"] / n - mean_reward**2, 0.0)),
+            "rollout/error_rate": totals["exec_errors"] / calls,
+            "rollout/timeout_rate": totals["exec_timeouts"] / calls,
+            "rollout/episodes": totals["episodes"],
+            "rollout/mean_episode_tokens": totals["episode_tokens"] / n,
             "rollout/mean_observation_tokens": totals["observation_tokens"] / n,
             "rollout/stop_reasons": dict(Counter(r.stop_reason for r in records)),  # this rank's
-            "groups/zero_variance": totals["zero_groups"], "groups/total": totals["groups"],
+            "groups/zero_variance": totals["zero_groups"],
+            "groups/total": totals["groups"],
             "groups/zero_variance_frac": totals["zero_groups"] / max(totals["groups"], 1),
             "groups/skipped_steps": skipped_steps,
-            "loss/loss": totals["loss_sum"], "loss/tokens": totals["tokens"], "loss/updates": updates,
-            "loss/clip_low_frac": totals["clipped_low"] / tokens, "loss/clip_high_frac": totals["clipped_high"] / tokens,
-            "loss/ratio_min": extremes["ratio_min"], "loss/ratio_max": extremes["ratio_max"],
-            "loss/kl": totals["kl_sum"] / tokens, "loss/entropy": totals["entropy_sum"] / tokens,
+            "loss/loss": totals["loss_sum"],
+            "loss/tokens": totals["tokens"],
+            "loss/updates": updates,
+            "loss/clip_low_frac": totals["clipped_low"] / tokens,
+            "loss/clip_high_frac": totals["clipped_high"] / tokens,
+            "loss/ratio_min": extremes["ratio_min"],
+            "loss/ratio_max": extremes["ratio_max"],
+            "loss/kl": totals["kl_sum"] / tokens,
+            "loss/entropy": totals["entropy_sum"] / tokens,
             "loss/sampler_logprob_abs_diff": totals["sampler_abs_diff_sum"] / tokens,
-            "optim/grad_norm": grad_norm, "optim/lr": scheduler.get_last_lr()[0],
-            "time/rollout_s": rollout_s, "time/generate_s": totals["gen_s"] / world,
-            "time/env_s_per_episode": totals["env_s"] / n, "time/train_s": train_s, "time/step_s": step_s,
+            "optim/grad_norm": grad_norm,
+            "optim/lr": scheduler.get_last_lr()[0],
+            "time/rollout_s": rollout_s,
+            "time/generate_s": totals["gen_s"] / world,
+            "time/env_s_per_episode": totals["env_s"] / n,
+            "time/train_s": train_s,
+            "time/step_s": step_s,
             "time/gen_tokens_per_s": totals["gen_tokens"] / max(rollout_s, 1e-9),
             "time/train_tokens_per_s": totals["train_tokens"] / max(train_s, 1e-9),
         }
@@ -346,24 +478,47 @@ def main(argv=None) -> dict:
         history.append(row)
         log.write(row)
         if rank == 0:
-            print(f"step {step + 1}: reward {mean_reward:.3f} code {row['rollout/code_share']:.2f} "
-                  f"zero-var {row['groups/zero_variance']:.0f}/{row['groups/total']:.0f} "
-                  f"clip {row['loss/clip_low_frac'] + row['loss/clip_high_frac']:.3f} step {step_s:.1f}s", flush=True)
+            print(
+                f"step {step + 1}: reward {mean_reward:.3f} code {row['rollout/code_share']:.2f} "
+                f"zero-var {row['groups/zero_variance']:.0f}/{row['groups/total']:.0f} "
+                f"clip {row['loss/clip_low_frac'] + row['loss/clip_high_frac']:.3f} step {step_s:.1f}s",
+                flush=True,
+            )
 
         # 8. evaluation and checkpoints -----------------------------------------------------------------
         last = step + 1 == args.steps
         if eval_tasks and ((args.eval_every and (step + 1) % args.eval_every == 0) or last):
-            final_eval = {"step": step + 1, **evaluate_policy(
-                backend, make_env, eval_tasks, n=args.eval_n, temperature=args.eval_temperature,
-                max_new_tokens=args.max_new_tokens, max_total_tokens=args.max_total_tokens,
-                system_prompt=args.system_prompt, concurrency=args.concurrency)}
+            final_eval = {
+                "step": step + 1,
+                **evaluate_policy(
+                    backend,
+                    make_env,
+                    eval_tasks,
+                    n=args.eval_n,
+                    temperature=args.eval_temperature,
+                    max_new_tokens=args.max_new_tokens,
+                    max_total_tokens=args.max_total_tokens,
+                    system_prompt=args.system_prompt,
+                    concurrency=args.concurrency,
+                ),
+            }
             log.write(final_eval)
             if rank == 0:
                 print(f"eval step {step + 1}: reward {final_eval['eval/reward']:.3f}", flush=True)
         if rank == 0 and ((args.save_every and (step + 1) % args.save_every == 0) or last):
-            C.save_checkpoint(output / "checkpoints", model, tokenizer, optimizer,
-                              {"step": step + 1, "sampler_rng": rng.getstate(), "curriculum": dict(curriculum.p),
-                               "scheduler": scheduler.state_dict(), "skipped_steps": skipped_steps})
+            C.save_checkpoint(
+                output / "checkpoints",
+                model,
+                tokenizer,
+                optimizer,
+                {
+                    "step": step + 1,
+                    "sampler_rng": rng.getstate(),
+                    "curriculum": dict(curriculum.p),
+                    "scheduler": scheduler.state_dict(),
+                    "skipped_steps": skipped_steps,
+                },
+            )
 
     if rank == 0 and args.steps > start_step:
         # A LoRA over an SFT model merged in memory has no base on disk: write merged weights instead.

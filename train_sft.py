@@ -29,6 +29,7 @@ Example:
   python train_sft.py --data runs/bench/oracle.jsonl --model ./Qwen2.5-0.5B-Instruct --lora \\
       --eval-tasks Game24,BoxLift --sandbox docker --output-dir runs/sft
 """
+
 from __future__ import annotations
 
 import argparse
@@ -46,26 +47,42 @@ from agents.train import dist as D
 from agents.train import logprobs as L
 from agents.train import losses
 from agents.train.rollout import evaluate_policy
-from agents.train.setup import (add_env_arguments, add_model_arguments, build_policy, init_run, make_env_factory,
-                                make_optimizer)
+from agents.train.setup import (
+    add_env_arguments,
+    add_model_arguments,
+    build_policy,
+    init_run,
+    make_env_factory,
+    make_optimizer,
+)
 from r1ci_env.tokens import EpisodeRecord, assemble_turns, end_of_turn_id
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
     g = p.add_argument_group("data")
     g.add_argument("--data", action="append", required=True, help="JSONL file of episodes (repeatable; formats above)")
     g.add_argument("--min-reward", type=float, default=1.0, help="keep episodes with at least this reward")
     g.add_argument("--max-per-task", type=int, default=0, help="keep at most N episodes per task (0: no cap)")
     g.add_argument("--max-length", type=int, default=8192, help="drop examples longer than this many tokens")
     add_model_arguments(p)
-    p.add_argument("--merge-lora", action="store_true",
-                   help="save OUTPUT/final as merged full weights (without it, an adapter; GRPO takes either)")
+    p.add_argument(
+        "--merge-lora",
+        action="store_true",
+        help="save OUTPUT/final as merged full weights (without it, an adapter; GRPO takes either)",
+    )
     g = p.add_argument_group("optimization")
     g.add_argument("--epochs", type=float, default=3, help="passes over the data (fractions allowed)")
     g.add_argument("--steps", type=int, default=0, help="optimizer steps (overrides --epochs when > 0)")
     g.add_argument("--batch-size", type=int, default=16, help="episodes per optimizer step over all ranks")
-    g.add_argument("--micro-batch-tokens", type=int, default=16384, help="gradient accumulation: padded tokens per forward/backward")
+    g.add_argument(
+        "--micro-batch-tokens",
+        type=int,
+        default=16384,
+        help="gradient accumulation: padded tokens per forward/backward",
+    )
     g.add_argument("--lr", type=float, default=None, help="learning rate (default 1e-5 full, 1e-4 LoRA)")
     g.add_argument("--weight-decay", type=float, default=0.0, help="AdamW weight decay")
     g.add_argument("--warmup-steps", type=int, default=0, help="linear warmup steps")
@@ -78,8 +95,17 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--eval-tasks", default=None, help="comma-separated tasks to evaluate (none: no evaluation)")
     g.add_argument("--eval-n", type=int, default=8, help="episodes per eval task")
     g.add_argument("--eval-seed-base", type=int, default=10**9, help="eval episodes use seeds base, base+1, ...")
-    g.add_argument("--eval-temperature", type=float, default=0.6, help="sampling temperature for evaluation (0: greedy)")
-    g.add_argument("--max-new-tokens", "--max-tokens", dest="max_new_tokens", type=int, default=1024, help="max sampled tokens per turn in evaluation")
+    g.add_argument(
+        "--eval-temperature", type=float, default=0.6, help="sampling temperature for evaluation (0: greedy)"
+    )
+    g.add_argument(
+        "--max-new-tokens",
+        "--max-tokens",
+        dest="max_new_tokens",
+        type=int,
+        default=1024,
+        help="max sampled tokens per turn in evaluation",
+    )
     g.add_argument("--max-total-tokens", type=int, default=4096, help="max tokens per evaluation episode")
     g.add_argument("--concurrency", type=int, default=64, help="evaluation episodes at once per rank")
     g = p.add_argument_group("output")
@@ -99,6 +125,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 # Data
 # ----------------------------------------------------------------------------------------------
 
+
 def load_episodes(paths: list[str], min_reward: float, max_per_task: int) -> tuple[list[dict], dict]:
     """Episodes as {"prompt", "turns", "truncated", "reward", "task"}, filtered and capped; and counts."""
     counts = {"lines": 0, "low_reward": 0, "capped": 0, "kept": 0}
@@ -111,8 +138,10 @@ def load_episodes(paths: list[str], min_reward: float, max_per_task: int) -> tup
             counts["lines"] += 1
             row = json.loads(line)
             if not isinstance(row.get("turns"), list) or "prompt" not in row:
-                raise SystemExit(f"{path}:{number}: no 'prompt' and 'turns' list (an r1ci bench file from before "
-                                 "turns were recorded?); re-run the benchmark to record them")
+                raise SystemExit(
+                    f"{path}:{number}: no 'prompt' and 'turns' list (an r1ci bench file from before "
+                    "turns were recorded?); re-run the benchmark to record them"
+                )
             reward = float(row.get("reward", 1.0))
             task = row.get("task", "unknown")
             if reward < min_reward:
@@ -123,8 +152,15 @@ def load_episodes(paths: list[str], min_reward: float, max_per_task: int) -> tup
                 continue
             per_task[task] = per_task.get(task, 0) + 1
             counts["kept"] += 1
-            out.append({"prompt": row["prompt"], "turns": [(t["model"], t.get("observation")) for t in row["turns"]],
-                        "truncated": bool(row.get("truncated", False)), "reward": reward, "task": task})
+            out.append(
+                {
+                    "prompt": row["prompt"],
+                    "turns": [(t["model"], t.get("observation")) for t in row["turns"]],
+                    "truncated": bool(row.get("truncated", False)),
+                    "reward": reward,
+                    "task": task,
+                }
+            )
     return out, counts
 
 
@@ -133,8 +169,15 @@ def build_records(episodes, tokenizer, system_prompt=None, max_length=None) -> l
     stop = end_of_turn_id(tokenizer)
     records = []
     for ep in episodes:
-        record = assemble_turns(tokenizer, ep["prompt"], ep["turns"], stop_token_id=None if ep["truncated"] else stop,
-                                  system_prompt=system_prompt, reward=ep["reward"], task=ep["task"])
+        record = assemble_turns(
+            tokenizer,
+            ep["prompt"],
+            ep["turns"],
+            stop_token_id=None if ep["truncated"] else stop,
+            system_prompt=system_prompt,
+            reward=ep["reward"],
+            task=ep["task"],
+        )
         if not max_length or len(record) <= max_length:
             records.append(record)
     return records
@@ -143,6 +186,7 @@ def build_records(episodes, tokenizer, system_prompt=None, max_length=None) -> l
 # ----------------------------------------------------------------------------------------------
 # Main
 # ----------------------------------------------------------------------------------------------
+
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
@@ -183,13 +227,27 @@ def main(argv=None) -> dict:
 
         if backend is None:
             backend = HFBackend(L.unwrap_model(model), tokenizer, device=device)
-        result = {"step": step, **evaluate_policy(
-            backend, make_env, eval_tasks, n=args.eval_n, temperature=args.eval_temperature,
-            max_new_tokens=args.max_new_tokens, max_total_tokens=args.max_total_tokens,
-            system_prompt=args.system_prompt, concurrency=args.concurrency, seed_base=args.eval_seed_base)}
+        result = {
+            "step": step,
+            **evaluate_policy(
+                backend,
+                make_env,
+                eval_tasks,
+                n=args.eval_n,
+                temperature=args.eval_temperature,
+                max_new_tokens=args.max_new_tokens,
+                max_total_tokens=args.max_total_tokens,
+                system_prompt=args.system_prompt,
+                concurrency=args.concurrency,
+                seed_base=args.eval_seed_base,
+            ),
+        }
         log.write(result)
         if rank == 0:
-            print(f"eval step {step}: reward {result['eval/reward']:.3f} code share {result['eval/code_share']:.2f}", flush=True)
+            print(
+                f"eval step {step}: reward {result['eval/reward']:.3f} code share {result['eval/code_share']:.2f}",
+                flush=True,
+            )
         return result
 
     # 4. training loop ----------------------------------------------------------------------------
@@ -198,7 +256,7 @@ def main(argv=None) -> dict:
         epoch, index = divmod(step, steps_per_epoch)
         order = list(range(len(records)))
         random.Random(args.seed * 7919 + epoch).shuffle(order)
-        take = order[index * args.batch_size:(index + 1) * args.batch_size] or order[:args.batch_size]
+        take = order[index * args.batch_size : (index + 1) * args.batch_size] or order[: args.batch_size]
         return [records[i] for i in take]
 
     history, final_eval = [], None
@@ -207,18 +265,34 @@ def main(argv=None) -> dict:
         started = time.perf_counter()
         batch = batch_for(step)[rank::world]  # this rank's share; the normaliser counts every rank's tokens
         normalizer = D.all_reduce_sum([sum(r.num_sampled for r in batch)], device)[0]
-        stats = losses.sft_gradient(model, batch, pad_token_id=tokenizer.pad_token_id, normalizer=max(normalizer, 1),
-                               micro_batch_tokens=args.micro_batch_tokens, chunk_size=args.logprob_chunk, device=device)
+        stats = losses.sft_gradient(
+            model,
+            batch,
+            pad_token_id=tokenizer.pad_token_id,
+            normalizer=max(normalizer, 1),
+            micro_batch_tokens=args.micro_batch_tokens,
+            chunk_size=args.logprob_chunk,
+            device=device,
+        )
         D.all_reduce_gradients(params)
         grad_norm = float(torch.nn.utils.clip_grad_norm_(params, args.max_grad_norm)) if args.max_grad_norm else 0.0
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
         scheduler.step()
-        loss_sum, tokens, padded = D.all_reduce_sum([stats["loss_sum"], stats["tokens"], sum(len(r) for r in batch)], device)
+        loss_sum, tokens, padded = D.all_reduce_sum(
+            [stats["loss_sum"], stats["tokens"], sum(len(r) for r in batch)], device
+        )
         seconds = time.perf_counter() - started
-        row = {"step": step + 1, "loss": loss_sum / max(tokens, 1), "loss_tokens": tokens, "grad_norm": grad_norm,
-               "lr": scheduler.get_last_lr()[0], "epoch": (step + 1) / steps_per_epoch, "time/step_s": seconds,
-               "time/train_tokens_per_s": padded / max(seconds, 1e-9)}
+        row = {
+            "step": step + 1,
+            "loss": loss_sum / max(tokens, 1),
+            "loss_tokens": tokens,
+            "grad_norm": grad_norm,
+            "lr": scheduler.get_last_lr()[0],
+            "epoch": (step + 1) / steps_per_epoch,
+            "time/step_s": seconds,
+            "time/train_tokens_per_s": padded / max(seconds, 1e-9),
+        }
         history.append(row)
         log.write(row)
         if rank == 0 and ((step + 1) % args.log_every == 0 or step == start_step):
@@ -228,8 +302,13 @@ def main(argv=None) -> dict:
             evaluate(step + 1)
             model.train()
         if rank == 0 and ((args.save_every and (step + 1) % args.save_every == 0) or last):
-            C.save_checkpoint(output / "checkpoints", model, tokenizer, optimizer,
-                              {"step": step + 1, "scheduler": scheduler.state_dict()})
+            C.save_checkpoint(
+                output / "checkpoints",
+                model,
+                tokenizer,
+                optimizer,
+                {"step": step + 1, "scheduler": scheduler.state_dict()},
+            )
 
     # 5. final model and evaluation ---------------------------------------------------------------
     if rank == 0 and total_steps > start_step:

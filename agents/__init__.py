@@ -20,6 +20,7 @@ sample; the hf and openai agents use it).
 Note: the import name `agents` is also used by an unrelated PyPI package; install r1ci in its own
 environment if you use that one too.
 """
+
 from __future__ import annotations
 
 import copy
@@ -33,8 +34,19 @@ from .human import HumanAgent
 from .null import NullAgent
 from .oracle import OracleAgent
 
-__all__ = ["Agent", "AgentError", "Episode", "HumanAgent", "NullAgent", "OracleAgent", "AGENT_KINDS",
-           "fresh_agent", "make_agent", "parse_agent_spec", "run_episode"]
+__all__ = [
+    "Agent",
+    "AgentError",
+    "Episode",
+    "HumanAgent",
+    "NullAgent",
+    "OracleAgent",
+    "AGENT_KINDS",
+    "fresh_agent",
+    "make_agent",
+    "parse_agent_spec",
+    "run_episode",
+]
 
 # kind -> (needs an argument after the colon, what the argument is)
 AGENT_KINDS: dict[str, tuple[bool, str]] = {
@@ -53,8 +65,10 @@ def parse_agent_spec(spec: str) -> tuple[str, str]:
     kind, _, argument = spec.partition(":")
     kind = kind.strip().lower()
     if kind not in AGENT_KINDS:
-        raise ValueError(f"unknown agent spec {spec!r}; use one of: oracle, null, human, hf:<model path>, "
-                         "openai:<model>, vllm:<model path>")
+        raise ValueError(
+            f"unknown agent spec {spec!r}; use one of: oracle, null, human, hf:<model path>, "
+            "openai:<model>, vllm:<model path>"
+        )
     needs_argument, what = AGENT_KINDS[kind]
     if needs_argument and not argument:
         raise ValueError(f"agent spec {spec!r} needs a {what}: {kind}:<{what.replace(' ', '-')}>")
@@ -77,8 +91,10 @@ def make_agent(spec: str, **options: Any) -> Agent:
         from .hf import make_hf_agent
 
         if _looks_like_a_path(argument) and not os.path.isdir(argument):
-            raise ValueError(f"hf:{argument}: no model directory there (give a directory holding config.json and "
-                             "the weights, or a Hugging Face repo id that is in the local cache)")
+            raise ValueError(
+                f"hf:{argument}: no model directory there (give a directory holding config.json and "
+                "the weights, or a Hugging Face repo id that is in the local cache)"
+            )
         if "max_tokens" in options:  # the common name (--max-tokens) for the hf agent's max_new_tokens
             options["max_new_tokens"] = options.pop("max_tokens")
         return make_hf_agent(argument, **options)

@@ -6,12 +6,13 @@ thread-safe blocking form: concurrent callers are batched), `begin_episode()` / 
 episodes are live, so the batcher knows whom to wait for) and `close()`. `agents.hf.HFAgent` plays an
 episode over any backend.
 """
+
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 
 @dataclass
@@ -88,8 +89,7 @@ class BatchingBackend:
             self._pending.append(item)
             self._last_arrival = time.monotonic()
             if self._worker is None or not self._worker.is_alive():
-                self._worker = threading.Thread(target=self._loop, name=f"{type(self).__name__}-batcher",
-                                                daemon=True)
+                self._worker = threading.Thread(target=self._loop, name=f"{type(self).__name__}-batcher", daemon=True)
                 self._worker.start()
             self._cond.notify_all()
         item.done.wait()
@@ -110,7 +110,7 @@ class BatchingBackend:
                     if left <= 0:
                         break
                     self._cond.wait(left)
-                batch, self._pending = self._pending[:self.max_batch_size], self._pending[self.max_batch_size:]
+                batch, self._pending = self._pending[: self.max_batch_size], self._pending[self.max_batch_size :]
             try:
                 results = self.generate([item.request for item in batch])
                 for item, result in zip(batch, results):
@@ -128,4 +128,3 @@ class BatchingBackend:
         with self._cond:
             self._closed = True
             self._cond.notify_all()
-

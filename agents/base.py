@@ -1,9 +1,11 @@
 """The agent interface: an agent reads observations and writes the model's next turn of text."""
+
 from __future__ import annotations
 
 import abc
 import types
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 
 class Agent(abc.ABC):

@@ -31,6 +31,7 @@ at once. Either way summary.md matches episodes.jsonl.
 settings, sampling seed) must match the manifest's; n, seed, samples and tasks may differ (a resumed run
 can extend one).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -48,8 +49,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import fresh_agent, make_agent, parse_agent_spec
-from . import report
+from . import fresh_agent, make_agent, parse_agent_spec, report
 from .base import Agent
 from .episode import EpisodeInterrupted, play_with_retries
 from .errors import AgentError
@@ -60,8 +60,17 @@ DEFAULT_RETRIES = 2
 DEFAULT_MAX_IDENTICAL_ERRORS = 3
 PROMPT_STYLES = ("code_interpreter", "text_only", "code_always")
 # Settings a resumed run must share with the run it continues (else the episodes would not be comparable).
-RESUME_MUST_MATCH = ("agent", "generation", "weights", "prompt_style", "prompt_sha256", "max_code_calls",
-                     "code_timeout", "env_options", "sampling_seed")
+RESUME_MUST_MATCH = (
+    "agent",
+    "generation",
+    "weights",
+    "prompt_style",
+    "prompt_sha256",
+    "max_code_calls",
+    "code_timeout",
+    "env_options",
+    "sampling_seed",
+)
 _ENV_ID = re.compile(r"r1ci/(.+)-v\d+")
 
 
@@ -178,8 +187,10 @@ def check_positive(name: str, value: int | float, minimum: int | float = 1) -> N
 def check_no_seed_option(options: dict[str, Any]) -> None:
     """`r1ci run/bench` seed every episode themselves: an agent option `seed` would be silently replaced."""
     if "seed" in options:
-        raise BenchError("episodes are seeded from --sampling-seed, the task, the question and the sample; "
-                         "give --sampling-seed instead of the agent option seed")
+        raise BenchError(
+            "episodes are seeded from --sampling-seed, the task, the question and the sample; "
+            "give --sampling-seed instead of the agent option seed"
+        )
 
 
 def _redact(options: dict[str, Any]) -> dict[str, Any]:
@@ -187,8 +198,20 @@ def _redact(options: dict[str, Any]) -> dict[str, Any]:
     return {k: ("***" if secret.search(k) else v) for k, v in options.items() if k not in ("input", "output")}
 
 
-GENERATION_ATTRIBUTES = ("model", "temperature", "top_p", "max_new_tokens", "max_total_tokens", "sampling", "stop",
-                         "conversation", "system_prompt", "system", "continue_params", "extra_body")
+GENERATION_ATTRIBUTES = (
+    "model",
+    "temperature",
+    "top_p",
+    "max_new_tokens",
+    "max_total_tokens",
+    "sampling",
+    "stop",
+    "conversation",
+    "system_prompt",
+    "system",
+    "continue_params",
+    "extra_body",
+)
 
 
 def generation_settings(agent: Agent) -> dict[str, Any]:
@@ -209,7 +232,7 @@ def resume_command(argv: list[str] | None) -> str:
 class _ErrorLog:
     """errors.jsonl, the first error of each kind printed at once, and the stop rules for errors."""
 
-    def __init__(self, path: Path, max_identical: int, stop: "_Stop", say: Any = print) -> None:
+    def __init__(self, path: Path, max_identical: int, stop: _Stop, say: Any = print) -> None:
         self.writer = _JsonlWriter(path)
         self.say = say
         self.max_identical = max_identical
@@ -224,8 +247,17 @@ class _ErrorLog:
         task, seed, sample = key
         text = f"{type(exc).__name__}: {exc}"
         fatal = bool(getattr(exc, "fatal", False))
-        entry = {"task": task, "seed": seed, "sample": sample, "kind": kind, "error": text, "attempt": attempt,
-                 "final": final, "fatal": fatal, "at": report.now_iso()}
+        entry = {
+            "task": task,
+            "seed": seed,
+            "sample": sample,
+            "kind": kind,
+            "error": text,
+            "attempt": attempt,
+            "final": final,
+            "fatal": fatal,
+            "at": report.now_iso(),
+        }
         if kind == "exception":
             entry["traceback"] = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         self.writer.write(entry)
@@ -250,7 +282,7 @@ class _ErrorLog:
 
 def _one_line(text: str, limit: int = 300) -> str:
     line = " ".join(str(text).split())
-    return line if len(line) <= limit else line[:limit - 3] + "..."
+    return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
 class _Stop:
@@ -285,8 +317,15 @@ class _Progress:
         if enabled:
             from tqdm import tqdm
 
-            self.bar = tqdm(total=total, initial=initial, desc="r1ci bench", unit="ep", dynamic_ncols=True,
-                            file=sys.stderr, smoothing=0.05)
+            self.bar = tqdm(
+                total=total,
+                initial=initial,
+                desc="r1ci bench",
+                unit="ep",
+                dynamic_ncols=True,
+                file=sys.stderr,
+                smoothing=0.05,
+            )
 
     def on_turn(self, facts: dict[str, Any]) -> None:
         with self.lock:
@@ -308,8 +347,14 @@ class _Progress:
         with self.lock:
             seconds = max(time.perf_counter() - self.started, 1e-9)
             accuracy = self.reward / self.run if self.run else 0.0
-            self.bar.set_postfix(acc=f"{100 * accuracy:.1f}%", in_flight=self.in_flight, turns=self.turns,
-                                 tok_s=f"{self.tokens / seconds:.1f}", errors=errors, refresh=False)
+            self.bar.set_postfix(
+                acc=f"{100 * accuracy:.1f}%",
+                in_flight=self.in_flight,
+                turns=self.turns,
+                tok_s=f"{self.tokens / seconds:.1f}",
+                errors=errors,
+                refresh=False,
+            )
             self.bar.refresh()
 
     def say(self, text: str) -> None:
@@ -328,14 +373,32 @@ class BenchRun:
     """One `r1ci bench` run: `prepare()` checks everything and writes the manifest, `play(key)` plays one
     episode, `execute()` plays every pending episode and writes the reports. See the module docstring."""
 
-    def __init__(self, agent: str | Agent, *, out: Path | str, suite: str | None = None,
-                 tasks: list[str] | str | None = None, n: int = DEFAULT_N, seed: int = 0, samples: int = 1,
-                 sampling_seed: int = 0, concurrency: int = DEFAULT_CONCURRENCY, resume: bool = False,
-                 prompt_style: str = "code_interpreter", max_code_calls: int | None = None,
-                 code_timeout: float | None = None, sandbox: Any = "docker", retries: int = DEFAULT_RETRIES,
-                 retry_delay: float = 1.0, agent_options: dict[str, Any] | None = None, progress: bool = True,
-                 argv: list[str] | None = None, env_options: dict[str, Any] | None = None,
-                 max_identical_errors: int = DEFAULT_MAX_IDENTICAL_ERRORS, handle_signals: bool = False) -> None:
+    def __init__(
+        self,
+        agent: str | Agent,
+        *,
+        out: Path | str,
+        suite: str | None = None,
+        tasks: list[str] | str | None = None,
+        n: int = DEFAULT_N,
+        seed: int = 0,
+        samples: int = 1,
+        sampling_seed: int = 0,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        resume: bool = False,
+        prompt_style: str = "code_interpreter",
+        max_code_calls: int | None = None,
+        code_timeout: float | None = None,
+        sandbox: Any = "docker",
+        retries: int = DEFAULT_RETRIES,
+        retry_delay: float = 1.0,
+        agent_options: dict[str, Any] | None = None,
+        progress: bool = True,
+        argv: list[str] | None = None,
+        env_options: dict[str, Any] | None = None,
+        max_identical_errors: int = DEFAULT_MAX_IDENTICAL_ERRORS,
+        handle_signals: bool = False,
+    ) -> None:
         self.agent_spec, self.suite, self.tasks = agent, suite, tasks
         self.n, self.seed, self.samples, self.sampling_seed = n, seed, samples, sampling_seed
         self.concurrency, self.resume, self.prompt_style = concurrency, resume, prompt_style
@@ -392,27 +455,43 @@ class BenchRun:
         backend = getattr(self.base_agent, "backend", None)
         device = getattr(backend, "device", None)
         if device is not None and getattr(device, "type", None) == "cpu":
-            print("r1ci bench: warning: the hf model runs on the CPU (no GPU found): a real model generates a few "
-                  "tokens per second there, so episodes may take minutes", file=sys.stderr)
+            print(
+                "r1ci bench: warning: the hf model runs on the CPU (no GPU found): a real model generates a few "
+                "tokens per second there, so episodes may take minutes",
+                file=sys.stderr,
+            )
 
     def _write_manifest(self, missing: list[str]) -> None:
         out, resume = self.out, self.resume
         self.this_run = {
-            "started_at": report.now_iso(), "argv": self.argv, "tasks": self.task_list, "n": self.n,
-            "seed": self.seed, "samples_per_question": self.samples, "concurrency": self.concurrency,
+            "started_at": report.now_iso(),
+            "argv": self.argv,
+            "tasks": self.task_list,
+            "n": self.n,
+            "seed": self.seed,
+            "samples_per_question": self.samples,
+            "concurrency": self.concurrency,
             "retries": self.retries,
             "sandbox": self.sandbox if isinstance(self.sandbox, str) else type(self.sandbox).__name__,
         }
-        settings = {"agent": self.spec, "agent_options": _redact(self.agent_options),
-                    "generation": generation_settings(self.base_agent),
-                    "weights": report.weights_fingerprint(self.spec), "prompt_style": self.prompt_style,
-                    "prompt_sha256": report.prompt_sha256(self.prompt_style), "max_code_calls": self.max_code_calls,
-                    "code_timeout": self.code_timeout, "env_options": self.env_options,
-                    "sampling_seed": self.sampling_seed}
+        settings = {
+            "agent": self.spec,
+            "agent_options": _redact(self.agent_options),
+            "generation": generation_settings(self.base_agent),
+            "weights": report.weights_fingerprint(self.spec),
+            "prompt_style": self.prompt_style,
+            "prompt_sha256": report.prompt_sha256(self.prompt_style),
+            "max_code_calls": self.max_code_calls,
+            "code_timeout": self.code_timeout,
+            "env_options": self.env_options,
+            "sampling_seed": self.sampling_seed,
+        }
         existing = report.read_jsonl(self.episodes_path)
         if existing and not resume:
-            raise BenchError(f"{self.episodes_path} already holds {len(existing)} episode(s): pass --resume to "
-                             "continue that run, or choose another --out")
+            raise BenchError(
+                f"{self.episodes_path} already holds {len(existing)} episode(s): pass --resume to "
+                "continue that run, or choose another --out"
+            )
         previous = report.load_manifest(out) if resume else None
         if not resume:  # a fresh run: nothing left over from an earlier attempt that scored no episode
             for path in (self.episodes_path, self.errors_path):
@@ -420,20 +499,29 @@ class BenchRun:
         if previous:
             different = [k for k in RESUME_MUST_MATCH if k in previous and previous.get(k) != settings.get(k)]
             if different:
-                raise BenchError("cannot resume: " + "; ".join(
-                    f"{k} {_one_line(json.dumps(settings.get(k), default=str), 120)} differs from the run's "
-                    f"{_one_line(json.dumps(previous.get(k), default=str), 120)}" for k in different)
-                    + f" in {out} (use another --out to keep the results apart)")
+                raise BenchError(
+                    "cannot resume: "
+                    + "; ".join(
+                        f"{k} {_one_line(json.dumps(settings.get(k), default=str), 120)} differs from the run's "
+                        f"{_one_line(json.dumps(previous.get(k), default=str), 120)}"
+                        for k in different
+                    )
+                    + f" in {out} (use another --out to keep the results apart)"
+                )
         manifest = dict(previous) if previous else {"created_at": self.this_run["started_at"]}
         manifest.update(settings)
-        manifest.update({
-            "suite": self.suite if (not previous or previous.get("suite") in (None, self.suite)) else "mixed",
-            "tasks": list(dict.fromkeys(list(manifest.get("tasks", [])) + self.task_list)),
-            "missing_tasks": missing, "n": max(self.n, int(manifest.get("n") or 0)),
-            "samples_per_question": max(self.samples, int(manifest.get("samples_per_question") or 0)),
-            "seed": self.seed if not previous else min(self.seed, int(previous.get("seed", self.seed))),
-            "sandbox": report.sandbox_description(self.sandbox), **report.environment_facts(),
-        })
+        manifest.update(
+            {
+                "suite": self.suite if (not previous or previous.get("suite") in (None, self.suite)) else "mixed",
+                "tasks": list(dict.fromkeys(list(manifest.get("tasks", [])) + self.task_list)),
+                "missing_tasks": missing,
+                "n": max(self.n, int(manifest.get("n") or 0)),
+                "samples_per_question": max(self.samples, int(manifest.get("samples_per_question") or 0)),
+                "seed": self.seed if not previous else min(self.seed, int(previous.get("seed", self.seed))),
+                "sandbox": report.sandbox_description(self.sandbox),
+                **report.environment_facts(),
+            }
+        )
         manifest.setdefault("runs", []).append(self.this_run)
         if resume:
             repair_jsonl(self.episodes_path)
@@ -446,8 +534,13 @@ class BenchRun:
         warm the sandbox up before any episode starts."""
         from r1ci_env.sandbox import SandboxError, shared_sandbox
 
-        self.make_kwargs = {"sandbox": self.sandbox, "prompt": self.prompt_style,
-                            "max_code_calls": self.max_code_calls, "timeout": self.code_timeout, **self.env_options}
+        self.make_kwargs = {
+            "sandbox": self.sandbox,
+            "prompt": self.prompt_style,
+            "max_code_calls": self.max_code_calls,
+            "timeout": self.code_timeout,
+            **self.env_options,
+        }
         unavailable = _unavailable_tasks(self.task_list, self.make_kwargs, self.seed)
         if unavailable and self.tasks is not None:
             raise BenchError("cannot make questions for " + "; ".join(f"{k}: {v}" for k, v in unavailable.items()))
@@ -461,8 +554,9 @@ class BenchRun:
         self.manifest["tasks"] = [t for t in self.manifest["tasks"] if t not in unavailable or t in previous_tasks]
         self.this_run["tasks"] = self.task_list
         done = {report.episode_key(record) for record in report.read_jsonl(self.episodes_path)}
-        self.keys = [(task, self.seed + i, s) for i in range(self.n) for s in range(self.samples)
-                     for task in self.task_list]
+        self.keys = [
+            (task, self.seed + i, s) for i in range(self.n) for s in range(self.samples) for task in self.task_list
+        ]
         self.pending = [key for key in self.keys if key not in done]
         self.skipped = len(self.keys) - len(self.pending)
         self.this_run.update({"episodes_skipped": self.skipped, "episodes_pending": len(self.pending)})
@@ -497,10 +591,15 @@ class BenchRun:
         episode, attempts, interrupted = None, 0, False
         try:
             episode, attempts = play_with_retries(
-                lambda: gym.make(env_id(task), disable_env_checker=True, **self.make_kwargs), make_episode_agent,
-                question_seed, retries=self.retries, retry_delay=self.retry_delay,
+                lambda: gym.make(env_id(task), disable_env_checker=True, **self.make_kwargs),
+                make_episode_agent,
+                question_seed,
+                retries=self.retries,
+                retry_delay=self.retry_delay,
                 on_error=lambda exc, attempt, final: self.errors.record(key, "infra", exc, attempt, final),
-                should_stop=self.stop.event.is_set, on_turn=self.progress_state.on_turn)
+                should_stop=self.stop.event.is_set,
+                on_turn=self.progress_state.on_turn,
+            )
         except EpisodeInterrupted:
             interrupted = True
         except (SandboxError, AgentError):
@@ -512,16 +611,26 @@ class BenchRun:
                 self.progress_state.in_flight -= 1
         reward = None
         if episode is not None:
-            record = {**episode.to_dict(), "sample": sample, "sampling_seed": agent_seed, "agent": self.spec,
-                      "prompt_style": self.prompt_style, "attempts": attempts, "started_at": started_at,
-                      "seconds": round(time.perf_counter() - started, 4)}
+            record = {
+                **episode.to_dict(),
+                "sample": sample,
+                "sampling_seed": agent_seed,
+                "agent": self.spec,
+                "prompt_style": self.prompt_style,
+                "attempts": attempts,
+                "started_at": started_at,
+                "seconds": round(time.perf_counter() - started, 4),
+            }
             if self.writer.write(record):
                 reward = record["reward"]
                 if self.stop.event.is_set():  # stopping: keep the summary in step with every line written
                     self._refresh_summary()
             if self.base_agent.interactive:
-                print(f"----- episode over: reward {episode.reward:g}, your answer {episode.answer!r}, gold "
-                      f"{episode.gold!r} -----", flush=True)
+                print(
+                    f"----- episode over: reward {episode.reward:g}, your answer {episode.answer!r}, gold "
+                    f"{episode.gold!r} -----",
+                    flush=True,
+                )
         if not interrupted:
             self.progress_state.episode(reward, self.errors.count)
 
@@ -563,13 +672,20 @@ class BenchRun:
         self.progress_state.close()
         run = self.this_run
         total = time.perf_counter() - self.started
-        run.update({"finished_at": report.now_iso(), "seconds": round(seconds, 3),
-                    "seconds_with_setup": round(total, 3), "episodes_run": self.progress_state.run,
-                    "errors": self.errors.count, "turns": self.progress_state.turns,
-                    "completion_tokens": self.progress_state.tokens,
-                    "episodes_per_second": round(self.progress_state.run / seconds, 4) if seconds > 0 else None,
-                    "episodes_per_second_with_setup": round(self.progress_state.run / total, 4) if total > 0 else None,
-                    "stopped": self.stop.reason})
+        run.update(
+            {
+                "finished_at": report.now_iso(),
+                "seconds": round(seconds, 3),
+                "seconds_with_setup": round(total, 3),
+                "episodes_run": self.progress_state.run,
+                "errors": self.errors.count,
+                "turns": self.progress_state.turns,
+                "completion_tokens": self.progress_state.tokens,
+                "episodes_per_second": round(self.progress_state.run / seconds, 4) if seconds > 0 else None,
+                "episodes_per_second_with_setup": round(self.progress_state.run / total, 4) if total > 0 else None,
+                "stopped": self.stop.reason,
+            }
+        )
         client = getattr(self.base_agent, "client", None)
         if client is not None:
             run["agent_peak_requests_in_flight"] = getattr(client, "peak_in_flight", None)
@@ -577,10 +693,18 @@ class BenchRun:
 
     def _result(self, seconds: float, summary: dict[str, Any]) -> BenchResult:
         stop = self.stop
-        return BenchResult(out=self.out, episodes_run=self.progress_state.run, episodes_skipped=self.skipped,
-                           episodes_total=len(self.keys), errors=self.errors.count, lost=self.errors.lost,
-                           seconds=seconds, summary=summary, aborted=stop.reason if stop.aborted else None,
-                           interrupted=stop.reason is not None and not stop.aborted)
+        return BenchResult(
+            out=self.out,
+            episodes_run=self.progress_state.run,
+            episodes_skipped=self.skipped,
+            episodes_total=len(self.keys),
+            errors=self.errors.count,
+            lost=self.errors.lost,
+            seconds=seconds,
+            summary=summary,
+            aborted=stop.reason if stop.aborted else None,
+            interrupted=stop.reason is not None and not stop.aborted,
+        )
 
     def _refresh_summary(self) -> None:
         """summary.md/csv from what episodes.jsonl holds now (a stop may be followed by a SIGKILL)."""
@@ -605,8 +729,10 @@ class BenchRun:
             with self.progress_state.lock:
                 in_flight = self.progress_state.in_flight
             self.stop.interrupt(f"{name}")
-            self.progress_state.say(f"r1ci bench: {name}: stopping {in_flight} episode(s) in flight after their "
-                                    f"current turn (finished episodes are saved); {name} again to quit now")
+            self.progress_state.say(
+                f"r1ci bench: {name}: stopping {in_flight} episode(s) in flight after their "
+                f"current turn (finished episodes are saved); {name} again to quit now"
+            )
             self._refresh_summary()
             return
         print(f"\nr1ci bench: {name} again: writing the reports and quitting", file=sys.stderr, flush=True)
@@ -648,55 +774,102 @@ def _unavailable_tasks(task_list: list[str], make_kwargs: dict[str, Any], seed: 
 
 # ------------------------------------------------------------------------------------------- CLI
 
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The `r1ci bench` options."""
-    parser.add_argument("--agent", help="agent spec: oracle, null, human, hf:<model path>, openai:<model>, "
-                        "vllm:<model path>")
+    parser.add_argument(
+        "--agent", help="agent spec: oracle, null, human, hf:<model path>, openai:<model>, vllm:<model path>"
+    )
     which = parser.add_mutually_exclusive_group()
-    which.add_argument("--suite", help="a suite: paper, train, test, symbench, bbh, reasoning_gym, execution, "
-                       "planning, reasoning, extra")
+    which.add_argument(
+        "--suite",
+        help="a suite: paper, train, test, symbench, bbh, reasoning_gym, execution, planning, reasoning, extra",
+    )
     which.add_argument("--tasks", help="comma-separated task names or gym ids (see `r1ci list`)")
     parser.add_argument("--n", type=int, default=DEFAULT_N, help="questions per task")
     parser.add_argument("--seed", type=int, default=0, help="first question seed; question i of a task uses seed+i")
-    parser.add_argument("--samples-per-question", type=int, default=1, metavar="K",
-                        help="episodes per question (pass@1 with its standard error, pass@k, maj@k)")
+    parser.add_argument(
+        "--samples-per-question",
+        type=int,
+        default=1,
+        metavar="K",
+        help="episodes per question (pass@1 with its standard error, pass@k, maj@k)",
+    )
     parser.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY, help="episodes played at once")
     parser.add_argument("--out", help="output directory (default: runs/<agent>-<suite>)")
-    parser.add_argument("--resume", action="store_true", help="continue a partial run in --out, skipping "
-                        "episodes it already holds")
+    parser.add_argument(
+        "--resume", action="store_true", help="continue a partial run in --out, skipping episodes it already holds"
+    )
     add_episode_arguments(parser)
-    parser.add_argument("--retries", type=int, default=DEFAULT_RETRIES,
-                        help="retries of an episode after an infrastructure error")
-    parser.add_argument("--max-identical-errors", type=int, default=DEFAULT_MAX_IDENTICAL_ERRORS,
-                        help="stop the run after this many episodes lost to the same error (0: never)")
+    parser.add_argument(
+        "--retries", type=int, default=DEFAULT_RETRIES, help="retries of an episode after an infrastructure error"
+    )
+    parser.add_argument(
+        "--max-identical-errors",
+        type=int,
+        default=DEFAULT_MAX_IDENTICAL_ERRORS,
+        help="stop the run after this many episodes lost to the same error (0: never)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
-    parser.add_argument("--report-only", action="store_true", help="only rebuild summary.md/csv and plot.png "
-                        "from the files in --out")
+    parser.add_argument(
+        "--report-only", action="store_true", help="only rebuild summary.md/csv and plot.png from the files in --out"
+    )
 
 
 def add_episode_arguments(parser: argparse.ArgumentParser) -> None:
     """Options shared by `r1ci run` and `r1ci bench`: prompt, env limits, sandbox, agent sampling."""
-    parser.add_argument("--prompt-style", default="code_interpreter", choices=PROMPT_STYLES,
-                        help="prompt; text_only also sets --max-code-calls 0")
-    parser.add_argument("--max-code-calls", type=int, default=None,
-                        help="code calls allowed per episode (default: 5; 0 with --prompt-style text_only)")
+    parser.add_argument(
+        "--prompt-style",
+        default="code_interpreter",
+        choices=PROMPT_STYLES,
+        help="prompt; text_only also sets --max-code-calls 0",
+    )
+    parser.add_argument(
+        "--max-code-calls",
+        type=int,
+        default=None,
+        help="code calls allowed per episode (default: 5; 0 with --prompt-style text_only)",
+    )
     parser.add_argument("--code-timeout", type=float, default=None, help="seconds per code run (default: 10)")
-    parser.add_argument("--sandbox", default="docker", choices=("docker", "remote", "local"),
-                        help="sandbox backend (remote: the `r1ci sandbox serve` servers in $R1CI_SANDBOX_URLS)")
-    parser.add_argument("--sampling-seed", type=int, default=0,
-                        help="seed of the agents' sampling; each sample's seed is derived from it, the task, the "
-                        "question and the sample index")
-    parser.add_argument("--env-option", action="append", default=[], metavar="KEY=VALUE",
-                        help="a task knob or env setting, e.g. difficulty=3 (see `r1ci list --task X`; VALUE is "
-                        "parsed as JSON when it can be); repeatable")
-    parser.add_argument("--import-module", action="append", default=[], metavar="MODULE",
-                        help="import this module first (e.g. one that registers custom tasks); repeatable")
+    parser.add_argument(
+        "--sandbox",
+        default="docker",
+        choices=("docker", "remote", "local"),
+        help="sandbox backend (remote: the `r1ci sandbox serve` servers in $R1CI_SANDBOX_URLS)",
+    )
+    parser.add_argument(
+        "--sampling-seed",
+        type=int,
+        default=0,
+        help="seed of the agents' sampling; each sample's seed is derived from it, the task, the "
+        "question and the sample index",
+    )
+    parser.add_argument(
+        "--env-option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a task knob or env setting, e.g. difficulty=3 (see `r1ci list --task X`; VALUE is "
+        "parsed as JSON when it can be); repeatable",
+    )
+    parser.add_argument(
+        "--import-module",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="import this module first (e.g. one that registers custom tasks); repeatable",
+    )
     parser.add_argument("--temperature", type=float, default=None, help="sampling temperature (model agents)")
     parser.add_argument("--top-p", type=float, default=None, help="nucleus sampling top-p (model agents)")
     parser.add_argument("--max-tokens", type=int, default=None, help="max new tokens per turn (model agents)")
-    parser.add_argument("--agent-option", action="append", default=[], metavar="KEY=VALUE",
-                        help="any other agent option, e.g. base_url=http://127.0.0.1:8000/v1, conversation=continue, "
-                        "max_concurrency=64 (VALUE is parsed as JSON when it can be); repeatable")
+    parser.add_argument(
+        "--agent-option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="any other agent option, e.g. base_url=http://127.0.0.1:8000/v1, conversation=continue, "
+        "max_concurrency=64 (VALUE is parsed as JSON when it can be); repeatable",
+    )
 
 
 def parse_key_values(items: list[str], flag: str) -> dict[str, Any]:
@@ -715,8 +888,11 @@ def parse_key_values(items: list[str], flag: str) -> dict[str, Any]:
 
 def agent_options_from_args(args: argparse.Namespace) -> dict[str, Any]:
     """The agent options given on the command line (only those given)."""
-    options = {name: getattr(args, name) for name in ("temperature", "top_p", "max_tokens")
-               if getattr(args, name, None) is not None}
+    options = {
+        name: getattr(args, name)
+        for name in ("temperature", "top_p", "max_tokens")
+        if getattr(args, name, None) is not None
+    }
     options.update(parse_key_values(getattr(args, "agent_option", []), "--agent-option"))
     return options
 
@@ -733,8 +909,13 @@ def import_modules(names: list[str]) -> None:
 
 
 def _default_out(agent: str, suite: str | None) -> Path:
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", agent.split("/")[-1] if ":" not in agent else
-                  agent.split(":", 1)[0] + "-" + agent.split(":", 1)[1].rstrip("/").split("/")[-1])
+    slug = re.sub(
+        r"[^A-Za-z0-9._-]+",
+        "_",
+        agent.split("/")[-1]
+        if ":" not in agent
+        else agent.split(":", 1)[0] + "-" + agent.split(":", 1)[1].rstrip("/").split("/")[-1],
+    )
     return Path("runs") / f"{slug}-{suite or 'tasks'}"
 
 
@@ -745,8 +926,10 @@ def bench_command(args: argparse.Namespace) -> int:
         if not args.out:
             raise BenchError("--report-only needs --out")
         summary = report.write_reports(args.out)
-        print(f"{Path(args.out) / report.SUMMARY_MD}: pass@1 {report.pct(summary['overall']['accuracy'])} % "
-              f"over {summary['overall']['episodes']} episodes")
+        print(
+            f"{Path(args.out) / report.SUMMARY_MD}: pass@1 {report.pct(summary['overall']['accuracy'])} % "
+            f"over {summary['overall']['episodes']} episodes"
+        )
         return 0
     if not args.agent or not (args.suite or args.tasks):
         raise BenchError("--agent and one of --suite / --tasks are required")
@@ -757,26 +940,49 @@ def bench_command(args: argparse.Namespace) -> int:
         options.setdefault("max_concurrency", args.concurrency)
     out = Path(args.out) if args.out else _default_out(args.agent, args.suite)
     argv = sys.argv[1:] if sys.argv else None
-    run = BenchRun(args.agent, out=out, suite=args.suite, tasks=args.tasks, n=args.n, seed=args.seed,
-                   samples=args.samples_per_question, sampling_seed=args.sampling_seed,
-                   concurrency=args.concurrency, resume=args.resume, prompt_style=args.prompt_style,
-                   max_code_calls=args.max_code_calls, code_timeout=args.code_timeout, sandbox=args.sandbox,
-                   retries=args.retries, agent_options=options, progress=not args.no_progress, argv=argv,
-                   env_options=parse_key_values(args.env_option, "--env-option"),
-                   max_identical_errors=args.max_identical_errors, handle_signals=True)
+    run = BenchRun(
+        args.agent,
+        out=out,
+        suite=args.suite,
+        tasks=args.tasks,
+        n=args.n,
+        seed=args.seed,
+        samples=args.samples_per_question,
+        sampling_seed=args.sampling_seed,
+        concurrency=args.concurrency,
+        resume=args.resume,
+        prompt_style=args.prompt_style,
+        max_code_calls=args.max_code_calls,
+        code_timeout=args.code_timeout,
+        sandbox=args.sandbox,
+        retries=args.retries,
+        agent_options=options,
+        progress=not args.no_progress,
+        argv=argv,
+        env_options=parse_key_values(args.env_option, "--env-option"),
+        max_identical_errors=args.max_identical_errors,
+        handle_signals=True,
+    )
     run.prepare()
     result = run.execute()
     overall = result.summary["overall"]
     with_setup = run.this_run.get("seconds_with_setup")
-    print(f"{result.episodes_run} episode(s) run, {result.episodes_skipped} already done, {result.lost} not scored "
-          f"(errors: {result.errors}); {result.seconds:.1f} s, {result.episodes_per_second:.2f} episodes/s "
-          f"({with_setup:.1f} s with setup)")
-    print(f"pass@1 {report.pct(overall['accuracy'])} % over {overall['tasks']} task(s), "
-          f"{overall['episodes']} episode(s); results in {result.out}/ ({report.SUMMARY_MD}, {report.SUMMARY_CSV}, "
-          f"{report.PLOT_FILE}, {report.EPISODES_FILE}, {report.MANIFEST_FILE})")
+    print(
+        f"{result.episodes_run} episode(s) run, {result.episodes_skipped} already done, {result.lost} not scored "
+        f"(errors: {result.errors}); {result.seconds:.1f} s, {result.episodes_per_second:.2f} episodes/s "
+        f"({with_setup:.1f} s with setup)"
+    )
+    print(
+        f"pass@1 {report.pct(overall['accuracy'])} % over {overall['tasks']} task(s), "
+        f"{overall['episodes']} episode(s); results in {result.out}/ ({report.SUMMARY_MD}, {report.SUMMARY_CSV}, "
+        f"{report.PLOT_FILE}, {report.EPISODES_FILE}, {report.MANIFEST_FILE})"
+    )
     if result.aborted or result.interrupted:
-        print(f"r1ci bench: stopped ({result.aborted or result.interrupted and run.stop.reason}); continue with: "
-              f"{resume_command(run.argv)}", file=sys.stderr)
+        print(
+            f"r1ci bench: stopped ({result.aborted or result.interrupted and run.stop.reason}); continue with: "
+            f"{resume_command(run.argv)}",
+            file=sys.stderr,
+        )
     if result.interrupted:
         signum = getattr(signal, str(run.stop.reason), signal.SIGINT)
         return 128 + int(signum)

@@ -5,6 +5,7 @@ in r1ci_env.integrations).
 
 It lives in the application layer (`agents`): it may import everything, and nothing in `r1ci_env`
 imports it."""
+
 from __future__ import annotations
 
 import argparse
@@ -29,13 +30,20 @@ def _add_sandbox_commands(sub: argparse._SubParsersAction) -> None:
     ssub = sandbox.add_subparsers(dest="sandbox_command", required=True)
     build = ssub.add_parser("build", help="build the sandbox image (Dockerfile, or offline with debootstrap)")
     build.add_argument("--image", default=None, help="image tag (default: $R1CI_SANDBOX_IMAGE or r1ci-sandbox:latest)")
-    build.add_argument("--method", choices=("auto", "dockerfile", "debootstrap"), default="auto",
-                       help="auto: $R1CI_SANDBOX_BUILD if set, else debootstrap (offline) when installed, else the Dockerfile")
+    build.add_argument(
+        "--method",
+        choices=("auto", "dockerfile", "debootstrap"),
+        default="auto",
+        help="auto: $R1CI_SANDBOX_BUILD if set, else debootstrap (offline) when installed, else the Dockerfile",
+    )
     build.add_argument("--force", action="store_true", help="rebuild even if the image exists")
     check = ssub.add_parser("check", help="start the pool, run a probe program, report")
     check.add_argument("--image", default=None, help="image tag to check")
-    bench = ssub.add_parser("bench", help="measure the pool's latency, throughput and cold start against "
-                            "docker run / docker exec, and the env's overhead per step")
+    bench = ssub.add_parser(
+        "bench",
+        help="measure the pool's latency, throughput and cold start against "
+        "docker run / docker exec, and the env's overhead per step",
+    )
     add_bench_arguments(bench)
     _add_serve_command(ssub)
 
@@ -43,18 +51,26 @@ def _add_sandbox_commands(sub: argparse._SubParsersAction) -> None:
 def _add_serve_command(ssub: argparse._SubParsersAction) -> None:
     from r1ci_env.sandbox.server import add_arguments as add_serve_arguments
 
-    serve = ssub.add_parser("serve", help="serve the sandbox pool over HTTP to remote workers (sandbox='remote'; "
-                            "SandboxFusion-compatible POST /run_code)")
+    serve = ssub.add_parser(
+        "serve",
+        help="serve the sandbox pool over HTTP to remote workers (sandbox='remote'; "
+        "SandboxFusion-compatible POST /run_code)",
+    )
     add_serve_arguments(serve)
 
 
 def _add_run_command(sub: argparse._SubParsersAction) -> None:
-    run = sub.add_parser("run", help="play episodes of one task with an agent and print each transcript",
-                         formatter_class=_HelpFormatter)
-    run.add_argument("--task", required=True, help="task name or gym id, e.g. BlocksWorld or r1ci/BlocksWorld-v0 "
-                     "(see `r1ci list`)")
-    run.add_argument("--agent", default="oracle",
-                     help="agent spec: oracle, null, human, hf:<model path>, openai:<model>, vllm:<model path>")
+    run = sub.add_parser(
+        "run", help="play episodes of one task with an agent and print each transcript", formatter_class=_HelpFormatter
+    )
+    run.add_argument(
+        "--task", required=True, help="task name or gym id, e.g. BlocksWorld or r1ci/BlocksWorld-v0 (see `r1ci list`)"
+    )
+    run.add_argument(
+        "--agent",
+        default="oracle",
+        help="agent spec: oracle, null, human, hf:<model path>, openai:<model>, vllm:<model path>",
+    )
     run.add_argument("--n", type=int, default=5, help="number of episodes")
     run.add_argument("--seed", type=int, default=0, help="seed of the first episode; episode i uses seed+i")
     run.add_argument("--quiet", action="store_true", help="print only the reward line of each episode")
@@ -66,23 +82,42 @@ def _add_run_command(sub: argparse._SubParsersAction) -> None:
 def _add_bench_command(sub: argparse._SubParsersAction) -> None:
     from .bench import add_arguments as add_agent_bench_arguments
 
-    bench = sub.add_parser("bench", help="benchmark an agent on a suite: N questions x K samples per task, "
-                           "concurrently; episodes, summary with uncertainty beside published references, plot, "
-                           "manifest; resumable", formatter_class=_HelpFormatter)
+    bench = sub.add_parser(
+        "bench",
+        help="benchmark an agent on a suite: N questions x K samples per task, "
+        "concurrently; episodes, summary with uncertainty beside published references, plot, "
+        "manifest; resumable",
+        formatter_class=_HelpFormatter,
+    )
     add_agent_bench_arguments(bench)
 
 
 def _add_list_command(sub: argparse._SubParsersAction) -> None:
-    listing = sub.add_parser("list", help="list the tasks: gym id, name, source, category, split, checker, "
-                             "question count; or one task's knobs and an example question (--task)")
-    listing.add_argument("--suite", default=None,
-                         help="only this suite: paper, train, test, symbench, bbh, reasoning_gym, execution, "
-                              "planning, reasoning or extra (default: every registered task)")
-    listing.add_argument("--task", default=None, help="describe one task (a name or gym id): its knobs, their "
-                         "defaults, the env settings and an example question")
+    listing = sub.add_parser(
+        "list",
+        help="list the tasks: gym id, name, source, category, split, checker, "
+        "question count; or one task's knobs and an example question (--task)",
+    )
+    listing.add_argument(
+        "--suite",
+        default=None,
+        help="only this suite: paper, train, test, symbench, bbh, reasoning_gym, execution, "
+        "planning, reasoning or extra (default: every registered task)",
+    )
+    listing.add_argument(
+        "--task",
+        default=None,
+        help="describe one task (a name or gym id): its knobs, their "
+        "defaults, the env settings and an example question",
+    )
     listing.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    listing.add_argument("--import-module", action="append", default=[], metavar="MODULE",
-                         help="import this module first (e.g. one that registers custom tasks); repeatable")
+    listing.add_argument(
+        "--import-module",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="import this module first (e.g. one that registers custom tasks); repeatable",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:

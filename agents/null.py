@@ -1,4 +1,5 @@
 """The null agent: gives up at once without code or answer. Every episode scores 0.0 (a floor check)."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -40,6 +40,7 @@
   (the SDK's retries are off) so that retries are counted per episode.
 - Seeding: `seed` is sent with every request; `r1ci bench` sets it per episode (see `agents.bench`).
 """
+
 from __future__ import annotations
 
 import os
@@ -57,9 +58,13 @@ from .errors import AgentError
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_STOP = ("```\n",)
 # option value -> the conversation mode recorded with each episode (`Agent.conversation`)
-CONVERSATIONS = {"messages": "chat_messages", "chat_messages": "chat_messages",
-                 "continue": "assistant_continuation", "assistant_continuation": "assistant_continuation",
-                 "auto": None}
+CONVERSATIONS = {
+    "messages": "chat_messages",
+    "chat_messages": "chat_messages",
+    "continue": "assistant_continuation",
+    "assistant_continuation": "assistant_continuation",
+    "auto": None,
+}
 CONTINUE_PARAMS = {"continue_final_message": True, "add_generation_prompt": False}
 TRANSIENT_STATUS = frozenset({408, 409, 429})
 FATAL_STATUS = frozenset({401, 403, 404, 405, 422})
@@ -81,8 +86,23 @@ class _Transient(Exception):
 
 
 # Chat-completions parameters the SDK takes by name; anything else in a request body goes in `extra_body`.
-SDK_PARAMETERS = frozenset({"model", "messages", "temperature", "top_p", "max_tokens", "max_completion_tokens",
-                            "seed", "stop", "n", "presence_penalty", "frequency_penalty", "logprobs", "top_logprobs"})
+SDK_PARAMETERS = frozenset(
+    {
+        "model",
+        "messages",
+        "temperature",
+        "top_p",
+        "max_tokens",
+        "max_completion_tokens",
+        "seed",
+        "stop",
+        "n",
+        "presence_penalty",
+        "frequency_penalty",
+        "logprobs",
+        "top_logprobs",
+    }
+)
 
 
 class ChatClient:
@@ -90,8 +110,17 @@ class ChatClient:
     shared (with its semaphore) by many agents. The retry policy is this class's (the SDK's own retries
     are off) so that retries are counted per episode and a dead endpoint is told apart from a slow one."""
 
-    def __init__(self, base_url: str | None = None, api_key: str | None = None, *, max_concurrency: int = 16,
-                 timeout: float = 600.0, retries: int = 6, backoff: float = 1.0, max_backoff: float = 60.0) -> None:
+    def __init__(
+        self,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        *,
+        max_concurrency: int = 16,
+        timeout: float = 600.0,
+        retries: int = 6,
+        backoff: float = 1.0,
+        max_backoff: float = 60.0,
+    ) -> None:
         if max_concurrency < 1:
             raise ValueError(f"max_concurrency must be >= 1, got {max_concurrency}")
         if retries < 0:
@@ -130,7 +159,7 @@ class ChatClient:
                 failure, unreachable = str(exc), unreachable and exc.unreachable
                 if attempt == self.retries:
                     break
-                delay = min(self.max_backoff, self.backoff * 2 ** attempt) * (0.5 + random.random() / 2)
+                delay = min(self.max_backoff, self.backoff * 2**attempt) * (0.5 + random.random() / 2)
                 if exc.delay is not None:
                     delay = min(self.max_backoff, max(delay, exc.delay))
                 time.sleep(delay)
@@ -195,7 +224,7 @@ def stopped_inside_block(text: str) -> bool:
         pass
     if match is None:
         return False
-    code, _, _ = protocol.extract_code(text[match.start():])
+    code, _, _ = protocol.extract_code(text[match.start() :])
     return code is None
 
 
@@ -208,22 +237,44 @@ class OpenAIAgent(Agent):
 
     name = "openai"
 
-    def __init__(self, model: str, *, base_url: str | None = None, api_key: str | None = None,
-                 temperature: float | None = 0.6, top_p: float | None = None, max_tokens: int | None = None,
-                 max_tokens_field: str = "max_tokens", seed: int | None = None,
-                 stop: list[str] | tuple[str, ...] | None = DEFAULT_STOP, conversation: str = "messages",
-                 continue_params: dict[str, Any] | None = None, system: str | None = None,
-                 extra_body: dict[str, Any] | None = None, max_concurrency: int = 16, timeout: float = 600.0,
-                 retries: int = 6, backoff: float = 1.0, max_backoff: float = 60.0,
-                 client: ChatClient | None = None) -> None:
+    def __init__(
+        self,
+        model: str,
+        *,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        temperature: float | None = 0.6,
+        top_p: float | None = None,
+        max_tokens: int | None = None,
+        max_tokens_field: str = "max_tokens",
+        seed: int | None = None,
+        stop: list[str] | tuple[str, ...] | None = DEFAULT_STOP,
+        conversation: str = "messages",
+        continue_params: dict[str, Any] | None = None,
+        system: str | None = None,
+        extra_body: dict[str, Any] | None = None,
+        max_concurrency: int = 16,
+        timeout: float = 600.0,
+        retries: int = 6,
+        backoff: float = 1.0,
+        max_backoff: float = 60.0,
+        client: ChatClient | None = None,
+    ) -> None:
         if not model:
             raise ValueError("the openai agent needs a model name: openai:<model>")
         if conversation not in CONVERSATIONS:
             raise ValueError(f"conversation must be one of {', '.join(CONVERSATIONS)}; got {conversation!r}")
         self.model = model
         self.name = f"openai:{model}"
-        self.client = client or ChatClient(base_url, api_key, max_concurrency=max_concurrency, timeout=timeout,
-                                           retries=retries, backoff=backoff, max_backoff=max_backoff)
+        self.client = client or ChatClient(
+            base_url,
+            api_key,
+            max_concurrency=max_concurrency,
+            timeout=timeout,
+            retries=retries,
+            backoff=backoff,
+            max_backoff=max_backoff,
+        )
         self.sampling = {"temperature": temperature, "top_p": top_p, max_tokens_field: max_tokens}
         self.seed = seed
         self.stop = list(stop) if stop else []
@@ -236,7 +287,7 @@ class OpenAIAgent(Agent):
         self._turns: list[str] = []  # model turns and observations, alternating
         self.episode_stats: dict[str, Any] = {}
 
-    def spawn(self) -> "OpenAIAgent":
+    def spawn(self) -> OpenAIAgent:
         """A fresh agent (no episode state) sharing this agent's client and settings."""
         twin = object.__new__(type(self))
         twin.__dict__.update(self.__dict__)
@@ -246,8 +297,14 @@ class OpenAIAgent(Agent):
     def reset(self, prompt: str, info: dict[str, Any], env: Any = None) -> None:
         self._prompt = prompt
         self._turns = []
-        self.episode_stats = {"requests": 0, "retries": 0, "prompt_tokens": 0, "completion_tokens": 0,
-                              "stop_reasons": [], "messages_sent": []}
+        self.episode_stats = {
+            "requests": 0,
+            "retries": 0,
+            "prompt_tokens": 0,
+            "completion_tokens": 0,
+            "stop_reasons": [],
+            "messages_sent": [],
+        }
 
     def act(self, observation: str, info: dict[str, Any]) -> str:
         if self._turns:  # every act after the first follows a code run: record what it printed

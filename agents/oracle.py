@@ -1,5 +1,6 @@
 """The oracle agent: runs the task's reference solution through the sandbox, then answers with what
 it printed. It proves, per task, that the checker can reach 1.0 through the real episode loop."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -26,6 +26,7 @@ Every output is checked; a wrong output or an infrastructure error makes the exi
 containers the bench starts carry a label and are removed at the end, also after Ctrl-C or SIGTERM.
 Standard library plus the Docker SDK (through the pool) and the docker CLI (for the baselines).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -188,11 +189,16 @@ def start_pool(options: dict[str, Any], progress: Callable[[str], None]) -> tupl
     return sandbox, cold
 
 
-def measure_pool(sandbox: Any, args: argparse.Namespace, stop: threading.Event,
-                 progress: Callable[[str], None]) -> dict[str, Any]:
+def measure_pool(
+    sandbox: Any, args: argparse.Namespace, stop: threading.Event, progress: Callable[[str], None]
+) -> dict[str, Any]:
     """Latency rows and throughput levels of a started pool."""
-    pool = {"image": sandbox.config.image, "containers": sandbox.config.containers,
-            "slots_per_container": sandbox.config.slots_per_container(), "total_slots": sandbox.total_slots}
+    pool = {
+        "image": sandbox.config.image,
+        "containers": sandbox.config.containers,
+        "slots_per_container": sandbox.config.slots_per_container(),
+        "total_slots": sandbox.total_slots,
+    }
     for _ in range(10):  # warm-up, not measured
         sandbox.run(PRINT1, timeout=RUN_TIMEOUT)
     latency = []
@@ -210,8 +216,17 @@ def measure_pool(sandbox: Any, args: argparse.Namespace, stop: threading.Event,
             round_trips.append(time.perf_counter() - t0)
             inside.append(result.duration)
             wrong += not (result.ok and result.stdout == expected)
-        latency.append({"program": name, "code": code, "n": len(round_trips), **_summary_ms(round_trips),
-                        "inside_p50_ms": percentile(inside, 50) * 1e3, "wrong": wrong, "errors": errors})
+        latency.append(
+            {
+                "program": name,
+                "code": code,
+                "n": len(round_trips),
+                **_summary_ms(round_trips),
+                "inside_p50_ms": percentile(inside, 50) * 1e3,
+                "wrong": wrong,
+                "errors": errors,
+            }
+        )
     throughput = []
     for level in args.concurrency:
         progress(f"throughput: print(1), concurrency {level} x {args.runs_per_level}")
@@ -259,9 +274,15 @@ def measure_memory(sandbox: Any, stop: threading.Event) -> dict[str, Any]:
     row = hammer(_sandbox_call(sandbox, HOLD, "1\n"), slots, slots, stop)
     sampler.join()
     busy = sampled[0] if sampled else None
-    return {"slots": slots, "idle_pss_kb": idle, "busy_pss_kb": busy,
-            "idle_per_slot_kb": _div(idle, slots), "busy_per_slot_kb": _div(busy, slots),
-            "wrong": row["wrong"], "errors": row["errors"]}
+    return {
+        "slots": slots,
+        "idle_pss_kb": idle,
+        "busy_pss_kb": busy,
+        "idle_per_slot_kb": _div(idle, slots),
+        "busy_per_slot_kb": _div(busy, slots),
+        "wrong": row["wrong"],
+        "errors": row["errors"],
+    }
 
 
 # ---- baselines ----------------------------------------------------------------------------------
@@ -275,7 +296,9 @@ def _docker_call(*argv: str) -> Callable[[], bool]:
     def call() -> bool:
         done = _docker(*argv)
         if done.returncode != 0 and done.returncode != 1:  # 125-127: docker itself failed
-            raise RuntimeError(f"docker {argv[0]} exited {done.returncode}: {done.stderr.decode(errors='replace')[-300:]}")
+            raise RuntimeError(
+                f"docker {argv[0]} exited {done.returncode}: {done.stderr.decode(errors='replace')[-300:]}"
+            )
         return done.returncode == 0 and done.stdout == b"1\n"
 
     return call
@@ -293,8 +316,15 @@ def remove_labelled(token: str) -> int:
         return 0
 
 
-def measure_baselines(image: str, runs: int, token: str, stop: threading.Event, progress: Callable[[str], None],
-                      ours: Callable[[], bool], our_runs: int) -> dict[str, Any]:
+def measure_baselines(
+    image: str,
+    runs: int,
+    token: str,
+    stop: threading.Event,
+    progress: Callable[[str], None],
+    ours: Callable[[], bool],
+    our_runs: int,
+) -> dict[str, Any]:
     """docker run --rm per call, and docker exec per call into a long-lived plain container, each at
     concurrency 1 and 8. Right before each baseline level the pool is measured again at the same
     concurrency (`ours`, `our_runs` calls), so that each ratio compares two measurements taken
@@ -306,11 +336,14 @@ def measure_baselines(image: str, runs: int, token: str, stop: threading.Event, 
         progress("baseline: starting a plain long-lived container for docker exec")
         started = _docker("run", "-d", "--network", "none", "--label", label, image, "sleep", "infinity")
         if started.returncode != 0:
-            raise RuntimeError(f"could not start the docker exec baseline container: "
-                               f"{started.stderr.decode(errors='replace').strip()}")
+            raise RuntimeError(
+                f"could not start the docker exec baseline container: {started.stderr.decode(errors='replace').strip()}"
+            )
         container = started.stdout.decode().strip()
-        for name, argv in (("docker exec", ("exec", container, "python3", "-c", PRINT1)),
-                           ("docker run --rm", run_argv)):
+        for name, argv in (
+            ("docker exec", ("exec", container, "python3", "-c", PRINT1)),
+            ("docker run --rm", run_argv),
+        ):
             call = _docker_call(*argv)
             call()  # warm-up: the first call pays one-off costs (page cache, image layers)
             levels, paired = {}, {}
@@ -318,8 +351,12 @@ def measure_baselines(image: str, runs: int, token: str, stop: threading.Event, 
                 progress(f"baseline: r1ci pool then {name}, concurrency {level} ({our_runs} + {runs} calls)")
                 paired[level] = _throughput_row(hammer(ours, level, our_runs, stop))
                 levels[level] = _throughput_row(hammer(call, level, runs, stop))
-            results[name] = {"argv": ["docker", *argv], "p50_ms": levels[1]["p50_ms"], "levels": levels,
-                             "paired_pool": paired}
+            results[name] = {
+                "argv": ["docker", *argv],
+                "p50_ms": levels[1]["p50_ms"],
+                "levels": levels,
+                "paired_pool": paired,
+            }
     finally:
         remove_labelled(token)
     return results
@@ -351,11 +388,19 @@ def measure_env_overhead(steps: int) -> dict[str, Any]:
         assert terminated and reward == 1.0, "the final-answer turn of the overhead bench was not scored correct"
 
     def stats(samples: list[float]) -> dict[str, float]:
-        return {"steps": len(samples), "mean_us": sum(samples) / len(samples),
-                "p50_us": percentile(samples, 50), "p99_us": percentile(samples, 99)}
+        return {
+            "steps": len(samples),
+            "mean_us": sum(samples) / len(samples),
+            "p50_us": percentile(samples, 50),
+            "p99_us": percentile(samples, 99),
+        }
 
-    return {"stub": "InstantSandbox", "task": "NumberMultiply", "code_turn": stats(code_turns),
-            "final_answer_turn": stats(answer_turns)}
+    return {
+        "stub": "InstantSandbox",
+        "task": "NumberMultiply",
+        "code_turn": stats(code_turns),
+        "final_answer_turn": stats(answer_turns),
+    }
 
 
 # ---- report -------------------------------------------------------------------------------------
@@ -372,8 +417,12 @@ def _ratios(report: dict[str, Any]) -> list[dict[str, Any]]:
             row["target"] = TARGET_RATIO
             row["meets_target"] = None if ratio is None else ratio >= TARGET_RATIO
         rows.append(row)
-        rows.append({"comparison": f"p50 latency of print(1) at concurrency 1: {name} / r1ci pool",
-                     "value": _div(base["p50_ms"], ours[1]["p50_ms"])})
+        rows.append(
+            {
+                "comparison": f"p50 latency of print(1) at concurrency 1: {name} / r1ci pool",
+                "value": _div(base["p50_ms"], ours[1]["p50_ms"]),
+            }
+        )
     return rows
 
 
@@ -413,21 +462,41 @@ def render_markdown(report: dict[str, Any]) -> str:
         "|---|---|---|---|---|---|---|---|",
     ]
     for row in report["latency"]:
-        lines.append(f"| `{row['program']}` | {row['n']} | {_fmt(row['p50_ms'])} | {_fmt(row['p95_ms'])} | "
-                     f"{_fmt(row['p99_ms'])} | {_fmt(row['mean_ms'])} | {_fmt(row['inside_p50_ms'])} | "
-                     f"{_failures(row)} |")
-    lines += ["", "## Throughput of print(1) (host threads)", "",
-              "| concurrency | runs | runs/s | p50 ms | p99 ms | wrong / infra errors |", "|---|---|---|---|---|---|"]
+        lines.append(
+            f"| `{row['program']}` | {row['n']} | {_fmt(row['p50_ms'])} | {_fmt(row['p95_ms'])} | "
+            f"{_fmt(row['p99_ms'])} | {_fmt(row['mean_ms'])} | {_fmt(row['inside_p50_ms'])} | "
+            f"{_failures(row)} |"
+        )
+    lines += [
+        "",
+        "## Throughput of print(1) (host threads)",
+        "",
+        "| concurrency | runs | runs/s | p50 ms | p99 ms | wrong / infra errors |",
+        "|---|---|---|---|---|---|",
+    ]
     for row in report["throughput"]:
-        lines.append(f"| {row['concurrency']} | {row['runs']} | {_fmt(row['runs_per_s'])} | {_fmt(row['p50_ms'])} | "
-                     f"{_fmt(row['p99_ms'])} | {_failures(row)} |")
-    lines += ["", "## Pool cold start", "", "| measure | seconds |", "|---|---|",
-              f"| construct a fresh pool (containers started, executors ready) | {_fmt(cold['pool_ready_s'], 2)} |",
-              f"| construct a fresh pool until its first run returned | {_fmt(cold['first_run_returned_s'], 2)} |"]
+        lines.append(
+            f"| {row['concurrency']} | {row['runs']} | {_fmt(row['runs_per_s'])} | {_fmt(row['p50_ms'])} | "
+            f"{_fmt(row['p99_ms'])} | {_failures(row)} |"
+        )
+    lines += [
+        "",
+        "## Pool cold start",
+        "",
+        "| measure | seconds |",
+        "|---|---|",
+        f"| construct a fresh pool (containers started, executors ready) | {_fmt(cold['pool_ready_s'], 2)} |",
+        f"| construct a fresh pool until its first run returned | {_fmt(cold['first_run_returned_s'], 2)} |",
+    ]
     memory = report.get("memory")
     if memory:
-        lines += ["", "## Memory (PSS of all the containers' processes, read from the host)", "",
-                  "| pool state | total MiB | MiB per slot |", "|---|---|---|"]
+        lines += [
+            "",
+            "## Memory (PSS of all the containers' processes, read from the host)",
+            "",
+            "| pool state | total MiB | MiB per slot |",
+            "|---|---|---|",
+        ]
         for state in ("idle", "busy"):
             total, per = memory[f"{state}_pss_kb"], memory[f"{state}_per_slot_kb"]
             label = "idle" if state == "idle" else f"all {memory['slots']} slots running a program"
@@ -437,19 +506,31 @@ def render_markdown(report: dict[str, Any]) -> str:
     if not baselines:
         lines.append(f"skipped ({report.get('baselines_skipped', 'not measured')})")
     else:
-        lines += ["| path | p50 ms (concurrency 1) | runs/s at concurrency 1 | runs/s at concurrency 8 | "
-                  "wrong / infra errors |", "|---|---|---|---|---|"]
+        lines += [
+            "| path | p50 ms (concurrency 1) | runs/s at concurrency 1 | runs/s at concurrency 8 | "
+            "wrong / infra errors |",
+            "|---|---|---|---|---|",
+        ]
         for name, base in baselines.items():
-            for title, levels in ((f"r1ci pool `sandbox.run`, measured right before {name}", base["paired_pool"]),
-                                  (f"`{' '.join(base['argv'][:2])} ...` ({name})", base["levels"])):
-                merged = {"wrong": sum(lv["wrong"] for lv in levels.values()),
-                          "errors": [e for lv in levels.values() for e in lv["errors"]]}
-                lines.append(f"| {title} | {_fmt(levels[1]['p50_ms'])} | {_fmt(levels[1]['runs_per_s'])} | "
-                             f"{_fmt(levels[8]['runs_per_s'])} | {_failures(merged)} |")
-        lines += ["", f"docker exec goes into a plain `docker run -d --network none IMAGE sleep infinity` container; "
-                  f"{report['baseline_runs']} calls per level after one warm-up call. The pool rows are measured "
-                  f"again ({report['paired_runs']} calls per level) just before each baseline, and the ratios "
-                  "below use those pairs, so load drifting during the run does not skew them."]
+            for title, levels in (
+                (f"r1ci pool `sandbox.run`, measured right before {name}", base["paired_pool"]),
+                (f"`{' '.join(base['argv'][:2])} ...` ({name})", base["levels"]),
+            ):
+                merged = {
+                    "wrong": sum(lv["wrong"] for lv in levels.values()),
+                    "errors": [e for lv in levels.values() for e in lv["errors"]],
+                }
+                lines.append(
+                    f"| {title} | {_fmt(levels[1]['p50_ms'])} | {_fmt(levels[1]['runs_per_s'])} | "
+                    f"{_fmt(levels[8]['runs_per_s'])} | {_failures(merged)} |"
+                )
+        lines += [
+            "",
+            f"docker exec goes into a plain `docker run -d --network none IMAGE sleep infinity` container; "
+            f"{report['baseline_runs']} calls per level after one warm-up call. The pool rows are measured "
+            f"again ({report['paired_runs']} calls per level) just before each baseline, and the ratios "
+            "below use those pairs, so load drifting during the run does not skew them.",
+        ]
         lines += ["", "## Ratios", "", "| comparison | value | target |", "|---|---|---|"]
         for row in report["ratios"]:
             target = ""
@@ -461,15 +542,22 @@ def render_markdown(report: dict[str, Any]) -> str:
     env = report.get("env_overhead")
     lines += ["", "## Env overhead per step, execution excluded", ""]
     if env:
-        lines += [f"`CodeInterpreterEnv.step` on {env['task']} with `InstantSandbox`, a stub whose run() returns "
-                  "a fixed ExecResult instantly; it is used only to subtract execution, so a real step costs "
-                  "this plus the sandbox round trip above.", "",
-                  "| turn | steps | mean us | p50 us | p99 us |", "|---|---|---|---|---|"]
-        for key, name in (("code_turn", "code turn (sanitise, extract the block, run, format the observation)"),
-                          ("final_answer_turn", "final-answer turn (extract the answer, score)")):
+        lines += [
+            f"`CodeInterpreterEnv.step` on {env['task']} with `InstantSandbox`, a stub whose run() returns "
+            "a fixed ExecResult instantly; it is used only to subtract execution, so a real step costs "
+            "this plus the sandbox round trip above.",
+            "",
+            "| turn | steps | mean us | p50 us | p99 us |",
+            "|---|---|---|---|---|",
+        ]
+        for key, name in (
+            ("code_turn", "code turn (sanitise, extract the block, run, format the observation)"),
+            ("final_answer_turn", "final-answer turn (extract the answer, score)"),
+        ):
             row = env[key]
-            lines.append(f"| {name} | {row['steps']} | {_fmt(row['mean_us'])} | {_fmt(row['p50_us'])} | "
-                         f"{_fmt(row['p99_us'])} |")
+            lines.append(
+                f"| {name} | {row['steps']} | {_fmt(row['mean_us'])} | {_fmt(row['p50_us'])} | {_fmt(row['p99_us'])} |"
+            )
     lines += render_remote(report)
     lines += ["", f"Result: {'OK' if report['ok'] else 'FAILED (wrong outputs or infrastructure errors above)'}"]
     return "\n".join(lines) + "\n"
@@ -497,15 +585,18 @@ def run_bench(args: argparse.Namespace, progress: Callable[[str], None]) -> dict
         options["containers"] = args.containers
     if args.slots is not None:
         options["slots"] = args.slots
-    machine = {"cpus": os.cpu_count(), "platform": platform.platform(terse=True), "host": socket.gethostname(),
-               "docker_version": _docker_version()}
+    machine = {
+        "cpus": os.cpu_count(),
+        "platform": platform.platform(terse=True),
+        "host": socket.gethostname(),
+        "docker_version": _docker_version(),
+    }
     _record_load("start", machine)
     stop = threading.Event()
     token = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     sandbox, cold = start_pool(options, progress)
     try:
-        report: dict[str, Any] = {"machine": machine, "cold_start": cold,
-                                  **measure_pool(sandbox, args, stop, progress)}
+        report: dict[str, Any] = {"machine": machine, "cold_start": cold, **measure_pool(sandbox, args, stop, progress)}
         progress("memory: PSS of the pool's containers, idle and with every slot busy")
         report["memory"] = measure_memory(sandbox, stop)
         if args.skip_baselines:
@@ -513,8 +604,15 @@ def run_bench(args: argparse.Namespace, progress: Callable[[str], None]) -> dict
         elif shutil.which("docker") is None:
             report["baselines"], report["baselines_skipped"] = None, "no docker CLI on PATH"
         else:
-            report["baselines"] = measure_baselines(image, args.baseline_runs, token, stop, progress,
-                                                    _sandbox_call(sandbox, PRINT1, "1\n"), args.runs_per_level)
+            report["baselines"] = measure_baselines(
+                image,
+                args.baseline_runs,
+                token,
+                stop,
+                progress,
+                _sandbox_call(sandbox, PRINT1, "1\n"),
+                args.runs_per_level,
+            )
             report["baseline_runs"], report["paired_runs"] = args.baseline_runs, args.runs_per_level
         if args.skip_remote:
             report["remote"], report["remote_skipped"] = None, "--skip-remote"
@@ -595,19 +693,34 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--containers", type=int, default=None, help="pool containers (default: the pool's default)")
     parser.add_argument("--slots", type=int, default=None, help="slots per container (default: the pool's default)")
     parser.add_argument("--n", type=int, default=200, help="runs per latency row (default 200)")
-    parser.add_argument("--concurrency", type=concurrency_list, default=[1, 2, 4, 8, 16, 32],
-                        help="comma-separated thread counts for the throughput rows (default 1,2,4,8,16,32)")
+    parser.add_argument(
+        "--concurrency",
+        type=concurrency_list,
+        default=[1, 2, 4, 8, 16, 32],
+        help="comma-separated thread counts for the throughput rows (default 1,2,4,8,16,32)",
+    )
     parser.add_argument("--runs-per-level", type=int, default=400, help="runs per throughput level (default 400)")
-    parser.add_argument("--baseline-runs", type=int, default=40,
-                        help="calls per concurrency level of each docker baseline (default 40)")
+    parser.add_argument(
+        "--baseline-runs", type=int, default=40, help="calls per concurrency level of each docker baseline (default 40)"
+    )
     parser.add_argument("--skip-baselines", action="store_true", help="do not measure docker run / docker exec")
-    parser.add_argument("--skip-remote", action="store_true",
-                        help="do not measure `r1ci sandbox serve` + the remote backend beside the local pool")
-    parser.add_argument("--env-steps", type=int, default=2000,
-                        help="code-turn steps timed for the env overhead (default 2000)")
-    parser.add_argument("--json", nargs="?", const="-", default=None, metavar="PATH",
-                        help="also write the results as JSON to PATH; `--json` alone prints only JSON on stdout "
-                             "(the markdown then goes to stderr)")
+    parser.add_argument(
+        "--skip-remote",
+        action="store_true",
+        help="do not measure `r1ci sandbox serve` + the remote backend beside the local pool",
+    )
+    parser.add_argument(
+        "--env-steps", type=int, default=2000, help="code-turn steps timed for the env overhead (default 2000)"
+    )
+    parser.add_argument(
+        "--json",
+        nargs="?",
+        const="-",
+        default=None,
+        metavar="PATH",
+        help="also write the results as JSON to PATH; `--json` alone prints only JSON on stdout "
+        "(the markdown then goes to stderr)",
+    )
 
 
 # ---- remote: `r1ci sandbox serve` + the remote backend, beside the local pool ------------------
@@ -616,17 +729,28 @@ REMOTE_CONCURRENCY = (1, 8, 64)
 REMOTE_TARGET_THROUGHPUT = 0.8  # remote / local runs/s at concurrency 8
 
 
-def measure_remote(local: Any, args: argparse.Namespace, stop: threading.Event,
-                   progress: Callable[[str], None]) -> dict[str, Any]:
+def measure_remote(
+    local: Any, args: argparse.Namespace, stop: threading.Event, progress: Callable[[str], None]
+) -> dict[str, Any]:
     """print(1) through `r1ci sandbox serve` (a child process with a pool of the local pool's shape) and
     the `remote` client, each level measured right after the local pool at the same concurrency."""
     from r1ci_env.sandbox.remote import RemoteSandbox
-    from r1ci_env.sandbox.server import spawn, stop as stop_server
+    from r1ci_env.sandbox.server import spawn
+    from r1ci_env.sandbox.server import stop as stop_server
 
     shape = local.config
     progress("remote: starting `r1ci sandbox serve` with a pool of the same shape")
-    proc, url = spawn("--image", shape.image, "--containers", str(shape.containers), "--slots", str(shape.slots),
-                      *(["--strict"] if shape.strict else []), "--max-queue", "4096")
+    proc, url = spawn(
+        "--image",
+        shape.image,
+        "--containers",
+        str(shape.containers),
+        "--slots",
+        str(shape.slots),
+        *(["--strict"] if shape.strict else []),
+        "--max-queue",
+        "4096",
+    )
     try:
         with RemoteSandbox([url]) as remote:
             for _ in range(10):  # warm-up: connections, server threads
@@ -635,16 +759,21 @@ def measure_remote(local: Any, args: argparse.Namespace, stop: threading.Event,
             for level in REMOTE_CONCURRENCY:
                 progress(f"remote: local pool then remote, concurrency {level} x {args.runs_per_level}")
                 levels[level] = {
-                    "local": _throughput_row(hammer(_sandbox_call(local, PRINT1, "1\n"), level, args.runs_per_level,
-                                                    stop)),
-                    "remote": _throughput_row(hammer(_sandbox_call(remote, PRINT1, "1\n"), level,
-                                                     args.runs_per_level, stop)),
+                    "local": _throughput_row(
+                        hammer(_sandbox_call(local, PRINT1, "1\n"), level, args.runs_per_level, stop)
+                    ),
+                    "remote": _throughput_row(
+                        hammer(_sandbox_call(remote, PRINT1, "1\n"), level, args.runs_per_level, stop)
+                    ),
                 }
     finally:
         stop_server(proc)
-    return {"url": url, "levels": levels,
-            "added_p50_ms_c1": levels[1]["remote"]["p50_ms"] - levels[1]["local"]["p50_ms"],
-            "throughput_ratio_c8": _div(levels[8]["remote"]["runs_per_s"], levels[8]["local"]["runs_per_s"])}
+    return {
+        "url": url,
+        "levels": levels,
+        "added_p50_ms_c1": levels[1]["remote"]["p50_ms"] - levels[1]["local"]["p50_ms"],
+        "throughput_ratio_c8": _div(levels[8]["remote"]["runs_per_s"], levels[8]["local"]["runs_per_s"]),
+    }
 
 
 def remote_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
@@ -656,19 +785,26 @@ def remote_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
 def render_remote(report: dict[str, Any]) -> list[str]:
     """The markdown section of the remote measurement."""
     remote = report.get("remote")
-    lines = ["", "## Remote: `r1ci sandbox serve` + `sandbox=\"remote\"` beside the local pool (print(1))", ""]
+    lines = ["", '## Remote: `r1ci sandbox serve` + `sandbox="remote"` beside the local pool (print(1))', ""]
     if not remote:
         return lines + [f"skipped ({report.get('remote_skipped', 'not measured')})"]
-    lines += ["| concurrency | path | runs | runs/s | p50 ms | p99 ms | wrong / infra errors |",
-              "|---|---|---|---|---|---|---|"]
+    lines += [
+        "| concurrency | path | runs | runs/s | p50 ms | p99 ms | wrong / infra errors |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for level, pair in remote["levels"].items():
         for name, row in (("local pool", pair["local"]), ("remote (HTTP, 1 server)", pair["remote"])):
-            lines.append(f"| {level} | {name} | {row['runs']} | {_fmt(row['runs_per_s'])} | {_fmt(row['p50_ms'])} | "
-                         f"{_fmt(row['p99_ms'])} | {_failures(row)} |")
+            lines.append(
+                f"| {level} | {name} | {row['runs']} | {_fmt(row['runs_per_s'])} | {_fmt(row['p50_ms'])} | "
+                f"{_fmt(row['p99_ms'])} | {_failures(row)} |"
+            )
     ratio = remote["throughput_ratio_c8"]
     verdict = "n/a" if ratio is None else ("met" if ratio >= REMOTE_TARGET_THROUGHPUT else "NOT met")
-    lines += ["", f"The server is a child process on this machine, with a pool of the same shape as the local one; "
-              "each remote level is measured right after the local level. p50 added by the remote path at "
-              f"concurrency 1: {_fmt(remote['added_p50_ms_c1'])} ms; throughput at concurrency 8, remote / local: "
-              f"{'n/a' if ratio is None else f'{ratio:.2f}'} (target >= {REMOTE_TARGET_THROUGHPUT:.1f}: {verdict})."]
+    lines += [
+        "",
+        f"The server is a child process on this machine, with a pool of the same shape as the local one; "
+        "each remote level is measured right after the local level. p50 added by the remote path at "
+        f"concurrency 1: {_fmt(remote['added_p50_ms_c1'])} ms; throughput at concurrency 8, remote / local: "
+        f"{'n/a' if ratio is None else f'{ratio:.2f}'} (target >= {REMOTE_TARGET_THROUGHPUT:.1f}: {verdict}).",
+    ]
     return lines

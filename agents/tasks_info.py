@@ -1,5 +1,6 @@
 """`r1ci list`: the task catalogue (from `r1ci_env.catalog`), or with `--task X` one task's knobs, their
 defaults, the env settings and an example question."""
+
 from __future__ import annotations
 
 import argparse
@@ -23,13 +24,26 @@ def describe_task(name: str) -> dict[str, Any]:
 
     name = task_name(name)
     spec = task_spec(name)
-    knobs = [{"name": f.name, "type": str(f.type), "default": _default(f)}
-             for f in dataclasses.fields(spec.cls.config_class) if f.name not in spec.fixed]
-    env_settings = [{"name": p.name, "default": p.default}
-                    for p in inspect.signature(CodeInterpreterEnv.__init__).parameters.values()
-                    if p.kind is p.KEYWORD_ONLY]
-    described = {"id": env_id(name), "name": name, "source": spec.source, "category": spec.category,
-                 "split": split_of(name), "checker": spec.checker, "knobs": knobs, "env_settings": env_settings}
+    knobs = [
+        {"name": f.name, "type": str(f.type), "default": _default(f)}
+        for f in dataclasses.fields(spec.cls.config_class)
+        if f.name not in spec.fixed
+    ]
+    env_settings = [
+        {"name": p.name, "default": p.default}
+        for p in inspect.signature(CodeInterpreterEnv.__init__).parameters.values()
+        if p.kind is p.KEYWORD_ONLY
+    ]
+    described = {
+        "id": env_id(name),
+        "name": name,
+        "source": spec.source,
+        "category": spec.category,
+        "split": split_of(name),
+        "checker": spec.checker,
+        "knobs": knobs,
+        "env_settings": env_settings,
+    }
     try:
         described["example_question"] = spec.make().generate(0).question
     except Exception as exc:  # data not available here, say: the knobs are still worth showing
@@ -50,16 +64,26 @@ def render_task(described: dict[str, Any]) -> str:
     """The description as text, tables through tabulate."""
     from tabulate import tabulate
 
-    lines = [f"{described['id']}  ({described['source']}, {described['category']}, split {described['split']}, "
-             f"checker {described['checker']})", "",
-             "Task knobs (r1ci run/bench --env-option NAME=VALUE, or gym.make(id, NAME=VALUE)):"]
+    lines = [
+        f"{described['id']}  ({described['source']}, {described['category']}, split {described['split']}, "
+        f"checker {described['checker']})",
+        "",
+        "Task knobs (r1ci run/bench --env-option NAME=VALUE, or gym.make(id, NAME=VALUE)):",
+    ]
     knobs = [[k["name"], k["type"], repr(k["default"])] for k in described["knobs"]]
     lines.append(tabulate(knobs, headers=["knob", "type", "default"]) if knobs else "  (none)")
-    lines += ["", "Env settings (any task):",
-              tabulate([[s["name"], repr(s["default"])] for s in described["env_settings"]],
-                       headers=["setting", "default"]), "", "Example question (seed 0):"]
-    lines.append(described["example_question"] if described["example_question"] is not None
-                 else f"  (cannot be made here: {described['example_error']})")
+    lines += [
+        "",
+        "Env settings (any task):",
+        tabulate([[s["name"], repr(s["default"])] for s in described["env_settings"]], headers=["setting", "default"]),
+        "",
+        "Example question (seed 0):",
+    ]
+    lines.append(
+        described["example_question"]
+        if described["example_question"] is not None
+        else f"  (cannot be made here: {described['example_error']})"
+    )
     return "\n".join(lines) + "\n"
 
 

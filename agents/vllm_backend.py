@@ -12,18 +12,22 @@ trainer recomputes at top-p 1.
 `sync_weights(model)` loads a trainer model's weights (LoRA merged) into the engine. It needs the
 engine in this process (`VLLM_ENABLE_V1_MULTIPROCESSING=0`, set here before the engine starts).
 """
+
 from __future__ import annotations
 
 import os
 import time
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from r1ci_env.tokens import STOP_STRINGS, closes_code_block, stop_token_ids
 
 from .backend import BatchingBackend, GenerationRequest, GenerationResult
 
-INSTALL_HINT = ("vLLM generation needs vLLM and a CUDA GPU: pip install 'r1ci[vllm]' (vLLM pins its own torch; "
-                "use a separate environment). On CPU use hf:<model path> or serve the model and use openai:<model>.")
+INSTALL_HINT = (
+    "vLLM generation needs vLLM and a CUDA GPU: pip install 'r1ci[vllm]' (vLLM pins its own torch; "
+    "use a separate environment). On CPU use hf:<model path> or serve the model and use openai:<model>."
+)
 
 
 def new_llm(model: str, **engine_options: Any) -> tuple[Any, Callable[..., Any]]:
@@ -43,8 +47,17 @@ class VLLMBackend(BatchingBackend):
     `llm` and `sampling_params` inject an engine and its parameter class (tests use a stand-in); by
     default `new_llm(model, **engine_options)` starts a real one."""
 
-    def __init__(self, model: str, tokenizer: Any = None, *, llm: Any = None,
-                 sampling_params: Callable[..., Any] | None = None, max_batch_size: int = 256, gather_timeout_s: float = 0.02, **engine_options: Any) -> None:
+    def __init__(
+        self,
+        model: str,
+        tokenizer: Any = None,
+        *,
+        llm: Any = None,
+        sampling_params: Callable[..., Any] | None = None,
+        max_batch_size: int = 256,
+        gather_timeout_s: float = 0.02,
+        **engine_options: Any,
+    ) -> None:
         if llm is None:
             llm, sampling_params = new_llm(model, **engine_options)
         tokenizer = tokenizer if tokenizer is not None else llm.get_tokenizer()
@@ -70,8 +83,10 @@ class VLLMBackend(BatchingBackend):
                 out = output.outputs[0]
                 new = [int(t) for t in out.token_ids]
                 ids[i] += new
-                logps[i] += [float(lp[t].logprob) if lp and t in lp else 0.0
-                             for t, lp in zip(new, out.logprobs or [None] * len(new))]
+                logps[i] += [
+                    float(lp[t].logprob) if lp and t in lp else 0.0
+                    for t, lp in zip(new, out.logprobs or [None] * len(new))
+                ]
                 reasons[i] = self._stop_reason(requests[i], ids[i], out.finish_reason)
             live = [i for i in live if reasons[i] is None]
         self.stats["batches"] += 1
@@ -83,9 +98,16 @@ class VLLMBackend(BatchingBackend):
     def _params(self, request: GenerationRequest, done: int) -> Any:
         seed = None if request.seed is None else (int(request.seed) + done) % (2**31)
         return self.sampling_params(
-            temperature=request.temperature, top_p=request.top_p, max_tokens=request.max_new_tokens - done,
-            stop=list(STOP_STRINGS) if request.stop_at_fence else [], include_stop_str_in_output=True,
-            stop_token_ids=self.stop_ids, logprobs=0, seed=seed, skip_special_tokens=False)
+            temperature=request.temperature,
+            top_p=request.top_p,
+            max_tokens=request.max_new_tokens - done,
+            stop=list(STOP_STRINGS) if request.stop_at_fence else [],
+            include_stop_str_in_output=True,
+            stop_token_ids=self.stop_ids,
+            logprobs=0,
+            seed=seed,
+            skip_special_tokens=False,
+        )
 
     def _stop_reason(self, request: GenerationRequest, ids: list[int], finish_reason: str | None) -> str | None:
         """None while a row must go on (it stopped at an opening fence with budget left)."""
@@ -105,8 +127,11 @@ class VLLMBackend(BatchingBackend):
         if hasattr(inner, "merge_adapter"):
             inner.merge_adapter()
             try:
-                state = {k.replace("base_model.model.", "").replace(".base_layer", ""): v.detach()
-                         for k, v in inner.state_dict().items() if "lora_" not in k}
+                state = {
+                    k.replace("base_model.model.", "").replace(".base_layer", ""): v.detach()
+                    for k, v in inner.state_dict().items()
+                    if "lora_" not in k
+                }
             finally:
                 inner.unmerge_adapter()
         else:
@@ -122,6 +147,8 @@ def engine_model(llm: Any) -> Any:
     worker = getattr(worker, "worker", worker)
     runner = getattr(worker, "model_runner", None)
     if runner is None:
-        raise RuntimeError("cannot reach the vLLM engine's model: run it in this process "
-                           "(VLLM_ENABLE_V1_MULTIPROCESSING=0, set by agents.vllm_backend.new_llm)")
+        raise RuntimeError(
+            "cannot reach the vLLM engine's model: run it in this process "
+            "(VLLM_ENABLE_V1_MULTIPROCESSING=0, set by agents.vllm_backend.new_llm)"
+        )
     return runner.model

@@ -16,6 +16,7 @@ compare the two columns of one run, not runs.
 
   python bench/hf_speed.py --threads 1 --batch 8 --new-tokens 64
 """
+
 from __future__ import annotations
 
 import argparse
@@ -56,14 +57,24 @@ def time_generation(backend: HFBackend, requests: list[GenerationRequest], drop:
     return time.perf_counter() - started, sum(len(r.token_ids) for r in results)
 
 
-def time_two_turns(backend: HFBackend, requests: list[GenerationRequest], observation: list[int],
-                   reuse: bool) -> tuple[float, int]:
+def time_two_turns(
+    backend: HFBackend, requests: list[GenerationRequest], observation: list[int], reuse: bool
+) -> tuple[float, int]:
     backend.reuse_cache = reuse
     started = time.perf_counter()
     first = backend.generate(requests)
-    second = backend.generate([GenerationRequest(r.context + f.token_ids + observation, r.max_new_tokens,
-                                                 temperature=1.0, seed=r.seed, cache_key=r.cache_key)
-                               for r, f in zip(requests, first)])
+    second = backend.generate(
+        [
+            GenerationRequest(
+                r.context + f.token_ids + observation,
+                r.max_new_tokens,
+                temperature=1.0,
+                seed=r.seed,
+                cache_key=r.cache_key,
+            )
+            for r, f in zip(requests, first)
+        ]
+    )
     for r in requests:
         backend.release(r.cache_key)
     return time.perf_counter() - started, sum(len(r.token_ids) for r in first + second)
@@ -71,8 +82,13 @@ def time_two_turns(backend: HFBackend, requests: list[GenerationRequest], observ
 
 def time_logprobs(model, batch: dict, only: bool) -> float:
     started = time.perf_counter()
-    logprobs = token_logprobs(model, batch["input_ids"], batch["attention_mask"], batch["position_ids"],
-                              only=batch["loss_mask"] > 0 if only else None)
+    logprobs = token_logprobs(
+        model,
+        batch["input_ids"],
+        batch["attention_mask"],
+        batch["position_ids"],
+        only=batch["loss_mask"] > 0 if only else None,
+    )
     (-(logprobs * batch["loss_mask"]).sum()).backward()
     model.zero_grad(set_to_none=True)
     return time.perf_counter() - started
@@ -96,13 +112,17 @@ def main(argv: list[str] | None = None) -> dict:
         return [rng.randrange(100, vocab) for _ in range(n)]
 
     budgets = [max(1, args.new_tokens * (i % 8 + 1) // 8) for i in range(args.batch)]
-    requests = [GenerationRequest(ids(args.prompt_tokens), b, temperature=1.0, seed=i, stop_at_fence=False)
-                for i, b in enumerate(budgets)]
+    requests = [
+        GenerationRequest(ids(args.prompt_tokens), b, temperature=1.0, seed=i, stop_at_fence=False)
+        for i, b in enumerate(budgets)
+    ]
     backend = HFBackend(model, tokenizer)
     turns = HFBackend(model, tokenizer)  # its turns end at their budget as at a closing fence: episodes go on
     turns._stop_reason = lambda token, turn, budget, stop_at_fence: "fence" if len(turn) >= budget else None
-    two_turn = [GenerationRequest(r.context, r.max_new_tokens, temperature=1.0, seed=r.seed, cache_key=i)
-                for i, r in enumerate(requests)]
+    two_turn = [
+        GenerationRequest(r.context, r.max_new_tokens, temperature=1.0, seed=r.seed, cache_key=i)
+        for i, r in enumerate(requests)
+    ]
     observation = ids(args.obs_tokens)
     records = []
     for b in budgets:
@@ -126,8 +146,10 @@ def main(argv: list[str] | None = None) -> dict:
         "two-turn generation tokens/s": {k: sum(n for _, n in v) / sum(s for s, _ in v) for k, v in two.items()},
         "log-prob fwd+bwd sampled tokens/s": {k: len(v) * sampled / sum(v) for k, v in lp.items()},
     }
-    print(f"# HF path speed: {args.model} ({args.threads} thread(s), batch {args.batch}, prompt {args.prompt_tokens}, "
-          f"turn budgets {min(budgets)}..{max(budgets)})\n")
+    print(
+        f"# HF path speed: {args.model} ({args.threads} thread(s), batch {args.batch}, prompt {args.prompt_tokens}, "
+        f"turn budgets {min(budgets)}..{max(budgets)})\n"
+    )
     print("| measure | before | after | after / before |\n|---|---|---|---|")
     for name, value in rows.items():
         print(f"| {name} | {value[False]:.1f} | {value[True]:.1f} | {value[True] / value[False]:.2f} |")

@@ -19,6 +19,7 @@ OUT/results.json, OUT/results.md (the table) and OUT/results.png (the plot).
   python bench/mini_r1ci.py --out runs/mini                      # SmolLM2-135M-Instruct, about an hour
   python bench/mini_r1ci.py --out runs/mini --budget-minutes 15  # a shorter plan
 """
+
 from __future__ import annotations
 
 import argparse
@@ -61,12 +62,12 @@ TRAINED_EVAL_SHARE = 1 / 3
 class Plan:
     """The work of one run: counts only (results.json records them with the flags that repeat them)."""
 
-    teacher_n: int          # oracle episodes per trained task
-    eval_n: int             # held-out questions per trained task, per stage
-    unseen_n: int           # questions per unseen task, per stage
+    teacher_n: int  # oracle episodes per trained task
+    eval_n: int  # held-out questions per trained task, per stage
+    unseen_n: int  # questions per unseen task, per stage
     sft_steps: int
     sft_batch: int
-    grpo_steps: int         # per GRPO run (masked and unmasked run the same steps, seeds and questions)
+    grpo_steps: int  # per GRPO run (masked and unmasked run the same steps, seeds and questions)
     questions_per_step: int
     group_size: int
 
@@ -83,10 +84,13 @@ class Plan:
 
     def estimated_seconds(self, n_train: int, n_unseen: int) -> float:
         evals = (1 + (len(STAGES) - 1) * TRAINED_EVAL_SHARE) * self.eval_episodes(n_train, n_unseen)
-        return (UNIT_COSTS["overhead"] + UNIT_COSTS["teacher_episode"] * n_train * self.teacher_n
-                + UNIT_COSTS["eval_episode"] * evals
-                + UNIT_COSTS["sft_step"] * self.sft_steps
-                + 2 * UNIT_COSTS["grpo_episode"] * self.grpo_steps * self.questions_per_step * self.group_size)
+        return (
+            UNIT_COSTS["overhead"]
+            + UNIT_COSTS["teacher_episode"] * n_train * self.teacher_n
+            + UNIT_COSTS["eval_episode"] * evals
+            + UNIT_COSTS["sft_step"] * self.sft_steps
+            + 2 * UNIT_COSTS["grpo_episode"] * self.grpo_steps * self.questions_per_step * self.group_size
+        )
 
 
 def plan_for_budget(minutes: float, n_train: int = len(TRAIN_TASKS), n_unseen: int = len(UNSEEN_TASKS)) -> Plan:
@@ -96,8 +100,16 @@ def plan_for_budget(minutes: float, n_train: int = len(TRAIN_TASKS), n_unseen: i
     budget = minutes * 60.0
     per_question = (1 + (len(STAGES) - 1) * TRAINED_EVAL_SHARE) * UNIT_COSTS["eval_episode"] * (n_train + n_unseen)
     eval_n = int(max(4, min(48, 0.4 * budget / per_question)))
-    plan = Plan(teacher_n=32, eval_n=eval_n, unseen_n=eval_n, sft_steps=0, sft_batch=4, grpo_steps=0,
-                questions_per_step=4, group_size=4)
+    plan = Plan(
+        teacher_n=32,
+        eval_n=eval_n,
+        unseen_n=eval_n,
+        sft_steps=0,
+        sft_batch=4,
+        grpo_steps=0,
+        questions_per_step=4,
+        group_size=4,
+    )
     plan.fit_training(max(budget - plan.estimated_seconds(n_train, n_unseen), 0.0))
     return plan
 
@@ -105,6 +117,7 @@ def plan_for_budget(minutes: float, n_train: int = len(TRAIN_TASKS), n_unseen: i
 # ----------------------------------------------------------------------------------------------
 # Stages
 # ----------------------------------------------------------------------------------------------
+
 
 def teacher_transcripts(make_env: Callable[[str], Any], tasks: Sequence[str], n: int, path: Path) -> dict[str, int]:
     """Oracle episodes on seeds TEACHER_SEED_BASE + i, recorded with their turns in the JSONL that
@@ -142,18 +155,33 @@ def episode_metrics(results: Sequence[tuple[Any, Any]]) -> dict[str, float]:
     records = [r for _, r in results]
     p, se = pass_at_1([e.reward for e in episodes])
     n = max(len(results), 1)
-    return {"pass@1": p, "se": se, **code_use_health(episodes),
-            "code_calls": float(sum(e.code_calls for e in episodes)),
-            "code_errors": float(sum(e.exec_errors for e in episodes)),
-            "code_timeouts": float(sum(e.exec_timeouts for e in episodes)),
-            "model_tokens_per_episode": sum(r.num_sampled for r in records) / n,
-            "observation_tokens_per_episode": sum(r.num_observation for r in records) / n,
-            "episode_tokens": sum(len(r) for r in records) / n}
+    return {
+        "pass@1": p,
+        "se": se,
+        **code_use_health(episodes),
+        "code_calls": float(sum(e.code_calls for e in episodes)),
+        "code_errors": float(sum(e.exec_errors for e in episodes)),
+        "code_timeouts": float(sum(e.exec_timeouts for e in episodes)),
+        "model_tokens_per_episode": sum(r.num_sampled for r in records) / n,
+        "observation_tokens_per_episode": sum(r.num_observation for r in records) / n,
+        "episode_tokens": sum(len(r) for r in records) / n,
+    }
 
 
-def evaluate(model_dir: str, make_env: Callable[[str], Any], groups: dict[str, Sequence[str]], n: dict[str, int],
-             *, seed: int, temperature: float, max_new_tokens: int, max_total_tokens: int, concurrency: int,
-             episodes_path: Path, device: str = "cpu") -> dict[str, Any]:
+def evaluate(
+    model_dir: str,
+    make_env: Callable[[str], Any],
+    groups: dict[str, Sequence[str]],
+    n: dict[str, int],
+    *,
+    seed: int,
+    temperature: float,
+    max_new_tokens: int,
+    max_total_tokens: int,
+    concurrency: int,
+    episodes_path: Path,
+    device: str = "cpu",
+) -> dict[str, Any]:
     """Play `n[group]` questions (seeds EVAL_SEED_BASE + i) of every task of every group with the model in
     `model_dir` (an adapter directory is merged into its base); metrics per task and per group. The
     episodes (transcripts included) go to `episodes_path` as JSON lines."""
@@ -165,10 +193,21 @@ def evaluate(model_dir: str, make_env: Callable[[str], Any], groups: dict[str, S
     backend = HFBackend(model, tokenizer, max_batch_size=concurrency, device=device)
     started = time.perf_counter()
     try:
-        jobs = [Job(task, EVAL_SEED_BASE + i, seed * 1_000_003 + 7_000_000 + 1000 * t + i)
-                for group, tasks in groups.items() for t, task in enumerate(tasks) for i in range(n[group])]
-        results = rollout(backend, make_env, jobs, temperature=temperature, max_new_tokens=max_new_tokens,
-                          max_total_tokens=max_total_tokens, concurrency=concurrency)  # one batch over all groups
+        jobs = [
+            Job(task, EVAL_SEED_BASE + i, seed * 1_000_003 + 7_000_000 + 1000 * t + i)
+            for group, tasks in groups.items()
+            for t, task in enumerate(tasks)
+            for i in range(n[group])
+        ]
+        results = rollout(
+            backend,
+            make_env,
+            jobs,
+            temperature=temperature,
+            max_new_tokens=max_new_tokens,
+            max_total_tokens=max_total_tokens,
+            concurrency=concurrency,
+        )  # one batch over all groups
         episodes_path.write_text("".join(json.dumps(e.to_dict(), default=str) + "\n" for e, _ in results))
         out: dict[str, Any] = {"groups": {"all": episode_metrics(results)}, "tasks": {}}
         for group, tasks in groups.items():
@@ -186,9 +225,23 @@ def evaluate(model_dir: str, make_env: Callable[[str], Any], groups: dict[str, S
 
 def common_flags(args: argparse.Namespace) -> list[str]:
     """Flags both trainers take with the same values (environment, dtype, device, LoRA)."""
-    flags = ["--sandbox", args.sandbox, "--max-code-calls", str(args.max_code_calls), "--prompt", args.prompt,
-             "--dtype", "float32",
-             "--device", args.device, "--lora", "--lora-r", str(args.lora_r), "--lora-alpha", str(2 * args.lora_r)]
+    flags = [
+        "--sandbox",
+        args.sandbox,
+        "--max-code-calls",
+        str(args.max_code_calls),
+        "--prompt",
+        args.prompt,
+        "--dtype",
+        "float32",
+        "--device",
+        args.device,
+        "--lora",
+        "--lora-r",
+        str(args.lora_r),
+        "--lora-alpha",
+        str(2 * args.lora_r),
+    ]
     if args.threads:
         flags += ["--threads", str(args.threads)]
     return flags
@@ -198,12 +251,32 @@ def run_sft(args: argparse.Namespace, plan: Plan, model: str, data: Path, out: P
     """train_sft.main on the oracle transcripts; returns its loss curve. The adapter is in out/final."""
     import train_sft
 
-    result = train_sft.main([
-        "--model", model, "--data", str(data), "--output-dir", str(out), "--steps", str(plan.sft_steps),
-        "--batch-size", str(plan.sft_batch), "--lr", str(args.sft_lr), "--seed", str(args.seed),
-        "--log-every", "5", *common_flags(args)])
-    return {"loss": [round(row["loss"], 4) for row in result["history"]], "records": result["records"],
-            "data": result["counts"]}
+    result = train_sft.main(
+        [
+            "--model",
+            model,
+            "--data",
+            str(data),
+            "--output-dir",
+            str(out),
+            "--steps",
+            str(plan.sft_steps),
+            "--batch-size",
+            str(plan.sft_batch),
+            "--lr",
+            str(args.sft_lr),
+            "--seed",
+            str(args.seed),
+            "--log-every",
+            "5",
+            *common_flags(args),
+        ]
+    )
+    return {
+        "loss": [round(row["loss"], 4) for row in result["history"]],
+        "records": result["records"],
+        "data": result["counts"],
+    }
 
 
 def run_grpo(args: argparse.Namespace, plan: Plan, model: str, out: Path, masked: bool) -> dict[str, Any]:
@@ -211,22 +284,56 @@ def run_grpo(args: argparse.Namespace, plan: Plan, model: str, out: Path, masked
     (--no-mask-observations). Returns the per-step training curves; merged weights are in out/final."""
     import train_grpo
 
-    result = train_grpo.main([
-        "--model", model, "--tasks", ",".join(args.train_tasks), "--output-dir", str(out),
-        "--steps", str(plan.grpo_steps), "--questions-per-step", str(plan.questions_per_step),
-        "--group-size", str(plan.group_size), "--lr", str(args.grpo_lr), "--seed", str(args.seed),
-        "--temperature", "1.0", "--max-new-tokens", str(args.max_new_tokens),
-        "--max-total-tokens", str(args.max_total_tokens), "--concurrency", str(args.concurrency),
-        "--max-batch-size", str(args.concurrency), "--no-eval", "--save-every", "0", *common_flags(args),
-        *([] if masked else ["--no-mask-observations"])])
-    keys = ("rollout/reward", "rollout/code_share", "groups/zero_variance_frac", "loss/tokens", "time/step_s",
-            "time/gen_tokens_per_s")
+    result = train_grpo.main(
+        [
+            "--model",
+            model,
+            "--tasks",
+            ",".join(args.train_tasks),
+            "--output-dir",
+            str(out),
+            "--steps",
+            str(plan.grpo_steps),
+            "--questions-per-step",
+            str(plan.questions_per_step),
+            "--group-size",
+            str(plan.group_size),
+            "--lr",
+            str(args.grpo_lr),
+            "--seed",
+            str(args.seed),
+            "--temperature",
+            "1.0",
+            "--max-new-tokens",
+            str(args.max_new_tokens),
+            "--max-total-tokens",
+            str(args.max_total_tokens),
+            "--concurrency",
+            str(args.concurrency),
+            "--max-batch-size",
+            str(args.concurrency),
+            "--no-eval",
+            "--save-every",
+            "0",
+            *common_flags(args),
+            *([] if masked else ["--no-mask-observations"]),
+        ]
+    )
+    keys = (
+        "rollout/reward",
+        "rollout/code_share",
+        "groups/zero_variance_frac",
+        "loss/tokens",
+        "time/step_s",
+        "time/gen_tokens_per_s",
+    )
     return {key: [round(float(row[key]), 4) for row in result["history"]] for key in keys}
 
 
 # ----------------------------------------------------------------------------------------------
 # Report
 # ----------------------------------------------------------------------------------------------
+
 
 def _pm(metrics: dict[str, float]) -> str:
     return f"{100 * metrics['pass@1']:.1f} ± {100 * metrics['se']:.1f}"
@@ -236,12 +343,16 @@ def render_table(results: dict[str, Any]) -> str:
     """The markdown table: one row per stage."""
     plan = results["plan"]
     lines = [
-        (f"Held-out: {plan['eval_n']} questions per trained task ({', '.join(results['train_tasks'])}); "
-         f"unseen: {plan['unseen_n']} per task ({', '.join(results['unseen_tasks'])}). pass@1 in % ± one "
-         "standard error; code health and tokens over held-out and unseen episodes together."),
+        (
+            f"Held-out: {plan['eval_n']} questions per trained task ({', '.join(results['train_tasks'])}); "
+            f"unseen: {plan['unseen_n']} per task ({', '.join(results['unseen_tasks'])}). pass@1 in % ± one "
+            "standard error; code health and tokens over held-out and unseen episodes together."
+        ),
         "",
-        ("| stage | held-out pass@1 | unseen pass@1 | episodes using code | code errors / calls | timeouts | "
-         "calls / episode | model tokens / episode | obs. tokens / episode | stage minutes |"),
+        (
+            "| stage | held-out pass@1 | unseen pass@1 | episodes using code | code errors / calls | timeouts | "
+            "calls / episode | model tokens / episode | obs. tokens / episode | stage minutes |"
+        ),
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for stage in STAGES:
@@ -253,10 +364,15 @@ def render_table(results: dict[str, Any]) -> str:
             f"| {STAGE_TITLES[stage]} | {_pm(held)} | {_pm(unseen)} | {100 * both['code_share']:.0f} % | "
             f"{both['code_errors']:.0f} / {both['code_calls']:.0f} | {both['code_timeouts']:.0f} | "
             f"{both['calls_per_episode']:.2f} | {both['model_tokens_per_episode']:.0f} | "
-            f"{both['observation_tokens_per_episode']:.0f} | {row['minutes']:.1f} |")
-    lines += ["", "Per task (pass@1 % ± SE):", "", "| task | " + " | ".join(STAGE_TITLES[s] for s in STAGES
-                                                                            if s in results["stages"]) + " |",
-              "|---|" + "---|" * len(results["stages"])]
+            f"{both['observation_tokens_per_episode']:.0f} | {row['minutes']:.1f} |"
+        )
+    lines += [
+        "",
+        "Per task (pass@1 % ± SE):",
+        "",
+        "| task | " + " | ".join(STAGE_TITLES[s] for s in STAGES if s in results["stages"]) + " |",
+        "|---|" + "---|" * len(results["stages"]),
+    ]
     for task in [*results["train_tasks"], *results["unseen_tasks"]]:
         cells = [_pm(results["stages"][s]["eval"]["tasks"][task]) for s in STAGES if s in results["stages"]]
         lines.append(f"| {task} | " + " | ".join(cells) + " |")
@@ -273,21 +389,31 @@ def render_plot(results: dict[str, Any], path: Path) -> None:
     stages = [s for s in STAGES if s in results["stages"]]
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
     width = 0.38
-    for offset, group, label in ((-width / 2, "held_out", "held-out questions of trained tasks"),
-                                 (width / 2, "unseen", "unseen tasks")):
+    for offset, group, label in (
+        (-width / 2, "held_out", "held-out questions of trained tasks"),
+        (width / 2, "unseen", "unseen tasks"),
+    ):
         metrics = [results["stages"][s]["eval"]["groups"][group] for s in stages]
-        left.bar([i + offset for i in range(len(stages))], [100 * m["pass@1"] for m in metrics], width,
-                 yerr=[100 * m["se"] for m in metrics], capsize=4, label=label)
-        right.bar([i + offset for i in range(len(stages))], [100 * m["code_share"] for m in metrics], width,
-                  label=label)
+        left.bar(
+            [i + offset for i in range(len(stages))],
+            [100 * m["pass@1"] for m in metrics],
+            width,
+            yerr=[100 * m["se"] for m in metrics],
+            capsize=4,
+            label=label,
+        )
+        right.bar(
+            [i + offset for i in range(len(stages))], [100 * m["code_share"] for m in metrics], width, label=label
+        )
     for axis, title in ((left, "pass@1 (%) ± 1 SE"), (right, "episodes using code (%)")):
         axis.set_xticks(range(len(stages)), [PLOT_LABELS[s] for s in stages], fontsize=8)
         axis.set_ylim(0, 125)
         axis.set_title(title, fontsize=10)
         axis.legend(fontsize=8)
     model = "/".join(Path(results["model"]).parts[-2:])
-    fig.suptitle(f"R1-CI in miniature: {model}, budget {results['budget_minutes']} min, seed {results['seed']}",
-                 fontsize=10)
+    fig.suptitle(
+        f"R1-CI in miniature: {model}, budget {results['budget_minutes']} min, seed {results['seed']}", fontsize=10
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -297,9 +423,11 @@ def render_plot(results: dict[str, Any], path: Path) -> None:
 # Main
 # ----------------------------------------------------------------------------------------------
 
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
     p.add_argument("--model", default=None, help="base model directory (default: `r1ci model prepare smollm2`)")
     p.add_argument("--out", default="runs/mini", help="output directory (results.json, results.md, results.png)")
     p.add_argument("--budget-minutes", type=float, default=60.0, help="sizes the plan (see plan_for_budget)")
@@ -319,16 +447,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     g = p.add_argument_group("plan overrides (default: from --budget-minutes)")
-    for name in ("teacher_n", "eval_n", "unseen_n", "sft_steps", "sft_batch", "grpo_steps", "questions_per_step",
-                 "group_size"):
+    for name in (
+        "teacher_n",
+        "eval_n",
+        "unseen_n",
+        "sft_steps",
+        "sft_batch",
+        "grpo_steps",
+        "questions_per_step",
+        "group_size",
+    ):
         g.add_argument("--" + name.replace("_", "-"), type=int, default=None)
     return p
 
 
 def prepare_model() -> str:
     """The SmolLM2-135M-Instruct directory, via `r1ci model prepare smollm2` (its last output line)."""
-    done = subprocess.run([sys.executable, "-m", "agents.cli", "model", "prepare", "smollm2"], capture_output=True,
-                          text=True, cwd=REPO, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "agents.cli", "model", "prepare", "smollm2"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=False,
+    )
     if done.returncode != 0:
         raise SystemExit(f"mini_r1ci: r1ci model prepare smollm2 failed: {done.stderr.strip().splitlines()[-1:]}")
     return done.stdout.strip().splitlines()[-1]
@@ -358,12 +499,22 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     make_env = env_factory(sandbox=args.sandbox, max_code_calls=args.max_code_calls, prompt=args.prompt)
     results: dict[str, Any] = {
-        "model": model, "budget_minutes": args.budget_minutes, "seed": args.seed, "plan": asdict(plan),
-        "train_tasks": args.train_tasks, "unseen_tasks": args.unseen_tasks,
-        "seeds": {"eval_questions": f"{EVAL_SEED_BASE} + i", "teacher_questions": f"{TEACHER_SEED_BASE} + i",
-                  "eval_sampling": f"{args.seed} * 1000003 + 7000000 + 1000 * task_index + i",
-                  "training": args.seed},
-        "args": dict(vars(args)), "git_commit": git_commit(), "stages": {}}
+        "model": model,
+        "budget_minutes": args.budget_minutes,
+        "seed": args.seed,
+        "plan": asdict(plan),
+        "train_tasks": args.train_tasks,
+        "unseen_tasks": args.unseen_tasks,
+        "seeds": {
+            "eval_questions": f"{EVAL_SEED_BASE} + i",
+            "teacher_questions": f"{TEACHER_SEED_BASE} + i",
+            "eval_sampling": f"{args.seed} * 1000003 + 7000000 + 1000 * task_index + i",
+            "training": args.seed,
+        },
+        "args": dict(vars(args)),
+        "git_commit": git_commit(),
+        "stages": {},
+    }
     groups = {"held_out": args.train_tasks, "unseen": args.unseen_tasks}
     sizes = {"held_out": plan.eval_n, "unseen": plan.unseen_n}
 
@@ -372,15 +523,27 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         training = train() if train else None
         row = {"model_dir": model_dir, "train": training}
         print(f"mini_r1ci: evaluating {name} ({model_dir})", flush=True)
-        row["eval"] = evaluate(model_dir, make_env, groups, sizes, seed=args.seed, temperature=args.eval_temperature,
-                               max_new_tokens=args.max_new_tokens, max_total_tokens=args.max_total_tokens,
-                               concurrency=args.concurrency, device=args.device,
-                               episodes_path=out / f"eval_{name}.jsonl")
+        row["eval"] = evaluate(
+            model_dir,
+            make_env,
+            groups,
+            sizes,
+            seed=args.seed,
+            temperature=args.eval_temperature,
+            max_new_tokens=args.max_new_tokens,
+            max_total_tokens=args.max_total_tokens,
+            concurrency=args.concurrency,
+            device=args.device,
+            episodes_path=out / f"eval_{name}.jsonl",
+        )
         row["minutes"] = (time.perf_counter() - tick) / 60
         results["stages"][name] = row
         held = row["eval"]["groups"]["held_out"]
-        print(f"mini_r1ci: {name}: held-out pass@1 {_pm(held)} %, unseen {_pm(row['eval']['groups']['unseen'])} %, "
-              f"code {100 * held['code_share']:.0f} % ({row['minutes']:.1f} min)", flush=True)
+        print(
+            f"mini_r1ci: {name}: held-out pass@1 {_pm(held)} %, unseen {_pm(row['eval']['groups']['unseen'])} %, "
+            f"code {100 * held['code_share']:.0f} % ({row['minutes']:.1f} min)",
+            flush=True,
+        )
         write_outputs(results, out, time.perf_counter() - started)
         return model_dir
 
@@ -388,23 +551,35 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     results["teacher_solved"] = teacher_transcripts(make_env, args.train_tasks, plan.teacher_n, teacher)
     stage("base", model)
     base_seconds = results["stages"]["base"]["eval"]["seconds"]
-    speed = base_seconds / max(plan.eval_episodes(len(args.train_tasks), len(args.unseen_tasks)), 1) \
+    speed = (
+        base_seconds
+        / max(plan.eval_episodes(len(args.train_tasks), len(args.unseen_tasks)), 1)
         / UNIT_COSTS["eval_episode"]
+    )
     later_evals = (len(STAGES) - 1) * TRAINED_EVAL_SHARE * base_seconds
     plan.fit_training(max(args.budget_minutes * 60 - (time.perf_counter() - started) - later_evals, 0.0), speed)
     for name, value in overrides.items():
         setattr(plan, name, value)
-    results.update(plan=asdict(plan), speed_factor=speed,
-                   rerun_flags=" ".join(f"--{k.replace('_', '-')} {v}" for k, v in asdict(plan).items()))
+    results.update(
+        plan=asdict(plan),
+        speed_factor=speed,
+        rerun_flags=" ".join(f"--{k.replace('_', '-')} {v}" for k, v in asdict(plan).items()),
+    )
     print(f"mini_r1ci: speed {speed:.2f} x UNIT_COSTS; plan {results['rerun_flags']}", flush=True)
     sft = stage("sft", str(out / "sft" / "final"), lambda: run_sft(args, plan, model, teacher, out / "sft"))
     stage("grpo", str(out / "grpo" / "final"), lambda: run_grpo(args, plan, sft, out / "grpo", masked=True))
-    stage("grpo_unmasked", str(out / "grpo_unmasked" / "final"),
-          lambda: run_grpo(args, plan, sft, out / "grpo_unmasked", masked=False))
+    stage(
+        "grpo_unmasked",
+        str(out / "grpo_unmasked" / "final"),
+        lambda: run_grpo(args, plan, sft, out / "grpo_unmasked", masked=False),
+    )
     write_outputs(results, out, time.perf_counter() - started)
     print(render_table(results))
-    print(f"mini_r1ci: {results['total_minutes']:.1f} min of a {args.budget_minutes:g} min budget; "
-          f"results in {out}/results.json, results.md, results.png", flush=True)
+    print(
+        f"mini_r1ci: {results['total_minutes']:.1f} min of a {args.budget_minutes:g} min budget; "
+        f"results in {out}/results.json, results.md, results.png",
+        flush=True,
+    )
     return results
 
 

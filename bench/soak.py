@@ -26,6 +26,7 @@ infrastructure error, executor death or leak (2 on bad usage, 130 when interrupt
 pool retired because an executor answered too late (timeout + grace, typically CPU overload) are
 reported as warnings: the pool recovers from them by design, but they are worth seeing.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -48,8 +49,8 @@ try:
 except ImportError:  # run from a checkout without `pip install -e .`
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from r1ci_env.sandbox import ExecResult, SandboxError
 from agents.sandbox_bench import percentile
+from r1ci_env.sandbox import ExecResult, SandboxError
 from r1ci_env.sandbox.docker_pool import LABEL, OWNER_LABEL, DockerSandbox, _owner
 
 NORMAL_TIMEOUT = 20.0
@@ -162,8 +163,9 @@ ZOMBIE_LEADER = (  # a thread group whose leader thread exited while another thr
     "ctypes.CDLL(None).pthread_exit(None)\n"
 )
 CHANNEL = "import os, socket, struct, sys, time\nch = socket.socket(fileno=os.dup(3))\n"  # a session's channel
-SESSION_KINDS = frozenset(("session_channel_garbage", "session_channel_flood", "session_forged_done",
-                           "session_forged_exit"))
+SESSION_KINDS = frozenset(
+    ("session_channel_garbage", "session_channel_flood", "session_forged_done", "session_forged_exit")
+)
 
 
 def _filler(directory: str) -> str:
@@ -180,7 +182,10 @@ HOSTILE: dict[str, tuple[str, float]] = {
     "fork_bomb": ("import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n", 1.0),
     "memory_bomb": ("x = []\nwhile True:\n    x.append(b'x' * (64 << 20))\n", 5.0),
     "output_flood": ("import sys\nfor i in range(150000):\n    print(i, 'x' * 60)\n", 10.0),
-    "output_flood_endless": ("import sys\nwhile True:\n    sys.stdout.write('y' * 65536)\n    sys.stderr.write('e' * 4096)\n", 2.0),
+    "output_flood_endless": (
+        "import sys\nwhile True:\n    sys.stdout.write('y' * 65536)\n    sys.stderr.write('e' * 4096)\n",
+        2.0,
+    ),
     "fill_tmp": (_filler("/tmp"), 5.0),
     "fill_scratch": (_filler("."), 5.0),
     "fill_dev_shm": (_filler("/dev/shm"), 5.0),
@@ -231,28 +236,46 @@ HOSTILE: dict[str, tuple[str, float]] = {
         5.0,
     ),
     "zombie_leader": (ZOMBIE_LEADER, 1.0),
-    "loopback_time_wait": ("import socket\nserver = socket.socket()\nserver.bind(('127.0.0.1', 0))\n"
-                           "server.listen()\nclient = socket.create_connection(server.getsockname())\n"
-                           "server.accept()[0].close()\nclient.close()\nprint('talked')\n", 5.0),
+    "loopback_time_wait": (
+        "import socket\nserver = socket.socket()\nserver.bind(('127.0.0.1', 0))\n"
+        "server.listen()\nclient = socket.create_connection(server.getsockname())\n"
+        "server.accept()[0].close()\nclient.close()\nprint('talked')\n",
+        5.0,
+    ),
     "detached_zombie_leader": (
         "import os\nif os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n"
         + "".join("        " + line + "\n" for line in ZOMBIE_LEADER.splitlines())
         + "    os._exit(0)\nos.wait()\nprint('parent done')\n",
         5.0,
     ),
-    "kill_own_tree": ("import os, signal\nif os.fork() == 0:\n    import time; time.sleep(9)\n"
-                      "os.kill(-1, signal.SIGKILL)\nos.kill(0, signal.SIGKILL)\n", 5.0),
-    "scratch_inode": ("import os\nos.setxattr('.', 'user.note', b'x')\nos.utime('.', (0, 0))\n"
-                      "os.chmod('/tmp', 0o777)\nos.chmod('.', 0o000)\nprint('changed')\n", 5.0),
-    "plant_tmp": ("import os\nos.mkfifo('/tmp/result.txt')\nos.symlink('/etc/passwd', '/dev/shm/result.txt')\n"
-                  "os.symlink('/etc/passwd', 'result.txt')\nprint('planted')\n", 5.0),
+    "kill_own_tree": (
+        "import os, signal\nif os.fork() == 0:\n    import time; time.sleep(9)\n"
+        "os.kill(-1, signal.SIGKILL)\nos.kill(0, signal.SIGKILL)\n",
+        5.0,
+    ),
+    "scratch_inode": (
+        "import os\nos.setxattr('.', 'user.note', b'x')\nos.utime('.', (0, 0))\n"
+        "os.chmod('/tmp', 0o777)\nos.chmod('.', 0o000)\nprint('changed')\n",
+        5.0,
+    ),
+    "plant_tmp": (
+        "import os\nos.mkfifo('/tmp/result.txt')\nos.symlink('/etc/passwd', '/dev/shm/result.txt')\n"
+        "os.symlink('/etc/passwd', 'result.txt')\nprint('planted')\n",
+        5.0,
+    ),
     "session_channel_garbage": (CHANNEL + "ch.send(b'{\"status\": NaN}' + b'[' * 500)\ntime.sleep(3)\n", 2.0),
-    "session_channel_flood": (CHANNEL + "for _ in range(3000):\n    try:\n        ch.send(b'x' * 4096, "
-                              "socket.MSG_DONTWAIT)\n    except OSError:\n        break\ntime.sleep(3)\n", 2.0),
-    "session_forged_done": (CHANNEL + "token, frame = None, sys._getframe()\n"
-                            "while frame is not None and token is None:\n"
-                            "    token, frame = frame.f_locals.get('token'), frame.f_back\n"
-                            "ch.send(struct.pack('=c8si', b'D', token, 0))\ntime.sleep(0.2)\n", 2.0),
+    "session_channel_flood": (
+        CHANNEL + "for _ in range(3000):\n    try:\n        ch.send(b'x' * 4096, "
+        "socket.MSG_DONTWAIT)\n    except OSError:\n        break\ntime.sleep(3)\n",
+        2.0,
+    ),
+    "session_forged_done": (
+        CHANNEL + "token, frame = None, sys._getframe()\n"
+        "while frame is not None and token is None:\n"
+        "    token, frame = frame.f_locals.get('token'), frame.f_back\n"
+        "ch.send(struct.pack('=c8si', b'D', token, 0))\ntime.sleep(0.2)\n",
+        2.0,
+    ),
     "session_forged_exit": (CHANNEL + "ch.send(struct.pack('=c8si', b'D', b'01234567', 0))\nos._exit(0)\n", 2.0),
     "thread_bomb": (
         "import threading, time\nn = 0\ntry:\n    while True:\n"
@@ -282,15 +305,21 @@ def _hostile_check(kind: str) -> Callable[[ExecResult], str | None]:
         if kind in ("infinite_loop", "fork_bomb", "zombie_leader"):
             ok = r.timed_out and r.exit_code == -9
         elif kind in SESSION_KINDS:  # the program's own result (never a SandboxError), and the session answers
-            ok = (not r.stdout.startswith("the next cell failed")
-                  and (r.exit_code != 0 or r.timed_out or kind == "session_forged_done"))
+            ok = not r.stdout.startswith("the next cell failed") and (
+                r.exit_code != 0 or r.timed_out or kind == "session_forged_done"
+            )
         elif r.timed_out:  # killed at its deadline (e.g. starved of CPU by a neighbour): contained too
             ok = r.exit_code == -9
         elif kind == "memory_bomb":
             ok = r.exit_code != 0 and ("MemoryError" in r.stderr or r.exit_code == -9)  # or the OOM killer
         elif kind == "output_flood":
-            ok = (r.exit_code == 0 and r.truncated and r.stdout.startswith("0 " + "x" * 60 + "\n1 ")
-                  and r.stdout.endswith(flood_tail) and "bytes omitted" in r.stdout)
+            ok = (
+                r.exit_code == 0
+                and r.truncated
+                and r.stdout.startswith("0 " + "x" * 60 + "\n1 ")
+                and r.stdout.endswith(flood_tail)
+                and "bytes omitted" in r.stdout
+            )
         elif kind == "output_flood_endless":
             ok = r.truncated and r.exit_code != 0
         elif kind.startswith("fill_"):
@@ -303,8 +332,10 @@ def _hostile_check(kind: str) -> Callable[[ExecResult], str | None]:
             raise AssertionError(kind)
         if ok:
             return None
-        return (f"exit {r.exit_code}, timed_out={r.timed_out}, truncated={r.truncated}, "
-                f"stdout {r.stdout[:120]!r}...{r.stdout[-80:]!r}, stderr {r.stderr[-200:]!r}")
+        return (
+            f"exit {r.exit_code}, timed_out={r.timed_out}, truncated={r.truncated}, "
+            f"stdout {r.stdout[:120]!r}...{r.stdout[-80:]!r}, stderr {r.stderr[-200:]!r}"
+        )
 
     return check
 
@@ -398,13 +429,21 @@ def leak_counts(probes: list[dict]) -> dict[str, Any]:
     files = sum(len(names) for p in probes for names in p.get("files", {}).values())
     sysv = sum(max(0, n) for p in probes for n in p.get("sysv", {}).values())
     errors = [p["error"] for p in probes if "error" in p]
-    details = {"procs": [x for p in probes for x in p.get("procs", [])][:10],
-               "files": {d: names[:10] for p in probes for d, names in p.get("files", {}).items() if names},
-               "sysv": [p.get("sysv") for p in probes if any(p.get("sysv", {}).values())]}
-    return {"procs": procs, "zombies": zombies, "files": files, "sysv": sysv, "probe_errors": errors,
-            "containers_probed": len({p.get("host") for p in probes if "host" in p}),
-            "slots_probed": len({(p.get("host"), p.get("slot")) for p in probes if "host" in p}),
-            "details": details}
+    details = {
+        "procs": [x for p in probes for x in p.get("procs", [])][:10],
+        "files": {d: names[:10] for p in probes for d, names in p.get("files", {}).items() if names},
+        "sysv": [p.get("sysv") for p in probes if any(p.get("sysv", {}).values())],
+    }
+    return {
+        "procs": procs,
+        "zombies": zombies,
+        "files": files,
+        "sysv": sysv,
+        "probe_errors": errors,
+        "containers_probed": len({p.get("host") for p in probes if "host" in p}),
+        "slots_probed": len({(p.get("host"), p.get("slot")) for p in probes if "host" in p}),
+        "details": details,
+    }
 
 
 # ---- docker bookkeeping -------------------------------------------------------------------------
@@ -440,8 +479,10 @@ class ObservedPool(DockerSandbox):
             first = id(container) not in self._retired_ids and container in getattr(self, "_containers", ())
             self._retired_ids.add(id(container))
         if first:
-            self.retired.append(f"{time.strftime('%H:%M:%S')} load {os.getloadavg()[0]:.0f}: "
-                                f"{'drained (a slot out of service)' if drain else getattr(container, 'death', '?')}")
+            self.retired.append(
+                f"{time.strftime('%H:%M:%S')} load {os.getloadavg()[0]:.0f}: "
+                f"{'drained (a slot out of service)' if drain else getattr(container, 'death', '?')}"
+            )
         super()._replace(container, drain)
 
 
@@ -452,8 +493,9 @@ class Soak:
         self.stop = threading.Event()
         self.lock = threading.Lock()
         self.done = 0
-        self.by_kind: dict[str, dict[str, Any]] = defaultdict(lambda: {"runs": 0, "problems": 0, "timed_out": 0,
-                                                                       "latencies": [], "hostile": False})
+        self.by_kind: dict[str, dict[str, Any]] = defaultdict(
+            lambda: {"runs": 0, "problems": 0, "timed_out": 0, "latencies": [], "hostile": False}
+        )
         self.wrong_normal: list[str] = []
         self.hostile_failures: list[str] = []
         self.infra_errors: list[str] = []
@@ -523,25 +565,38 @@ class Soak:
                 for thread in threads:
                     thread.join(timeout=30)
 
-    def checkpoint(self, sandbox: DockerSandbox, client: Any, owner: str, window_runs: int, window_s: float,
-                   elapsed: float) -> dict[str, Any]:
+    def checkpoint(
+        self, sandbox: DockerSandbox, client: Any, owner: str, window_runs: int, window_s: float, elapsed: float
+    ) -> dict[str, Any]:
         idle_wait = wait_idle(sandbox)
         stats = sandbox.ping()
         self.container_ids.update(labelled_containers(client, owner))
         leaks = leak_counts(probe_all(sandbox))
         point = {
-            "runs": self.done, "elapsed_s": elapsed, "window_runs": window_runs, "window_s": window_s,
+            "runs": self.done,
+            "elapsed_s": elapsed,
+            "window_runs": window_runs,
+            "window_s": window_s,
             "window_runs_per_s": window_runs / window_s if window_s else None,
-            "rss_kb": [s.get("rss_kb") for s in stats], "executor_runs": [s.get("runs") for s in stats],
-            "leaks": leaks, "infra_errors": len(self.infra_errors), "wrong_normal": len(self.wrong_normal),
-            "hostile_failures": len(self.hostile_failures), "load": os.getloadavg()[0], "idle_wait_s": idle_wait,
+            "rss_kb": [s.get("rss_kb") for s in stats],
+            "executor_runs": [s.get("runs") for s in stats],
+            "leaks": leaks,
+            "infra_errors": len(self.infra_errors),
+            "wrong_normal": len(self.wrong_normal),
+            "hostile_failures": len(self.hostile_failures),
+            "load": os.getloadavg()[0],
+            "idle_wait_s": idle_wait,
         }
         self.checkpoints.append(point)
         rate = f"{point['window_runs_per_s']:.1f}" if window_s else "-"
-        print(f"[soak] {self.done} runs, {rate} runs/s, rss {point['rss_kb']} kB, "
-              f"leaked procs {leaks['procs']} files {leaks['files']} sysv {leaks['sysv']}, "
-              f"infra errors {len(self.infra_errors)}, wrong {len(self.wrong_normal)}, "
-              f"hostile not contained {len(self.hostile_failures)}", file=sys.stderr, flush=True)
+        print(
+            f"[soak] {self.done} runs, {rate} runs/s, rss {point['rss_kb']} kB, "
+            f"leaked procs {leaks['procs']} files {leaks['files']} sysv {leaks['sysv']}, "
+            f"infra errors {len(self.infra_errors)}, wrong {len(self.wrong_normal)}, "
+            f"hostile not contained {len(self.hostile_failures)}",
+            file=sys.stderr,
+            flush=True,
+        )
         return point
 
     def run(self) -> dict[str, Any]:
@@ -566,20 +621,29 @@ class Soak:
             remaining = args.runs - self.done
             while remaining > 0 and not self.stop.is_set():
                 size = min(args.check_every, remaining)
-                jobs = [hostile_job(self.rng, args.skip) if self.rng.random() < args.hostile else normal_job(self.rng)
-                        for _ in range(size)]
+                jobs = [
+                    hostile_job(self.rng, args.skip) if self.rng.random() < args.hostile else normal_job(self.rng)
+                    for _ in range(size)
+                ]
                 t0 = time.perf_counter()
                 self.batch(sandbox, jobs)
                 t1 = time.perf_counter()
                 self.checkpoint(sandbox, client, owner, size, t1 - t0, t1 - t_start)
                 remaining -= size
             total_s = sum(point["window_s"] for point in self.checkpoints)
-            report.update(pool={"image": sandbox.config.image, "containers": sandbox.config.containers,
-                                "slots_per_container": sandbox.config.slots_per_container(),
-                                "total_slots": sandbox.total_slots},
-                          baseline=baseline, replaced=len(self.container_ids - initial_ids),
-                          retired_reasons=list(sandbox.retired),
-                          runs_timed=sum(point["window_runs"] for point in self.checkpoints), busy_seconds=total_s)
+            report.update(
+                pool={
+                    "image": sandbox.config.image,
+                    "containers": sandbox.config.containers,
+                    "slots_per_container": sandbox.config.slots_per_container(),
+                    "total_slots": sandbox.total_slots,
+                },
+                baseline=baseline,
+                replaced=len(self.container_ids - initial_ids),
+                retired_reasons=list(sandbox.retired),
+                runs_timed=sum(point["window_runs"] for point in self.checkpoints),
+                busy_seconds=total_s,
+            )
         except KeyboardInterrupt:
             self.stop.set()
             report["interrupted"] = True
@@ -607,13 +671,16 @@ def summarise(soak: Soak, report: dict[str, Any]) -> tuple[str, bool]:
         ("wrong outputs of normal runs", len(soak.wrong_normal), len(soak.wrong_normal) == 0),
         ("hostile runs not contained as expected", len(soak.hostile_failures), not soak.hostile_failures),
         ("infra errors (SandboxError)", len(soak.infra_errors), not soak.infra_errors),
-        ("containers retired because the executor died (hostile code must never cause this)",
-         len(died), not died),
+        ("containers retired because the executor died (hostile code must never cause this)", len(died), not died),
         ("leaked processes (max over probes)", leak_max["procs"], leak_max["procs"] == 0),
         ("leaked files in /tmp, /dev/shm, scratch (max over probes)", leak_max["files"], leak_max["files"] == 0),
         ("leaked SysV IPC objects (max over probes)", leak_max["sysv"], leak_max["sysv"] == 0),
         ("probe failures", probe_errors, probe_errors == 0),
-        (f"executor RSS growth, kB (limit {args.rss_growth_mb} MiB)", rss_growth, rss_growth <= args.rss_growth_mb * 1024),
+        (
+            f"executor RSS growth, kB (limit {args.rss_growth_mb} MiB)",
+            rss_growth,
+            rss_growth <= args.rss_growth_mb * 1024,
+        ),
         ("pool containers left after close", report["containers_left"], report["containers_left"] == 0),
     ]
     ok = all(passed for _, _, passed in checks)
@@ -623,48 +690,68 @@ def summarise(soak: Soak, report: dict[str, Any]) -> tuple[str, bool]:
     ]
     pool = report["pool"]
     lines = [
-        "# r1ci sandbox soak", "",
+        "# r1ci sandbox soak",
+        "",
         f"- pool: image `{pool['image']}`, {pool['containers']} containers x {pool['slots_per_container']} slots; "
         f"{soak.done} runs at concurrency {args.concurrency}, about {args.hostile:.0%} hostile, seed {args.seed}"
         + (f", without {', '.join(sorted(args.skip))}" if args.skip else ""),
         f"- machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at the end; figures are noisy "
         "when other work shares the CPUs",
-        "", "## Checkpoints (pool idle during each probe)", "",
-        "| runs | elapsed s | runs/s (window) | executor RSS kB | leaked procs | zombies | leaked files | SysV objects | "
-        "infra errors | wrong normal | hostile not contained | load |",
+        "",
+        "## Checkpoints (pool idle during each probe)",
+        "",
+        "| runs | elapsed s | runs/s (window) | executor RSS kB | leaked procs | zombies | leaked files "
+        "| SysV objects | infra errors | wrong normal | hostile not contained | load |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for p in points:
         lk = p["leaks"]
         rate = f"{p['window_runs_per_s']:.1f}" if p["window_s"] else "- (after warm-up)"
-        lines.append(f"| {p['runs']} | {p['elapsed_s']:.0f} | {rate} | "
-                     f"{' / '.join(map(str, p['rss_kb']))} | {lk['procs']} | {lk['zombies']} | {lk['files']} | "
-                     f"{lk['sysv']} | {p['infra_errors']} | {p['wrong_normal']} | {p['hostile_failures']} | "
-                     f"{p['load']:.1f} |")
-    lines += ["", "## By program", "",
-              "| program | hostile | runs | wrong / not contained | timed out | p50 ms | p99 ms |",
-              "|---|---|---|---|---|---|---|"]
+        lines.append(
+            f"| {p['runs']} | {p['elapsed_s']:.0f} | {rate} | "
+            f"{' / '.join(map(str, p['rss_kb']))} | {lk['procs']} | {lk['zombies']} | {lk['files']} | "
+            f"{lk['sysv']} | {p['infra_errors']} | {p['wrong_normal']} | {p['hostile_failures']} | "
+            f"{p['load']:.1f} |"
+        )
+    lines += [
+        "",
+        "## By program",
+        "",
+        "| program | hostile | runs | wrong / not contained | timed out | p50 ms | p99 ms |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for kind, s in sorted(soak.by_kind.items(), key=lambda item: (item[1]["hostile"], item[0])):
-        lines.append(f"| {kind} | {'yes' if s['hostile'] else 'no'} | {s['runs']} | {s['problems']} | {s['timed_out']} | "
-                     f"{percentile(s['latencies'], 50) * 1e3:.0f} | {percentile(s['latencies'], 99) * 1e3:.0f} |")
+        lines.append(
+            f"| {kind} | {'yes' if s['hostile'] else 'no'} | {s['runs']} | {s['problems']} | {s['timed_out']} | "
+            f"{percentile(s['latencies'], 50) * 1e3:.0f} | {percentile(s['latencies'], 99) * 1e3:.0f} |"
+        )
     lines += ["", "## Summary", "", "| check | value | verdict |", "|---|---|---|"]
     for name, value, passed in checks:
         lines.append(f"| {name} | {value} | {'ok' if passed else 'FAIL'} |")
     lines += [f"| {name} | {value} | {'ok' if not value else 'warning'} |" for name, value in notes]
-    lines += [f"| throughput over the timed runs (probes excluded) | {throughput:.1f} runs/s | |",
-              f"| normal-run latency p50 / p99 | {percentile(normal_lat, 50) * 1e3:.0f} / "
-              f"{percentile(normal_lat, 99) * 1e3:.0f} ms | |",
-              f"| r1ci.sandbox containers on the daemon before / after (all owners) | "
-              f"{report['labelled_before']} / {report['labelled_after']} | |"]
-    for title, items in (("Containers retired by the pool (reason)", report["retired_reasons"]),
-                         ("Wrong outputs of normal runs", soak.wrong_normal),
-                         ("Hostile runs not contained as expected", soak.hostile_failures),
-                         ("Infrastructure errors", soak.infra_errors)):
+    lines += [
+        f"| throughput over the timed runs (probes excluded) | {throughput:.1f} runs/s | |",
+        f"| normal-run latency p50 / p99 | {percentile(normal_lat, 50) * 1e3:.0f} / "
+        f"{percentile(normal_lat, 99) * 1e3:.0f} ms | |",
+        f"| r1ci.sandbox containers on the daemon before / after (all owners) | "
+        f"{report['labelled_before']} / {report['labelled_after']} | |",
+    ]
+    for title, items in (
+        ("Containers retired by the pool (reason)", report["retired_reasons"]),
+        ("Wrong outputs of normal runs", soak.wrong_normal),
+        ("Hostile runs not contained as expected", soak.hostile_failures),
+        ("Infrastructure errors", soak.infra_errors),
+    ):
         if items:
             lines += ["", f"### {title} (first 10 of {len(items)})", ""] + [f"- `{x[:400]}`" for x in items[:10]]
     if leak_max["procs"] or leak_max["files"] or leak_max["sysv"]:
         worst = max(points, key=lambda p: p["leaks"]["procs"] + p["leaks"]["files"] + p["leaks"]["sysv"])
-        lines += ["", f"### Leaks seen at {worst['runs']} runs", "", f"`{json.dumps(worst['leaks']['details'])[:1500]}`"]
+        lines += [
+            "",
+            f"### Leaks seen at {worst['runs']} runs",
+            "",
+            f"`{json.dumps(worst['leaks']['details'])[:1500]}`",
+        ]
     lines += ["", f"Result: {'PASS' if ok else 'FAIL'}"]
     return "\n".join(lines) + "\n", ok
 
@@ -675,16 +762,25 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="a smoke run: 300 runs, a checkpoint every 100")
     parser.add_argument("--concurrency", type=int, default=8, help="host threads (default 8)")
     parser.add_argument("--hostile", type=float, default=0.2, help="fraction of hostile programs (default 0.2)")
-    parser.add_argument("--check-every", type=int, default=None,
-                        help="runs between checkpoints (default 1000; 100 with --quick)")
+    parser.add_argument(
+        "--check-every", type=int, default=None, help="runs between checkpoints (default 1000; 100 with --quick)"
+    )
     parser.add_argument("--image", default=None, help="image tag (default: $R1CI_SANDBOX_IMAGE or r1ci-sandbox:latest)")
     parser.add_argument("--containers", type=int, default=None, help="pool containers (default: the pool's default)")
     parser.add_argument("--slots", type=int, default=None, help="slots per container (default: the pool's default)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the program mix")
-    parser.add_argument("--rss-growth-mb", type=float, default=32.0,
-                        help="executor RSS growth over the soak that counts as a leak (default 32 MiB)")
-    parser.add_argument("--skip", default="", metavar="KIND,...",
-                        help=f"hostile programs to leave out (of: {', '.join(sorted(HOSTILE))})")
+    parser.add_argument(
+        "--rss-growth-mb",
+        type=float,
+        default=32.0,
+        help="executor RSS growth over the soak that counts as a leak (default 32 MiB)",
+    )
+    parser.add_argument(
+        "--skip",
+        default="",
+        metavar="KIND,...",
+        help=f"hostile programs to leave out (of: {', '.join(sorted(HOSTILE))})",
+    )
     parser.add_argument("--json", default=None, metavar="PATH", help="also write the results as JSON to PATH")
     args = parser.parse_args(argv)
     args.skip = frozenset(filter(None, args.skip.split(",")))
@@ -711,17 +807,32 @@ def main(argv: list[str] | None = None) -> int:
         print(f"soak: the sandbox failed to start: {exc}", file=sys.stderr)
         return 1
     if report["interrupted"] or len(soak.checkpoints) < 1 or "pool" not in report:
-        print(f"soak: interrupted after {soak.done} runs; pool containers left: {report['containers_left']}",
-              file=sys.stderr)
+        print(
+            f"soak: interrupted after {soak.done} runs; pool containers left: {report['containers_left']}",
+            file=sys.stderr,
+        )
         return 130
     text, ok = summarise(soak, report)
     print(text, flush=True)
     if args.json:
-        data = {**report, "args": {**vars(args), "skip": sorted(args.skip)}, "checkpoints": soak.checkpoints, "ok": ok,
-                "by_kind": {k: {**v, "latencies": None, "p50_ms": percentile(v["latencies"], 50) * 1e3,
-                                "p99_ms": percentile(v["latencies"], 99) * 1e3} for k, v in soak.by_kind.items()},
-                "wrong_normal": soak.wrong_normal, "hostile_failures": soak.hostile_failures,
-                "infra_errors": soak.infra_errors}
+        data = {
+            **report,
+            "args": {**vars(args), "skip": sorted(args.skip)},
+            "checkpoints": soak.checkpoints,
+            "ok": ok,
+            "by_kind": {
+                k: {
+                    **v,
+                    "latencies": None,
+                    "p50_ms": percentile(v["latencies"], 50) * 1e3,
+                    "p99_ms": percentile(v["latencies"], 99) * 1e3,
+                }
+                for k, v in soak.by_kind.items()
+            },
+            "wrong_normal": soak.wrong_normal,
+            "hostile_failures": soak.hostile_failures,
+            "infra_errors": soak.infra_errors,
+        }
         Path(args.json).write_text(json.dumps(data, indent=2, default=str) + "\n")
     return 0 if ok else 1
 

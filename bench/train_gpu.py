@@ -16,6 +16,7 @@ NOT RUN in the session that wrote it: no GPU was lent and trl is not installed. 
   python bench/train_gpu.py --device cuda --dtype bfloat16 --out runs/train_gpu.json
   python bench/train_gpu.py --tokenizer /path/to/Qwen2.5-0.5B-Instruct   (real vocabulary; else a padded test tokenizer)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,21 +32,34 @@ import torch
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
+from agents.hf import GenerationRequest, HFBackend  # noqa: E402
 from agents.train.checkpoint import add_lora, trainable_parameters  # noqa: E402
 from agents.train.logprobs import collate, micro_batches, token_logprobs, unwrap_model  # noqa: E402
 from agents.train.losses import clipped_policy_loss, group_advantages  # noqa: E402
 from r1ci_env.tokens import EpisodeRecord, TrajectoryBuilder  # noqa: E402
-from agents.hf import GenerationRequest, HFBackend  # noqa: E402
 
-QWEN25_05B = dict(hidden_size=896, intermediate_size=4864, num_hidden_layers=24, num_attention_heads=14,
-                  num_key_value_heads=2, vocab_size=151936, tie_word_embeddings=True, max_position_embeddings=32768,
-                  rope_theta=1000000.0, rms_norm_eps=1e-6)
+QWEN25_05B = dict(
+    hidden_size=896,
+    intermediate_size=4864,
+    num_hidden_layers=24,
+    num_attention_heads=14,
+    num_key_value_heads=2,
+    vocab_size=151936,
+    tie_word_embeddings=True,
+    max_position_embeddings=32768,
+    rope_theta=1000000.0,
+    rms_norm_eps=1e-6,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--config", choices=["qwen2.5-0.5b", "tiny"], default="qwen2.5-0.5b", help="model shape")
-    p.add_argument("--tokenizer", default=None, help="a local Qwen tokenizer directory (default: the test tokenizer, padded to the vocab)")
+    p.add_argument(
+        "--tokenizer",
+        default=None,
+        help="a local Qwen tokenizer directory (default: the test tokenizer, padded to the vocab)",
+    )
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu", help="cuda or cpu")
     p.add_argument("--dtype", default="bfloat16", help="model dtype")
     p.add_argument("--gen-batch-sizes", default="8,32,128", help="comma-separated generation batch sizes")
@@ -84,8 +98,16 @@ def bench_generation(backend, args, vocab: int) -> list[dict]:
     rows = []
     rng = random.Random(0)
     for batch in [int(b) for b in args.gen_batch_sizes.split(",")]:
-        requests = [GenerationRequest([rng.randrange(300, vocab) for _ in range(args.prompt_tokens)], args.new_tokens,
-                                      temperature=1.0, seed=i, stop_at_fence=False) for i in range(batch)]
+        requests = [
+            GenerationRequest(
+                [rng.randrange(300, vocab) for _ in range(args.prompt_tokens)],
+                args.new_tokens,
+                temperature=1.0,
+                seed=i,
+                stop_at_fence=False,
+            )
+            for i in range(batch)
+        ]
         backend.generate(requests[:2])  # warm-up
         sync(args.device)
         started = time.perf_counter()
@@ -153,8 +175,14 @@ def bench_train_step(model, records, args) -> dict:
             timings.append(phases)
     mean = {k: sum(t[k] for t in timings) / len(timings) for k in timings[0]}
     tokens = sum(len(r) for r in records)
-    return {"phases_s": mean, "tokens": tokens, "train_tokens_per_s": tokens / mean["total"],
-            "peak_memory_gb": torch.cuda.max_memory_allocated() / 2**30 if torch.device(args.device).type == "cuda" else None}
+    return {
+        "phases_s": mean,
+        "tokens": tokens,
+        "train_tokens_per_s": tokens / mean["total"],
+        "peak_memory_gb": torch.cuda.max_memory_allocated() / 2**30
+        if torch.device(args.device).type == "cuda"
+        else None,
+    }
 
 
 def bench_trl(model_dir: str, tokenizer, args) -> dict:
@@ -180,14 +208,31 @@ def bench_trl(model_dir: str, tokenizer, args) -> dict:
 
     prompt = " ".join(["word"] * args.prompt_tokens)
     data = Dataset.from_list([{"prompt": [{"role": "user", "content": prompt}]}] * (args.questions * (args.steps + 2)))
-    config = GRPOConfig(output_dir=tempfile.mkdtemp(), per_device_train_batch_size=args.questions * args.group_size,
-                        num_generations=args.group_size, max_completion_length=args.new_tokens,
-                        learning_rate=1e-6, beta=0.0, loss_type="dapo", temperature=1.0, logging_steps=1,
-                        max_steps=args.steps + 1, report_to=[], bf16=args.dtype == "bfloat16",
-                        use_cpu=torch.device(args.device).type == "cpu", save_strategy="no")
+    config = GRPOConfig(
+        output_dir=tempfile.mkdtemp(),
+        per_device_train_batch_size=args.questions * args.group_size,
+        num_generations=args.group_size,
+        max_completion_length=args.new_tokens,
+        learning_rate=1e-6,
+        beta=0.0,
+        loss_type="dapo",
+        temperature=1.0,
+        logging_steps=1,
+        max_steps=args.steps + 1,
+        report_to=[],
+        bf16=args.dtype == "bfloat16",
+        use_cpu=torch.device(args.device).type == "cpu",
+        save_strategy="no",
+    )
     timer = Timer()
-    trainer = GRPOTrainer(model=model_dir, reward_funcs=lambda completions, **kw: [float(random.random() < 0.5) for _ in completions],
-                          args=config, train_dataset=data, processing_class=tokenizer, callbacks=[timer])
+    trainer = GRPOTrainer(
+        model=model_dir,
+        reward_funcs=lambda completions, **kw: [float(random.random() < 0.5) for _ in completions],
+        args=config,
+        train_dataset=data,
+        processing_class=tokenizer,
+        callbacks=[timer],
+    )
     trainer.train()
     steps = timer.times[1:] or timer.times
     return {"seconds_per_step": sum(steps) / len(steps), "steps": len(steps)}
@@ -200,19 +245,33 @@ def main(argv=None) -> dict:
     if args.config == "tiny":
         args.prompt_tokens, args.new_tokens, args.obs_tokens = min(args.prompt_tokens, 32), min(args.new_tokens, 16), 8
         args.gen_batch_sizes, args.questions, args.group_size, args.steps = "2,4", 2, 2, 1
-        shape = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
-                     num_key_value_heads=2, tie_word_embeddings=True, vocab_size=512)
+        shape = dict(
+            hidden_size=64,
+            intermediate_size=128,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            num_key_value_heads=2,
+            tie_word_embeddings=True,
+            vocab_size=512,
+        )
     else:
         shape = dict(QWEN25_05B)
     tokenizer = make_tokenizer(args, shape["vocab_size"])
     shape["vocab_size"] = max(shape["vocab_size"], len(tokenizer))
     dtype = getattr(torch, args.dtype) if args.device != "cpu" else torch.float32
     torch.manual_seed(0)
-    model = Qwen2ForCausalLM(Qwen2Config(**shape, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id))
+    model = Qwen2ForCausalLM(
+        Qwen2Config(**shape, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
+    )
     model = model.to(device=args.device, dtype=dtype)
-    report = {"config": args.config, "device": args.device, "dtype": str(dtype),
-              "parameters": sum(p.numel() for p in model.parameters()), "torch": torch.__version__,
-              "gpu": torch.cuda.get_device_name() if torch.cuda.is_available() else None}
+    report = {
+        "config": args.config,
+        "device": args.device,
+        "dtype": str(dtype),
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "torch": torch.__version__,
+        "gpu": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
+    }
     backend = HFBackend(model, tokenizer, max_batch_size=max(int(b) for b in args.gen_batch_sizes.split(",")))
     report["generation"] = bench_generation(backend, args, shape["vocab_size"])
     if args.lora:
@@ -220,8 +279,12 @@ def main(argv=None) -> dict:
     model.train()
     report["train_step"] = bench_train_step(model, synthetic_records(args, shape["vocab_size"]), args)
     # our GRPO step at the TRL-comparable size: B*G single-turn generations + one update
-    gen = next((g for g in report["generation"] if g["batch"] >= args.questions * args.group_size), report["generation"][-1])
-    ours = gen["seconds"] * (args.questions * args.group_size / gen["batch"]) + report["train_step"]["phases_s"]["total"]
+    gen = next(
+        (g for g in report["generation"] if g["batch"] >= args.questions * args.group_size), report["generation"][-1]
+    )
+    ours = (
+        gen["seconds"] * (args.questions * args.group_size / gen["batch"]) + report["train_step"]["phases_s"]["total"]
+    )
     report["ours_seconds_per_step_estimate"] = ours
     if not args.skip_trl:
         with tempfile.TemporaryDirectory() as directory:

@@ -9,6 +9,7 @@ Without --model the warm-started tiny Qwen2 of tests/engine_scripts/warm_tiny.py
 its rewards vary within a group, so both trainers really update; the numbers measure the machinery on CPU).
 `--worker` is internal: the TRL side, run by this script in the trl venv.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -48,28 +49,73 @@ def trl_worker(args: argparse.Namespace) -> None:
             tokens.append(sum(p.record.num_sampled for p in rollout.last_played))
 
     budget = args.max_new_tokens * (args.max_code_calls + 1)  # every turn may use its cap, as in train_grpo.py
-    config = GRPOConfig(output_dir=args.out, per_device_train_batch_size=args.group * args.questions,
-                        num_generations=args.group, max_completion_length=budget,
-                        max_steps=args.steps, learning_rate=1e-6, beta=0.0, report_to=[], save_strategy="no",
-                        use_cpu=args.device == "cpu", bf16=False, temperature=1.0, logging_steps=1)
-    trainer = GRPOTrainer(model=AutoModelForCausalLM.from_pretrained(args.model), args=config,
-                          processing_class=AutoTokenizer.from_pretrained(args.model), train_dataset=dataset,
-                          reward_funcs=[r1ci_reward_func], rollout_func=rollout, callbacks=[Timer()])
+    config = GRPOConfig(
+        output_dir=args.out,
+        per_device_train_batch_size=args.group * args.questions,
+        num_generations=args.group,
+        max_completion_length=budget,
+        max_steps=args.steps,
+        learning_rate=1e-6,
+        beta=0.0,
+        report_to=[],
+        save_strategy="no",
+        use_cpu=args.device == "cpu",
+        bf16=False,
+        temperature=1.0,
+        logging_steps=1,
+    )
+    trainer = GRPOTrainer(
+        model=AutoModelForCausalLM.from_pretrained(args.model),
+        args=config,
+        processing_class=AutoTokenizer.from_pretrained(args.model),
+        train_dataset=dataset,
+        reward_funcs=[r1ci_reward_func],
+        rollout_func=rollout,
+        callbacks=[Timer()],
+    )
     trainer.train()
     print(json.dumps({"step_s": times, "sampled_tokens": tokens}))
 
 
 def run_train_grpo(args: argparse.Namespace, out: Path) -> dict:
-    command = [sys.executable, str(REPO / "train_grpo.py"), "--model", args.model, "--tasks", args.task,
-               "--group-size", str(args.group), "--questions-per-step", str(args.questions),
-               "--max-new-tokens", str(args.max_new_tokens), "--max-code-calls", str(args.max_code_calls),
-               "--max-total-tokens", "100000", "--steps", str(args.steps), "--no-eval", "--lr", "1e-6",
-               "--threads", "1", "--device", args.device, "--output-dir", str(out), "--save-every", "0"]
+    command = [
+        sys.executable,
+        str(REPO / "train_grpo.py"),
+        "--model",
+        args.model,
+        "--tasks",
+        args.task,
+        "--group-size",
+        str(args.group),
+        "--questions-per-step",
+        str(args.questions),
+        "--max-new-tokens",
+        str(args.max_new_tokens),
+        "--max-code-calls",
+        str(args.max_code_calls),
+        "--max-total-tokens",
+        "100000",
+        "--steps",
+        str(args.steps),
+        "--no-eval",
+        "--lr",
+        "1e-6",
+        "--threads",
+        "1",
+        "--device",
+        args.device,
+        "--output-dir",
+        str(out),
+        "--save-every",
+        "0",
+    ]
     subprocess.run(command, check=True, cwd=REPO, stdout=subprocess.DEVNULL)
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     rows = [row for row in rows if "time/step_s" in row]
-    return {"step_s": [row["time/step_s"] for row in rows],
-            "sampled_tokens": [row["time/gen_tokens_per_s"] * row["time/rollout_s"] for row in rows]}
+    return {
+        "step_s": [row["time/step_s"] for row in rows],
+        "sampled_tokens": [row["time/gen_tokens_per_s"] * row["time/rollout_s"] for row in rows],
+    }
 
 
 def run_trl(args: argparse.Namespace, out: Path) -> dict:
@@ -77,10 +123,29 @@ def run_trl(args: argparse.Namespace, out: Path) -> dict:
     from engine_venvs import build
 
     python, _ = build("trl")
-    command = [str(python), __file__, "--worker", "--model", args.model, "--task", args.task, "--group",
-               str(args.group), "--questions", str(args.questions), "--max-new-tokens", str(args.max_new_tokens),
-               "--max-code-calls", str(args.max_code_calls), "--steps", str(args.steps), "--device", args.device,
-               "--out", str(out)]
+    command = [
+        str(python),
+        __file__,
+        "--worker",
+        "--model",
+        args.model,
+        "--task",
+        args.task,
+        "--group",
+        str(args.group),
+        "--questions",
+        str(args.questions),
+        "--max-new-tokens",
+        str(args.max_new_tokens),
+        "--max-code-calls",
+        str(args.max_code_calls),
+        "--steps",
+        str(args.steps),
+        "--device",
+        args.device,
+        "--out",
+        str(out),
+    ]
     env = {**os.environ, "PYTHONPATH": str(REPO), "TRL_EXPERIMENTAL_SILENCE": "1", "OMP_NUM_THREADS": "1"}
     proc = subprocess.run(command, check=True, cwd=REPO, env=env, capture_output=True, text=True)
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -110,16 +175,20 @@ def main() -> None:
 
             args.model = str(warm_start(tmp / "model", args.task))
         ours, theirs = run_train_grpo(args, tmp / "grpo"), run_trl(args, tmp / "trl")
-    print(f"model {args.model}, task {args.task}, G={args.group}, questions/step={args.questions}, "
-          f"max new tokens/turn={args.max_new_tokens}, steps={args.steps}, device={args.device}")
+    print(
+        f"model {args.model}, task {args.task}, G={args.group}, questions/step={args.questions}, "
+        f"max new tokens/turn={args.max_new_tokens}, steps={args.steps}, device={args.device}"
+    )
     print("| trainer | step s (each) | median step s (after the first) | sampled tokens/step |")
     print("|---|---|---|---|")
     medians = {}
     for name, result in (("train_grpo.py", ours), ("TRL GRPOTrainer + R1CIRollout", theirs)):
         later = result["step_s"][1:] or result["step_s"]
         medians[name] = statistics.median(later)
-        print(f"| {name} | {', '.join(f'{s:.2f}' for s in result['step_s'])} | {medians[name]:.2f} | "
-              f"{', '.join(str(int(t)) for t in result['sampled_tokens'])} |")
+        print(
+            f"| {name} | {', '.join(f'{s:.2f}' for s in result['step_s'])} | {medians[name]:.2f} | "
+            f"{', '.join(str(int(t)) for t in result['sampled_tokens'])} |"
+        )
     ratio = medians["TRL GRPOTrainer + R1CIRollout"] / medians["train_grpo.py"]
     print(f"ratio TRL / train_grpo.py (median step time): {ratio:.2f}")
 

@@ -13,6 +13,7 @@ The same run from the command line:
 A random tiny model answers nothing right; the demo shows the machinery (files, counts, health numbers).
 On a GPU, `vllm:<model path>` (optional extra) is much faster for the same job.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,7 +27,9 @@ REPO = Path(__file__).resolve().parent.parent
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("model", nargs="?", help="model directory (AutoModelForCausalLM + tokenizer with a chat template)")
+    parser.add_argument(
+        "model", nargs="?", help="model directory (AutoModelForCausalLM + tokenizer with a chat template)"
+    )
     parser.add_argument("--demo", action="store_true", help="build and use the tiny test model")
     parser.add_argument("--suite", default=None, help="suite (default: two tasks for --demo, else test)")
     parser.add_argument("--n", type=int, default=2, help="questions per task")
@@ -55,16 +58,28 @@ def main() -> None:
     if not args.model:
         parser.error("give a model directory, or --demo")
     suite = args.suite or (None if tasks else "test")
-    result = run_bench(f"hf:{args.model}", out=args.out, suite=suite, tasks=tasks, n=args.n,
-                       samples=args.samples_per_question, concurrency=args.concurrency, sandbox=args.sandbox, resume=args.resume,
-                       agent_options={"temperature": args.temperature, "max_tokens": args.max_tokens})
+    result = run_bench(
+        f"hf:{args.model}",
+        out=args.out,
+        suite=suite,
+        tasks=tasks,
+        n=args.n,
+        samples=args.samples_per_question,
+        concurrency=args.concurrency,
+        sandbox=args.sandbox,
+        resume=args.resume,
+        agent_options={"temperature": args.temperature, "max_tokens": args.max_tokens},
+    )
     overall, health = result.summary["overall"], result.summary["health"]
     stderr = "" if overall["stderr"] is None else f" ± {100 * overall['stderr']:.1f}"
-    print(f"hf:{args.model}: pass@1 {100 * (overall['accuracy'] or 0):.1f}{stderr} % over {overall['episodes']} episodes "
-          f"in {result.seconds:.1f} s; episodes that ran code {100 * (health['code_use'] or 0):.0f} %; "
-          f"infra errors {result.summary['errors']['infra_events']}")
-    print(f"results: {Path(args.out) / 'summary.md'}, {Path(args.out) / 'plot.png'}, "
-          f"{Path(args.out) / 'episodes.jsonl'}")
+    print(
+        f"hf:{args.model}: pass@1 {100 * (overall['accuracy'] or 0):.1f}{stderr} % over {overall['episodes']} episodes "
+        f"in {result.seconds:.1f} s; episodes that ran code {100 * (health['code_use'] or 0):.0f} %; "
+        f"infra errors {result.summary['errors']['infra_events']}"
+    )
+    print(
+        f"results: {Path(args.out) / 'summary.md'}, {Path(args.out) / 'plot.png'}, {Path(args.out) / 'episodes.jsonl'}"
+    )
 
 
 if __name__ == "__main__":

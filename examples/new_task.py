@@ -14,6 +14,7 @@ the command line, `--import-module` imports it first:
     PYTHONPATH=examples r1ci list --import-module new_task --task DigitSum
     PYTHONPATH=examples r1ci bench --import-module new_task --tasks DigitSum --agent oracle --env-option digits=12
 """
+
 from __future__ import annotations
 
 import argparse
@@ -89,8 +90,10 @@ def main() -> None:
         (out / name).unlink(missing_ok=True)
     result = run_bench(args.agent, out=out, tasks=["DigitSum"], n=args.n, sandbox=args.sandbox, concurrency=4)
     overall = result.summary["overall"]
-    print(f"{args.agent} on DigitSum: accuracy {100 * overall['accuracy']:.1f} % over {overall['episodes']} episodes "
-          f"({result.seconds:.1f} s); see {out / 'summary.md'} and {out / 'plot.png'}")
+    print(
+        f"{args.agent} on DigitSum: accuracy {100 * overall['accuracy']:.1f} % over {overall['episodes']} episodes "
+        f"({result.seconds:.1f} s); see {out / 'summary.md'} and {out / 'plot.png'}"
+    )
 
 
 if __name__ == "__main__":

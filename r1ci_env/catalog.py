@@ -6,6 +6,7 @@ count), for `r1ci list` and for the generated docs/tasks.md.
 A suite lists frozen names (see `suites`); asking for a suite some of whose tasks are not registered
 raises `UnregisteredTasks` naming them, rather than printing part of the suite.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -77,9 +78,18 @@ def rows(suite_name: str | None = None, *, count_questions: bool = True) -> list
                 questions = spec.make().num_questions()
             except DataError:
                 known = False
-        result.append(TaskRow(id=env_id(name), name=name, source=spec.source, category=spec.category,
-                              split=suites.split_of(name), checker=spec.checker, questions=questions,
-                              questions_known=known))
+        result.append(
+            TaskRow(
+                id=env_id(name),
+                name=name,
+                source=spec.source,
+                category=spec.category,
+                split=suites.split_of(name),
+                checker=spec.checker,
+                questions=questions,
+                questions_known=known,
+            )
+        )
     return result
 
 
@@ -106,7 +116,7 @@ def render_json(table: list[TaskRow]) -> str:
 # Data defects and answer rules handled per task, beyond what every task does (docs/tasks.md, "notes").
 NOTES: dict[str, str] = {
     "Game2048": "generated puzzles are redrawn until the answer differs from the input grid; official set: "
-                "147 of 200 answers equal the input grid (labelled `metadata[\"no_op\"]`)",
+    '147 of 200 answers equal the input grid (labelled `metadata["no_op"]`)',
     "LogicalPuzzle": "official set: the 24 puzzles without a valid selection are skipped (176 served)",
     "Mahjong": "official set: the 12 games holding non-letter cards (`[`, `\\`) are skipped (188 served)",
     "MathGeometry": "no decimal where the problem asks for a common fraction; `0.5\\%` is not 1/2",
@@ -138,10 +148,15 @@ def _reward(row: TaskRow) -> str:
 
 
 def _markdown_table(table: list[TaskRow]) -> list[str]:
-    lines = ["| id | source | category | split | checker | reward | questions | notes |",
-             "|---|---|---|---|---|---|---|---|"]
-    lines += [f"| `{r.id}` | {r.source} | {r.category} | {r.split} | {r.checker} | {_reward(r)} | "
-              f"{_questions_text(r)} | {_notes(r)} |" for r in table]
+    lines = [
+        "| id | source | category | split | checker | reward | questions | notes |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| `{r.id}` | {r.source} | {r.category} | {r.split} | {r.checker} | {_reward(r)} | "
+        f"{_questions_text(r)} | {_notes(r)} |"
+        for r in table
+    ]
     return lines
 
 
@@ -180,12 +195,12 @@ def render_markdown() -> str:
         "",
         "## Reward",
         "",
-        "Every task's reward is 1.0 for a correct final answer and 0.0 otherwise (column \"reward\"). "
+        'Every task\'s reward is 1.0 for a correct final answer and 0.0 otherwise (column "reward"). '
         "Before a checker sees the answer, one shared layer (`r1ci_env/tasks/answers.py`) removes what a "
         "careful grader ignores when it wraps the whole answer: `\\boxed{}`, `$...$`, `**...**`, a leading "
-        "\"Answer:\" or \"The final answer is\". Reasoning-Gym tasks reward 1.0 only when RG's own score is "
+        '"Answer:" or "The final answer is". Reasoning-Gym tasks reward 1.0 only when RG\'s own score is '
         "1.0, after screens that refuse non-answers some RG scorers accept (NaN, hedges such as "
-        "\"41 or 42\", padding, lists or code around the answer, moves picked out of free text); "
+        '"41 or 42", padding, lists or code around the answer, moves picked out of free text); '
         "`partial_credit=True` makes the reward RG's own score (partial credit included) and "
         "`task.partial_score(answer, instance)` gives it beside the binary reward. "
         "tests/test_reward_hacking.py submits a battery of such non-answers to every task.",
@@ -215,7 +230,7 @@ def render_markdown() -> str:
         "",
         "## Default knobs",
         "",
-        "What `gym.make(id)` uses when no knob is given (`info[\"difficulty\"]` reports the same).",
+        'What `gym.make(id)` uses when no knob is given (`info["difficulty"]` reports the same).',
         "",
         *_knobs_table(paper + extra),
         "",
@@ -245,8 +260,11 @@ def list_command(args: argparse.Namespace) -> int:
     sys.stdout.write(render_json(table) if args.json else render_text(table))
     unknown = [row.name for row in table if not row.questions_known]
     if unknown:
-        print(f"r1ci list: the data of {', '.join(unknown)} is not in the data directory and could not be "
-              "downloaded, so their question counts are unknown (set R1CI_DATA_DIR)", file=sys.stderr)
+        print(
+            f"r1ci list: the data of {', '.join(unknown)} is not in the data directory and could not be "
+            "downloaded, so their question counts are unknown (set R1CI_DATA_DIR)",
+            file=sys.stderr,
+        )
     return 0
 
 

@@ -1,5 +1,6 @@
 """The one loader for data-backed tasks: find a file in the data directory, or download it once from
 its public source into that directory, always checking a pinned SHA-256."""
+
 from __future__ import annotations
 
 import hashlib

@@ -25,6 +25,7 @@ observation it produced, None on the final turn); `env.transcript` is the prompt
 
 See docs/protocol.md for every edge case.
 """
+
 from __future__ import annotations
 
 import numbers
@@ -121,8 +122,9 @@ class CodeInterpreterEnv(gym.Env[str, str]):
         self._end_session()
         instance_seed = seed if seed is not None else int(self.np_random.integers(0, 2**31 - 1))
         self.instance = self.task.generate(instance_seed)
-        prompt = protocol.render_prompt(self.instance.question, self.prompt_template, self.max_code_calls,
-                                        self.stateful)
+        prompt = protocol.render_prompt(
+            self.instance.question, self.prompt_template, self.max_code_calls, self.stateful
+        )
         self._parts = [prompt]
         self._turns = []
         self._code_calls = 0
@@ -211,8 +213,9 @@ class CodeInterpreterEnv(gym.Env[str, str]):
             "code_calls": self._code_calls,
         }
 
-    def _step_info(self, dropped: int, result: ExecResult | None, answer: str | None,
-                   correct: bool | None) -> dict[str, Any]:
+    def _step_info(
+        self, dropped: int, result: ExecResult | None, answer: str | None, correct: bool | None
+    ) -> dict[str, Any]:
         info = {**self._info(), "answer": answer, "correct": correct, "dropped_chars": dropped}
         if result is not None:
             info["exec_result"] = result.to_dict()
@@ -256,8 +259,9 @@ def _resolve_task(task: str | Task, knobs: dict[str, Any]) -> tuple[Task, dict[s
     return task, labels
 
 
-def _check_settings(sandbox: str | Sandbox, max_code_calls: int, timeout: float,
-                    max_observation_chars: int, render_mode: str | None) -> None:
+def _check_settings(
+    sandbox: str | Sandbox, max_code_calls: int, timeout: float, max_observation_chars: int, render_mode: str | None
+) -> None:
     """Reject bad settings at construction rather than in the middle of an episode."""
     if not isinstance(sandbox, Sandbox) and sandbox not in BACKENDS:
         raise ValueError(f"sandbox must be a Sandbox or one of {', '.join(BACKENDS)}; got {sandbox!r}")

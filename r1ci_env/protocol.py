@@ -9,10 +9,11 @@ the observation format and action sanitising. No I/O here; `r1ci_env.env` applie
 - The final answer is the content of the last `<<<...>>>` outside code blocks, stripped.
 - Program output comes back as `"\\nCode Execution Results:\\n" + output + "\\n"`.
 """
+
 from __future__ import annotations
 
 import re
-from typing import Iterator
+from collections.abc import Iterator
 
 from .sandbox.base import ExecResult
 
@@ -96,8 +97,12 @@ def prompt_template(template_or_style: str) -> str:
     return template_or_style
 
 
-def render_prompt(question: str, template_or_style: str = DEFAULT_PROMPT_STYLE,
-                  max_code_calls: int = DEFAULT_MAX_CODE_CALLS, stateful: bool = False) -> str:
+def render_prompt(
+    question: str,
+    template_or_style: str = DEFAULT_PROMPT_STYLE,
+    max_code_calls: int = DEFAULT_MAX_CODE_CALLS,
+    stateful: bool = False,
+) -> str:
     """The first prompt of an episode.
 
     Placeholders are replaced with `str.replace`, not `str.format`, because questions contain braces;
@@ -123,7 +128,7 @@ def extract_code(text: str) -> tuple[str | None, str, int]:
     if close < 0:
         return None, text, 0
     end = close + len(FENCE)
-    return text[match.end():close], text[:end], len(text) - end
+    return text[match.end() : close], text[:end], len(text) - end
 
 
 def _outside_code(text: str) -> Iterator[str]:
@@ -134,7 +139,7 @@ def _outside_code(text: str) -> Iterator[str]:
         if match is None:
             yield text[pos:]
             return
-        yield text[pos:match.start()]
+        yield text[pos : match.start()]
         close = text.find(FENCE, match.end())
         if close < 0:
             return
@@ -159,7 +164,7 @@ def _markers(segment: str) -> Iterator[str]:
         end = run + len(_ANSWER_CLOSE)
         while end < len(segment) and segment[end] == ">":
             end += 1
-        yield segment[start + len(_ANSWER_OPEN):end - len(_ANSWER_CLOSE)]
+        yield segment[start + len(_ANSWER_OPEN) : end - len(_ANSWER_CLOSE)]
         pos = end
 
 
@@ -202,11 +207,12 @@ def _cut_middle(text: str, budget: int) -> str:
     head = keep // 2
     tail = keep - head
     marker = f"\n...[{len(text) - keep} characters omitted]...\n"
-    return text[:head] + marker + text[len(text) - tail:]
+    return text[:head] + marker + text[len(text) - tail :]
 
 
-def format_observation(result: ExecResult, max_chars: int = DEFAULT_MAX_OBSERVATION_CHARS,
-                       *, timeout: float | None = None) -> str:
+def format_observation(
+    result: ExecResult, max_chars: int = DEFAULT_MAX_OBSERVATION_CHARS, *, timeout: float | None = None
+) -> str:
     """What the model sees after a run: `"\\nCode Execution Results:\\n" + output + "\\n"`.
 
     The output is stdout, then stderr, then a timeout line (naming `timeout`, else the measured

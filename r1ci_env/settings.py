@@ -1,4 +1,5 @@
 """Process-wide settings read from the environment, with the defaults users get when nothing is set."""
+
 from __future__ import annotations
 
 import os

@@ -5,6 +5,7 @@ a whitelist of characters (never arbitrary Unicode), and its shared-memory vecto
 returns `'000...'`. This space accepts every `str` of at most `max_length` characters. It is not
 flattenable, so `AsyncVectorEnv` needs `shared_memory=False` (it fails loudly otherwise).
 """
+
 from __future__ import annotations
 
 import string

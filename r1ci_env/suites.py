@@ -27,12 +27,13 @@ while their family members were training tasks; rule 2 keeps every other test ta
 Suites: "paper", "train", "test", one per source ("symbench", "bbh", "reasoning_gym"), one per
 category ("execution", "planning", "reasoning"), and "extra".
 """
+
 from __future__ import annotations
 
 import random
 
-from .tasks.reasoning_gym import EXTRA_DATASETS, PAPER_DATASETS
 from .tasks.reasoning_gym import DATASETS as RG_DATASETS
+from .tasks.reasoning_gym import EXTRA_DATASETS, PAPER_DATASETS
 from .tasks.reasoning_gym import task_name as rg_task_name
 
 SPLIT_SEED = 20250527  # the R1-Code-Interpreter paper's arXiv submission date (2505.21668)
@@ -81,18 +82,44 @@ SYMBENCH: tuple[str, ...] = tuple(SYMBENCH_CATEGORIES)
 
 # CodeSteer's unseen (held-out) SymBench tasks.
 SYMBENCH_TEST: tuple[str, ...] = (
-    "Letters", "EightQueens", "NumberMultiply", "Cryptanalysis", "StringSplitting",
-    "CombinatorialCalculation", "SynthesisDecomposition", "Game2048", "PermutationsCombinations",
+    "Letters",
+    "EightQueens",
+    "NumberMultiply",
+    "Cryptanalysis",
+    "StringSplitting",
+    "CombinatorialCalculation",
+    "SynthesisDecomposition",
+    "Game2048",
+    "PermutationsCombinations",
 )
 
 BBH_SUBTASKS: tuple[str, ...] = (
-    "boolean_expressions", "causal_judgement", "date_understanding", "disambiguation_qa", "dyck_languages",
-    "formal_fallacies", "geometric_shapes", "hyperbaton", "logical_deduction_five_objects",
-    "logical_deduction_seven_objects", "logical_deduction_three_objects", "movie_recommendation",
-    "multistep_arithmetic_two", "navigate", "object_counting", "penguins_in_a_table",
-    "reasoning_about_colored_objects", "ruin_names", "salient_translation_error_detection", "snarks",
-    "sports_understanding", "temporal_sequences", "tracking_shuffled_objects_five_objects",
-    "tracking_shuffled_objects_seven_objects", "tracking_shuffled_objects_three_objects", "web_of_lies",
+    "boolean_expressions",
+    "causal_judgement",
+    "date_understanding",
+    "disambiguation_qa",
+    "dyck_languages",
+    "formal_fallacies",
+    "geometric_shapes",
+    "hyperbaton",
+    "logical_deduction_five_objects",
+    "logical_deduction_seven_objects",
+    "logical_deduction_three_objects",
+    "movie_recommendation",
+    "multistep_arithmetic_two",
+    "navigate",
+    "object_counting",
+    "penguins_in_a_table",
+    "reasoning_about_colored_objects",
+    "ruin_names",
+    "salient_translation_error_detection",
+    "snarks",
+    "sports_understanding",
+    "temporal_sequences",
+    "tracking_shuffled_objects_five_objects",
+    "tracking_shuffled_objects_seven_objects",
+    "tracking_shuffled_objects_three_objects",
+    "web_of_lies",
     "word_sorting",
 )
 BBH: tuple[str, ...] = tuple(f"bbh.{subtask}" for subtask in BBH_SUBTASKS)
@@ -103,25 +130,52 @@ EXTRA: tuple[str, ...] = tuple(rg_task_name(dataset) for dataset in EXTRA_DATASE
 FAMILIES: tuple[tuple[str, ...], ...] = (
     ("GSMHard", "rg.gsm_symbolic"),  # GSM8K problems, re-numbered (GSM-Hard) or re-templated (RG)
     ("rg.arc_1d", "rg.arc_agi", "rg.rearc"),  # the ARC prompt; arc_agi and rearc share task ids
-    ("bbh.logical_deduction_five_objects", "bbh.logical_deduction_seven_objects",
-     "bbh.logical_deduction_three_objects"),
-    ("bbh.tracking_shuffled_objects_five_objects", "bbh.tracking_shuffled_objects_seven_objects",
-     "bbh.tracking_shuffled_objects_three_objects"),
+    (
+        "bbh.logical_deduction_five_objects",
+        "bbh.logical_deduction_seven_objects",
+        "bbh.logical_deduction_three_objects",
+    ),
+    (
+        "bbh.tracking_shuffled_objects_five_objects",
+        "bbh.tracking_shuffled_objects_seven_objects",
+        "bbh.tracking_shuffled_objects_three_objects",
+    ),
     ("rg.intermediate_integration", "rg.polynomial_multiplication", "rg.simple_integration"),  # one template
     ("rg.chain_sum", "rg.decimal_chain_sum"),  # one template
 )
 
 # Drawn once with `draw_test_split()` and frozen (tests/test_suites.py re-derives them).
 BBH_TEST: tuple[str, ...] = (
-    "bbh.reasoning_about_colored_objects", "bbh.ruin_names", "bbh.sports_understanding",
-    "bbh.tracking_shuffled_objects_five_objects", "bbh.tracking_shuffled_objects_seven_objects",
-    "bbh.tracking_shuffled_objects_three_objects", "bbh.web_of_lies",
+    "bbh.reasoning_about_colored_objects",
+    "bbh.ruin_names",
+    "bbh.sports_understanding",
+    "bbh.tracking_shuffled_objects_five_objects",
+    "bbh.tracking_shuffled_objects_seven_objects",
+    "bbh.tracking_shuffled_objects_three_objects",
+    "bbh.web_of_lies",
 )
 RG_TEST: tuple[str, ...] = (
-    "rg.arc_1d", "rg.arc_agi", "rg.bf", "rg.circuit_logic", "rg.count_primes", "rg.course_schedule",
-    "rg.emoji_mystery", "rg.family_relationships", "rg.figlet_font", "rg.futoshiki", "rg.knight_swap",
-    "rg.modulo_grid", "rg.palindrome_partitioning", "rg.quantum_lock", "rg.ransom_note", "rg.rearc",
-    "rg.rectangle_count", "rg.rubiks_cube", "rg.rush_hour", "rg.simple_equations", "rg.tower_of_hanoi",
+    "rg.arc_1d",
+    "rg.arc_agi",
+    "rg.bf",
+    "rg.circuit_logic",
+    "rg.count_primes",
+    "rg.course_schedule",
+    "rg.emoji_mystery",
+    "rg.family_relationships",
+    "rg.figlet_font",
+    "rg.futoshiki",
+    "rg.knight_swap",
+    "rg.modulo_grid",
+    "rg.palindrome_partitioning",
+    "rg.quantum_lock",
+    "rg.ransom_note",
+    "rg.rearc",
+    "rg.rectangle_count",
+    "rg.rubiks_cube",
+    "rg.rush_hour",
+    "rg.simple_equations",
+    "rg.tower_of_hanoi",
 )
 
 PAPER: tuple[str, ...] = SYMBENCH + BBH + REASONING_GYM
@@ -143,8 +197,10 @@ _SUITES: dict[str, tuple[str, ...]] = {
     "symbench": SYMBENCH,
     "bbh": BBH,
     "reasoning_gym": REASONING_GYM,
-    **{category: tuple(name for name in PAPER if CATEGORIES[name] == category)
-       for category in ("execution", "planning", "reasoning")},
+    **{
+        category: tuple(name for name in PAPER if CATEGORIES[name] == category)
+        for category in ("execution", "planning", "reasoning")
+    },
     "extra": EXTRA,
 }
 
@@ -154,12 +210,15 @@ def family_of(name: str) -> tuple[str, ...]:
     return next((family for family in FAMILIES if name in family), (name,))
 
 
-def draw_test_split(bbh_names: list[str] | tuple[str, ...], rg_names: list[str] | tuple[str, ...],
-                    seed: int = SPLIT_SEED) -> tuple[list[str], list[str]]:
+def draw_test_split(
+    bbh_names: list[str] | tuple[str, ...], rg_names: list[str] | tuple[str, ...], seed: int = SPLIT_SEED
+) -> tuple[list[str], list[str]]:
     """The split rule for the drawn part: (BBH test names, RG test names), each sorted."""
     fixed_train = set(SYMBENCH) - set(SYMBENCH_TEST)
-    return (_draw_families(bbh_names, BBH_TEST_COUNT, fixed_train, seed),
-            _draw_families(rg_names, RG_TEST_COUNT, fixed_train, seed))
+    return (
+        _draw_families(bbh_names, BBH_TEST_COUNT, fixed_train, seed),
+        _draw_families(rg_names, RG_TEST_COUNT, fixed_train, seed),
+    )
 
 
 def _draw_families(names: list[str] | tuple[str, ...], count: int, fixed_train: set[str], seed: int) -> list[str]:
@@ -191,7 +250,7 @@ def suite(name: str) -> list[str]:
 
 
 def split_of(name: str) -> str:
-    """"test" for the paper suite's test tasks, "extra" for the tasks of suite "extra", and "train"
+    """ "test" for the paper suite's test tasks, "extra" for the tasks of suite "extra", and "train"
     for everything else (the paper suite's training tasks and tasks outside every suite)."""
     if name in _TEST_SET:
         return "test"

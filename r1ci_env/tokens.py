@@ -21,12 +21,14 @@ tokenizer's shared backend, so concurrent prompt encodes on the same object woul
 tokens. Observations therefore go through a private copy of the tokenizer that splits permanently
 (`plain_text_tokenizer`), and the shared one is never switched.
 """
+
 from __future__ import annotations
 
 import copy
 import threading
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from . import protocol
 
@@ -54,7 +56,8 @@ def encode_prompt(tokenizer: Any, prompt: str, system_prompt: str | None = None)
     """The prompt ids: the chat template applied ONCE to [system], user=`prompt`, with the assistant
     header (`add_generation_prompt=True`). The whole episode then continues that message."""
     messages = ([{"role": "system", "content": system_prompt}] if system_prompt else []) + [
-        {"role": "user", "content": prompt}]
+        {"role": "user", "content": prompt}
+    ]
     text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
     return list(tokenizer(text, add_special_tokens=False, split_special_tokens=False)["input_ids"])
 
@@ -62,8 +65,7 @@ def encode_prompt(tokenizer: Any, prompt: str, system_prompt: str | None = None)
 def encode_observation(tokenizer: Any, text: str) -> list[int]:
     """An observation's ids, tokenized once as plain text: a program that prints `<|im_end|>` gets the
     characters, not the special token."""
-    return list(plain_text_tokenizer(tokenizer)(text, add_special_tokens=False,
-                                                split_special_tokens=True)["input_ids"])
+    return list(plain_text_tokenizer(tokenizer)(text, add_special_tokens=False, split_special_tokens=True)["input_ids"])
 
 
 def encode_text(tokenizer: Any, text: str) -> list[int]:
@@ -82,7 +84,7 @@ def stop_token_ids(tokenizer: Any, model: Any = None) -> list[int]:
         if token in vocab:
             ids.add(int(vocab[token]))
     eos = getattr(getattr(model, "generation_config", None), "eos_token_id", None)
-    for value in ([eos] if isinstance(eos, int) else list(eos or [])):
+    for value in [eos] if isinstance(eos, int) else list(eos or []):
         ids.add(int(value))
     return sorted(ids)
 
@@ -117,8 +119,10 @@ class EpisodeRecord:
 
     def __post_init__(self) -> None:
         if not (len(self.input_ids) == len(self.loss_mask) == len(self.logprobs)):
-            raise ValueError(f"record lengths differ: ids {len(self.input_ids)}, mask {len(self.loss_mask)}, "
-                             f"logprobs {len(self.logprobs)}")
+            raise ValueError(
+                f"record lengths differ: ids {len(self.input_ids)}, mask {len(self.loss_mask)}, "
+                f"logprobs {len(self.logprobs)}"
+            )
 
     def __len__(self) -> int:
         return len(self.input_ids)
@@ -140,7 +144,7 @@ class EpisodeRecord:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "EpisodeRecord":
+    def from_dict(cls, data: dict[str, Any]) -> EpisodeRecord:
         data = dict(data)
         data["spans"] = [tuple(span) for span in data.get("spans", [])]
         return cls(**data)
@@ -183,13 +187,28 @@ class TrajectoryBuilder:
         """A snapshot of the trajectory as an `EpisodeRecord`."""
         if stop_reason is None:
             stop_reason = self.stop_reasons[-1] if self.stop_reasons else ""
-        return EpisodeRecord(list(self.input_ids), list(self.loss_mask), list(self.logprobs), float(reward),
-                             stop_reason, self.prompt_length, list(self.spans), dict(meta))
+        return EpisodeRecord(
+            list(self.input_ids),
+            list(self.loss_mask),
+            list(self.logprobs),
+            float(reward),
+            stop_reason,
+            self.prompt_length,
+            list(self.spans),
+            dict(meta),
+        )
 
 
-def assemble_turns(tokenizer: Any, prompt: str, turns: Iterable[tuple[str, str | None]], *,
-                   stop_token_id: int | None = None, system_prompt: str | None = None,
-                   reward: float = 1.0, **meta: Any) -> EpisodeRecord:
+def assemble_turns(
+    tokenizer: Any,
+    prompt: str,
+    turns: Iterable[tuple[str, str | None]],
+    *,
+    stop_token_id: int | None = None,
+    system_prompt: str | None = None,
+    reward: float = 1.0,
+    **meta: Any,
+) -> EpisodeRecord:
     """An SFT example from text: the prompt, then per turn (model text, observation text or None).
 
     Each model text is tokenized on its own (`encode_text`) and each observation once

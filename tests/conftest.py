@@ -1,4 +1,5 @@
 """Shared fixtures: the data directory, one-thread torch, and a real Docker sandbox pool."""
+
 from __future__ import annotations
 
 import os

@@ -9,6 +9,7 @@ where `pip install --dry-run` shows the engine changes none of r1ci's installed 
 
     python tests/engine_venvs.py build trl verl openenv   # the tests call build() on demand in CI
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,8 +27,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-CACHE = Path(os.environ.get("R1CI_VENV_CACHE")
-             or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "r1ci" / "venvs")
+CACHE = Path(
+    os.environ.get("R1CI_VENV_CACHE")
+    or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "r1ci" / "venvs"
+)
 STAMP = "r1ci-venv-complete.json"
 # The engine venvs install r1ci's core only (gymnasium, numpy, tqdm, docker SDK); never torch pins of ours.
 CORE_REQUIREMENTS = ["gymnasium>=1.2,<1.5", "numpy>=1.26", "tqdm", "docker>=7.1,<8"]
@@ -55,8 +58,9 @@ class Engine:
         return reqs
 
     def path(self) -> Path:
-        key = hashlib.sha256(json.dumps([self.isolated, sys.version_info[:2], self.all_requirements()])
-                             .encode()).hexdigest()[:10]
+        key = hashlib.sha256(
+            json.dumps([self.isolated, sys.version_info[:2], self.all_requirements()]).encode()
+        ).hexdigest()[:10]
         return CACHE / f"{self.name}-{self.version}-{key}"
 
 
@@ -92,8 +96,9 @@ def build(name: str, log=print) -> tuple[Path, float]:
             venv.EnvBuilder(with_pip=True, system_site_packages=not engine.isolated, symlinks=True).create(path)
             pip = [str(python_of(path)), "-m", "pip", "install", "-q", "--progress-bar", "off"]
             subprocess.run([*pip, *engine.all_requirements()], check=True)
-            (path / STAMP).write_text(json.dumps({"requirements": engine.all_requirements(),
-                                                  "seconds": round(time.monotonic() - started, 1)}))
+            (path / STAMP).write_text(
+                json.dumps({"requirements": engine.all_requirements(), "seconds": round(time.monotonic() - started, 1)})
+            )
     return python_of(path), time.monotonic() - started
 
 
@@ -107,8 +112,10 @@ def require(name: str) -> Path:
         return python
     if os.environ.get("CI") or os.environ.get("R1CI_BUILD_ENGINE_VENVS") == "1":
         return build(name, log=lambda line: print(line, file=sys.stderr))[0]
-    pytest.skip(f"the {name} venv is not built; run `python tests/engine_venvs.py build {name}` "
-                "(or set R1CI_BUILD_ENGINE_VENVS=1)")
+    pytest.skip(
+        f"the {name} venv is not built; run `python tests/engine_venvs.py build {name}` "
+        "(or set R1CI_BUILD_ENGINE_VENVS=1)"
+    )
 
 
 def run_script(name: str, script: str, *args: str, timeout: float = 600) -> dict:
@@ -117,10 +124,21 @@ def run_script(name: str, script: str, *args: str, timeout: float = 600) -> dict
     import pytest
 
     python = require(name)
-    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1",
-           "TOKENIZERS_PARALLELISM": "false"}
-    proc = subprocess.run([str(python), str(REPO / "tests" / "engine_scripts" / script), *args], cwd=REPO,
-                          env=env, capture_output=True, text=True, timeout=timeout)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "OMP_NUM_THREADS": "1",
+        "HF_HUB_OFFLINE": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+    }
+    proc = subprocess.run(
+        [str(python), str(REPO / "tests" / "engine_scripts" / script), *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     if proc.returncode != 0:
         pytest.fail(f"{script} in the {name} venv exited {proc.returncode}:\n{proc.stderr[-4000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])

@@ -6,6 +6,7 @@ answer. Shared by tests/test_reward_hacking.py and its audit mode:
 
 prints, per task, every battery entry whose score is wrong, then the counts per defect class.
 """
+
 from __future__ import annotations
 
 import re
@@ -27,10 +28,10 @@ def wrong_variant(right: str) -> str:
     for index in range(len(right) - 1, -1, -1):
         char = right[index]
         if char.isdigit():
-            return right[:index] + str((int(char) + 1) % 10) + right[index + 1:]
+            return right[:index] + str((int(char) + 1) % 10) + right[index + 1 :]
         if char.isalpha():
             other = "b" if char.lower() == "a" else "a"
-            return right[:index] + (other.upper() if char.isupper() else other) + right[index + 1:]
+            return right[:index] + (other.upper() if char.isupper() else other) + right[index + 1 :]
     return right + "1"
 
 
@@ -38,24 +39,31 @@ def non_answers(instance: Instance, right: str) -> dict[str, str]:
     """Name -> answer for the non-answers, each of which must score 0.0."""
     wrong = wrong_variant(right)
     battery = {f"not-a-number {text}": text for text in NOT_A_NUMBER}
-    battery.update({
-        "empty": "",
-        "hedge right-or-wrong": f"{right} or {wrong}",
-        "hedge wrong-or-right": f"{wrong} or {right}",
-        "padding words": f"{right} because I checked it",
-        "padding sentence": f"{right}\nI am not sure about this.",
-        "padding punctuation": f"{right} ...!!",
-        "padding prefix": f">> {right}",
-        "list [right, wrong]": f"[{right}, {wrong}]",
-        "list wrong, right": f"{wrong}, {right}",
-        "code printing it": f"print({right!r})",
-        "question echoed": instance.question,
-    })
+    battery.update(
+        {
+            "empty": "",
+            "hedge right-or-wrong": f"{right} or {wrong}",
+            "hedge wrong-or-right": f"{wrong} or {right}",
+            "padding words": f"{right} because I checked it",
+            "padding sentence": f"{right}\nI am not sure about this.",
+            "padding punctuation": f"{right} ...!!",
+            "padding prefix": f">> {right}",
+            "list [right, wrong]": f"[{right}, {wrong}]",
+            "list wrong, right": f"{wrong}, {right}",
+            "code printing it": f"print({right!r})",
+            "question echoed": instance.question,
+        }
+    )
     if _NUMBER.fullmatch(right.strip()) and any(digit in right for digit in "123456789"):
         number = right.strip()  # wrong numbers made of the right one's digits
-        battery.update({"number with a digit before it": f"1{number}", "number divided": f"{number}/7",
-                        "number with thousands": f"{number},000",
-                        "number negated": number[1:] if number.startswith("-") else f"-{number}"})
+        battery.update(
+            {
+                "number with a digit before it": f"1{number}",
+                "number divided": f"{number}/7",
+                "number with thousands": f"{number},000",
+                "number negated": number[1:] if number.startswith("-") else f"-{number}",
+            }
+        )
     examples = {EXAMPLE_ANSWER, *_EXAMPLE.findall(instance.question)}
     for example in sorted(examples):
         if normalise_answer(example) != normalise_answer(right):

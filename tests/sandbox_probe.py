@@ -9,6 +9,7 @@ no extended attributes or ACL, empty, nothing used on its tmpfs), empty /tmp, /d
 and /dev/pts, no SysV IPC object, no socket, a clean environment and descriptor table, the fresh state
 of preloaded modules, and random numbers never seen before.
 """
+
 from __future__ import annotations
 
 import json
@@ -24,7 +25,7 @@ def assert_probe_clean(sandbox) -> None:
     assert result.stdout.strip() == "probe [] True"
 
 
-STATE_PROBE = r'''
+STATE_PROBE = r"""
 import builtins, decimal, gc, json, math, os, random, signal, socket, stat, sys, time, warnings
 import numpy, sympy
 
@@ -101,11 +102,21 @@ print(json.dumps({
     },
     'rng': [random.random(), float(numpy.random.rand()), sympy.core.random.rng.random()],
 }))
-'''
+"""
 
 # What the program environment may contain; anything else is a leak (of the host's or a run's).
-ENV_KEYS = {"PATH", "HOME", "TMPDIR", "LANG", "PYTHONIOENCODING", "OMP_NUM_THREADS",
-            "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "MPLBACKEND", "MALLOC_ARENA_MAX"}
+ENV_KEYS = {
+    "PATH",
+    "HOME",
+    "TMPDIR",
+    "LANG",
+    "PYTHONIOENCODING",
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "MPLBACKEND",
+    "MALLOC_ARENA_MAX",
+}
 PI = 3.141592653589793
 OVERFLOW_UID = 65534  # how a slot sees every uid outside its user namespace (root, other slots, keepers)
 HOLD_SECONDS = 0.6  # each probe of `probe_all` keeps its slot this long, so that every slot gets one
@@ -167,8 +178,10 @@ def state_problems(state: dict, baseline: dict | None = None, probes: frozenset[
         problems.append(f"/dev/pts has ptys open: {state['pts']}")
     mode, uid, gid, xattrs, inodes, blocks, _age = state["scratch_inode"]
     if [mode, uid, gid, xattrs, inodes, blocks] != ["0o700", state["uid"], state["uid"], [], 1, 0]:
-        problems.append(f"the scratch directory is not a fresh inode (mode, uid, gid, xattrs, inodes, blocks): "
-                        f"{state['scratch_inode']}")
+        problems.append(
+            f"the scratch directory is not a fresh inode (mode, uid, gid, xattrs, inodes, blocks): "
+            f"{state['scratch_inode']}"
+        )
     if state["tmp_inode"] != ["0o700", state["uid"], []]:
         problems.append(f"/tmp is not a fresh inode: {state['tmp_inode']}")
     ipc = {kind: rows for kind, rows in state["ipc"].items() if rows}
@@ -206,5 +219,6 @@ def baseline_of(states: list[dict]) -> dict:
 def all_problems(states: list[dict], baseline: dict | None = None) -> list[str]:
     """The problems of every slot's probe, each prefixed with its slot."""
     probes = frozenset(state["pid"] for state in states)
-    return [f"slot {state['slot']}: {problem}" for state in states
-            for problem in state_problems(state, baseline, probes)]
+    return [
+        f"slot {state['slot']}: {problem}" for state in states for problem in state_problems(state, baseline, probes)
+    ]

@@ -1,4 +1,5 @@
 """A real `transformers serve` of a local model directory on 127.0.0.1, as a subprocess, for tests."""
+
 from __future__ import annotations
 
 import contextlib
@@ -8,8 +9,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -35,9 +36,25 @@ def transformers_serve(model_dir: str | Path, log_path: Path, startup_s: float =
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
     with open(log_path, "w+") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "transformers.cli.transformers", "serve", str(model_dir), "--host", "127.0.0.1",
-             "--port", str(port), "--device", "cpu", "--log-level", "warning"],
-            stdout=log, stderr=subprocess.STDOUT, env=env)
+            [
+                sys.executable,
+                "-m",
+                "transformers.cli.transformers",
+                "serve",
+                str(model_dir),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--device",
+                "cpu",
+                "--log-level",
+                "warning",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
         try:
             deadline = time.monotonic() + startup_s
             while True:

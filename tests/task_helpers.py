@@ -1,4 +1,5 @@
 """Test helpers for tasks: run a reference solution in-process (fast, for our own trusted code)."""
+
 from __future__ import annotations
 
 import contextlib

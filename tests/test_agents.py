@@ -1,6 +1,7 @@
 """Agents behind one interface: `make_agent` specs and options, the human agent (piped stdin), one agent
 per concurrent episode (`fresh_agent`), the vLLM agent's batching (with a stand-in engine: vLLM is GPU
 only) and `r1ci run` with every spec and prompt style."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -15,8 +16,7 @@ import gymnasium as gym
 import pytest
 
 import r1ci_env  # noqa: F401 - registers the environments
-from agents import (HumanAgent, NullAgent, OracleAgent, fresh_agent, make_agent, parse_agent_spec,
-                    run_episode)
+from agents import HumanAgent, NullAgent, OracleAgent, fresh_agent, make_agent, parse_agent_spec, run_episode
 from agents.openai_agent import OpenAIAgent
 from agents.vllm_agent import INSTALL_HINT
 
@@ -37,20 +37,32 @@ def gold(task: str, seed: int) -> str:
 # ------------------------------------------------------------------------------ specs
 
 
-@pytest.mark.parametrize("spec, parsed", [
-    ("oracle", ("oracle", "")), ("null", ("null", "")), ("human", ("human", "")),
-    ("hf:/models/tiny", ("hf", "/models/tiny")), ("openai:gpt-4o", ("openai", "gpt-4o")),
-    ("openai:org/model:tag", ("openai", "org/model:tag")), ("vllm:Qwen/Qwen2.5-7B", ("vllm", "Qwen/Qwen2.5-7B")),
-    ("OpenAI:m", ("openai", "m")),
-])
+@pytest.mark.parametrize(
+    "spec, parsed",
+    [
+        ("oracle", ("oracle", "")),
+        ("null", ("null", "")),
+        ("human", ("human", "")),
+        ("hf:/models/tiny", ("hf", "/models/tiny")),
+        ("openai:gpt-4o", ("openai", "gpt-4o")),
+        ("openai:org/model:tag", ("openai", "org/model:tag")),
+        ("vllm:Qwen/Qwen2.5-7B", ("vllm", "Qwen/Qwen2.5-7B")),
+        ("OpenAI:m", ("openai", "m")),
+    ],
+)
 def test_parse_agent_spec(spec, parsed):
     assert parse_agent_spec(spec) == parsed
 
 
-@pytest.mark.parametrize("spec, message", [
-    ("gpt4", "unknown agent spec"), ("hf", "needs a model path"), ("openai:", "needs a model name"),
-    ("oracle:x", "takes no argument"),
-])
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        ("gpt4", "unknown agent spec"),
+        ("hf", "needs a model path"),
+        ("openai:", "needs a model name"),
+        ("oracle:x", "takes no argument"),
+    ],
+)
 def test_bad_specs_are_rejected(spec, message):
     with pytest.raises(ValueError, match=message):
         make_agent(spec)
@@ -160,9 +172,28 @@ def test_human_agent_at_end_of_input_ends_the_episode():
 def test_human_plays_through_r1ci_run_with_piped_stdin():
     answer = gold("NumberMultiply", 0)
     typed = f"{FENCE}python\nprint('hello from the human')\n{FENCE}\n.\n<<<{answer}>>>\n"  # EOF ends turn 2
-    done = subprocess.run([sys.executable, "-m", "agents.cli", "run", "--task", "NumberMultiply", "--agent", "human",
-                           "--n", "1", "--sandbox", "local", "--quiet"],
-                          input=typed, capture_output=True, text=True, cwd=REPO, timeout=300)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "agents.cli",
+            "run",
+            "--task",
+            "NumberMultiply",
+            "--agent",
+            "human",
+            "--n",
+            "1",
+            "--sandbox",
+            "local",
+            "--quiet",
+        ],
+        input=typed,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     assert "Code Execution Results:\nhello from the human" in done.stdout
     assert "reward=1.0 code_calls=1" in done.stdout
@@ -171,13 +202,36 @@ def test_human_plays_through_r1ci_run_with_piped_stdin():
 
 def test_human_plays_r1ci_bench_and_sees_the_gold_after_each_episode(tmp_path):
     typed = "I think <<<12>>>\n.\n" * 2
-    done = subprocess.run([sys.executable, "-m", "agents.cli", "bench", "--agent", "human", "--tasks", "NumberMultiply",
-                           "--n", "2", "--sandbox", "local", "--out", str(tmp_path), "--concurrency", "4"],
-                          input=typed, capture_output=True, text=True, cwd=REPO, timeout=300)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "agents.cli",
+            "bench",
+            "--agent",
+            "human",
+            "--tasks",
+            "NumberMultiply",
+            "--n",
+            "2",
+            "--sandbox",
+            "local",
+            "--out",
+            str(tmp_path),
+            "--concurrency",
+            "4",
+        ],
+        input=typed,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     golds = [gold("NumberMultiply", seed) for seed in (0, 1)]
     assert [line for line in done.stdout.splitlines() if line.startswith("----- episode over")] == [
-        f"----- episode over: reward 0, your answer '12', gold '{g}' -----" for g in golds]
+        f"----- episode over: reward 0, your answer '12', gold '{g}' -----" for g in golds
+    ]
     assert "r1ci bench:" not in done.stderr  # no progress bar for a person at the terminal
 
 
@@ -185,8 +239,9 @@ def test_human_plays_r1ci_bench_and_sees_the_gold_after_each_episode(tmp_path):
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "agents.cli", "run", *args], capture_output=True, text=True,
-                          cwd=REPO, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "agents.cli", "run", *args], capture_output=True, text=True, cwd=REPO, timeout=300
+    )
 
 
 BAD_INPUT = [
@@ -204,14 +259,18 @@ BAD_INPUT = [
     (["bench", "--agent", "oracle", "--tasks", "NoSuchTask"], "unknown task 'NoSuchTask'"),
     (["bench", "--agent", "oracle", "--suite", "nosuite"], "unknown suite"),
     (["bench", "--agent", "oracle", "--tasks", "NumberMultiply", "--n", "-2"], "--n must be >= 1"),
-    (["bench", "--agent", "oracle", "--tasks", "NumberMultiply", "--samples-per-question", "0"],
-     "--samples-per-question must be >= 1"),
+    (
+        ["bench", "--agent", "oracle", "--tasks", "NumberMultiply", "--samples-per-question", "0"],
+        "--samples-per-question must be >= 1",
+    ),
     (["bench", "--agent", "oracle", "--tasks", "NumberMultiply", "--concurrency", "0"], "--concurrency must be >= 1"),
     (["bench", "--agent", "hf:./no/such/model", "--tasks", "NumberMultiply"], "no model directory there"),
     (["bench", "--agent", "bogus", "--tasks", "NumberMultiply"], "unknown agent spec"),
     (["bench", "--agent", "oracle", "--tasks", "NumberMultiply", "--agent-option", "x"], "--agent-option wants"),
-    (["bench", "--agent", "oracle", "--tasks", "NumberMultiply", "--env-option", "max_digits=-5"],
-     "cannot make questions for NumberMultiply"),
+    (
+        ["bench", "--agent", "oracle", "--tasks", "NumberMultiply", "--env-option", "max_digits=-5"],
+        "cannot make questions for NumberMultiply",
+    ),
     (["bench", "--agent", "oracle"], "--agent and one of --suite / --tasks are required"),
     (["bench", "--report-only"], "--report-only needs --out"),
     (["list", "--task", "NoSuchTask"], "unknown task 'NoSuchTask'"),
@@ -223,8 +282,9 @@ def test_bad_input_gives_one_line_and_a_non_zero_exit(argv, message, capsys, tmp
     from agents.cli import main
 
     extra = ["--sandbox", "local"] if argv[0] != "list" and "--report-only" not in argv else []
-    extra += ["--out", str(tmp_path / "out"), "--no-progress"] if argv[0] == "bench" and "--report-only" not in argv \
-        else []
+    extra += (
+        ["--out", str(tmp_path / "out"), "--no-progress"] if argv[0] == "bench" and "--report-only" not in argv else []
+    )
     status = main(argv + extra)
     captured = capsys.readouterr()
     lines = captured.err.strip().splitlines()
@@ -234,14 +294,29 @@ def test_bad_input_gives_one_line_and_a_non_zero_exit(argv, message, capsys, tmp
 
 
 def test_gym_ids_version_and_defaults_in_help():
-    done = run_cli("--task", "r1ci/NumberMultiply-v0", "--agent", "oracle", "--n", "1", "--sandbox", "local",
-                   "--quiet", "--env-option", "max_digits=2", "--env-option", "min_digits=2")
+    done = run_cli(
+        "--task",
+        "r1ci/NumberMultiply-v0",
+        "--agent",
+        "oracle",
+        "--n",
+        "1",
+        "--sandbox",
+        "local",
+        "--quiet",
+        "--env-option",
+        "max_digits=2",
+        "--env-option",
+        "min_digits=2",
+    )
     assert done.returncode == 0 and "reward=1.0" in done.stdout and "gold=" in done.stdout, done.stderr
-    version = subprocess.run([sys.executable, "-m", "agents.cli", "--version"], capture_output=True, text=True,
-                             cwd=REPO, timeout=120)
+    version = subprocess.run(
+        [sys.executable, "-m", "agents.cli", "--version"], capture_output=True, text=True, cwd=REPO, timeout=120
+    )
     assert version.returncode == 0 and version.stdout.startswith("r1ci ")
-    helped = subprocess.run([sys.executable, "-m", "agents.cli", "bench", "--help"], capture_output=True, text=True,
-                            cwd=REPO, timeout=120)
+    helped = subprocess.run(
+        [sys.executable, "-m", "agents.cli", "bench", "--help"], capture_output=True, text=True, cwd=REPO, timeout=120
+    )
     assert "(default: 20)" in helped.stdout and "(default: code_interpreter)" in helped.stdout
 
 
@@ -260,13 +335,25 @@ def test_list_task_shows_knobs_defaults_and_an_example(capsys):
 
 
 def test_r1ci_run_prompt_styles_and_bad_specs():
-    done = run_cli("--task", "NumberMultiply", "--agent", "oracle", "--n", "1", "--sandbox", "local",
-                   "--prompt-style", "text_only")
+    done = run_cli(
+        "--task", "NumberMultiply", "--agent", "oracle", "--n", "1", "--sandbox", "local", "--prompt-style", "text_only"
+    )
     assert done.returncode == 0, done.stderr
     # text_only allows no code: the oracle's block is not run, the episode is cut, reward 0.
     assert "reward=0.0 code_calls=0" in done.stdout and "Do not write or run any code" in done.stdout
-    done = run_cli("--task", "NumberMultiply", "--agent", "oracle", "--n", "1", "--sandbox", "local", "--quiet",
-                   "--prompt-style", "code_always")
+    done = run_cli(
+        "--task",
+        "NumberMultiply",
+        "--agent",
+        "oracle",
+        "--n",
+        "1",
+        "--sandbox",
+        "local",
+        "--quiet",
+        "--prompt-style",
+        "code_always",
+    )
     assert done.returncode == 0 and "reward=1.0 code_calls=1" in done.stdout
     done = run_cli("--task", "NumberMultiply", "--agent", "gpt5", "--sandbox", "local")
     assert done.returncode == 2 and "unknown agent spec" in done.stderr

@@ -1,6 +1,7 @@
 """`r1ci bench`: output files and their fields, resume after a kill, infrastructure errors retried and
 reported apart (never scored), the hf agent in-process, and the oracle at 100 % on the test suite
 through the Docker sandbox beside the published references."""
+
 from __future__ import annotations
 
 import csv
@@ -26,17 +27,51 @@ from r1ci_env.tasks import task_names
 
 REPO = Path(__file__).resolve().parent.parent
 FILES = ("episodes.jsonl", "errors.jsonl", "summary.md", "summary.csv", "plot.png", "manifest.json")
-EPISODE_FIELDS = {"task", "seed", "sample", "sampling_seed", "instance_id", "prompt", "turns", "reward", "correct",
-                  "answer", "gold", "metadata", "conversation", "prompt_tokens", "completion_tokens", "code_calls",
-                  "num_turns", "terminated", "truncated", "exec_errors", "exec_timeouts", "category", "source", "split",
-                  "agent", "prompt_style", "attempts", "started_at", "seconds", "seconds_agent", "seconds_env"}
+EPISODE_FIELDS = {
+    "task",
+    "seed",
+    "sample",
+    "sampling_seed",
+    "instance_id",
+    "prompt",
+    "turns",
+    "reward",
+    "correct",
+    "answer",
+    "gold",
+    "metadata",
+    "conversation",
+    "prompt_tokens",
+    "completion_tokens",
+    "code_calls",
+    "num_turns",
+    "terminated",
+    "truncated",
+    "exec_errors",
+    "exec_timeouts",
+    "category",
+    "source",
+    "split",
+    "agent",
+    "prompt_style",
+    "attempts",
+    "started_at",
+    "seconds",
+    "seconds_agent",
+    "seconds_env",
+}
 TWO_TASKS = "NumberMultiply,Game24"
 
 
 def bench_cli(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "agents.cli", "bench", *args, "--no-progress"],
-                          capture_output=True, text=True, cwd=REPO, timeout=timeout,
-                          env={**os.environ, "OMP_NUM_THREADS": "1"})
+    return subprocess.run(
+        [sys.executable, "-m", "agents.cli", "bench", *args, "--no-progress"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=timeout,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
 
 
 def md_row(markdown: str, first: str) -> list[str]:
@@ -70,13 +105,24 @@ def assert_real_plot(path: Path) -> None:
 
 
 def test_oracle_run_writes_every_file(tmp_path):
-    result = run_bench("oracle", out=tmp_path, tasks=TWO_TASKS, n=3, seed=5, concurrency=4, sandbox="local",
-                       progress=False, argv=["bench", "--test"])
+    result = run_bench(
+        "oracle",
+        out=tmp_path,
+        tasks=TWO_TASKS,
+        n=3,
+        seed=5,
+        concurrency=4,
+        sandbox="local",
+        progress=False,
+        argv=["bench", "--test"],
+    )
     assert (result.episodes_run, result.episodes_skipped, result.errors, result.lost) == (6, 0, 0, 0)
     for name in FILES:
         assert (tmp_path / name).is_file(), name
     episodes = read_jsonl(tmp_path / "episodes.jsonl")
-    assert sorted(keys(tmp_path / "episodes.jsonl")) == [(t, s) for t in ("Game24", "NumberMultiply") for s in (5, 6, 7)]
+    assert sorted(keys(tmp_path / "episodes.jsonl")) == [
+        (t, s) for t in ("Game24", "NumberMultiply") for s in (5, 6, 7)
+    ]
     for episode in episodes:
         assert EPISODE_FIELDS <= set(episode)
         assert episode["reward"] == 1.0 and episode["correct"] and episode["code_calls"] == 1
@@ -87,8 +133,14 @@ def test_oracle_run_writes_every_file(tmp_path):
     summary = (tmp_path / "summary.md").read_text()
     assert "**pass@1 (macro average over tasks): 100.0 ± 0.0 %**" in summary
     assert "pub. GPT-4o text %" in summary and "pub. GPT-4o + CI %" in summary and "published references" in summary
-    assert md_row(summary, "NumberMultiply")[:6] == ["NumberMultiply", "test", "symbench", "execution", "3x1",
-                                                     "100.0 ± 0.0"]
+    assert md_row(summary, "NumberMultiply")[:6] == [
+        "NumberMultiply",
+        "test",
+        "symbench",
+        "execution",
+        "3x1",
+        "100.0 ± 0.0",
+    ]
     assert md_row(summary, "NumberMultiply")[-2:] == ["11", "75"]  # the published references, beside it
     assert "episodes lost after every retry: 0" in summary
     rows = list(csv.DictReader(io.StringIO((tmp_path / "summary.csv").read_text())))
@@ -105,8 +157,9 @@ def test_oracle_run_writes_every_file(tmp_path):
 
 
 def test_text_only_style_allows_no_code(tmp_path):
-    run_bench("oracle", out=tmp_path, tasks="NumberMultiply", n=2, sandbox="local", prompt_style="text_only",
-              progress=False)
+    run_bench(
+        "oracle", out=tmp_path, tasks="NumberMultiply", n=2, sandbox="local", prompt_style="text_only", progress=False
+    )
     episodes = read_jsonl(tmp_path / "episodes.jsonl")
     assert all(e["code_calls"] == 0 and e["truncated"] and e["reward"] == 0.0 for e in episodes)
     assert json.loads((tmp_path / "manifest.json").read_text())["max_code_calls"] == 0
@@ -139,8 +192,16 @@ def test_samples_per_question_give_pass_at_k_with_standard_errors(tmp_path):
     from agents.bench import sample_seed
     from agents.report import pass_at_k, standard_error
 
-    result = run_bench(SeedCoinAgent(), out=tmp_path, tasks="NumberMultiply", n=5, samples=3, sampling_seed=7,
-                       sandbox="local", progress=False)
+    result = run_bench(
+        SeedCoinAgent(),
+        out=tmp_path,
+        tasks="NumberMultiply",
+        n=5,
+        samples=3,
+        sampling_seed=7,
+        sandbox="local",
+        progress=False,
+    )
     assert result.episodes_run == 15
     episodes = read_jsonl(tmp_path / "episodes.jsonl")
     assert sorted((e["seed"], e["sample"]) for e in episodes) == [(q, s) for q in range(5) for s in range(3)]
@@ -165,12 +226,30 @@ def test_samples_per_question_give_pass_at_k_with_standard_errors(tmp_path):
     assert errors == [pytest.approx(196 * row["stderr"])]  # the 95 % interval drawn on the plot
     assert_real_plot(tmp_path / "plot.png")
     # resuming with more samples adds only the new ones, with the same derived seeds
-    again = run_bench(SeedCoinAgent(), out=tmp_path, tasks="NumberMultiply", n=5, samples=4, sampling_seed=7,
-                      sandbox="local", progress=False, resume=True)
+    again = run_bench(
+        SeedCoinAgent(),
+        out=tmp_path,
+        tasks="NumberMultiply",
+        n=5,
+        samples=4,
+        sampling_seed=7,
+        sandbox="local",
+        progress=False,
+        resume=True,
+    )
     assert (again.episodes_run, again.episodes_skipped) == (5, 15)
     with pytest.raises(BenchError, match="sampling_seed"):
-        run_bench(SeedCoinAgent(), out=tmp_path, tasks="NumberMultiply", n=5, samples=4, sampling_seed=8,
-                  sandbox="local", progress=False, resume=True)
+        run_bench(
+            SeedCoinAgent(),
+            out=tmp_path,
+            tasks="NumberMultiply",
+            n=5,
+            samples=4,
+            sampling_seed=8,
+            sandbox="local",
+            progress=False,
+            resume=True,
+        )
 
 
 def test_pass_at_k_and_standard_error_by_hand():
@@ -182,11 +261,26 @@ def test_pass_at_k_and_standard_error_by_hand():
 
 
 def test_report_only_reads_records_written_before_turns_were_kept(tmp_path):
-    old = {"task": "Game24", "seed": 0, "instance_id": "seed-0", "reward": 1.0, "correct": True, "answer": "x",
-           "code_calls": 1, "turns": 2, "terminated": True, "truncated": False, "category": "planning",
-           "source": "symbench", "split": "train", "seconds": 0.5, "transcript": "..."}
-    (tmp_path / "episodes.jsonl").write_text(json.dumps(old) + "\n" + json.dumps({**old, "seed": 1, "reward": 0.0})
-                                             + "\n")
+    old = {
+        "task": "Game24",
+        "seed": 0,
+        "instance_id": "seed-0",
+        "reward": 1.0,
+        "correct": True,
+        "answer": "x",
+        "code_calls": 1,
+        "turns": 2,
+        "terminated": True,
+        "truncated": False,
+        "category": "planning",
+        "source": "symbench",
+        "split": "train",
+        "seconds": 0.5,
+        "transcript": "...",
+    }
+    (tmp_path / "episodes.jsonl").write_text(
+        json.dumps(old) + "\n" + json.dumps({**old, "seed": 1, "reward": 0.0}) + "\n"
+    )
     done = bench_cli("--out", str(tmp_path), "--report-only")
     assert done.returncode == 0, done.stderr
     row = md_row((tmp_path / "summary.md").read_text(), "Game24")
@@ -202,10 +296,18 @@ def test_resume_refuses_different_sampling_settings(tmp_path):
     assert manifest["generation"]["sampling"] == {"temperature": 0.6, "top_p": None, "max_tokens": 100}
     for change in ({"temperature": 1.0}, {"max_tokens": 200}):
         with pytest.raises(BenchError, match="cannot resume: generation"):
-            BenchRun("openai:m", out=tmp_path, tasks="NumberMultiply", n=1, sandbox="local", resume=True,
-                     agent_options={**options, **change}).prepare()
-    BenchRun("openai:m", out=tmp_path, tasks="NumberMultiply", n=1, sandbox="local", resume=True,
-             agent_options=options).prepare()
+            BenchRun(
+                "openai:m",
+                out=tmp_path,
+                tasks="NumberMultiply",
+                n=1,
+                sandbox="local",
+                resume=True,
+                agent_options={**options, **change},
+            ).prepare()
+    BenchRun(
+        "openai:m", out=tmp_path, tasks="NumberMultiply", n=1, sandbox="local", resume=True, agent_options=options
+    ).prepare()
 
 
 # ------------------------------------------------------------------------------ resume
@@ -214,8 +316,12 @@ def test_resume_refuses_different_sampling_settings(tmp_path):
 def test_run_killed_then_resumed_equals_an_uninterrupted_run(tmp_path):
     args = ["--agent", "oracle", "--tasks", TWO_TASKS, "--n", "10", "--concurrency", "1", "--sandbox", "local"]
     killed, whole = tmp_path / "killed", tmp_path / "whole"
-    process = subprocess.Popen([sys.executable, "-m", "agents.cli", "bench", *args, "--out", str(killed),
-                                "--no-progress"], cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "agents.cli", "bench", *args, "--out", str(killed), "--no-progress"],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     episodes = killed / "episodes.jsonl"
     deadline = time.monotonic() + 300
     while not (episodes.exists() and episodes.read_bytes().count(b"\n") >= 3):
@@ -239,7 +345,7 @@ def test_run_killed_then_resumed_equals_an_uninterrupted_run(tmp_path):
 
     resumed_keys = keys(episodes)
     assert len(resumed_keys) == len(set(resumed_keys)) == 20  # none repeated, none lost
-    assert resumed_keys[:len(written)] == written  # the killed run's lines are kept as they were
+    assert resumed_keys[: len(written)] == written  # the killed run's lines are kept as they were
     assert outcome(episodes) == outcome(whole / "episodes.jsonl")
     manifest = json.loads((killed / "manifest.json").read_text())
     assert [run["episodes_skipped"] for run in manifest["runs"]] == [0, len(written)]
@@ -250,8 +356,16 @@ def test_resume_checks_settings_and_extends_a_run(tmp_path):
     with pytest.raises(BenchError, match="--resume"):
         run_bench("oracle", out=tmp_path, tasks="NumberMultiply", n=2, sandbox="local", progress=False)
     with pytest.raises(BenchError, match="prompt_style"):
-        run_bench("oracle", out=tmp_path, tasks="NumberMultiply", n=2, sandbox="local", progress=False, resume=True,
-                  prompt_style="code_always")
+        run_bench(
+            "oracle",
+            out=tmp_path,
+            tasks="NumberMultiply",
+            n=2,
+            sandbox="local",
+            progress=False,
+            resume=True,
+            prompt_style="code_always",
+        )
     result = run_bench("oracle", out=tmp_path, tasks=TWO_TASKS, n=3, sandbox="local", progress=False, resume=True)
     assert (result.episodes_run, result.episodes_skipped) == (4, 2)
     assert sorted(keys(tmp_path / "episodes.jsonl")) == [(t, s) for t in ("Game24", "NumberMultiply") for s in range(3)]
@@ -290,8 +404,17 @@ class FlakySandbox(Sandbox):
 
 
 def test_infra_errors_are_retried_and_reported_apart(tmp_path):
-    result = run_bench("oracle", out=tmp_path, tasks="NumberMultiply", n=3, concurrency=1, sandbox=FlakySandbox(2),
-                       retries=2, retry_delay=0.0, progress=False)
+    result = run_bench(
+        "oracle",
+        out=tmp_path,
+        tasks="NumberMultiply",
+        n=3,
+        concurrency=1,
+        sandbox=FlakySandbox(2),
+        retries=2,
+        retry_delay=0.0,
+        progress=False,
+    )
     assert (result.episodes_run, result.lost, result.errors) == (3, 0, 2)
     assert all(e["reward"] == 1.0 for e in read_jsonl(tmp_path / "episodes.jsonl"))
     assert read_jsonl(tmp_path / "episodes.jsonl")[0]["attempts"] == 3
@@ -301,8 +424,16 @@ def test_infra_errors_are_retried_and_reported_apart(tmp_path):
 
 
 def test_episodes_the_sandbox_never_runs_are_not_scored(tmp_path):
-    result = run_bench("oracle", out=tmp_path, tasks="NumberMultiply", n=2, sandbox=FlakySandbox(10**6), retries=1,
-                       retry_delay=0.0, progress=False)
+    result = run_bench(
+        "oracle",
+        out=tmp_path,
+        tasks="NumberMultiply",
+        n=2,
+        sandbox=FlakySandbox(10**6),
+        retries=1,
+        retry_delay=0.0,
+        progress=False,
+    )
     assert (result.episodes_run, result.lost) == (0, 2)
     assert read_jsonl(tmp_path / "episodes.jsonl") == []
     summary = (tmp_path / "summary.md").read_text()
@@ -340,8 +471,17 @@ def test_hf_agent_bench_with_the_tiny_model(tmp_path):
     texts = {}
     for name in ("bench", "again"):
         out = tmp_path / name
-        result = run_bench(f"hf:{model}", out=out, tasks=TWO_TASKS, n=2, samples=2, concurrency=4, sandbox="local",
-                           progress=False, agent_options={"max_tokens": 24, "temperature": 1.0})
+        result = run_bench(
+            f"hf:{model}",
+            out=out,
+            tasks=TWO_TASKS,
+            n=2,
+            samples=2,
+            concurrency=4,
+            sandbox="local",
+            progress=False,
+            agent_options={"max_tokens": 24, "temperature": 1.0},
+        )
         assert (result.episodes_run, result.errors) == (8, 0)
         episodes = read_jsonl(out / "episodes.jsonl")
         texts[name] = {(e["task"], e["seed"], e["sample"]): e["turns"][0]["model"] for e in episodes}
@@ -349,8 +489,9 @@ def test_hf_agent_bench_with_the_tiny_model(tmp_path):
         assert (out / name).is_file(), name
     assert sorted(texts["bench"]) == [(t, q, s) for t in ("Game24", "NumberMultiply") for q in (0, 1) for s in (0, 1)]
     assert texts["bench"] == texts["again"]  # every sample reproduces from its derived seed
-    assert any(texts["bench"][(t, q, 0)] != texts["bench"][(t, q, 1)] for t in ("Game24", "NumberMultiply")
-               for q in (0, 1))  # and the samples of a question differ
+    assert any(
+        texts["bench"][(t, q, 0)] != texts["bench"][(t, q, 1)] for t in ("Game24", "NumberMultiply") for q in (0, 1)
+    )  # and the samples of a question differ
     assert all(e["agent"] == f"hf:{model}" and e["num_turns"] == len(e["turns"]) >= 1 for e in episodes)
     assert all(e["conversation"] == "assistant_continuation" and e["completion_tokens"] >= 1 for e in episodes)
     assert all(t["stop_reason"] in ("fence", "eos", "length") for e in episodes for t in e["turns"])
@@ -388,12 +529,31 @@ def test_a_signal_stops_cleanly_a_second_one_at_once_and_resume_completes(tmp_pa
 
     model = save_tiny_model(tmp_path / "tiny")
     for signals, max_tokens, n in ((1, 200, 3), (2, 1000, 2)):
-        args = ["--agent", f"hf:{model}", "--tasks", TWO_TASKS, "--n", str(n), "--concurrency", "2",
-                "--sandbox", "local", "--max-tokens", str(max_tokens), "--temperature", "0"]
+        args = [
+            "--agent",
+            f"hf:{model}",
+            "--tasks",
+            TWO_TASKS,
+            "--n",
+            str(n),
+            "--concurrency",
+            "2",
+            "--sandbox",
+            "local",
+            "--max-tokens",
+            str(max_tokens),
+            "--temperature",
+            "0",
+        ]
         out = tmp_path / f"run{signals}"
-        process = subprocess.Popen([sys.executable, "-m", "agents.cli", "bench", *args, "--out", str(out),
-                                    "--no-progress"], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                   text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+        process = subprocess.Popen(
+            [sys.executable, "-m", "agents.cli", "bench", *args, "--out", str(out), "--no-progress"],
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "OMP_NUM_THREADS": "1"},
+        )
         episodes = out / "episodes.jsonl"
         deadline = time.monotonic() + 300
         while not (episodes.exists() and episodes.read_bytes().count(b"\n") >= 2):
@@ -423,9 +583,13 @@ def test_a_signal_stops_cleanly_a_second_one_at_once_and_resume_completes(tmp_pa
     if signum == signal.SIGTERM:  # a scheduler's preemption: SIGTERM, then SIGKILL after a short grace period
         args[args.index("--max-tokens") + 1] = "1000"
         out = tmp_path / "preempted"
-        process = subprocess.Popen([sys.executable, "-m", "agents.cli", "bench", *args, "--out", str(out),
-                                    "--no-progress"], cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                   env={**os.environ, "OMP_NUM_THREADS": "1"})
+        process = subprocess.Popen(
+            [sys.executable, "-m", "agents.cli", "bench", *args, "--out", str(out), "--no-progress"],
+            cwd=REPO,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env={**os.environ, "OMP_NUM_THREADS": "1"},
+        )
         episodes = out / "episodes.jsonl"
         while not (episodes.exists() and episodes.read_bytes().count(b"\n") >= 1):
             assert process.poll() is None
@@ -445,17 +609,36 @@ def test_a_signal_stops_cleanly_a_second_one_at_once_and_resume_completes(tmp_pa
 def test_oracle_scores_100_on_the_test_suite_with_docker(tmp_path, docker_sandbox):
     present = [name for name in suite("test") if name in set(task_names())]
     # A generous code timeout: on a loaded machine a reference solution can stall past the default 10 s.
-    done = bench_cli("--agent", "oracle", "--suite", "test", "--n", "2", "--concurrency", "8", "--sandbox", "docker",
-                     "--code-timeout", "60", "--out", str(tmp_path), timeout=1200)
+    done = bench_cli(
+        "--agent",
+        "oracle",
+        "--suite",
+        "test",
+        "--n",
+        "2",
+        "--concurrency",
+        "8",
+        "--sandbox",
+        "docker",
+        "--code-timeout",
+        "60",
+        "--out",
+        str(tmp_path),
+        timeout=1200,
+    )
     errors = (tmp_path / "errors.jsonl").read_text() if (tmp_path / "errors.jsonl").exists() else ""
     assert done.returncode == 0, done.stdout + done.stderr + errors
     episodes = read_jsonl(tmp_path / "episodes.jsonl")
     assert len(episodes) == 2 * len(present) and {e["task"] for e in episodes} == set(present)
-    assert all(e["reward"] == 1.0 for e in episodes), [(e["task"], e["transcript"][-400:]) for e in episodes
-                                                       if e["reward"] != 1.0]
+    assert all(e["reward"] == 1.0 for e in episodes), [
+        (e["task"], e["transcript"][-400:]) for e in episodes if e["reward"] != 1.0
+    ]
     summary = (tmp_path / "summary.md").read_text()
-    rows = {r["name"]: r for r in csv.DictReader(io.StringIO((tmp_path / "summary.csv").read_text()))
-            if r["level"] == "task"}
+    rows = {
+        r["name"]: r
+        for r in csv.DictReader(io.StringIO((tmp_path / "summary.csv").read_text()))
+        if r["level"] == "task"
+    }
     assert set(rows) == set(present) and all(float(r["accuracy"]) == 1.0 for r in rows.values())
     assert "pub. GPT-4o text %" in summary and "Published headline (R1-CI paper" in summary
     assert md_row(summary, "GPT-4o + Code Interpreter") == ["GPT-4o + Code Interpreter", "70.9"]
@@ -472,8 +655,22 @@ def test_oracle_scores_100_on_the_test_suite_with_docker(tmp_path, docker_sandbo
 
 
 def test_new_task_example_runs(tmp_path):
-    done = subprocess.run([sys.executable, str(REPO / "examples" / "new_task.py"), "--sandbox", "local", "--n", "4",
-                           "--out", str(tmp_path)], capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "examples" / "new_task.py"),
+            "--sandbox",
+            "local",
+            "--n",
+            "4",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     assert "oracle on DigitSum: accuracy 100.0 % over 4 episodes" in done.stdout
     assert {e["task"] for e in read_jsonl(tmp_path / "episodes.jsonl")} == {"DigitSum"}
@@ -481,10 +678,34 @@ def test_new_task_example_runs(tmp_path):
 
 def test_custom_task_through_import_module_and_env_option(tmp_path):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "examples"), str(REPO)]), "OMP_NUM_THREADS": "1"}
-    done = subprocess.run([sys.executable, "-m", "agents.cli", "bench", "--import-module", "new_task", "--tasks",
-                           "r1ci/DigitSum-v0", "--agent", "oracle", "--n", "3", "--env-option", "digits=12",
-                           "--sandbox", "local", "--no-progress", "--out", str(tmp_path)],
-                          capture_output=True, text=True, cwd=REPO, env=env, timeout=300)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "agents.cli",
+            "bench",
+            "--import-module",
+            "new_task",
+            "--tasks",
+            "r1ci/DigitSum-v0",
+            "--agent",
+            "oracle",
+            "--n",
+            "3",
+            "--env-option",
+            "digits=12",
+            "--sandbox",
+            "local",
+            "--no-progress",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=env,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     episodes = read_jsonl(tmp_path / "episodes.jsonl")
     assert len(episodes) == 3 and all(e["reward"] == 1.0 and len(e["metadata"]["number"]) == 12 for e in episodes)

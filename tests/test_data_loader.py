@@ -1,4 +1,5 @@
 """The data loader: local copies, pinned checksums, downloads (via file:// URLs, no network) and offline errors."""
+
 from __future__ import annotations
 
 import hashlib
@@ -32,7 +33,8 @@ def test_pinned_bbh_checksums_match_the_reference_files(data_dir):
     for subtask, digest in SHA256.items():
         assert sha256_of(data_dir / "bbh" / f"{subtask}.json") == digest, subtask
     assert URL.format(subtask="navigate") == (
-        "https://raw.githubusercontent.com/suzgunmirac/BIG-Bench-Hard/9ee07bd/bbh/navigate.json")
+        "https://raw.githubusercontent.com/suzgunmirac/BIG-Bench-Hard/9ee07bd/bbh/navigate.json"
+    )
 
 
 def test_local_copy_is_used_without_network(data_dir):

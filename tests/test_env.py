@@ -4,6 +4,7 @@ Episodes run real code through the `local` sandbox. A small addition task define
 registered) keeps most tests independent of the real task modules; the gymnasium-registration tests
 use NumberMultiply.
 """
+
 from __future__ import annotations
 
 import random
@@ -193,8 +194,7 @@ def test_several_blocks_in_one_turn_run_only_the_first():
 
 def test_unclosed_block_ends_the_episode_and_its_markers_do_not_count():
     env = started()
-    _, reward, terminated, truncated, info = env.step(
-        f"<<<{gold(env)}>>> then\n{FENCE}python\nprint('<<<-5>>>')\n")
+    _, reward, terminated, truncated, info = env.step(f"<<<{gold(env)}>>> then\n{FENCE}python\nprint('<<<-5>>>')\n")
     assert (terminated, truncated, reward) == (True, False, 1.0)
     assert info["answer"] == gold(env) and "exec_result" not in info
 
@@ -502,7 +502,8 @@ def _vector_episode(envs, num_envs: int, seed: int) -> None:
     assert list(observations) == [render_prompt(instance.question) for instance in instances]
     assert list(infos["instance_id"]) == [instance.instance_id for instance in instances]
     observations, rewards, terminated, truncated, infos = envs.step(
-        tuple(block(f"print({i})") for i in range(num_envs)))
+        tuple(block(f"print({i})") for i in range(num_envs))
+    )
     assert list(observations) == [f"\nCode Execution Results:\n{i}\n" for i in range(num_envs)]
     assert not terminated.any() and list(infos["code_calls"]) == [1] * num_envs
     answers = tuple(f"<<<{g}>>>" if i % 2 == 0 else "<<<0>>>" for i, g in enumerate(golds))
@@ -521,8 +522,13 @@ def test_sync_vector_env():
 
 @pytest.mark.parametrize("num_envs", [2, 4])
 def test_async_vector_env(num_envs):
-    envs = gym.make_vec("r1ci/NumberMultiply-v0", num_envs=num_envs, vectorization_mode="async",
-                        vector_kwargs={"shared_memory": False}, sandbox="local")
+    envs = gym.make_vec(
+        "r1ci/NumberMultiply-v0",
+        num_envs=num_envs,
+        vectorization_mode="async",
+        vector_kwargs={"shared_memory": False},
+        sandbox="local",
+    )
     try:
         _vector_episode(envs, num_envs, seed=200)
     finally:

@@ -2,17 +2,32 @@
 WebSocket sessions of different tasks, and every episode played through it equals the same episode played
 in-process (prompt, observations, rewards, done flags, info), a 17th session is refused, and a reset that
 tries to set an operator setting is refused without breaking its session."""
+
 from __future__ import annotations
 
 import socket
 
 import pytest
-
 from engine_venvs import run_script
 
-TASKS = ["Letters", "EightQueens", "NumberMultiply", "Cryptanalysis", "StringSplitting", "CombinatorialCalculation",
-         "Game2048", "PermutationsCombinations", "bbh.web_of_lies", "bbh.sports_understanding", "Game24",
-         "BlocksWorld", "rg.count_primes", "rg.ransom_note", "rg.simple_equations", "rg.tower_of_hanoi"]
+TASKS = [
+    "Letters",
+    "EightQueens",
+    "NumberMultiply",
+    "Cryptanalysis",
+    "StringSplitting",
+    "CombinatorialCalculation",
+    "Game2048",
+    "PermutationsCombinations",
+    "bbh.web_of_lies",
+    "bbh.sports_understanding",
+    "Game24",
+    "BlocksWorld",
+    "rg.count_primes",
+    "rg.ransom_note",
+    "rg.simple_equations",
+    "rg.tower_of_hanoi",
+]
 
 
 def _free_port() -> int:

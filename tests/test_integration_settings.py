@@ -1,5 +1,6 @@
 """The integrations' shared piece, in r1ci's own environment: a remote request names a task, a seed and
 generator knobs, never the operator's settings; the CLI names the missing engine package in one line."""
+
 from __future__ import annotations
 
 import pytest

@@ -4,10 +4,10 @@ docs show (examples/integrations/verl_agent_loop.yaml), whose LLM client is a st
 returning token ids (vLLM needs a GPU). The padded batch verl builds holds ids, mask, log-probs and reward
 equal to r1ci's own trajectory for the same scripted turns; every generate call's context extends the
 previous one (token in, token out)."""
+
 from __future__ import annotations
 
 import pytest
-
 from engine_venvs import run_script
 
 TASKS = ["Game24", "NumberMultiply", "bbh.web_of_lies"]
@@ -37,4 +37,4 @@ def test_agent_loop_from_yaml_matches_r1ci_trajectory(docker_sandbox, tmp_path):
         # at least: opening fence, closing fence, answer; each context = the last one + what came since
         assert len(calls) >= 3
         for before, after in zip(calls, calls[1:]):
-            assert after["context"][:len(before["context"]) + len(before["ids"])] == before["context"] + before["ids"]
+            assert after["context"][: len(before["context"]) + len(before["ids"])] == before["context"] + before["ids"]

@@ -1,5 +1,6 @@
 """`r1ci export verl` in r1ci's own environment: parquet rows that name (task, seed), carry the env's own
 prompt, route to the r1ci agent loop, and express the 4p(1-p) curriculum as row counts."""
+
 from __future__ import annotations
 
 import json
@@ -16,8 +17,25 @@ from r1ci_env.integrations.verl_data import TEST_SEED_BASE, potential_weight
 def test_export_rows_and_curriculum(tmp_path, capsys):
     accuracy = tmp_path / "acc.json"
     accuracy.write_text(json.dumps({"Game24": 0.5, "NumberMultiply": 1.0, "Letters": 0.0}))
-    assert main(["export", "verl", "--tasks", "Game24,NumberMultiply,Letters", "--n", "600", "--test-n", "20",
-                 "--accuracy", str(accuracy), "--out", str(tmp_path / "data")]) == 0
+    assert (
+        main(
+            [
+                "export",
+                "verl",
+                "--tasks",
+                "Game24,NumberMultiply,Letters",
+                "--n",
+                "600",
+                "--test-n",
+                "20",
+                "--accuracy",
+                str(accuracy),
+                "--out",
+                str(tmp_path / "data"),
+            ]
+        )
+        == 0
+    )
     train = pq.read_table(tmp_path / "data" / "train.parquet").to_pylist()
     test = pq.read_table(tmp_path / "data" / "test.parquet").to_pylist()
     assert len(train) == 600 and len(test) == 20

@@ -14,6 +14,7 @@ Layers, bottom to top (a module may import its own layer and the layers its rule
 The test reads imports with `ast` (module level and inside functions alike), so it needs no import of
 the code it checks, and names the offending file, line and import when it fails.
 """
+
 from __future__ import annotations
 
 import ast
@@ -38,8 +39,16 @@ ALLOWED = {
 }
 
 # Application modules inside the agents/ package: the benchmark, the episode runner, the trainers' shared code.
-APP_MODULES = ("agents.bench", "agents.report", "agents.runner", "agents.training", "agents.sandbox_bench",
-               "agents.tasks_info", "agents.models", "agents.train")
+APP_MODULES = (
+    "agents.bench",
+    "agents.report",
+    "agents.runner",
+    "agents.training",
+    "agents.sandbox_bench",
+    "agents.tasks_info",
+    "agents.models",
+    "agents.train",
+)
 
 
 def layer_of(module: str) -> str:
@@ -64,8 +73,12 @@ def module_name(path: Path) -> str:
 
 
 def project_files() -> list[Path]:
-    files = [*ROOT.glob("r1ci_env/**/*.py"), *ROOT.glob("agents/**/*.py"), *ROOT.glob("train_*.py"),
-             *ROOT.glob("bench/*.py")]
+    files = [
+        *ROOT.glob("r1ci_env/**/*.py"),
+        *ROOT.glob("agents/**/*.py"),
+        *ROOT.glob("train_*.py"),
+        *ROOT.glob("bench/*.py"),
+    ]
     return sorted(f for f in files if "__pycache__" not in f.parts)
 
 
@@ -82,8 +95,11 @@ def imports_of(path: Path) -> list[tuple[int, str]]:
             else:
                 target = node.module or ""
             # `from pkg import mod` depends on pkg.mod; `from mod import name` on mod (resolved by the caller).
-            found += [(node.lineno, f"{target}.{alias.name}") for alias in node.names
-                      if target.split(".")[0] in ("r1ci_env", "agents")]
+            found += [
+                (node.lineno, f"{target}.{alias.name}")
+                for alias in node.names
+                if target.split(".")[0] in ("r1ci_env", "agents")
+            ]
         elif isinstance(node, ast.Import):
             found += [(node.lineno, a.name) for a in node.names if a.name.split(".")[0] in ("r1ci_env", "agents")]
     return found
@@ -112,8 +128,9 @@ def test_no_import_points_up():
         for line, target in imports_of(path):
             target = existing_module(target, known)
             if target and layer_of(target) not in ALLOWED[source_layer]:
-                violations.append(f"{path.relative_to(ROOT)}:{line} ({source_layer}) imports {target} "
-                                  f"({layer_of(target)})")
+                violations.append(
+                    f"{path.relative_to(ROOT)}:{line} ({source_layer}) imports {target} ({layer_of(target)})"
+                )
     assert not violations, "imports that point up:\n" + "\n".join(sorted(set(violations)))
 
 
@@ -136,7 +153,7 @@ def test_no_import_cycle():
         stack.append(node)
         for nxt in sorted(graph.get(node, ())):
             if state.get(nxt) == 1:
-                return stack[stack.index(nxt):] + [nxt]
+                return stack[stack.index(nxt) :] + [nxt]
             if nxt not in state and (cycle := visit(nxt)):
                 return cycle
         state[node] = 2
@@ -151,15 +168,18 @@ def test_no_import_cycle():
 def test_the_core_and_token_assembly_import_without_torch_or_agents():
     """An integration runs inside another framework's pinned stack with only the core installed: importing
     the environments, the sandbox client and the token assembly must not pull torch, transformers or agents."""
-    code = ("import sys, r1ci_env, r1ci_env.tokens, r1ci_env.sandbox.remote; "
-            "print(sorted(m for m in ('torch', 'transformers', 'agents') if m in sys.modules))")
+    code = (
+        "import sys, r1ci_env, r1ci_env.tokens, r1ci_env.sandbox.remote; "
+        "print(sorted(m for m in ('torch', 'transformers', 'agents') if m in sys.modules))"
+    )
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
 
 
-@pytest.mark.parametrize(("old", "new"), [("r1ci_env.cli", "agents.cli"),
-                                          ("r1ci_env.sandbox.bench", "agents.sandbox_bench")])
+@pytest.mark.parametrize(
+    ("old", "new"), [("r1ci_env.cli", "agents.cli"), ("r1ci_env.sandbox.bench", "agents.sandbox_bench")]
+)
 def test_moved_modules_name_their_replacement(old, new):
     with pytest.raises(ImportError, match=new.replace(".", r"\.")):
         importlib.import_module(old)

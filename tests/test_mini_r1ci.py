@@ -1,6 +1,7 @@
 """bench/mini_r1ci.py on a tiny budget: the whole pipeline (oracle transcripts, base, SFT, GRPO masked and
 unmasked, evaluation of every stage, JSON / table / plot) with the tiny random Qwen2 of tests/tiny_qwen.py
 on real tasks (local sandbox), a few steps each, so the script cannot rot."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -56,12 +57,48 @@ def test_tiny_budget_run_writes_every_stage(mini, tmp_path):
     torch.set_num_threads(1)
     model = q.save_tiny_model(tmp_path / "tiny")
     out = tmp_path / "run"
-    results = mini.main([
-        "--model", str(model), "--out", str(out), "--sandbox", "local", "--budget-minutes", "1",
-        "--teacher-n", "3", "--eval-n", "2", "--unseen-n", "1", "--sft-steps", "2", "--sft-batch", "4",
-        "--grpo-steps", "1", "--questions-per-step", "2", "--group-size", "2", "--max-new-tokens", "12",
-        "--max-total-tokens", "640", "--concurrency", "4", "--lora-r", "4", "--threads", "1",
-        "--train-tasks", "NumberMultiply,bbh.boolean_expressions", "--unseen-tasks", "Letters"])
+    results = mini.main(
+        [
+            "--model",
+            str(model),
+            "--out",
+            str(out),
+            "--sandbox",
+            "local",
+            "--budget-minutes",
+            "1",
+            "--teacher-n",
+            "3",
+            "--eval-n",
+            "2",
+            "--unseen-n",
+            "1",
+            "--sft-steps",
+            "2",
+            "--sft-batch",
+            "4",
+            "--grpo-steps",
+            "1",
+            "--questions-per-step",
+            "2",
+            "--group-size",
+            "2",
+            "--max-new-tokens",
+            "12",
+            "--max-total-tokens",
+            "640",
+            "--concurrency",
+            "4",
+            "--lora-r",
+            "4",
+            "--threads",
+            "1",
+            "--train-tasks",
+            "NumberMultiply,bbh.boolean_expressions",
+            "--unseen-tasks",
+            "Letters",
+        ]
+    )
 
     # The oracle transcripts: SFT's data, every one solved, with its turns recorded.
     lines = [json.loads(line) for line in (out / "teacher.jsonl").read_text().splitlines()]
@@ -85,7 +122,8 @@ def test_tiny_budget_run_writes_every_stage(mini, tmp_path):
         played = [json.loads(line) for line in (out / f"eval_{name}.jsonl").read_text().splitlines()]
         assert sorted((e["task"], e["seed"]) for e in played) == sorted(
             [(t, mini.EVAL_SEED_BASE + i) for t in ("NumberMultiply", "bbh.boolean_expressions") for i in range(2)]
-            + [("Letters", mini.EVAL_SEED_BASE)])
+            + [("Letters", mini.EVAL_SEED_BASE)]
+        )
 
     saved = json.loads((out / "results.json").read_text())
     assert "--grpo-steps 1 " in saved["rerun_flags"] and saved["speed_factor"] > 0

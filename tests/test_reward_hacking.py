@@ -2,18 +2,18 @@
 of non-answers scores 0.0 and correctly formatted variants of the right answer score 1.0 (see
 tests/reward_battery.py), plus the task-specific formats the shared normalisation and the checkers
 must accept."""
+
 from __future__ import annotations
 
 import copy
 
 import pytest
+from reward_battery import audit, non_answers
+from task_helpers import run_reference
 
 from r1ci_env.tasks import make_task, task_names
 from r1ci_env.tasks import reasoning_gym as rgt
 from r1ci_env.tasks.answers import normalise_answer
-
-from reward_battery import audit, non_answers
-from task_helpers import run_reference
 
 SEEDS = (0, 1)
 
@@ -27,10 +27,19 @@ def test_battery(name):
         assert audit(task, instance, right) == [], (name, seed)
 
 
-@pytest.mark.parametrize("answer, expected", [
-    ("Answer: \\boxed{7}", "7"), ("The final answer is $x^2$", "x^2"), ("**B**", "B"), ("\\(3\\)", "3"),
-    ("answer", "answer"), ("\\boxed{a}{b}", "\\boxed{a}{b}"), ("$5 and $6", "$5 and $6"), ("  x ", "x"),
-])
+@pytest.mark.parametrize(
+    "answer, expected",
+    [
+        ("Answer: \\boxed{7}", "7"),
+        ("The final answer is $x^2$", "x^2"),
+        ("**B**", "B"),
+        ("\\(3\\)", "3"),
+        ("answer", "answer"),
+        ("\\boxed{a}{b}", "\\boxed{a}{b}"),
+        ("$5 and $6", "$5 and $6"),
+        ("  x ", "x"),
+    ],
+)
 def test_shared_normalisation(answer, expected):
     assert normalise_answer(answer) == expected
     assert normalise_answer(normalise_answer(answer)) == normalise_answer(answer)

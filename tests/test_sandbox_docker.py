@@ -1,8 +1,8 @@
 """Real-container tests of the docker backend: output, timeouts, isolation, containment, recovery."""
+
 from __future__ import annotations
 
 import pytest
-
 from sandbox_probe import assert_probe_clean
 
 pytestmark = pytest.mark.docker
@@ -79,4 +79,3 @@ def test_user_code_is_not_root_and_environment_is_clean(docker_sandbox):
     uid, env = result.stdout.splitlines()
     assert int(uid) >= 100_000
     assert "HOSTNAME" not in env and "r1ci" not in env.lower()
-

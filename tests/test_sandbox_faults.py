@@ -1,5 +1,6 @@
 """Infrastructure faults: a container killed mid-run, a stopped daemon, a missing image, stale and
 orphaned containers, and a pool spread over two Docker engines (a second dockerd on its own socket)."""
+
 from __future__ import annotations
 
 import os
@@ -90,7 +91,9 @@ def test_stale_containers_of_a_dead_owner_are_swept_at_start(client, docker_sand
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     stale = client.containers.create(
-        sandbox_image(), command=["sleep", "600"], network_mode="none",
+        sandbox_image(),
+        command=["sleep", "600"],
+        network_mode="none",
         labels={LABEL: "1", OWNER_LABEL: f"{socket.gethostname()}:{dead.pid}"},
     )
     with make_sandbox("docker", containers=1, slots=1):
@@ -133,10 +136,21 @@ class Engine:
         self.root.mkdir(parents=True, exist_ok=True)
         log = open(self.root / "dockerd.log", "ab")
         self.proc = subprocess.Popen(
-            ["dockerd", "--bridge=none", "--iptables=false", "-H", self.url,
-             "--data-root", str(self.root / "data"), "--exec-root", str(self.root / "exec"),
-             "--pidfile", str(self.root / "docker.pid")],
-            stdout=log, stderr=log,
+            [
+                "dockerd",
+                "--bridge=none",
+                "--iptables=false",
+                "-H",
+                self.url,
+                "--data-root",
+                str(self.root / "data"),
+                "--exec-root",
+                str(self.root / "exec"),
+                "--pidfile",
+                str(self.root / "docker.pid"),
+            ],
+            stdout=log,
+            stderr=log,
         )
         deadline = time.monotonic() + 60
         while True:
@@ -174,8 +188,9 @@ def test_pool_spreads_over_two_engines(second_engine):
     with make_sandbox("docker", engines=engines, containers=2, slots=2) as sandbox:
         assert sorted(c.engine for c in sandbox._containers) == sorted(engines)
         results = []
-        threads = [threading.Thread(target=lambda i=i: results.append(sandbox.run(f"print({i})").stdout))
-                   for i in range(8)]
+        threads = [
+            threading.Thread(target=lambda i=i: results.append(sandbox.run(f"print({i})").stdout)) for i in range(8)
+        ]
         for thread in threads:
             thread.start()
         for thread in threads:

@@ -1,5 +1,6 @@
 """The sandbox image: its contents (Docker tests; `scripts/setup.sh` builds the image, not these tests),
 the apt mirror discovery the offline build relies on, and the package pruning it does."""
+
 from __future__ import annotations
 
 import subprocess
@@ -33,8 +34,12 @@ def built_image() -> str:
 
 
 def _docker_run(image: str, *cmd: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["docker", "run", "--rm", "--network", "none", "--read-only", image, *cmd],
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        ["docker", "run", "--rm", "--network", "none", "--read-only", image, *cmd],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 @pytest.mark.docker
@@ -64,41 +69,49 @@ def _write(path: Path, text: str) -> None:
 
 
 def test_mirror_from_one_line_sources_list(tmp_path: Path) -> None:
-    _write(tmp_path / "sources.list", (
-        "# deb http://commented.example/debian bookworm main\n"
-        "deb-src http://source.example/debian bookworm main\n"
-        "deb http://security.example/debian-security bookworm-security main\n"
-        "deb [arch=amd64 signed-by=/usr/share/keyrings/k.gpg] http://mirror.example/debian bookworm main contrib\n"
-        "deb http://later.example/debian bookworm main\n"
-    ))
+    _write(
+        tmp_path / "sources.list",
+        (
+            "# deb http://commented.example/debian bookworm main\n"
+            "deb-src http://source.example/debian bookworm main\n"
+            "deb http://security.example/debian-security bookworm-security main\n"
+            "deb [arch=amd64 signed-by=/usr/share/keyrings/k.gpg] http://mirror.example/debian bookworm main contrib\n"
+            "deb http://later.example/debian bookworm main\n"
+        ),
+    )
     assert discover_mirror(tmp_path) == "http://mirror.example/debian"
 
 
 def test_mirror_from_deb822_sources(tmp_path: Path) -> None:
-    _write(tmp_path / "sources.list.d" / "debian.sources", (
-        "Types: deb\n"
-        "# a comment inside the stanza\n"
-        "URIs: http://disabled.example/debian\n"
-        "Suites: bookworm\n"
-        "Enabled: no\n"
-        "\n"
-        "Types: deb deb-src\n"
-        "URIs: https://mirror.example/debian\n"
-        "  http://second.example/debian\n"
-        "Suites: bookworm bookworm-updates\n"
-        "Components: main\n"
-        "\n"
-        "Types: deb\n"
-        "URIs: http://security.example/debian-security\n"
-        "Suites: bookworm-security\n"
-    ))
+    _write(
+        tmp_path / "sources.list.d" / "debian.sources",
+        (
+            "Types: deb\n"
+            "# a comment inside the stanza\n"
+            "URIs: http://disabled.example/debian\n"
+            "Suites: bookworm\n"
+            "Enabled: no\n"
+            "\n"
+            "Types: deb deb-src\n"
+            "URIs: https://mirror.example/debian\n"
+            "  http://second.example/debian\n"
+            "Suites: bookworm bookworm-updates\n"
+            "Components: main\n"
+            "\n"
+            "Types: deb\n"
+            "URIs: http://security.example/debian-security\n"
+            "Suites: bookworm-security\n"
+        ),
+    )
     _write(tmp_path / "sources.list.d" / "other.list.disabled", "deb http://ignored.example/debian bookworm main\n")
     assert discover_mirror(tmp_path) == "https://mirror.example/debian"
 
 
 def test_mirror_falls_back_to_a_debian_archive_of_another_release(tmp_path: Path) -> None:
-    _write(tmp_path / "sources.list.d" / "debian.sources",
-           "Types: deb\nURIs: http://mirror.example/debian/\nSuites: trixie\nComponents: main\n")
+    _write(
+        tmp_path / "sources.list.d" / "debian.sources",
+        "Types: deb\nURIs: http://mirror.example/debian/\nSuites: trixie\nComponents: main\n",
+    )
     _write(tmp_path / "sources.list.d" / "a.list", "deb http://ppa.example/ubuntu jammy main\n")
     assert discover_mirror(tmp_path) == "http://mirror.example/debian/"
 

@@ -32,6 +32,7 @@ Decisions recorded here:
 * A34: SysV IPC and POSIX message queues are denied to programs (see the test's docstring).
 * A29: bystander results must be right; their latency is only bounded loosely (CPU is shared).
 """
+
 from __future__ import annotations
 
 import json
@@ -41,10 +42,10 @@ import threading
 import time
 
 import pytest
+from sandbox_probe import all_problems, assert_probe_clean, baseline_of, probe_all
 
 from r1ci_env.sandbox import ExecResult
 from r1ci_env.sandbox.base import RESET_NOTE
-from sandbox_probe import all_problems, assert_probe_clean, baseline_of, probe_all
 
 pytestmark = pytest.mark.docker
 
@@ -189,9 +190,7 @@ def errno_json(body: str) -> str:
         "                pids.append(int(name))\n"
         "        except OSError:\n"
         "            pass  # gone meanwhile\n"
-        "    return sorted(pids)\n"
-        + body
-        + "\nprint(json.dumps(out))\n"
+        "    return sorted(pids)\n" + body + "\nprint(json.dumps(out))\n"
     )
 
 
@@ -257,8 +256,7 @@ def test_a2_ignoring_catchable_signals_does_not_escape_the_timeout(box, wait):
         "for s in (signal.SIGTERM, signal.SIGALRM, signal.SIGINT, signal.SIGHUP, signal.SIGXCPU, signal.SIGUSR1):\n"
         "    signal.signal(s, signal.SIG_IGN)\n"
         "signal.alarm(1)\n"
-        "print('armed', flush=True)\n"
-        + ("time.sleep(100)\n" if wait == "sleep" else "while True: pass\n")
+        "print('armed', flush=True)\n" + ("time.sleep(100)\n" if wait == "sleep" else "while True: pass\n")
     )
     result = box.run(code, timeout=1)
     assert result.timed_out and result.exit_code == -9
@@ -280,9 +278,7 @@ def test_a3_detached_fork_bomb_outliving_its_parent_is_killed(box):
     code = (
         "import os\n"
         "if os.fork() == 0:\n"
-        "    os.setsid()\n"
-        + "\n".join("    " + line for line in FORK_BOMB.splitlines())
-        + "\nprint('parent leaves')\n"
+        "    os.setsid()\n" + "\n".join("    " + line for line in FORK_BOMB.splitlines()) + "\nprint('parent leaves')\n"
     )
     result = box.run(code, timeout=3)
     assert result.exit_code == 0 and not result.timed_out and result.stdout == "parent leaves\n"
@@ -344,8 +340,10 @@ def assert_capped(text: str, fill: str) -> None:
 
 @pytest.mark.parametrize("flood", ["print_loop", "one_huge_write"])
 def test_a8_a9_output_floods_are_capped(box, flood):
-    code = {"print_loop": "while True:\n    print('x' * 10000)\n",
-            "one_huge_write": "import sys\nsys.stdout.write('x' * 10**8)\n"}[flood]
+    code = {
+        "print_loop": "while True:\n    print('x' * 10000)\n",
+        "one_huge_write": "import sys\nsys.stdout.write('x' * 10**8)\n",
+    }[flood]
     result = box.run(code, timeout=5)
     # the 16 MiB RLIMIT_FSIZE on the output memfd stops the writer with EFBIG; 64 KiB come back
     assert result.exit_code == 1 and not result.timed_out and result.truncated
@@ -489,8 +487,15 @@ def test_a13_no_network_beyond_loopback(box):
         "out['interfaces'] = [name for _, name in socket.if_nameindex()]\n"
     )
     out = box.json(errno_json(body), timeout=6)
-    assert out == {"tcp": "ENETUNREACH", "tcp6": "ENETUNREACH", "udp": "ENETUNREACH", "raw": "EPERM",
-                   "packet": "EPERM", "dns": "gaierror", "interfaces": ["lo"]}
+    assert out == {
+        "tcp": "ENETUNREACH",
+        "tcp6": "ENETUNREACH",
+        "udp": "ENETUNREACH",
+        "raw": "EPERM",
+        "packet": "EPERM",
+        "dns": "gaierror",
+        "interfaces": ["lo"],
+    }
     box.assert_clean()
 
 
@@ -526,9 +531,23 @@ def test_a15_root_processes_environment_and_memory_are_unreadable(box):
 
 # Writable mounts a run may see; anything else writable (a host bind mount, docker.sock) is a hole.
 # /sandbox: root's mount points (mode 0755); /dev/mqueue: the container's, covered by a read-only tmpfs.
-WRITABLE_MOUNTS = {"/proc", "/dev", "/dev/pts", "/dev/mqueue", "/sandbox", "/dev/shm", "/tmp", "/sys/fs/cgroup",
-                   "/proc/keys", "/proc/timer_list", "/proc/latency_stats", "/proc/timer_stats",
-                   "/proc/sched_debug", "/proc/kcore", "/proc/scsi"}
+WRITABLE_MOUNTS = {
+    "/proc",
+    "/dev",
+    "/dev/pts",
+    "/dev/mqueue",
+    "/sandbox",
+    "/dev/shm",
+    "/tmp",
+    "/sys/fs/cgroup",
+    "/proc/keys",
+    "/proc/timer_list",
+    "/proc/latency_stats",
+    "/proc/timer_stats",
+    "/proc/sched_debug",
+    "/proc/kcore",
+    "/proc/scsi",
+}
 HOST_FILES = {"/etc/resolv.conf", "/etc/hostname", "/etc/hosts", "/usr/sbin/docker-init", "/sbin/docker-init"}
 
 
@@ -540,8 +559,15 @@ def test_a16_mountinfo_is_readable_but_the_mount_table_is_tight(box):
     for line in result.stdout.strip().splitlines():
         fields = line.split()
         sep = fields.index("-")
-        mounts.append({"point": fields[4], "opts": fields[5].split(","), "fstype": fields[sep + 1],
-                       "source": fields[sep + 2], "root": fields[3]})
+        mounts.append(
+            {
+                "point": fields[4],
+                "opts": fields[5].split(","),
+                "fstype": fields[sep + 1],
+                "source": fields[sep + 2],
+                "root": fields[3],
+            }
+        )
     assert "docker.sock" not in result.stdout
     root = next(m for m in mounts if m["point"] == "/")
     assert root["fstype"] == "overlay" and "ro" in root["opts"]
@@ -568,7 +594,11 @@ def test_a17_the_executor_channel_is_out_of_reach(box):
     out = box.json(errno_json(body))
     assert out["fds"] == {"0": "/dev/null", "1": "/memfd:stdout (deleted)", "2": "/memfd:stderr (deleted)"}
     assert {k: v for k, v in out.items() if k.startswith("executor")} == {
-        "executor fd 0": "EACCES", "executor fd 1": "EACCES", "executor fd 2": "EACCES", "executor fds": "EACCES"}
+        "executor fd 0": "EACCES",
+        "executor fd 1": "EACCES",
+        "executor fd 2": "EACCES",
+        "executor fds": "EACCES",
+    }
     assert out["unix sockets"] == []  # the executor listens on no socket a run could connect to
     box.assert_clean()
 
@@ -613,8 +643,8 @@ def test_a19_kill_minus_one_only_kills_the_runs_own_processes(box):
 DAEMON_BODY = {
     # a classic daemon: double fork and setsid, ignoring the polite signals
     "setsid_daemon": "os.setsid()\n"
-                     "if os.fork():\n    os._exit(0)\n"
-                     "for s in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):\n    signal.signal(s, signal.SIG_IGN)\n",
+    "if os.fork():\n    os._exit(0)\n"
+    "for s in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):\n    signal.signal(s, signal.SIG_IGN)\n",
     # a plain orphan in the run's session
     "orphan": "",
     # a daemon that stops itself once its files are written (a stopped process still has to die)
@@ -653,31 +683,29 @@ def test_a20_daemons_are_killed_and_their_files_removed(box, kind):
 
 
 LEFTOVERS = {
-    "plain": "for d in dirs:\n"
-             "    open(d + '/left.txt', 'w').write('x')\n"
-             "    open(d + '/.hidden', 'w').write('x')\n",
+    "plain": "for d in dirs:\n    open(d + '/left.txt', 'w').write('x')\n    open(d + '/.hidden', 'w').write('x')\n",
     "locked_dirs": "for d in dirs:\n"
-                   "    os.makedirs(d + '/locked/inner')\n"
-                   "    open(d + '/locked/inner/f', 'w').write('x')\n"
-                   "    os.chmod(d + '/locked/inner/f', 0o000)\n"
-                   "    os.chmod(d + '/locked/inner', 0o000)\n"
-                   "    os.chmod(d + '/locked', 0o000)\n",
+    "    os.makedirs(d + '/locked/inner')\n"
+    "    open(d + '/locked/inner/f', 'w').write('x')\n"
+    "    os.chmod(d + '/locked/inner/f', 0o000)\n"
+    "    os.chmod(d + '/locked/inner', 0o000)\n"
+    "    os.chmod(d + '/locked', 0o000)\n",
     "special_files": "import socket\n"
-                     "for d in dirs:\n"
-                     "    os.mkfifo(d + '/fifo')\n"
-                     "    socket.socket(socket.AF_UNIX).bind(d + '/sock')\n"
-                     "    os.symlink('/', d + '/to_root')\n"
-                     "    os.symlink('/etc/passwd', d + '/to_passwd')\n"
-                     "    os.symlink(d + '/missing', d + '/dangling')\n"
-                     "open('orig', 'w').write('x')\n"
-                     "os.link('orig', 'hardlink')\n",
+    "for d in dirs:\n"
+    "    os.mkfifo(d + '/fifo')\n"
+    "    socket.socket(socket.AF_UNIX).bind(d + '/sock')\n"
+    "    os.symlink('/', d + '/to_root')\n"
+    "    os.symlink('/etc/passwd', d + '/to_passwd')\n"
+    "    os.symlink(d + '/missing', d + '/dangling')\n"
+    "open('orig', 'w').write('x')\n"
+    "os.link('orig', 'hardlink')\n",
     "odd_names": "for d in dirs:\n"
-                 "    for name in (b'\\xff\\xfe', b'new\\nline', b'-rf', b'x' * 255, b' '):\n"
-                 "        open(os.fsencode(d) + b'/' + name, 'w').write('x')\n",
+    "    for name in (b'\\xff\\xfe', b'new\\nline', b'-rf', b'x' * 255, b' '):\n"
+    "        open(os.fsencode(d) + b'/' + name, 'w').write('x')\n",
     "posix_shared_memory": "from multiprocessing import shared_memory\n"
-                           "block = shared_memory.SharedMemory(create=True, size=1 << 20)\n"
-                           "block.buf[:5] = b'hello'\n"
-                           "open('/tmp/keep', 'w').write(block.name)\n",
+    "block = shared_memory.SharedMemory(create=True, size=1 << 20)\n"
+    "block.buf[:5] = b'hello'\n"
+    "open('/tmp/keep', 'w').write(block.name)\n",
 }
 
 
@@ -772,9 +800,9 @@ MUTATIONS = {
     "sys.path": "import sys\nsys.path.insert(0, '/evil')\n",
     "interpreter": "import sys, gc\nsys.setrecursionlimit(50)\nsys.setswitchinterval(1.0)\ngc.disable()\n",
     "process": "import os, signal\nos.umask(0)\nos.environ['EVIL'] = '1'\nos.putenv('EVIL2', '1')\n"
-               "signal.signal(signal.SIGINT, signal.SIG_IGN)\n",
+    "signal.signal(signal.SIGINT, signal.SIG_IGN)\n",
     "libraries": "import decimal, warnings, numpy\ndecimal.getcontext().prec = 3\nwarnings.simplefilter('error')\n"
-                 "numpy.seterr(all='raise')\nnumpy.set_printoptions(precision=1)\n",
+    "numpy.seterr(all='raise')\nnumpy.set_printoptions(precision=1)\n",
 }
 
 
@@ -813,8 +841,10 @@ def test_a26_os_exit_loses_buffered_output_like_cpython(box):
 
 @pytest.mark.parametrize("how,status", [("fds", 120), ("streams", 1)])
 def test_a27_closed_stdout_and_stderr_fail_without_hanging(box, how, status):
-    close = {"fds": "import os\nos.close(1)\nos.close(2)\n",
-             "streams": "import sys\nsys.stdout.close()\nsys.stderr.close()\n"}[how]
+    close = {
+        "fds": "import os\nos.close(1)\nos.close(2)\n",
+        "streams": "import sys\nsys.stdout.close()\nsys.stderr.close()\n",
+    }[how]
     result = box.run(close + "print('x')\n")
     assert result.exit_code == status and not result.timed_out and result.duration < 3.0
     assert result.stdout == "" and result.stderr == ""
@@ -826,8 +856,7 @@ def test_a27_closed_stdout_and_stderr_fail_without_hanging(box, how, status):
 
 def test_a28_a_run_cannot_read_a_concurrent_runs_environment_or_files(box):
     attacker = errno_json(
-        FIND_NEIGHBOUR +
-        "import time\ntime.sleep(0.3)\n"
+        FIND_NEIGHBOUR + "import time\ntime.sleep(0.3)\n"
         "pids = out['pids'] = neighbours()\n"
         "for what in ('environ', 'mem', 'maps', 'auxv', 'stack', 'syscall', 'io'):\n"
         "    attempt_all(what, lambda pid: open(f'/proc/{pid}/{what}', 'rb').read(1), pids)\n"
@@ -856,8 +885,7 @@ def test_a28_a_run_cannot_read_a_concurrent_runs_environment_or_files(box):
 
 def test_a32_a_run_cannot_trace_or_signal_a_concurrent_run(box):
     attacker = errno_json(
-        FIND_NEIGHBOUR +
-        "import ctypes, resource, signal, time\n"
+        FIND_NEIGHBOUR + "import ctypes, resource, signal, time\n"
         "libc = ctypes.CDLL(None, use_errno=True)\n"
         "def call(fn, *args):\n"
         "    if fn(*args) == -1:\n"
@@ -884,8 +912,20 @@ def test_a32_a_run_cannot_trace_or_signal_a_concurrent_run(box):
     pid, _, _ = check_victim(victim)  # finished normally: not killed, stopped or traced
     out = json.loads(spy.stdout)
     assert pid in out.pop("pids")
-    assert out == {name: ["EPERM"] for name in ("ptrace attach", "ptrace seize", "process_vm_readv", "SIGKILL",
-                                                  "SIGSTOP", "process group", "prlimit", "setpriority", "affinity")}
+    assert out == {
+        name: ["EPERM"]
+        for name in (
+            "ptrace attach",
+            "ptrace seize",
+            "process_vm_readv",
+            "SIGKILL",
+            "SIGSTOP",
+            "process group",
+            "prlimit",
+            "setpriority",
+            "affinity",
+        )
+    }
     box.assert_clean()
 
 
@@ -898,8 +938,8 @@ NOISE = {
     "fork_bomb": FORK_BOMB,
     "cpu_hog": "import os\nfor _ in range(40):\n    if os.fork() == 0:\n        break\nwhile True:\n    pass\n",
     "memory_hog": "import os\nfor _ in range(6):\n    if os.fork() == 0:\n        break\nhold = []\n"
-                  "while True:\n    try:\n        hold.append(b'x' * (50 << 20))\n"
-                  "    except MemoryError:\n        hold.clear()\n",
+    "while True:\n    try:\n        hold.append(b'x' * (50 << 20))\n"
+    "    except MemoryError:\n        hold.clear()\n",
 }
 
 
@@ -979,12 +1019,15 @@ def test_a33_a_loopback_listener_dies_with_its_run(box, listener):
 # ---- A31, A34-A37: crashes, IPC, descriptors, privileges, output encoding ---------------------------
 
 
-@pytest.mark.parametrize("code,status", [
-    ("import ctypes\nctypes.string_at(0)", -11),
-    ("import os\nos.abort()", -6),
-    ("import os, signal\nos.kill(os.getpid(), signal.SIGBUS)", -7),
-    ("import os, signal\nos.kill(os.getpid(), signal.SIGTERM)", -15),
-])
+@pytest.mark.parametrize(
+    "code,status",
+    [
+        ("import ctypes\nctypes.string_at(0)", -11),
+        ("import os\nos.abort()", -6),
+        ("import os, signal\nos.kill(os.getpid(), signal.SIGBUS)", -7),
+        ("import os, signal\nos.kill(os.getpid(), signal.SIGTERM)", -15),
+    ],
+)
 def test_a31_crashes_are_reported_as_signals(box, code, status):
     result = box.run(code)
     assert result.exit_code == status and not result.timed_out
@@ -1016,19 +1059,30 @@ def test_a34_sysv_ipc_and_message_queues_are_denied_posix_shm_is_per_run(box):
     SysV shared memory is charged to no process, and both name spaces would outlive a run. POSIX
     shared memory and semaphores (files in the run's own /dev/shm, what multiprocessing uses) work."""
     out = box.json(IPC_CALLS)
-    assert out == {"shmget": "EPERM", "semget": "EPERM", "msgget": "EPERM", "shmctl": "EPERM", "mq_open": "EPERM",
-                   "mqueue file": "EROFS", "memfd": "ALLOWED", "posix shm": "ALLOWED", "sysvipc rows": 0}
+    assert out == {
+        "shmget": "EPERM",
+        "semget": "EPERM",
+        "msgget": "EPERM",
+        "shmctl": "EPERM",
+        "mq_open": "EPERM",
+        "mqueue file": "EROFS",
+        "memfd": "ALLOWED",
+        "posix shm": "ALLOWED",
+        "sysvipc rows": 0,
+    }
     box.assert_clean()
 
 
 def test_a34_multiprocessing_works_with_per_run_shared_memory(box):
-    code = ("import multiprocessing as mp\nfrom multiprocessing import shared_memory\n"
-            "def square(x):\n    return x * x\n"
-            "if __name__ == '__main__':\n"
-            "    shm = shared_memory.SharedMemory(create=True, size=16)\n"
-            "    shm.buf[0] = 7\n"
-            "    with mp.Pool(2) as pool:\n        print(pool.map(square, range(4)), shm.buf[0])\n"
-            "    shm.close()\n")
+    code = (
+        "import multiprocessing as mp\nfrom multiprocessing import shared_memory\n"
+        "def square(x):\n    return x * x\n"
+        "if __name__ == '__main__':\n"
+        "    shm = shared_memory.SharedMemory(create=True, size=16)\n"
+        "    shm.buf[0] = 7\n"
+        "    with mp.Pool(2) as pool:\n        print(pool.map(square, range(4)), shm.buf[0])\n"
+        "    shm.close()\n"
+    )
     result = box.run(code, timeout=20)
     assert result.exit_code == 0 and result.stdout == "[0, 1, 4, 9] 7\n", result
     box.assert_clean()
@@ -1080,27 +1134,42 @@ def test_a36_privileges_cannot_be_regained(box):
     )
     out = box.json(errno_json(body))
     assert out == {
-        "oom_score_adj": "EACCES", "setuid": "EPERM", "seteuid": "EPERM", "setgid": "EPERM",
-        "setgroups": "EPERM", "chroot": "EPERM", "nice": "EPERM", "raise NPROC": "ValueError",
-        "raise AS": "ValueError", "unshare user": "EPERM", "unshare mount": "EPERM", "mount": "EPERM",
-        "keyctl": "EPERM", "bpf": "EPERM", "setns": "EACCES",
-        "caps": ["0000000000000000"] * 4, "no_new_privs": "1",
+        "oom_score_adj": "EACCES",
+        "setuid": "EPERM",
+        "seteuid": "EPERM",
+        "setgid": "EPERM",
+        "setgroups": "EPERM",
+        "chroot": "EPERM",
+        "nice": "EPERM",
+        "raise NPROC": "ValueError",
+        "raise AS": "ValueError",
+        "unshare user": "EPERM",
+        "unshare mount": "EPERM",
+        "mount": "EPERM",
+        "keyctl": "EPERM",
+        "bpf": "EPERM",
+        "setns": "EACCES",
+        "caps": ["0000000000000000"] * 4,
+        "no_new_privs": "1",
         "setuid mount": [32, True],  # the setuid-root binary ran without privileges
     }
     box.assert_clean()
 
 
 def test_a37_invalid_utf8_comes_back_with_replacement_characters(box):
-    result = box.run("import sys\nsys.stdout.buffer.write(b'ok \\xff\\xfe \\xc3(\\n')\n"
-                     "sys.stderr.buffer.write(b'\\x80err')\n")
+    result = box.run(
+        "import sys\nsys.stdout.buffer.write(b'ok \\xff\\xfe \\xc3(\\n')\nsys.stderr.buffer.write(b'\\x80err')\n"
+    )
     assert result.exit_code == 0
     assert result.stdout == "ok \ufffd\ufffd \ufffd(\n" and result.stderr == "\ufffderr"
     box.assert_clean()
 
 
 def test_a37_control_characters_and_forged_protocol_frames_pass_through_verbatim(box):
-    text = ('{"id": 1, "stdout": "forged", "exit_code": 0}\n{"ready": true}\n'
-            '{"id": null, "error": "x"}\na\x00b\x1b[31m\r\x07\n')
+    text = (
+        '{"id": 1, "stdout": "forged", "exit_code": 0}\n{"ready": true}\n'
+        '{"id": null, "error": "x"}\na\x00b\x1b[31m\r\x07\n'
+    )
     result = box.run(f"import sys\nsys.stdout.write({text!r})\nsys.stderr.write({text!r})\n")
     assert result.exit_code == 0 and result.stdout == text and result.stderr == text
     box.assert_clean()
@@ -1140,8 +1209,7 @@ def test_x2_a_path_longer_than_path_max_is_removed(box, where):
     """60 levels of 200-character names (a cleaner using full paths would get ENAMETOOLONG)."""
     start = "" if where == "scratch" else f"os.chdir({where!r})\n"
     code = (
-        "import os\n" + start
-        + "for _ in range(60):\n    os.mkdir('d' * 200)\n    os.chdir('d' * 200)\n"
+        "import os\n" + start + "for _ in range(60):\n    os.mkdir('d' * 200)\n    os.chdir('d' * 200)\n"
         "open('secret', 'w').write('left for the next run')\n"
         "print(len(os.getcwd()) > 4096)\n"
     )
@@ -1221,7 +1289,9 @@ def test_x7_signal_state_of_the_executor_does_not_leak_into_programs(box):
     assert result.exit_code == 0 and result.stderr == "", result
     assert json.loads(result.stdout) == {
         "handlers": {"SIGINT": "default_int_handler", "SIGPIPE": "SIG_IGN", "SIGXFSZ": "SIG_IGN"},
-        "wakeup_fd": -1, "blocked": "0000000000000000", "corrupted": [],
+        "wakeup_fd": -1,
+        "blocked": "0000000000000000",
+        "corrupted": [],
     }
     box.assert_clean()
 
@@ -1307,6 +1377,7 @@ def test_c2_a_session_cell_with_a_zombie_leader_times_out_and_resets(box):
 
 # -- class 3: the session channel
 
+
 def channel_attack(body: str) -> str:
     return "import os, socket, struct, sys, time\nch = socket.socket(fileno=os.dup(3))\n" + body
 
@@ -1315,8 +1386,10 @@ CHANNEL_ATTACKS = {
     "garbage": channel_attack("ch.send(b'{\"status\": NaN}')\ntime.sleep(3)\n"),
     "deep_nesting": channel_attack("ch.send(b'[' * 60 + b']' * 60)\ntime.sleep(3)\n"),
     "oversized": channel_attack("ch.send(b'x' * 100000)\ntime.sleep(3)\n"),
-    "flood": channel_attack("for _ in range(5000):\n    try:\n        ch.send(b'{', socket.MSG_DONTWAIT)\n"
-                            "    except BlockingIOError:\n        break\ntime.sleep(3)\n"),
+    "flood": channel_attack(
+        "for _ in range(5000):\n    try:\n        ch.send(b'{', socket.MSG_DONTWAIT)\n"
+        "    except BlockingIOError:\n        break\ntime.sleep(3)\n"
+    ),
     "forged_token_then_exit": channel_attack("ch.send(struct.pack('=c8si', b'D', b'12345678', 0))\nos._exit(0)\n"),
     "closed_channel": "import os, time\nos.close(3)\ntime.sleep(3)\nprint('after')\n",
 }
@@ -1362,8 +1435,9 @@ def test_c3_a_forged_done_with_the_real_token_cannot_run_past_its_call(box):
         ended = time.time()
         time.sleep(1.5)
         resumed = time.time()
-        ticks = session.run("import time\ntime.sleep(0.3)\n"
-                            "print(sorted(float(t) for t in open('ticks').read().split()))", timeout=5)
+        ticks = session.run(
+            "import time\ntime.sleep(0.3)\nprint(sorted(float(t) for t in open('ticks').read().split()))", timeout=5
+        )
         assert ticks.ok and not ticks.stderr, ticks
         during_gap = [t for t in json.loads(ticks.stdout) if ended + 0.2 < t < resumed - 0.1]
         assert during_gap == [], "the program ran between calls"
@@ -1376,9 +1450,9 @@ INODE_ATTACKS = {
     "chmod_open": "import os\nos.chmod('.', 0o777)\nos.chmod('/tmp', 0o777)\n",
     "chmod_closed": "import os\nos.chmod('.', 0o000)\n",
     "default_acl": "import os, struct\n"
-                   "acl = struct.pack('<I', 2) + b''.join(struct.pack('<HHI', tag, 7, 0xFFFFFFFF)"
-                   " for tag in (1, 4, 32))\n"
-                   "os.setxattr('.', 'system.posix_acl_default', acl)\n",
+    "acl = struct.pack('<I', 2) + b''.join(struct.pack('<HHI', tag, 7, 0xFFFFFFFF)"
+    " for tag in (1, 4, 32))\n"
+    "os.setxattr('.', 'system.posix_acl_default', acl)\n",
     "xattr_memory": "import os\nos.setxattr('.', 'user.note', b'secret')\nos.setxattr('/tmp', 'user.note', b'x')\n",
     "times": "import os\nos.utime('.', (0, 0))\n",
     "setgid_dir": "import os\nos.chmod('.', 0o2755)\n",
@@ -1394,13 +1468,19 @@ def test_c4_the_scratch_inode_is_new_for_every_run(box, kind):
 
 def test_c4_a_sessions_scratch_inode_is_new_for_the_next_episode(box):
     with box.sandbox.session() as session:
-        assert session.run("import os\nos.chmod('.', 0o777)\nos.setxattr('.', 'user.a', b'1')\n"
-                           "print(oct(os.stat('.').st_mode & 0o777))").stdout == "0o777\n"
+        assert (
+            session.run(
+                "import os\nos.chmod('.', 0o777)\nos.setxattr('.', 'user.a', b'1')\n"
+                "print(oct(os.stat('.').st_mode & 0o777))"
+            ).stdout
+            == "0o777\n"
+        )
         assert session.run("import os\nprint(os.listxattr('.'))").stdout == "['user.a']\n"  # same episode
     box.assert_clean()
 
 
 # -- class 5: no run starts from a process that saw another run
+
 
 def heap_search(prefix: str, suffix: str) -> str:
     """A program that searches all its readable memory for prefix+suffix (never built in its memory)."""
@@ -1431,8 +1511,9 @@ def test_c5_a_run_cannot_find_a_concurrent_or_earlier_runs_code_or_output_in_its
     earlier = [box.run(f"answer = {secret!r}\nprint(answer * 3)") for _ in range(4)]  # every slot, likely
     assert all(r.ok for r in earlier)
     victim = f"import time\nanswer = {secret!r}\nprint(answer)\ntime.sleep(2)\n"
-    results = box.together([(victim, 5), (victim, 5), (heap_search(prefix, suffix), 10),
-                            (heap_search(prefix, suffix), 10)], stagger=0.3)
+    results = box.together(
+        [(victim, 5), (victim, 5), (heap_search(prefix, suffix), 10), (heap_search(prefix, suffix), 10)], stagger=0.3
+    )
     assert results[0].ok and results[1].ok
     for spy in results[2:]:
         assert spy.ok and spy.stdout == "hits 0\n", spy
@@ -1534,6 +1615,7 @@ def test_c6_sessions_do_not_share_tmp(box):
 
 # -- class 7: smaller holes
 
+
 def test_c7_io_uring_and_namespaces_are_denied_to_programs(box):
     body = (
         "import ctypes\n"
@@ -1560,23 +1642,36 @@ def test_c7_io_uring_and_namespaces_are_denied_to_programs(box):
     out = box.json(errno_json(body))
     assert out.pop("caps") == ["0000000000000000"] and out.pop("no_new_privs") == "1"  # bounding set too
     assert int(out.pop("seccomp")) >= 2  # Docker's profile (the container's) and the run filter
-    assert out == {"io_uring_setup": "EPERM", "unshare user": "EPERM", "unshare net": "EPERM",
-                   "clone newuser": "EPERM", "clone3": "ENOSYS", "mount": "EPERM", "setns": "EPERM",
-                   "ptrace traceme": "EPERM", "keyctl": "EPERM", "bpf": "EPERM"}
+    assert out == {
+        "io_uring_setup": "EPERM",
+        "unshare user": "EPERM",
+        "unshare net": "EPERM",
+        "clone newuser": "EPERM",
+        "clone3": "ENOSYS",
+        "mount": "EPERM",
+        "setns": "EPERM",
+        "ptrace traceme": "EPERM",
+        "keyctl": "EPERM",
+        "bpf": "EPERM",
+    }
     box.assert_clean()
 
 
 def test_c7_ptys_come_from_the_slots_own_small_pool(box):
-    code = ("import os, pty\nfds = []\ntry:\n    while True:\n        fds.append(pty.openpty())\n"
-            "except OSError as exc:\n    print(len(fds), exc.errno)\n")
+    code = (
+        "import os, pty\nfds = []\ntry:\n    while True:\n        fds.append(pty.openpty())\n"
+        "except OSError as exc:\n    print(len(fds), exc.errno)\n"
+    )
     result = box.run(code)
     assert result.ok and result.stdout.split()[0] == "8", result  # executor Config.ptys, then ENOSPC
     box.assert_clean()  # and /dev/pts is empty again in every slot
 
 
 def test_c7_every_run_draws_fresh_sympy_and_numpy_randomness(box):
-    code = ("import json, random, numpy, sympy.core.random as sr\n"
-            "print(json.dumps([sr.rng.random(), sr.randint(0, 10**9), random.random(), float(numpy.random.rand())]))")
+    code = (
+        "import json, random, numpy, sympy.core.random as sr\n"
+        "print(json.dumps([sr.rng.random(), sr.randint(0, 10**9), random.random(), float(numpy.random.rand())]))"
+    )
     draws = [tuple(json.loads(box.run(code).stdout)) for _ in range(6)]
     for column in zip(*draws):
         assert len(set(column)) == len(column), draws
@@ -1615,8 +1710,10 @@ def test_c7_a_session_whose_worker_cannot_be_set_up_raises_sandbox_error(unsetta
 
 # -- class 8: a program's failure is its result
 
-KILL_OWN_TREE = "import os, signal\nif os.fork() == 0:\n    import time; time.sleep(9)\nos.kill(-1, signal.SIGKILL)\n" \
-                "os.kill(0, signal.SIGKILL)\n"
+KILL_OWN_TREE = (
+    "import os, signal\nif os.fork() == 0:\n    import time; time.sleep(9)\nos.kill(-1, signal.SIGKILL)\n"
+    "os.kill(0, signal.SIGKILL)\n"
+)
 
 
 @pytest.mark.parametrize("mode", ["stateless", "session"])
@@ -1636,8 +1733,9 @@ def test_c8_a_stateful_rollout_goes_on_after_a_hostile_program(box, action):
     """Through gym: the hostile step's observation is the program's result and the episode goes on."""
     from r1ci_env.env import CodeInterpreterEnv
 
-    code = {"kill_tree": KILL_OWN_TREE, "hang": ZOMBIE_LEADER,
-            "channel": CHANNEL_ATTACKS["forged_token_then_exit"]}[action]
+    code = {"kill_tree": KILL_OWN_TREE, "hang": ZOMBIE_LEADER, "channel": CHANNEL_ATTACKS["forged_token_then_exit"]}[
+        action
+    ]
     env = CodeInterpreterEnv("NumberMultiply", sandbox=box.sandbox, stateful=True, timeout=1.5, max_code_calls=3)
     try:
         env.reset(seed=0)
@@ -1648,4 +1746,3 @@ def test_c8_a_stateful_rollout_goes_on_after_a_hostile_program(box, action):
     finally:
         env.close()
     box.assert_clean()
-

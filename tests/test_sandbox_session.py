@@ -1,4 +1,5 @@
 """Session mode: one interpreter per episode, under the same limits as stateless runs."""
+
 from __future__ import annotations
 
 import gymnasium as gym

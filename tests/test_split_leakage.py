@@ -6,6 +6,7 @@ set found in the other (at least 10 grams in the denominator). Training tasks wi
 
 Measured with split rule 1 the leaks scored 0.49-1.0 (rg.arc_agi/rg.rearc, rg.gsm_symbolic/GSMHard,
 bbh.tracking_shuffled_objects_*), and the highest unrelated pair 0.22, hence `THRESHOLD`."""
+
 from __future__ import annotations
 
 import re
@@ -27,7 +28,7 @@ def grams(question: str) -> frozenset[str]:
     """The word 5-grams of a normalised question that hold at least 3 words (not only numbers)."""
     text = "\n".join(line for line in question.splitlines() if "<<<" not in line)
     words = ["#" if word.isdigit() else word for word in re.findall(r"[a-z]+|\d+", text.lower())]
-    spans = (words[i:i + GRAM] for i in range(len(words) - GRAM + 1))
+    spans = (words[i : i + GRAM] for i in range(len(words) - GRAM + 1))
     return frozenset(" ".join(span) for span in spans if sum(word != "#" for word in span) >= 3)
 
 
@@ -95,8 +96,10 @@ def test_no_test_question_is_a_near_duplicate_of_a_training_question(train_index
 def test_the_check_finds_the_leaks_of_split_rule_one(train_index):
     """Rule 1 had rg.gsm_symbolic (GSM8K problems of GSM-Hard) and bbh.tracking_shuffled_objects_three
     (the template of the seven-object task) in test: both are found against training questions."""
-    for name, other in (("rg.gsm_symbolic", "GSMHard"), ("bbh.tracking_shuffled_objects_three_objects",
-                                                         "bbh.tracking_shuffled_objects_seven_objects")):
+    for name, other in (
+        ("rg.gsm_symbolic", "GSMHard"),
+        ("bbh.tracking_shuffled_objects_three_objects", "bbh.tracking_shuffled_objects_seven_objects"),
+    ):
         index = Index()
         for question in questions(other, everything=True, sample=GENERATED_SAMPLE):
             index.add(other, question)

@@ -1,6 +1,7 @@
 """Suites and the split: the counts, the frozen draws re-derived from the seed and the rule, the
 Reasoning-Gym selection re-derived from the installed package, labels that agree with the registry,
 `r1ci list`, and the generated docs/tasks.md kept up to date."""
+
 from __future__ import annotations
 
 import json
@@ -8,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from r1ci_env import catalog, suites
 from agents.cli import main as cli_main
+from r1ci_env import catalog, suites
 from r1ci_env.settings import data_dir
-from r1ci_env.tasks import task_names, task_spec
 from r1ci_env.tasks import reasoning_gym as rgt
+from r1ci_env.tasks import task_names, task_spec
 
 REPO = Path(__file__).resolve().parent.parent
 DOCS = REPO / "docs" / "tasks.md"
@@ -48,8 +49,15 @@ def test_sources_and_categories_partition_the_paper_suite():
 
 def test_symbench_test_tasks_are_codesteers_unseen_nine():
     assert set(suites.SYMBENCH_TEST) == {
-        "Letters", "EightQueens", "NumberMultiply", "Cryptanalysis", "StringSplitting",
-        "CombinatorialCalculation", "SynthesisDecomposition", "Game2048", "PermutationsCombinations",
+        "Letters",
+        "EightQueens",
+        "NumberMultiply",
+        "Cryptanalysis",
+        "StringSplitting",
+        "CombinatorialCalculation",
+        "SynthesisDecomposition",
+        "Game2048",
+        "PermutationsCombinations",
     }
     assert set(suites.SYMBENCH_TEST) <= set(suites.SYMBENCH)
 
@@ -116,8 +124,11 @@ def test_unknown_suite():
 
 def test_registered_labels_agree_with_the_frozen_suites():
     registered = set(task_names())
-    source_of = {**{n: "symbench" for n in suites.SYMBENCH}, **{n: "bbh" for n in suites.BBH},
-                 **{n: "reasoning_gym" for n in suites.REASONING_GYM + suites.EXTRA}}
+    source_of = {
+        **{n: "symbench" for n in suites.SYMBENCH},
+        **{n: "bbh" for n in suites.BBH},
+        **{n: "reasoning_gym" for n in suites.REASONING_GYM + suites.EXTRA},
+    }
     for name in suites.suite("paper"):
         if name in registered:
             spec = task_spec(name)
@@ -134,9 +145,16 @@ def test_r1ci_list_json(capsys):
     assert cli_main(["list", "--suite", "extra", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert [row["name"] for row in rows] == suites.suite("extra")
-    assert rows[0] == {"id": "r1ci/rg.basic_arithmetic-v0", "name": "rg.basic_arithmetic", "source": "reasoning_gym",
-                       "category": "execution", "split": "extra", "checker": "EM", "questions": None,
-                       "questions_known": True}
+    assert rows[0] == {
+        "id": "r1ci/rg.basic_arithmetic-v0",
+        "name": "rg.basic_arithmetic",
+        "source": "reasoning_gym",
+        "category": "execution",
+        "split": "extra",
+        "checker": "EM",
+        "questions": None,
+        "questions_known": True,
+    }
 
 
 def test_r1ci_list_table(capsys):
@@ -163,9 +181,12 @@ def _missing(suite_name: str) -> list[str]:
 def test_docs_tasks_md_is_generated_and_up_to_date():
     missing = _missing("paper")
     if missing:
-        pytest.skip(f"not all paper-suite tasks are registered yet, so docs/tasks.md cannot be generated; "
-                    f"missing: {', '.join(missing)}")
+        pytest.skip(
+            f"not all paper-suite tasks are registered yet, so docs/tasks.md cannot be generated; "
+            f"missing: {', '.join(missing)}"
+        )
     expected = catalog.render_markdown()
     assert DOCS.is_file(), "run: python -m r1ci_env.catalog --markdown > docs/tasks.md"
-    assert DOCS.read_text(encoding="utf-8") == expected, \
+    assert DOCS.read_text(encoding="utf-8") == expected, (
         "docs/tasks.md is stale; run: python -m r1ci_env.catalog --markdown > docs/tasks.md"
+    )

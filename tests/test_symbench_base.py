@@ -1,5 +1,6 @@
 """The SymBench task base: the `instances=` knob (and its deprecated name `source=`), the seeded
 generator, the official-instance branch, range checks and the shipped-solver helper."""
+
 from __future__ import annotations
 
 import pytest

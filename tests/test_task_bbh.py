@@ -1,22 +1,22 @@
 """BBH: all 27 subtasks served from the data files; the per-answer-type checkers accept every stored
 target (in every accepted form) and reject a perturbation of it, for every example of every file."""
+
 from __future__ import annotations
 
 import json
 import re
 import subprocess
 import sys
-from functools import lru_cache
+from functools import cache
 
 import pytest
+from task_helpers import run_reference
 
 from r1ci_env.data import DataError
 from r1ci_env.settings import data_dir
 from r1ci_env.tasks import bbh, make_task, task_spec
 from r1ci_env.tasks.bbh import ANSWER_TYPE, ANSWER_TYPES, SHA256, BBHTask, matches_target
 from r1ci_env.tasks.common import collapse_whitespace, parse_options
-
-from task_helpers import run_reference
 
 
 def run_python(code: str) -> str:
@@ -144,7 +144,7 @@ DATA_DEFECTS = {
 }
 
 
-@lru_cache(maxsize=None)
+@cache
 def examples_of(subtask: str) -> tuple[dict, ...]:
     return tuple(json.loads((data_dir() / "bbh" / f"{subtask}.json").read_text())["examples"])
 

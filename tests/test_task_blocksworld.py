@@ -1,4 +1,5 @@
 """BlocksWorld: generation, the simulator checker, the reference planner, and the official instances."""
+
 from __future__ import annotations
 
 import contextlib
@@ -77,8 +78,9 @@ def test_reference_solution_runs_and_scores_one(seed):
 
 
 def test_planner_solves_large_instances():
-    task = BlocksWorld(min_blocks=6, max_blocks=10, min_initial_stacks=3, max_initial_stacks=4,
-                       min_goal_stacks=1, max_goal_stacks=4)
+    task = BlocksWorld(
+        min_blocks=6, max_blocks=10, min_initial_stacks=3, max_initial_stacks=4, min_goal_stacks=1, max_goal_stacks=4
+    )
     for seed in range(100):
         gold = task.generate(seed).gold
         assert plan_reaches_goal("\n".join(plan_moves(gold["initial"], gold["goal"])), gold["initial"], gold["goal"])
@@ -96,7 +98,9 @@ def test_checker_accepts_numbers_and_stack_names_and_whitespace():
     task = BlocksWorld()
     assert task.score(SWAP_PLAN.format(p="stack"), SWAP) == 1.0
     assert task.score(SWAP_PLAN.format(p=""), SWAP) == 1.0
-    mixed = "\n\n  move B from 1 to stack3  \nMove A FROM Stack1 to 2\n\nMove B from stack3 to 1\nMove A from 2 to stack1\n"
+    mixed = (
+        "\n\n  move B from 1 to stack3  \nMove A FROM Stack1 to 2\n\nMove B from stack3 to 1\nMove A from 2 to stack1\n"
+    )
     assert task.score(mixed, SWAP) == 1.0
 
 
@@ -146,7 +150,10 @@ def test_official_instances_all_load_and_are_solved(data_dir):
     for inst in instances:
         blocks, initial, goal, _ = map(int, inst.instance_id.split("_"))
         assert (inst.metadata["num_blocks"], inst.metadata["initial_stacks"], inst.metadata["goal_stacks"]) == (
-            blocks, initial, goal)
+            blocks,
+            initial,
+            goal,
+        )
         plan = exec_python(task.reference_solution(inst))
         assert task.score(plan, inst) == 1.0, inst.instance_id
         if plan.strip():

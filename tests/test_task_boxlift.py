@@ -1,19 +1,21 @@
 """BoxLift: generation knobs, the greedy step budget, the plan simulator, official data."""
+
 from __future__ import annotations
 
 import json
 
 import pytest
+from task_helpers import run_reference
 
 from r1ci_env.tasks import Instance
 from r1ci_env.tasks.boxlift import CODESTEER_TEST_CONFIGS, BoxLift, greedy_lift_plan
 
-from task_helpers import run_reference
-
 OFFICIAL = "symbench/BoxLift_dataset"
 # Boxes 90, 60, 40, 30; lifters 50, 45, 35. Greedy: step 1 lifts 90 with lifters 0 and 1, and of the
 # rest only 30 fits lifter 2; step 2 lifts 60 with 0 and 1 (40 > 35 waits); step 3 lifts 40: 3 steps.
-INSTANCE = Instance(question="", gold={"boxes": [90, 60, 40, 30], "lifters": [50, 45, 35], "max_steps": 3}, instance_id="t")
+INSTANCE = Instance(
+    question="", gold={"boxes": [90, 60, 40, 30], "lifters": [50, 45, 35], "max_steps": 3}, instance_id="t"
+)
 
 
 def plan_text(plan) -> str:

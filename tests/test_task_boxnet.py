@@ -1,23 +1,30 @@
 """BoxNet: generation knobs, the simultaneous-step simulator, the greedy planner, official data."""
+
 from __future__ import annotations
 
 import json
 from collections import Counter
 
 import pytest
+from task_helpers import run_reference
 
 from r1ci_env.tasks import Instance
 from r1ci_env.tasks.boxnet import BoxNet, plan_boxnet
-
-from task_helpers import run_reference
 
 OFFICIAL = "symbench/BoxNet1_dataset"
 # 2 x 2 field: a red box next to its target, a blue box already on its target.
 GRID = Instance(
     question="",
-    gold={"rows": 2, "cols": 2, "cells": {
-        "0.5_0.5": ["box_red", "box_blue", "target_blue"], "0.5_1.5": [], "1.5_0.5": ["target_red"], "1.5_1.5": [],
-    }},
+    gold={
+        "rows": 2,
+        "cols": 2,
+        "cells": {
+            "0.5_0.5": ["box_red", "box_blue", "target_blue"],
+            "0.5_1.5": [],
+            "1.5_0.5": ["target_red"],
+            "1.5_1.5": [],
+        },
+    },
     instance_id="t",
 )
 PUSH = '"Agent[0.5, 0.5]": "move(box_red, square[1.5, 0.5])"'
@@ -54,15 +61,18 @@ def test_reference_solution_scores_one(seed):
         (f"[{{{PUSH}}}, {{{DROP_RED}, {DROP_BLUE}}}]", 1.0),
         (f"[{{{DROP_BLUE}}}, {{{PUSH}}}, {{{DROP_RED}}}]", 1.0),
         (f"[{{{DROP_BLUE}}}, {{}}, {{{PUSH}}}, {{{DROP_RED}}}]", 1.0),  # an idle step is fine
-        ("[{'Agent[0.5,0.5]': 'move(box_red, square(1.5,0.5))'}, {'agent[1.5, 0.5]': 'move(box_red, target_red)',"
-         " 'Agent[0.5, 0.5]': 'move( box_blue , target_blue )'}]", 1.0),  # Python quoting, spacing
+        (
+            "[{'Agent[0.5,0.5]': 'move(box_red, square(1.5,0.5))'}, {'agent[1.5, 0.5]': 'move(box_red, target_red)',"
+            " 'Agent[0.5, 0.5]': 'move( box_blue , target_blue )'}]",
+            1.0,
+        ),  # Python quoting, spacing
         (f"[{{{PUSH}, {DROP_RED}}}, {{{DROP_BLUE}}}]", 0.0),  # red used in the square it arrives at, same step
         (f"[{{{PUSH}, {DROP_BLUE}}}, {{{DROP_RED}}}]", 0.0),  # one agent, two actions (repeated key)
-        (f"[{{{DROP_BLUE}}}, {{\"Agent[0.5, 0.5]\": \"move(box_red, square[1.5, 1.5])\"}}]", 0.0),  # diagonal
-        (f"[{{{DROP_BLUE}}}, {{\"Agent[0.5, 0.5]\": \"move(box_red, target_red)\"}}]", 0.0),  # no red target here
-        (f"[{{{DROP_BLUE}}}, {{\"Agent[0.5, 1.5]\": \"move(box_red, square[1.5, 1.5])\"}}]", 0.0),  # not its box
-        (f"[{{{DROP_BLUE}}}, {{\"Agent[2.5, 0.5]\": \"move(box_red, target_red)\"}}]", 0.0),  # no such agent
-        (f"[{{{DROP_BLUE}}}, {{\"Agent[0.5, 0.5]\": \"move(box_blue, target_red)\"}}]", 0.0),  # colour mismatch
+        (f'[{{{DROP_BLUE}}}, {{"Agent[0.5, 0.5]": "move(box_red, square[1.5, 1.5])"}}]', 0.0),  # diagonal
+        (f'[{{{DROP_BLUE}}}, {{"Agent[0.5, 0.5]": "move(box_red, target_red)"}}]', 0.0),  # no red target here
+        (f'[{{{DROP_BLUE}}}, {{"Agent[0.5, 1.5]": "move(box_red, square[1.5, 1.5])"}}]', 0.0),  # not its box
+        (f'[{{{DROP_BLUE}}}, {{"Agent[2.5, 0.5]": "move(box_red, target_red)"}}]', 0.0),  # no such agent
+        (f'[{{{DROP_BLUE}}}, {{"Agent[0.5, 0.5]": "move(box_blue, target_red)"}}]', 0.0),  # colour mismatch
         (f"[{{{DROP_BLUE}}}, {{{DROP_BLUE}}}]", 0.0),  # the blue box is gone
         (f"{{{PUSH}}}", 0.0),  # a single step without the list: red not yet dropped
         (f"[{{{PUSH}}}, {{{DROP_RED}, {DROP_BLUE}}}", 0.0),  # unterminated JSON
@@ -74,8 +84,11 @@ def test_checker(answer, expected):
 
 
 def test_single_step_without_list_is_read():
-    inst = Instance(question="", gold={"rows": 1, "cols": 2, "cells": {"0.5_0.5": ["box_red", "target_red"], "0.5_1.5": []}},
-                    instance_id="t")
+    inst = Instance(
+        question="",
+        gold={"rows": 1, "cols": 2, "cells": {"0.5_0.5": ["box_red", "target_red"], "0.5_1.5": []}},
+        instance_id="t",
+    )
     assert BoxNet().score('{"Agent[0.5, 0.5]": "move(box_red, target_red)"}', inst) == 1.0
 
 

@@ -1,14 +1,14 @@
 """CombinatorialCalculation: generation knobs, the in-order checker, the reference search, official data."""
+
 from __future__ import annotations
 
 import json
 
 import pytest
+from task_helpers import run_reference
 
 from r1ci_env.tasks import Instance
 from r1ci_env.tasks.combinatorial_calculation import CombinatorialCalculation, ordered_expression
-
-from task_helpers import run_reference
 
 OFFICIAL = "symbench/combinatorial_calculation"
 PUZZLE = Instance(question="", gold={"numbers": [6, 2, 7], "target": 10}, instance_id="t")
@@ -26,7 +26,9 @@ def test_knobs_control_shapes_and_range():
 
 
 def test_default_shapes_are_codesteers():
-    shapes = {(len(g["numbers"]), g["target"]) for g in (CombinatorialCalculation().generate(s).gold for s in range(60))}
+    shapes = {
+        (len(g["numbers"]), g["target"]) for g in (CombinatorialCalculation().generate(s).gold for s in range(60))
+    }
     assert shapes == {(3, 10), (4, 24), (5, 78), (5, 69), (6, 100)}
 
 

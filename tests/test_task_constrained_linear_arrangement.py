@@ -1,10 +1,12 @@
 """ConstrainedLinearArrangement: game rules, generation knobs, the consistency checker, official data."""
+
 from __future__ import annotations
 
 import itertools
 import json
 
 import pytest
+from task_helpers import run_reference
 
 from r1ci_env.tasks import Instance
 from r1ci_env.tasks.constrained_linear_arrangement import (
@@ -14,8 +16,6 @@ from r1ci_env.tasks.constrained_linear_arrangement import (
     deduce_cards,
     round_result,
 )
-
-from task_helpers import run_reference
 
 OFFICIAL = "symbench/constrained_linear_arrangement"
 
@@ -123,7 +123,11 @@ def test_official_instances_gold_scores_one_and_perturbed_zero(data_dir):
         inst = task.generate(seed)
         data = json.loads((data_dir / OFFICIAL / inst.instance_id / "solution.json").read_text())
         solution = data["solution"]
-        assert inst.gold == {"game": data["game_type"], "player_moves": data["player_moves"], "results": data["results"]}
+        assert inst.gold == {
+            "game": data["game_type"],
+            "player_moves": data["player_moves"],
+            "results": data["results"],
+        }
         assert task.score(",".join(solution), inst) == 1.0, inst.instance_id
         assert task.score(",".join(solution[:-1] + solution[:1]), inst) == 0.0, inst.instance_id
         assert task.score(run_reference(task, inst), inst) == 1.0

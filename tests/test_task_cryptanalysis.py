@@ -1,10 +1,12 @@
 """Cryptanalysis: the feedback semantics, generated puzzles with one consistent code, the checker,
 and the official instances (feedback parsed, reproduced and uniquely solved)."""
+
 from __future__ import annotations
 
 import json
 
 import pytest
+from task_helpers import run_reference
 
 from r1ci_env.tasks.cryptanalysis import (
     Cryptanalysis,
@@ -13,8 +15,6 @@ from r1ci_env.tasks.cryptanalysis import (
     part_feedback,
     read_conditions,
 )
-
-from task_helpers import run_reference
 
 OFFICIAL = "symbench/cryptanalysis"
 
@@ -46,7 +46,9 @@ def test_generated_puzzles_have_exactly_one_consistent_code():
         assert 2 <= len(conditions) <= 17
         assert consistent_codes(conditions) == [inst.gold]
         for guess, fb_digits, fb_letters in conditions:
-            line = f"Guess {guess}: {describe_feedback(fb_digits, 'digits')}; {describe_feedback(fb_letters, 'letters')}."
+            line = (
+                f"Guess {guess}: {describe_feedback(fb_digits, 'digits')}; {describe_feedback(fb_letters, 'letters')}."
+            )
             assert line in inst.question
     tight = Cryptanalysis(min_conditions=12, max_conditions=14)
     assert all(12 <= len(tight.generate(s).metadata["conditions"]) <= 14 for s in range(5))
@@ -60,8 +62,14 @@ def test_checker_formats_and_perturbations():
     for answer in (json.dumps(list(code)), " ".join(code), ", ".join(code), code, code.lower(), unquoted):
         assert task.score(answer, inst) == 1.0, answer
     wrong_digit = str((int(code[0]) + 1) % 10) + code[1:]
-    wrong = (json.dumps(list(wrong_digit)), code[1] + code[0] + code[2:], code[:3], code + "A", "",
-             json.dumps(list(code[:2] + "12")))
+    wrong = (
+        json.dumps(list(wrong_digit)),
+        code[1] + code[0] + code[2:],
+        code[:3],
+        code + "A",
+        "",
+        json.dumps(list(code[:2] + "12")),
+    )
     for answer in wrong:
         assert task.score(answer, inst) == 0.0, answer
 

@@ -1,14 +1,14 @@
 """EightQueens: generation knobs, the checker (placed queens kept), the solver, official data."""
+
 from __future__ import annotations
 
 import json
 
 import pytest
+from task_helpers import run_reference
 
 from r1ci_env.tasks import Instance
 from r1ci_env.tasks.eight_queens import EightQueens, complete_queens
-
-from task_helpers import run_reference
 
 OFFICIAL = "symbench/eight_queens_dataset"
 VARIANTS = {
@@ -51,9 +51,11 @@ def test_question_shows_the_board():
     rows = inst.question.split("\n\n")[1].splitlines()
     assert len(rows) == 8 and all(len(row) == 8 for row in rows)
     assert {(r, c) for r, row in enumerate(rows) for c, ch in enumerate(row) if ch == "Q"} == {
-        tuple(q) for q in inst.gold["placed"]}
+        tuple(q) for q in inst.gold["placed"]
+    }
     assert {(r, c) for r, row in enumerate(rows) for c, ch in enumerate(row) if ch == "X"} == {
-        tuple(b) for b in inst.gold["blocked"]}
+        tuple(b) for b in inst.gold["blocked"]
+    }
 
 
 @pytest.mark.parametrize(

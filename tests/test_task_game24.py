@@ -1,4 +1,5 @@
 """Game24: solvable generation, the ast-based checker, the reference search, and the CSV source."""
+
 from __future__ import annotations
 
 import subprocess

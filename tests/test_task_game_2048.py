@@ -1,14 +1,14 @@
 """Game2048: the one-tile move rules, knobs, the grid checker, official data."""
+
 from __future__ import annotations
 
 import json
 
 import pytest
+from task_helpers import run_reference
 
 from r1ci_env.tasks import Instance
 from r1ci_env.tasks.game_2048 import Game2048, move_tile
-
-from task_helpers import run_reference
 
 OFFICIAL = "symbench/2048_dataset"
 
@@ -79,9 +79,19 @@ INSTANCE = Instance("", [16, 0, 4, 2], "t", {"size": 2})
 
 @pytest.mark.parametrize(
     "answer, expected",
-    [("16, 0\n4, 2", 1.0), ("16,0,4,2", 1.0), ("[[16, 0], [4, 2]]", 1.0), ("16 0\n4 2", 1.0),
-     ("0, 16\n4, 2", 0.0), ("16, 0\n4, 4", 0.0), ("16, 0, 4", 0.0), ("16, 0, 4, 2, 0", 0.0),
-     ("16, -, 4, 2", 0.0), ("16.0, 0, 4, 2", 0.0), ("", 0.0)],
+    [
+        ("16, 0\n4, 2", 1.0),
+        ("16,0,4,2", 1.0),
+        ("[[16, 0], [4, 2]]", 1.0),
+        ("16 0\n4 2", 1.0),
+        ("0, 16\n4, 2", 0.0),
+        ("16, 0\n4, 4", 0.0),
+        ("16, 0, 4", 0.0),
+        ("16, 0, 4, 2, 0", 0.0),
+        ("16, -, 4, 2", 0.0),
+        ("16.0, 0, 4, 2", 0.0),
+        ("", 0.0),
+    ],
 )
 def test_checker(answer, expected):
     assert Game2048().score(answer, INSTANCE) == expected

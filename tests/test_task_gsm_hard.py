@@ -1,17 +1,17 @@
 """GSMHard: the pinned data file (local copy, download, checksum), rows in order, the numeric checker
 and its tolerance, and the reference (the data's own solution programs) on every row."""
+
 from __future__ import annotations
 
 import json
 import math
 
 import pytest
+from task_helpers import run_reference
 
 from r1ci_env.data import ChecksumError, DataError, sha256_of
 from r1ci_env.tasks import Instance, gsm_hard, make_task
 from r1ci_env.tasks.gsm_hard import GSMHard, number_close, parse_number
-
-from task_helpers import run_reference
 
 RELPATH = "symbench/gsmhardv2.jsonl"
 

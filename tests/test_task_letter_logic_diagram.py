@@ -1,13 +1,14 @@
 """LetterLogicDiagram: generation knobs, the constraint checker (any valid completion), the solver,
 and the official instances."""
+
 from __future__ import annotations
 
 import json
 
+from task_helpers import run_reference
+
 from r1ci_env.tasks import Instance
 from r1ci_env.tasks.letter_logic_diagram import LetterLogicDiagram, count_completions, solve_grid
-
-from task_helpers import run_reference
 
 OFFICIAL = "symbench/letter_logic_diagram"
 

@@ -1,23 +1,27 @@
 """Letters: generation knobs, the count-and-positions checker, the reference program, official words."""
+
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
 import pytest
+from task_helpers import run_reference
 
 from r1ci_env.tasks import Instance
 from r1ci_env.tasks.letters import Letters, letter_positions
-
-from task_helpers import run_reference
 
 OFFICIAL = "symbench/Letters"
 
 
 def instance(word: str, letter: str) -> Instance:
     positions = letter_positions(word, letter)
-    return Instance(question="", gold={"count": len(positions), "positions": positions}, instance_id="t",
-                    metadata={"word": word, "letter": letter, "length": len(word)})
+    return Instance(
+        question="",
+        gold={"count": len(positions), "positions": positions},
+        instance_id="t",
+        metadata={"word": word, "letter": letter, "length": len(word)},
+    )
 
 
 def test_knobs_control_length_letter_and_count():

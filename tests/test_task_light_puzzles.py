@@ -1,13 +1,12 @@
 """LightPuzzles: generation knobs, the toggling simulation, the grid checker (official data: test_task_contract.py)."""
+
 from __future__ import annotations
 
-
 import pytest
+from task_helpers import run_reference
 
 from r1ci_env.tasks import Instance
 from r1ci_env.tasks.light_puzzles import LightPuzzles, press_buttons
-
-from task_helpers import run_reference
 
 GRID = [[1, 0], [0, 0]]
 BUTTONS = {"A": [[1, 1], [2, 2]], "B": [[2, 2], [1, 2]]}
@@ -15,8 +14,12 @@ BUTTONS = {"A": [[1, 1], [2, 2]], "B": [[2, 2], [1, 2]]}
 
 def inst(presses: list[str]) -> Instance:
     final = press_buttons(GRID, BUTTONS, presses)
-    return Instance(question="", gold=[v for row in final for v in row], instance_id="t",
-                    metadata={"grid": GRID, "buttons": BUTTONS, "presses": presses, "size": 2})
+    return Instance(
+        question="",
+        gold=[v for row in final for v in row],
+        instance_id="t",
+        metadata={"grid": GRID, "buttons": BUTTONS, "presses": presses, "size": 2},
+    )
 
 
 def test_press_buttons_toggles_and_leaves_input_alone():

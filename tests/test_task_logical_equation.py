@@ -1,4 +1,5 @@
 """LogicalEquation: generation knobs, question parsing, the exact checker, the solver, official data."""
+
 from __future__ import annotations
 
 import json
@@ -6,19 +7,24 @@ import re
 from fractions import Fraction
 
 import pytest
+from task_helpers import run_reference
 
 from r1ci_env.tasks import Instance
 from r1ci_env.tasks.logical_equation import LogicalEquation, parse_question, satisfies, solve_letters
-
-from task_helpers import run_reference
 
 OFFICIAL = "symbench/logical_equation"
 # A=3, B=6, C=9, D=12: sums, a difference, a multiple and a comparison
 PUZZLE = Instance(
     question="",
-    gold={"numbers": [3, 6, 9, 12], "constraints": [
-        ["sum", "A", "C", 12], ["diff", "D", "B", 6], ["mult", "D", "A", "4.0"], ["gt", "C", "B"],
-    ]},
+    gold={
+        "numbers": [3, 6, 9, 12],
+        "constraints": [
+            ["sum", "A", "C", 12],
+            ["diff", "D", "B", 6],
+            ["mult", "D", "A", "4.0"],
+            ["gt", "C", "B"],
+        ],
+    },
     instance_id="t",
 )
 
@@ -47,8 +53,10 @@ def test_knobs_control_shape_and_values():
 
 def test_generated_puzzles_usually_have_one_solution():
     task = LogicalEquation()
-    unique = sum(len(solve_letters(g["numbers"], g["constraints"], limit=2)) == 1
-                 for g in (task.generate(s).gold for s in range(20)))
+    unique = sum(
+        len(solve_letters(g["numbers"], g["constraints"], limit=2)) == 1
+        for g in (task.generate(s).gold for s in range(20))
+    )
     assert unique >= 17
 
 
@@ -79,18 +87,28 @@ def test_checker(answer, expected):
 
 
 def test_checker_uses_every_number_once_even_if_constraints_allow_repeats():
-    inst = Instance(question="", gold={"numbers": [1, 2, 4], "constraints": [["mult", "B", "A", "2.0"]]}, instance_id="t")
+    inst = Instance(
+        question="", gold={"numbers": [1, 2, 4], "constraints": [["mult", "B", "A", "2.0"]]}, instance_id="t"
+    )
     assert LogicalEquation().score("[1, 2, 4]", inst) == 1.0
     assert LogicalEquation().score("[2, 4, 4]", inst) == 0.0  # CodeSteer accepts this: values from the list
 
 
 def test_parse_question_reads_all_constraint_forms():
-    text = ("... There are 4 letters A, B, C, D, each representing one of the numbers 3, 6, 9, 12. The system ...\n"
-            "1. A + C = 12\n2. D - B = 6\n3. D = 4.0A\n4. C > B\n5. A < B\n6. B - C = -3\n\nReturn ...")
+    text = (
+        "... There are 4 letters A, B, C, D, each representing one of the numbers 3, 6, 9, 12. The system ...\n"
+        "1. A + C = 12\n2. D - B = 6\n3. D = 4.0A\n4. C > B\n5. A < B\n6. B - C = -3\n\nReturn ..."
+    )
     numbers, constraints = parse_question(text)
     assert numbers == [3, 6, 9, 12]
-    assert constraints == [["sum", "A", "C", 12], ["diff", "D", "B", 6], ["mult", "D", "A", "4.0"],
-                           ["gt", "C", "B"], ["lt", "A", "B"], ["diff", "B", "C", -3]]
+    assert constraints == [
+        ["sum", "A", "C", 12],
+        ["diff", "D", "B", 6],
+        ["mult", "D", "A", "4.0"],
+        ["gt", "C", "B"],
+        ["lt", "A", "B"],
+        ["diff", "B", "C", -3],
+    ]
     assert satisfies([3, 6, 9, 12], constraints)
 
 

@@ -1,5 +1,6 @@
 """LogicalPuzzle: complexity levels, the selection checker, the solver, official data (with the stored
 solutions that break their own constraint listed)."""
+
 from __future__ import annotations
 
 import itertools
@@ -7,11 +8,10 @@ import json
 import random
 
 import pytest
+from task_helpers import run_reference
 
 from r1ci_env.tasks import Instance
 from r1ci_env.tasks.logical_puzzle import LEVELS, LogicalPuzzle, is_selection, select_cells
-
-from task_helpers import run_reference
 
 OFFICIAL = "symbench/logic_puzzle_dataset"
 
@@ -19,19 +19,41 @@ OFFICIAL = "symbench/logic_puzzle_dataset"
 # checks by cell positions across grids). Those marked unsolvable have no valid selection at all.
 BROKEN_GOLD = {
     # sum_le_4 puzzles (complexity 1-2): a row or column of the stored selection sums to more than 4
-    "sample_2": "unsolvable", "sample_3": "solvable", "sample_4": "unsolvable", "sample_5": "unsolvable",
-    "sample_8": "unsolvable", "sample_9": "unsolvable", "sample_12": "unsolvable", "sample_13": "unsolvable",
-    "sample_14": "unsolvable", "sample_18": "unsolvable", "sample_19": "unsolvable", "sample_20": "solvable",
-    "sample_21": "unsolvable", "sample_22": "unsolvable", "sample_23": "unsolvable", "sample_24": "unsolvable",
-    "sample_25": "unsolvable", "sample_27": "unsolvable", "sample_28": "unsolvable", "sample_29": "unsolvable",
-    "sample_30": "solvable", "sample_31": "unsolvable",
+    "sample_2": "unsolvable",
+    "sample_3": "solvable",
+    "sample_4": "unsolvable",
+    "sample_5": "unsolvable",
+    "sample_8": "unsolvable",
+    "sample_9": "unsolvable",
+    "sample_12": "unsolvable",
+    "sample_13": "unsolvable",
+    "sample_14": "unsolvable",
+    "sample_18": "unsolvable",
+    "sample_19": "unsolvable",
+    "sample_20": "solvable",
+    "sample_21": "unsolvable",
+    "sample_22": "unsolvable",
+    "sample_23": "unsolvable",
+    "sample_24": "unsolvable",
+    "sample_25": "unsolvable",
+    "sample_27": "unsolvable",
+    "sample_28": "unsolvable",
+    "sample_29": "unsolvable",
+    "sample_30": "solvable",
+    "sample_31": "unsolvable",
     # product_gt_0 puzzles (complexity 3): a row or column of the stored selection has a negative product
-    "sample_33": "unsolvable", "sample_38": "unsolvable", "sample_39": "unsolvable", "sample_40": "unsolvable",
+    "sample_33": "unsolvable",
+    "sample_38": "unsolvable",
+    "sample_39": "unsolvable",
+    "sample_40": "unsolvable",
     "sample_45": "unsolvable",
 }
 PUZZLE = Instance(question="", gold={"grid": [[1, 2], [3, 1]], "count": 3, "rule": "sum_le_4"}, instance_id="t")
-PRODUCT = Instance(question="", gold={"grid": [[-1, 5, -2], [-3, 4, -4], [6, 7, 8]], "count": 5, "rule": "product_gt_0"},
-                   instance_id="t")
+PRODUCT = Instance(
+    question="",
+    gold={"grid": [[-1, 5, -2], [-3, 4, -4], [6, 7, 8]], "count": 5, "rule": "product_gt_0"},
+    instance_id="t",
+)
 
 
 def cells_text(cells) -> str:

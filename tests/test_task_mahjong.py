@@ -1,14 +1,14 @@
 """Mahjong: the judgement rules (with CodeSteer's Chi defects fixed), knobs, checker, official data."""
+
 from __future__ import annotations
 
 import json
 
 import pytest
+from task_helpers import run_reference
 
 from r1ci_env.tasks import Instance
 from r1ci_env.tasks.mahjong import Mahjong, judge, last_judgement
-
-from task_helpers import run_reference
 
 OFFICIAL = "symbench/mahjong_pattern_dataset"
 
@@ -77,8 +77,18 @@ def test_reference_solution_scores_one(seed):
 
 @pytest.mark.parametrize(
     "answer, gold, expected",
-    [("1", 1, 1.0), (" 2 ", 2, 1.0), ("Peng", 1, 1.0), ("chi", 2, 1.0), ("'0'", 0, 1.0),
-     ("0", 1, 0.0), ("Chi", 1, 0.0), ("1 or 2", 1, 0.0), ("12", 1, 0.0), ("", 0, 0.0)],
+    [
+        ("1", 1, 1.0),
+        (" 2 ", 2, 1.0),
+        ("Peng", 1, 1.0),
+        ("chi", 2, 1.0),
+        ("'0'", 0, 1.0),
+        ("0", 1, 0.0),
+        ("Chi", 1, 0.0),
+        ("1 or 2", 1, 0.0),
+        ("12", 1, 0.0),
+        ("", 0, 0.0),
+    ],
 )
 def test_checker(answer, gold, expected):
     assert Mahjong().score(answer, inst(gold)) == expected
@@ -87,14 +97,34 @@ def test_checker(answer, gold, expected):
 # Official instances whose stored answer is wrong under the rules the question states:
 STORED_CHI_WITHOUT_CHI_RULE = {"sample_2", "sample_6", "sample_104"}  # stored 2, question allows only 0/1: Pass
 STORED_PASS_MISSES_CHI = {  # a duplicate letter hid the sequence from CodeSteer's sorted-list check: Chi
-    "sample_23", "sample_38", "sample_70", "sample_71", "sample_73", "sample_108", "sample_125",
-    "sample_156", "sample_168", "sample_177", "sample_195", "sample_197",
+    "sample_23",
+    "sample_38",
+    "sample_70",
+    "sample_71",
+    "sample_73",
+    "sample_108",
+    "sample_125",
+    "sample_156",
+    "sample_168",
+    "sample_177",
+    "sample_195",
+    "sample_197",
 }
 
 
 NON_LETTER_CARDS = {  # hold '[' or '\\' cards although the question speaks of letters: skipped
-    "sample_10", "sample_133", "sample_154", "sample_165", "sample_167", "sample_177", "sample_197",
-    "sample_27", "sample_46", "sample_50", "sample_51", "sample_77",
+    "sample_10",
+    "sample_133",
+    "sample_154",
+    "sample_165",
+    "sample_167",
+    "sample_177",
+    "sample_197",
+    "sample_27",
+    "sample_46",
+    "sample_50",
+    "sample_51",
+    "sample_77",
 }
 
 
@@ -116,5 +146,7 @@ def test_official_instances(data_dir):
             wrong[instance.instance_id] = (stored["solution"], instance.gold)
         if seed % 10 == 0:
             assert task.score(run_reference(task, instance), instance) == 1.0
-    assert wrong == {**{i: (2, 0) for i in STORED_CHI_WITHOUT_CHI_RULE},
-                     **{i: (0, 2) for i in STORED_PASS_MISSES_CHI - NON_LETTER_CARDS}}
+    assert wrong == {
+        **{i: (2, 0) for i in STORED_CHI_WITHOUT_CHI_RULE},
+        **{i: (0, 2) for i in STORED_PASS_MISSES_CHI - NON_LETTER_CARDS},
+    }

@@ -1,6 +1,7 @@
 """MathGeometry and MathCountingProbability: the pinned data directories, the boxed-answer
 extraction, and the model-free equivalence checker (_math_answer) on every stored answer, on
 equivalent rewritings of it and on perturbations of it."""
+
 from __future__ import annotations
 
 import json
@@ -10,13 +11,12 @@ import time
 
 import pytest
 import sympy
+from task_helpers import run_reference
 
 from r1ci_env.data import ChecksumError, DataError
 from r1ci_env.tasks import make_task
 from r1ci_env.tasks._math_answer import _parse, is_equivalent, last_boxed, normalise
 from r1ci_env.tasks._math_dataset import directory_sha256
-
-from task_helpers import run_reference
 
 TASKS = {"MathGeometry": ("geometry", 870), "MathCountingProbability": ("counting_and_probability", 771)}
 
@@ -178,9 +178,25 @@ def test_equivalence_pairs(answer, gold, expected):
 @pytest.mark.parametrize(
     "answer",
     [
-        "", "   ", "{", "\\frac{", "\\frac{1}{0}", "__import__('os').system('echo hi')", "x" * 5000,
-        "9^{9^{9^9}}", "10^{100000}", "100000!", "\\binom{100000}{50000}", "(" * 60 + "1" + ")" * 60,
-        "\\sqrt[0]{2}", "0^{-1}", "\\log(0)", "1/0", "\\frac{1}{x-x}", "\\sin(", "((1, 2), (3, 4))",
+        "",
+        "   ",
+        "{",
+        "\\frac{",
+        "\\frac{1}{0}",
+        "__import__('os').system('echo hi')",
+        "x" * 5000,
+        "9^{9^{9^9}}",
+        "10^{100000}",
+        "100000!",
+        "\\binom{100000}{50000}",
+        "(" * 60 + "1" + ")" * 60,
+        "\\sqrt[0]{2}",
+        "0^{-1}",
+        "\\log(0)",
+        "1/0",
+        "\\frac{1}{x-x}",
+        "\\sin(",
+        "((1, 2), (3, 4))",
     ],
 )
 def test_malformed_or_huge_answers_score_zero_quickly(answer):

@@ -1,13 +1,12 @@
 """MatrixTransformation: rotation, knobs, the cell-list checker (official data: test_task_contract.py)."""
+
 from __future__ import annotations
 
-
 import pytest
+from task_helpers import run_reference
 
 from r1ci_env.tasks import Instance
 from r1ci_env.tasks.matrix_transformation import CHARACTER_SETS, MatrixTransformation, rotate
-
-from task_helpers import run_reference
 
 
 def test_rotate():

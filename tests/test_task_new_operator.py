@@ -1,4 +1,5 @@
 """NewOperator: generation knobs, the left-to-right evaluator, the number checker, official data."""
+
 from __future__ import annotations
 
 import json
@@ -6,11 +7,10 @@ import re
 from fractions import Fraction
 
 import pytest
+from task_helpers import run_reference
 
 from r1ci_env.tasks import Instance
 from r1ci_env.tasks.new_operator import NewOperator, evaluate_expression
-
-from task_helpers import run_reference
 
 OFFICIAL = "symbench/new_operator_dataset"
 
@@ -20,8 +20,16 @@ def inst(gold: str) -> Instance:
 
 
 def test_knobs_control_operators_operands_numbers_and_formulas():
-    task = NewOperator(min_operators=2, max_operators=2, min_operands=5, max_operands=5, min_number=11,
-                       max_number=13, formulas=("difference",), max_coefficient=2)
+    task = NewOperator(
+        min_operators=2,
+        max_operators=2,
+        min_operands=5,
+        max_operands=5,
+        min_number=11,
+        max_number=13,
+        formulas=("difference",),
+        max_coefficient=2,
+    )
     for seed in range(40):
         m = task.generate(seed).metadata
         assert len(m["definitions"]) == 2
@@ -96,7 +104,7 @@ def codesteer_value(expression: str, definitions: dict[str, str]) -> float:
     only the first operator found in the order # @ $ & % ~ is applied, to the numbers around it."""
     while "(" in expression:
         m = re.search(r"\(([^()]*)\)", expression)
-        expression = expression[: m.start()] + repr(codesteer_value(m.group(1), definitions)) + expression[m.end():]
+        expression = expression[: m.start()] + repr(codesteer_value(m.group(1), definitions)) + expression[m.end() :]
     for symbol in "#@$&%~":
         m = re.search(rf"(\d+(?:\.\d+)?){re.escape(symbol)}(\d+(?:\.\d+)?)", expression)
         if m:

@@ -1,4 +1,5 @@
 """NumberMultiply: generation knobs, the strict integer checker, the reference program, official data."""
+
 from __future__ import annotations
 
 import math

@@ -2,21 +2,28 @@
 
 There is no official data directory: CodeSteer's 140 instances are hard-coded in its benchmark
 script, so there is no `instances=` test for this task."""
+
 from __future__ import annotations
 
 import pytest
+from task_helpers import run_reference
 
 from r1ci_env.tasks import Instance, make_task
 from r1ci_env.tasks.path_plan import WALLS, PathPlan, parse_waypoints
-
-from task_helpers import run_reference
 
 BOXES = {"red": [0.0, 0.4, 0.0, 0.4], "blue": [-0.8, -0.4, -0.8, -0.4], "green": [0.6, 1.0, -1.0, -0.6]}
 
 
 def room(enter, avoid=(), ordered=False) -> Instance:
-    gold = {"walls": [list(w) for w in WALLS], "boxes": BOXES, "start": [-1.3, -1.3], "end": [1.3, 1.3],
-            "enter": list(enter), "ordered": ordered, "avoid": list(avoid)}
+    gold = {
+        "walls": [list(w) for w in WALLS],
+        "boxes": BOXES,
+        "start": [-1.3, -1.3],
+        "end": [1.3, 1.3],
+        "enter": list(enter),
+        "ordered": ordered,
+        "avoid": list(avoid),
+    }
     return Instance(question="", gold=gold, instance_id="t")
 
 
@@ -39,7 +46,13 @@ def test_no_official_data_knob():
         ("[(-1.3, -1.3), (1.3, 1.3)]", ["red", "blue"], [], False, 1.0),
         (AROUND_BLUE, ["red", "green"], [], False, 0.0),  # green never entered
         # touching counts: running along blue's top edge, or through its corner (-0.4, -0.4)
-        ("[(-1.3, -1.3), (-1.3, -0.4), (-0.6, -0.4), (-0.6, 0.2), (0.2, 0.2), (1.3, 1.3)]", ["red"], ["blue"], False, 0.0),
+        (
+            "[(-1.3, -1.3), (-1.3, -0.4), (-0.6, -0.4), (-0.6, 0.2), (0.2, 0.2), (1.3, 1.3)]",
+            ["red"],
+            ["blue"],
+            False,
+            0.0,
+        ),
         ("[(-1.3, -1.3), (-1.3, 0.5), (0.5, -1.3), (1.3, -1.3), (1.3, 1.3)]", [], ["blue"], False, 0.0),
         ("[(-1.3, -1.3), (-1.3, 0.5), (0.5, -1.3), (1.3, -1.3), (1.3, 1.3)]", ["blue"], [], False, 1.0),
         # the line x + y = 0 touches red only at its corner (0, 0) and crosses green; x + y = -0.1 misses red
@@ -91,8 +104,13 @@ def test_generated_layout_is_sound():
         assert len(boxes) == 7
         for i, a in enumerate(boxes):
             assert -1.3 <= a[0] < a[1] <= 1.3 and -1.3 <= a[2] < a[3] <= 1.3
-            for b in boxes[i + 1:]:  # at least 0.1 apart
-                assert a[1] + 0.1 <= b[0] + 1e-9 or b[1] + 0.1 <= a[0] + 1e-9 or a[3] + 0.1 <= b[2] + 1e-9 or b[3] + 0.1 <= a[2] + 1e-9
+            for b in boxes[i + 1 :]:  # at least 0.1 apart
+                assert (
+                    a[1] + 0.1 <= b[0] + 1e-9
+                    or b[1] + 0.1 <= a[0] + 1e-9
+                    or a[3] + 0.1 <= b[2] + 1e-9
+                    or b[3] + 0.1 <= a[2] + 1e-9
+                )
         for x, y in (gold["start"], gold["end"]):
             assert -1.4 < x < 1.4 and -1.4 < y < 1.4
             assert not any(b[0] <= x <= b[1] and b[2] <= y <= b[3] for b in boxes)

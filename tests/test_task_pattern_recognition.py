@@ -1,14 +1,14 @@
 """PatternRecognition: the single-square generator, the corner finder, the checker, official data."""
+
 from __future__ import annotations
 
 import json
 
 import pytest
+from task_helpers import run_reference
 
 from r1ci_env.tasks import Instance
 from r1ci_env.tasks.pattern_recognition import PatternRecognition, largest_square_corner, square_sides
-
-from task_helpers import run_reference
 
 OFFICIAL = "symbench/pattern_recognition"
 
@@ -20,8 +20,9 @@ def test_largest_square_corner():
 
 
 def test_generated_grid_has_exactly_one_square_region_and_follows_knobs():
-    task = PatternRecognition(min_rows=7, max_rows=8, min_cols=9, max_cols=9, min_square=4, max_square=5,
-                              alphabet_size=6)
+    task = PatternRecognition(
+        min_rows=7, max_rows=8, min_cols=9, max_cols=9, min_square=4, max_square=5, alphabet_size=6
+    )
     for seed in range(30):
         instance = task.generate(seed)
         grid = instance.metadata["grid"]
@@ -31,8 +32,10 @@ def test_generated_grid_has_exactly_one_square_region_and_follows_knobs():
         r, c = instance.gold
         assert 4 <= sides[r][c] <= 5
         big = [(i, j) for i, row in enumerate(sides) for j, s in enumerate(row) if s >= 4]
-        assert all(r - sides[r][c] < i - sides[i][j] + 1 and i <= r and c - sides[r][c] < j - sides[i][j] + 1
-                   and j <= c for i, j in big)
+        assert all(
+            r - sides[r][c] < i - sides[i][j] + 1 and i <= r and c - sides[r][c] < j - sides[i][j] + 1 and j <= c
+            for i, j in big
+        )
         assert "at least 4x4" in instance.question
 
 
@@ -56,9 +59,20 @@ def test_reference_solution_scores_one(seed):
 
 @pytest.mark.parametrize(
     "answer, expected",
-    [("[5, 6]", 1.0), ("5, 6", 1.0), ("(5,6)", 1.0), (" [5,6] ", 1.0), ("5 6", 1.0),
-     ("[6, 5]", 0.0), ("[5, 7]", 0.0), ("[4, 6]", 0.0), ("[5, 6, 7]", 0.0), ("[5]", 0.0), ("row 5, column 6", 0.0),
-     ("", 0.0)],
+    [
+        ("[5, 6]", 1.0),
+        ("5, 6", 1.0),
+        ("(5,6)", 1.0),
+        (" [5,6] ", 1.0),
+        ("5 6", 1.0),
+        ("[6, 5]", 0.0),
+        ("[5, 7]", 0.0),
+        ("[4, 6]", 0.0),
+        ("[5, 6, 7]", 0.0),
+        ("[5]", 0.0),
+        ("row 5, column 6", 0.0),
+        ("", 0.0),
+    ],
 )
 def test_checker(answer, expected):
     assert PatternRecognition().score(answer, Instance("", [5, 6], "t")) == expected

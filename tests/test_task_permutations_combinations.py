@@ -1,4 +1,5 @@
 """PermutationsCombinations: generation knobs, the constraint checker, the solver, official data."""
+
 from __future__ import annotations
 
 import itertools
@@ -6,19 +7,24 @@ import json
 import random
 
 import pytest
+from task_helpers import run_reference
 
 from r1ci_env.tasks import Instance
 from r1ci_env.tasks.permutations_combinations import KINDS, PermutationsCombinations, arrange_books, satisfies
 
-from task_helpers import run_reference
-
 OFFICIAL = "symbench/permutations_and_combinations"
 PUZZLE = Instance(
     question="",
-    gold={"items": ["A", "B", "C", "D"], "constraints": [
-        ["fixed_position", "B", 2], ["left_of", "C", "A"], ["adjacent_to", "A", "D"], ["not_in_position", "D", 3],
-        ["right_of", "D", "B"],
-    ]},
+    gold={
+        "items": ["A", "B", "C", "D"],
+        "constraints": [
+            ["fixed_position", "B", 2],
+            ["left_of", "C", "A"],
+            ["adjacent_to", "A", "D"],
+            ["not_in_position", "D", 3],
+            ["right_of", "D", "B"],
+        ],
+    },
     instance_id="t",
 )  # C B A D is the only arrangement
 
@@ -108,5 +114,9 @@ def test_official_constraint_sentences_are_parsed(data_dir):
     task = PermutationsCombinations(instances=OFFICIAL)
     inst = task.generate(task.official.ids.index("sample_0"))
     assert inst.gold["constraints"][:4] == [
-        ["adjacent_to", "C", "A"], ["left_of", "E", "F"], ["left_of", "A", "F"], ["not_in_position", "A", 4]]
+        ["adjacent_to", "C", "A"],
+        ["left_of", "E", "F"],
+        ["left_of", "A", "F"],
+        ["not_in_position", "A", 4],
+    ]
     assert ["fixed_position", "F", 4] in inst.gold["constraints"]

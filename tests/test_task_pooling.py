@@ -1,14 +1,14 @@
 """Pooling: generation knobs, the pooling computation, the lenient-number checker, official data."""
+
 from __future__ import annotations
 
 from fractions import Fraction
 
 import pytest
+from task_helpers import run_reference
 
 from r1ci_env.tasks import Instance
 from r1ci_env.tasks.pooling import Pooling, pool
-
-from task_helpers import run_reference
 
 OFFICIAL = "symbench/pooling_dataset"
 MATRIX = [[1, 2, 3], [4, 5, 6], [7, 8, 10]]
@@ -16,8 +16,12 @@ MATRIX = [[1, 2, 3], [4, 5, 6], [7, 8, 10]]
 
 def inst(kind: str, window: int = 2, matrix=MATRIX) -> Instance:
     result = pool(matrix, window, kind)
-    return Instance(question="", gold=[str(v) for row in result for v in row], instance_id="t",
-                    metadata={"matrix": matrix, "window": window, "pooling_type": kind, "size": len(matrix)})
+    return Instance(
+        question="",
+        gold=[str(v) for row in result for v in row],
+        instance_id="t",
+        metadata={"matrix": matrix, "window": window, "pooling_type": kind, "size": len(matrix)},
+    )
 
 
 def test_pool_computes_max_and_exact_average():
@@ -27,8 +31,9 @@ def test_pool_computes_max_and_exact_average():
 
 
 def test_knobs_control_size_window_type_and_values():
-    task = Pooling(min_size=5, max_size=5, min_window=4, max_window=9, pooling_types=("average",),
-                   min_value=100, max_value=105)
+    task = Pooling(
+        min_size=5, max_size=5, min_window=4, max_window=9, pooling_types=("average",), min_value=100, max_value=105
+    )
     for seed in range(20):
         m = task.generate(seed).metadata
         assert m["size"] == 5 and m["window"] == 4 and m["pooling_type"] == "average"  # window capped at N-1

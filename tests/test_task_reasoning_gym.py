@@ -1,6 +1,7 @@
 """The Reasoning-Gym adapter: lazy import, frozen labels, seed mapping, scoring pass-through and the
 adapter's own rules (empty answers, stripped whitespace, safety screens, the fixed
 game_of_life_halting scorer), knobs, and the two real reference solvers."""
+
 from __future__ import annotations
 
 import json
@@ -10,19 +11,20 @@ import sys
 import time
 
 import pytest
+from task_helpers import run_reference
 
 from r1ci_env.tasks import make_task, task_names, task_spec
 from r1ci_env.tasks import reasoning_gym as rgt
-
-from task_helpers import run_reference
 
 reasoning_gym = pytest.importorskip("reasoning_gym")
 from reasoning_gym.factory import DATASETS as INSTALLED  # noqa: E402
 
 
 def test_importing_r1ci_env_does_not_import_reasoning_gym():
-    code = "import sys, r1ci_env, r1ci_env.suites; from r1ci_env.tasks import task_names; " \
-           "assert 'rg.maze' in task_names(); assert 'reasoning_gym' not in sys.modules, 'imported'"
+    code = (
+        "import sys, r1ci_env, r1ci_env.suites; from r1ci_env.tasks import task_names; "
+        "assert 'rg.maze' in task_names(); assert 'reasoning_gym' not in sys.modules, 'imported'"
+    )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
 
 
@@ -56,8 +58,11 @@ def test_same_seed_same_instance_and_instance_fields():
     assert first.metadata == {"dataset": "chain_sum", "seed": 5, "rg_seed": 0, "rg_index": 5}
     entry = reasoning_gym.create_dataset("chain_sum", seed=0, size=10)[5]
     assert first.question == f"{entry['question'].rstrip()}\n\n{rgt.ANSWER_SENTENCE}"
-    assert first.gold == {"question": entry["question"], "answer": entry["answer"],
-                          "metadata": json.loads(json.dumps(entry["metadata"]))}
+    assert first.gold == {
+        "question": entry["question"],
+        "answer": entry["answer"],
+        "metadata": json.loads(json.dumps(entry["metadata"])),
+    }
     assert len({task.generate(seed).question for seed in range(30)}) >= 25
 
 
@@ -65,8 +70,10 @@ def test_item_is_rg_item_with_seed_equal_to_our_seed():
     """Index mode: our seed s is item s of RG dataset seed 0, i.e. RG's item for Random(s)."""
     task = make_task("rg.basic_arithmetic")
     for seed in (0, 17, 2**32 - 3):
-        assert task.generate(seed).gold["question"] == reasoning_gym.create_dataset(
-            "basic_arithmetic", seed=seed, size=1)[0]["question"]
+        assert (
+            task.generate(seed).gold["question"]
+            == reasoning_gym.create_dataset("basic_arithmetic", seed=seed, size=1)[0]["question"]
+        )
 
 
 def test_block_mode_datasets_use_blocks():
@@ -74,8 +81,10 @@ def test_block_mode_datasets_use_blocks():
     assert rgt.rg_position("acre", 1234) == (1200, rgt.BLOCK, 34)
     assert rgt.rg_position("maze", 1234) == (0, rgt.INDEX_SPAN, 1234)
     task = make_task("rg.acre")
-    assert task.generate(1234).gold["question"] == reasoning_gym.create_dataset(
-        "acre", seed=1200, size=rgt.BLOCK)[34]["question"]
+    assert (
+        task.generate(1234).gold["question"]
+        == reasoning_gym.create_dataset("acre", seed=1200, size=rgt.BLOCK)[34]["question"]
+    )
     questions = {task.generate(seed).question for seed in (98, 99, 100, 101)}
     assert len(questions) == 4
 
@@ -93,8 +102,14 @@ def _item_digests(hash_seed: int, names: list[str], seeds: list[int]) -> dict:
         "print(json.dumps(out))\n"
     )
     env = dict(os.environ, PYTHONHASHSEED=str(hash_seed))
-    done = subprocess.run([sys.executable, "-c", code, json.dumps(names), json.dumps(seeds)], env=env,
-                          capture_output=True, text=True, check=True, timeout=900)
+    done = subprocess.run(
+        [sys.executable, "-c", code, json.dumps(names), json.dumps(seeds)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=900,
+    )
     return json.loads(done.stdout.splitlines()[-1])
 
 
@@ -219,8 +234,12 @@ def test_reward_is_binary_and_partial_credit_is_opt_in():
     assert power.score("12345", power.generate(0)) == 0.0
     assert power.partial_score("12345", power.generate(0)) == 0.01
     # the screens apply to the opt-in score too
-    assert make_task("rg.complex_arithmetic", partial_credit=True).score("nan", instance=make_task(
-        "rg.complex_arithmetic").generate(0)) == 0.0
+    assert (
+        make_task("rg.complex_arithmetic", partial_credit=True).score(
+            "nan", instance=make_task("rg.complex_arithmetic").generate(0)
+        )
+        == 0.0
+    )
 
 
 def test_any_valid_plan_solves_hanoi_although_longer_than_the_stored_one():
@@ -284,8 +303,16 @@ def test_sympy_scorers_never_see_code_or_huge_powers(tmp_path):
     marker = tmp_path / "pwned"
     task = make_task("rg.simple_integration")
     instance = task.generate(0)
-    for attack in (f"__import__('os').system('touch {marker}')", "x.__class__", "lambda: 1", "x**9**9**9",
-                   "9**(9**9)", "x**100000", "exec(x)", "x; y"):
+    for attack in (
+        f"__import__('os').system('touch {marker}')",
+        "x.__class__",
+        "lambda: 1",
+        "x**9**9**9",
+        "9**(9**9)",
+        "x**100000",
+        "exec(x)",
+        "x; y",
+    ):
         start = time.perf_counter()
         assert task.score(attack, instance) == 0.0
         assert time.perf_counter() - start < 2

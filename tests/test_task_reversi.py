@@ -1,14 +1,14 @@
 """Reversi: the flipping simulation, legal-move generation, the board checker, official data."""
+
 from __future__ import annotations
 
 import json
 
 import pytest
+from task_helpers import run_reference
 
 from r1ci_env.tasks import Instance
 from r1ci_env.tasks.reversi import Reversi, legal_moves, opening, play
-
-from task_helpers import run_reference
 
 OFFICIAL = "symbench/reversi_dataset"
 

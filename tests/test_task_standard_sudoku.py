@@ -1,13 +1,14 @@
 """StandardSudoku: generation knobs (blanks, uniqueness), the constraint checker, the solver, and
 the official instances."""
+
 from __future__ import annotations
 
 import json
 
+from task_helpers import run_reference
+
 from r1ci_env.tasks import Instance
 from r1ci_env.tasks.standard_sudoku import StandardSudoku, solve_sudoku
-
-from task_helpers import run_reference
 
 OFFICIAL = "symbench/standard_sudoku"
 SOLUTION = [

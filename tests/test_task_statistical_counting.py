@@ -1,13 +1,12 @@
 """StatisticalCounting: run scoring, knobs, the integer checker (official data: test_task_contract.py)."""
+
 from __future__ import annotations
 
-
 import pytest
+from task_helpers import run_reference
 
 from r1ci_env.tasks import Instance
 from r1ci_env.tasks.statistical_counting import StatisticalCounting, run_score
-
-from task_helpers import run_reference
 
 RULES = [{"letter": "A", "score": 1, "min_consecutive": 2}, {"letter": "B", "score": 2, "min_consecutive": 2}]
 
@@ -26,8 +25,9 @@ def test_min_run_threshold():
 
 
 def test_knobs_control_length_letters_run_and_scores():
-    task = StatisticalCounting(min_length=30, max_length=31, min_letters=3, max_letters=3, min_run=3,
-                               random_scores=True, max_score=4)
+    task = StatisticalCounting(
+        min_length=30, max_length=31, min_letters=3, max_letters=3, min_run=3, random_scores=True, max_score=4
+    )
     scores = set()
     for seed in range(30):
         m = task.generate(seed).metadata
@@ -56,7 +56,9 @@ def test_reference_solution_scores_one(seed):
     assert task.score(str(int(answer) + 1), instance) == 0.0
 
 
-@pytest.mark.parametrize("answer, expected", [("12", 1.0), (" 12 ", 1.0), ("+12", 1.0), ("12.0", 0.0),
-                                              ("13", 0.0), ("12 points", 0.0), ("", 0.0)])
+@pytest.mark.parametrize(
+    "answer, expected",
+    [("12", 1.0), (" 12 ", 1.0), ("+12", 1.0), ("12.0", 0.0), ("13", 0.0), ("12 points", 0.0), ("", 0.0)],
+)
 def test_checker(answer, expected):
     assert StatisticalCounting().score(answer, Instance("", 12, "t")) == expected

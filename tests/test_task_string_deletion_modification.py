@@ -1,10 +1,12 @@
 """StringDeletionModification: rules, the first-applicable-rule procedure, knobs, checker, and the
 official instances (answers and intermediate states)."""
+
 from __future__ import annotations
 
 import json
 
 import pytest
+from task_helpers import run_reference
 
 from r1ci_env.tasks import Instance
 from r1ci_env.tasks.string_deletion_modification import (
@@ -14,8 +16,6 @@ from r1ci_env.tasks.string_deletion_modification import (
     parse_official_rule,
     rewrite,
 )
-
-from task_helpers import run_reference
 
 OFFICIAL = "symbench/string_deletion_and_modification"
 

@@ -1,14 +1,14 @@
 """StringInsertion: the insertion rule (overlaps included), knobs, the string checker, official data."""
+
 from __future__ import annotations
 
 import json
 
 import pytest
+from task_helpers import run_reference
 
 from r1ci_env.tasks import Instance
 from r1ci_env.tasks.string_insertion import RULES, StringInsertion, _occurrences, insert_after_triggers
-
-from task_helpers import run_reference
 
 OFFICIAL = "symbench/string_insertion"
 
@@ -47,13 +47,23 @@ def test_reference_solution_scores_one_and_a_missing_insertion_zero(seed):
     answer = run_reference(task, instance)
     assert task.score(answer, instance) == 1.0
     assert task.score(instance.metadata["original"], instance) == 0.0  # nothing inserted
-    assert task.score(answer[:-1] if answer.endswith(instance.metadata["original"][-1]) else answer + "A", instance) == 0.0
+    assert (
+        task.score(answer[:-1] if answer.endswith(instance.metadata["original"][-1]) else answer + "A", instance) == 0.0
+    )
 
 
 @pytest.mark.parametrize(
     "answer, expected",
-    [("ABCDAEB", 1.0), (" ABCDAEB ", 1.0), ('"ABCDAEB"', 1.0), ("abcdaeb", 1.0), ("ABCDAE", 0.0),
-     ("ABCDABE", 0.0), ("ABCDA EB", 0.0), ("", 0.0)],
+    [
+        ("ABCDAEB", 1.0),
+        (" ABCDAEB ", 1.0),
+        ('"ABCDAEB"', 1.0),
+        ("abcdaeb", 1.0),
+        ("ABCDAE", 0.0),
+        ("ABCDABE", 0.0),
+        ("ABCDA EB", 0.0),
+        ("", 0.0),
+    ],
 )
 def test_checker(answer, expected):
     assert StringInsertion().score(answer, Instance("", "ABCDAEB", "t")) == expected
@@ -69,7 +79,7 @@ def test_official_instances(data_dir):
         assert instance.metadata["original"] in instance.question
         assert task.score(modified, instance) == 1.0, instance.instance_id
         i = seed % len(modified)
-        changed = modified[:i] + ("A" if modified[i] != "A" else "B") + modified[i + 1:]
+        changed = modified[:i] + ("A" if modified[i] != "A" else "B") + modified[i + 1 :]
         assert task.score(changed, instance) == 0.0, instance.instance_id
         if seed % 10 == 0:
             assert task.score(run_reference(task, instance), instance) == 1.0

@@ -1,4 +1,5 @@
 """StringSplitting: the round-robin procedure, knobs, checker (official data: test_task_contract.py)."""
+
 from __future__ import annotations
 
 import json

@@ -1,12 +1,13 @@
 """StringSynthesis: the six methods, the lowest-usable-method procedure, knobs, checker, and the
 official instances."""
+
 from __future__ import annotations
 
 import json
 
-from r1ci_env.tasks.string_synthesis import METHODS, StringSynthesis, _method_lists, synthesize
-
 from task_helpers import run_reference
+
+from r1ci_env.tasks.string_synthesis import METHODS, StringSynthesis, _method_lists, synthesize
 
 OFFICIAL = "symbench/string_synthesis"
 
@@ -42,8 +43,14 @@ def test_checker_formats_and_perturbations():
         assert task.score(answer, inst) == 1.0, answer
     changed = list(gold)
     changed[0] += 1
-    for answer in (" ".join(map(str, changed)), " ".join(map(str, gold[:-1])), " ".join(map(str, gold + [0])),
-                   " ".join(map(str, gold)).replace(" ", "", 1), "-1 " * 9, ""):
+    for answer in (
+        " ".join(map(str, changed)),
+        " ".join(map(str, gold[:-1])),
+        " ".join(map(str, gold + [0])),
+        " ".join(map(str, gold)).replace(" ", "", 1),
+        "-1 " * 9,
+        "",
+    ):
         assert task.score(answer, inst) == 0.0, answer
 
 

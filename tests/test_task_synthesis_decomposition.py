@@ -1,12 +1,13 @@
 """SynthesisDecomposition: the three recipes, the round-robin procedure, the answer slots (the fix
 of CodeSteer's five-slot answers), knobs, checker, and the official instances."""
+
 from __future__ import annotations
 
 import json
 
-from r1ci_env.tasks.synthesis_decomposition import RECIPES, SynthesisDecomposition, exchange
-
 from task_helpers import run_reference
+
+from r1ci_env.tasks.synthesis_decomposition import RECIPES, SynthesisDecomposition, exchange
 
 OFFICIAL = "symbench/synthesis_decomposition_dataset"
 

@@ -9,6 +9,7 @@ then discover that code pays. The same run with the loss mask inverted (loss on 
 observation tokens, none on sampled tokens) must not learn: that proves the reward rises through
 the sampled tokens' gradient and nothing else.
 """
+
 from __future__ import annotations
 
 import json
@@ -43,8 +44,11 @@ def warm_model(tmp_path_factory) -> Path:
 
     def example(use_code: bool):
         colour = rng.choice(q.TOY_VALUES)
-        turns = ([(q.TOY_PROGRAM, f"\nCode Execution Results:\n{colour}\n"), (f"<<<{colour}>>>", None)]
-                 if use_code else [("", None)])
+        turns = (
+            [(q.TOY_PROGRAM, f"\nCode Execution Results:\n{colour}\n"), (f"<<<{colour}>>>", None)]
+            if use_code
+            else [("", None)]
+        )
         return assemble_turns(tokenizer, q.TOY_QUESTION, turns, stop_token_id=stop)
 
     optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=0.0)
@@ -64,11 +68,43 @@ def warm_model(tmp_path_factory) -> Path:
 
 
 def grpo_args(model: Path, out: Path, *extra: str) -> list[str]:
-    return ["--model", str(model), "--tasks", q.TOY_TASK, "--env-factory", "tiny_qwen:make_toy_env",
-            "--sandbox", "local", "--max-code-calls", "1", "--questions-per-step", "8", "--group-size", "8",
-            "--max-new-tokens", "12", "--max-total-tokens", "128", "--concurrency", "64", "--lr", "1e-3",
-            "--threads", "1", "--eval-tasks", q.TOY_TASK, "--eval-n", "64", "--eval-every", "0",
-            "--output-dir", str(out), "--save-every", "0", *extra]
+    return [
+        "--model",
+        str(model),
+        "--tasks",
+        q.TOY_TASK,
+        "--env-factory",
+        "tiny_qwen:make_toy_env",
+        "--sandbox",
+        "local",
+        "--max-code-calls",
+        "1",
+        "--questions-per-step",
+        "8",
+        "--group-size",
+        "8",
+        "--max-new-tokens",
+        "12",
+        "--max-total-tokens",
+        "128",
+        "--concurrency",
+        "64",
+        "--lr",
+        "1e-3",
+        "--threads",
+        "1",
+        "--eval-tasks",
+        q.TOY_TASK,
+        "--eval-n",
+        "64",
+        "--eval-every",
+        "0",
+        "--output-dir",
+        str(out),
+        "--save-every",
+        "0",
+        *extra,
+    ]
 
 
 def test_grpo_learns_to_use_code_and_inverted_mask_does_not(warm_model, tmp_path, capsys):
@@ -81,7 +117,9 @@ def test_grpo_learns_to_use_code_and_inverted_mask_does_not(warm_model, tmp_path
         runs[name] = (curve, result["eval"]["eval/reward"], result["history"])
     with capsys.disabled():
         for name, (curve, final, _) in runs.items():
-            print(f"\nGRPO toy reward curve ({name} loss mask): {curve}\n  final eval (T=0.6, 64 episodes): {final:.3f}")
+            print(
+                f"\nGRPO toy reward curve ({name} loss mask): {curve}\n  final eval (T=0.6, 64 episodes): {final:.3f}"
+            )
     normal, inverted = runs["normal"], runs["inverted"]
     assert normal[0][0] < 0.15 and inverted[0][0] < 0.15  # the first rollouts (before any update): near 0
     assert sum(normal[0][-5:]) / 5 >= 0.8
@@ -100,22 +138,62 @@ def test_grpo_learns_to_use_code_and_inverted_mask_does_not(warm_model, tmp_path
 def test_grpo_resume_is_bit_exact_with_lora_kl_and_two_updates_per_batch(warm_model, tmp_path):
     """2 steps + --resume 1 step = 3 steps straight, to the bit (rollouts at concurrency 64 included: the
     tokenizer race made them differ), with LoRA, KL, the potential curriculum and --updates-per-batch 2."""
-    import train_grpo
     from safetensors.torch import load_file
 
+    import train_grpo
+
     def args(out):
-        return grpo_args(warm_model, out, "--questions-per-step", "2", "--group-size", "4", "--lora", "--lora-r", "4",
-                         "--lora-alpha", "8", "--kl-coef", "0.1", "--lr", "1e-2", "--no-eval", "--save-every", "1",
-                         "--curriculum", "potential", "--loss-aggregation", "sequence", "--updates-per-batch", "2")
+        return grpo_args(
+            warm_model,
+            out,
+            "--questions-per-step",
+            "2",
+            "--group-size",
+            "4",
+            "--lora",
+            "--lora-r",
+            "4",
+            "--lora-alpha",
+            "8",
+            "--kl-coef",
+            "0.1",
+            "--lr",
+            "1e-2",
+            "--no-eval",
+            "--save-every",
+            "1",
+            "--curriculum",
+            "potential",
+            "--loss-aggregation",
+            "sequence",
+            "--updates-per-batch",
+            "2",
+        )
 
     first = train_grpo.main(args(tmp_path / "run") + ["--steps", "2"])["history"]
     assert [row["step"] for row in first] == [1, 2]
     assert first[0]["loss/kl"] == 0.0  # fresh LoRA: the policy equals the reference at the first step
-    for key in ("rollout/reward", "rollout/code_share", "rollout/calls_per_episode", "rollout/error_rate",
-                "rollout/timeout_rate", "rollout/mean_observation_tokens", "groups/zero_variance",
-                "groups/skipped_steps", "loss/clip_low_frac", "loss/clip_high_frac", "loss/kl", "loss/entropy",
-                "loss/updates", "time/rollout_s", "time/generate_s", "time/env_s_per_episode", "time/train_s",
-                "time/gen_tokens_per_s", "time/train_tokens_per_s"):
+    for key in (
+        "rollout/reward",
+        "rollout/code_share",
+        "rollout/calls_per_episode",
+        "rollout/error_rate",
+        "rollout/timeout_rate",
+        "rollout/mean_observation_tokens",
+        "groups/zero_variance",
+        "groups/skipped_steps",
+        "loss/clip_low_frac",
+        "loss/clip_high_frac",
+        "loss/kl",
+        "loss/entropy",
+        "loss/updates",
+        "time/rollout_s",
+        "time/generate_s",
+        "time/env_s_per_episode",
+        "time/train_s",
+        "time/gen_tokens_per_s",
+        "time/train_tokens_per_s",
+    ):
         assert key in first[0], key
     assert 0 < first[0]["time/generate_s"] <= first[0]["time/rollout_s"]
     assert (tmp_path / "run" / "checkpoints" / "step-2" / "adapter_model.safetensors").exists()
@@ -139,8 +217,21 @@ def test_a_step_without_reward_variance_says_so_and_is_counted(tmp_path, capsys)
     model_dir = tmp_path / "tiny"
     q.build_model(tokenizer, seed=3).save_pretrained(model_dir)
     tokenizer.save_pretrained(model_dir)
-    history = train_grpo.main(grpo_args(model_dir, tmp_path / "run", "--questions-per-step", "2", "--group-size", "2",
-                                        "--max-new-tokens", "1", "--no-eval", "--steps", "2"))["history"]
+    history = train_grpo.main(
+        grpo_args(
+            model_dir,
+            tmp_path / "run",
+            "--questions-per-step",
+            "2",
+            "--group-size",
+            "2",
+            "--max-new-tokens",
+            "1",
+            "--no-eval",
+            "--steps",
+            "2",
+        )
+    )["history"]
     assert [row["groups/skipped_steps"] for row in history] == [1, 2]
     assert all(row["loss/updates"] == 0 and row["groups/zero_variance_frac"] == 1.0 for row in history)
     assert capsys.readouterr().out.count("NO UPDATE: every group has zero reward variance") == 2
@@ -154,7 +245,22 @@ def test_grpo_help_documents_every_flag():
     for action in train_grpo.build_parser()._actions:
         if action.option_strings and action.help != train_grpo.argparse.SUPPRESS:
             assert action.help, f"{action.option_strings} has no help"
-    for flag in ("--model", "--group-size", "--eps-low", "--eps-high", "--adv-scale", "--loss-aggregation",
-                 "--kl-coef", "--lora", "--curriculum", "--backend", "--resume", "--eval-temperature",
-                 "--max-code-calls", "--max-observation-chars", "--micro-batch-tokens", "--updates-per-batch"):
+    for flag in (
+        "--model",
+        "--group-size",
+        "--eps-low",
+        "--eps-high",
+        "--adv-scale",
+        "--loss-aggregation",
+        "--kl-coef",
+        "--lora",
+        "--curriculum",
+        "--backend",
+        "--resume",
+        "--eval-temperature",
+        "--max-code-calls",
+        "--max-observation-chars",
+        "--micro-batch-tokens",
+        "--updates-per-batch",
+    ):
         assert flag in help_text

@@ -2,6 +2,7 @@
 agents.run_episode, the `local` sandbox), written as `r1ci bench`-style JSONL (Episode.to_dict()),
 recorded as turns, trained on with the loss only on the model's own tokens; the trained tiny model
 then plays the environment and gets episodes right."""
+
 from __future__ import annotations
 
 import json
@@ -47,13 +48,34 @@ def tiny_dir(tmp_path_factory) -> Path:
 
 
 def sft_args(data: Path, model: Path, out: Path, *extra: str) -> list[str]:
-    return ["--data", str(data), "--model", str(model), "--env-factory", "tiny_qwen:make_toy_env", "--sandbox", "local",
-            "--max-code-calls", "2", "--batch-size", "6", "--lr", "3e-3", "--threads", "1", "--log-every", "50",
-            "--output-dir", str(out), *extra]
+    return [
+        "--data",
+        str(data),
+        "--model",
+        str(model),
+        "--env-factory",
+        "tiny_qwen:make_toy_env",
+        "--sandbox",
+        "local",
+        "--max-code-calls",
+        "2",
+        "--batch-size",
+        "6",
+        "--lr",
+        "3e-3",
+        "--threads",
+        "1",
+        "--log-every",
+        "50",
+        "--output-dir",
+        str(out),
+        *extra,
+    ]
 
 
-def test_sft_reads_recorded_turns_without_a_sandbox_and_rejects_transcript_only_lines(oracle_jsonl, tmp_path,
-                                                                                        monkeypatch):
+def test_sft_reads_recorded_turns_without_a_sandbox_and_rejects_transcript_only_lines(
+    oracle_jsonl, tmp_path, monkeypatch
+):
     import train_sft
 
     rows = [json.loads(line) for line in oracle_jsonl.read_text().splitlines()]
@@ -78,13 +100,33 @@ def test_sft_reads_recorded_turns_without_a_sandbox_and_rejects_transcript_only_
 def test_sft_drives_masked_loss_near_zero_and_the_model_then_solves_episodes(oracle_jsonl, tiny_dir, tmp_path, capsys):
     import train_sft
 
-    result = train_sft.main(sft_args(oracle_jsonl, tiny_dir, tmp_path / "sft", "--steps", "150", "--eval-tasks", q.TOY_TASK,
-                                     "--eval-n", "6", "--eval-seed-base", "0", "--eval-temperature", "0",
-                                     "--max-new-tokens", "40", "--max-total-tokens", "256"))
+    result = train_sft.main(
+        sft_args(
+            oracle_jsonl,
+            tiny_dir,
+            tmp_path / "sft",
+            "--steps",
+            "150",
+            "--eval-tasks",
+            q.TOY_TASK,
+            "--eval-n",
+            "6",
+            "--eval-seed-base",
+            "0",
+            "--eval-temperature",
+            "0",
+            "--max-new-tokens",
+            "40",
+            "--max-total-tokens",
+            "256",
+        )
+    )
     losses = [row["loss"] for row in result["history"]]
     with capsys.disabled():
-        print(f"\nSFT masked loss: first {losses[0]:.3f}, step 50 {losses[49]:.4f}, last {losses[-1]:.5f}; "
-              f"eval reward on the training seeds (greedy): {result['eval']['eval/reward']:.3f}")
+        print(
+            f"\nSFT masked loss: first {losses[0]:.3f}, step 50 {losses[49]:.4f}, last {losses[-1]:.5f}; "
+            f"eval reward on the training seeds (greedy): {result['eval']['eval/reward']:.3f}"
+        )
     assert result["records"] == 6
     assert losses[0] > 3.0 and losses[-1] < 0.05
     assert result["eval"]["eval/reward"] > 0  # at least one correct episode in the environment
@@ -95,8 +137,19 @@ def test_sft_drives_masked_loss_near_zero_and_the_model_then_solves_episodes(ora
 def test_sft_lora_resume(oracle_jsonl, tiny_dir, tmp_path):
     import train_sft
 
-    args = sft_args(oracle_jsonl, tiny_dir, tmp_path / "run", "--lora", "--lora-r", "4", "--lora-alpha", "8",
-                    "--save-every", "1", "--merge-lora")
+    args = sft_args(
+        oracle_jsonl,
+        tiny_dir,
+        tmp_path / "run",
+        "--lora",
+        "--lora-r",
+        "4",
+        "--lora-alpha",
+        "8",
+        "--save-every",
+        "1",
+        "--merge-lora",
+    )
     first = train_sft.main(args + ["--steps", "2"])["history"]
     assert [row["step"] for row in first] == [1, 2]
     assert (tmp_path / "run" / "checkpoints" / "step-2" / "adapter_model.safetensors").exists()

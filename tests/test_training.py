@@ -1,5 +1,6 @@
 """agents/training.py and agents/hf.py on CPU with the tiny Qwen2 of tests/tiny_qwen.py: the token-level
 episode record, its assembly (token-in, token-out), the masks, log-probs, losses, and data parallelism."""
+
 from __future__ import annotations
 
 import json
@@ -59,6 +60,7 @@ def oracle_turns(seed: int):
 # tiny_qwen
 # ----------------------------------------------------------------------------------------------
 
+
 def test_tiny_qwen_builds_fast_and_reloads_with_identical_ids(tmp_path):
     from transformers import AutoModelForCausalLM, AutoTokenizer, Qwen2ForCausalLM  # noqa: F401 (import time is not build time)
 
@@ -72,8 +74,11 @@ def test_tiny_qwen_builds_fast_and_reloads_with_identical_ids(tmp_path):
     directory = q.save_tiny_model(tmp_path / "tiny")
     auto_tok = AutoTokenizer.from_pretrained(directory)
     auto_model = AutoModelForCausalLM.from_pretrained(directory)
-    for text in ("```python\nprint(12 + 30)\n```\nCode Execution Results:\n42\n<<<42>>>", "héllo\t\r\n ✓ 日本 {x}",
-                 "<|im_start|>user\nhi<|im_end|>\n"):
+    for text in (
+        "```python\nprint(12 + 30)\n```\nCode Execution Results:\n42\n<<<42>>>",
+        "héllo\t\r\n ✓ 日本 {x}",
+        "<|im_start|>user\nhi<|im_end|>\n",
+    ):
         assert auto_tok(text)["input_ids"] == tokenizer(text)["input_ids"]
         assert auto_tok.decode(auto_tok(text)["input_ids"]) == text
     messages = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "ok"}]
@@ -85,6 +90,7 @@ def test_tiny_qwen_builds_fast_and_reloads_with_identical_ids(tmp_path):
 # ----------------------------------------------------------------------------------------------
 # assembly: token-in, token-out
 # ----------------------------------------------------------------------------------------------
+
 
 def test_sft_and_grpo_assemble_identical_ids_and_each_turn_extends_the_last(tok, model):
     prompt, turns, episode = oracle_turns(seed=3)
@@ -101,15 +107,15 @@ def test_sft_and_grpo_assemble_identical_ids_and_each_turn_extends_the_last(tok,
     # the previous turn's ids are always a prefix of the next turn's context and of the final record
     contexts = backend.contexts + [rl.input_ids]
     for before, after in zip(contexts, contexts[1:]):
-        assert after[:len(before)] == before and len(after) > len(before)
+        assert after[: len(before)] == before and len(after) > len(before)
     # T5: the mask is 1 exactly on sampled tokens, the arrays line up, observations and prompt are 0
     assert len(rl.input_ids) == len(rl.loss_mask) == len(rl.logprobs)
     assert rl.num_sampled == sum(len(ids) for ids in scripted)
     assert [k for k, _, _ in rl.spans] == ["model", "observation", "model"]
     for kind, start, end in rl.spans:
         assert set(rl.loss_mask[start:end]) == {1 if kind == "model" else 0}
-    assert set(rl.loss_mask[:rl.prompt_length]) == {0} and rl.loss_mask[-1] == 1 and rl.input_ids[-1] == stop
-    assert tok.decode(rl.input_ids[:rl.prompt_length]).endswith("<|im_start|>assistant\n")
+    assert set(rl.loss_mask[: rl.prompt_length]) == {0} and rl.loss_mask[-1] == 1 and rl.input_ids[-1] == stop
+    assert tok.decode(rl.input_ids[: rl.prompt_length]).endswith("<|im_start|>assistant\n")
 
 
 def test_sampled_ids_are_never_re_encoded(tok, model, monkeypatch):
@@ -124,7 +130,7 @@ def test_sampled_ids_are_never_re_encoded(tok, model, monkeypatch):
     monkeypatch.setattr("agents.hf.encode_observation", lambda t, text: calls.append(text) or original(t, text))
     episode = run_episode(q.make_toy_env(), agent, 0)
     record = agent.episode_record(episode)
-    assert record.input_ids[record.prompt_length:] == unmerged + [stop]
+    assert record.input_ids[record.prompt_length :] == unmerged + [stop]
     assert episode.answer == "blue" and calls == []  # no observation in this episode, and no encode of model text
 
 
@@ -172,7 +178,9 @@ def test_batched_generation_is_independent_of_batch_composition(tok, model):
     prompt = T.encode_prompt(tok, "What is 2 + 2?")
     request = GenerationRequest(prompt, 16, temperature=1.0, seed=123)
     alone = backend.generate([request])[0]
-    other = GenerationRequest(T.encode_prompt(tok, "A much longer prompt with many more words in it, to pad."), 16, seed=9)
+    other = GenerationRequest(
+        T.encode_prompt(tok, "A much longer prompt with many more words in it, to pad."), 16, seed=9
+    )
     together = backend.generate([other, request])[1]
     assert alone.token_ids == together.token_ids
     assert max(abs(a - b) for a, b in zip(alone.logprobs, together.logprobs)) < 1e-4
@@ -180,8 +188,16 @@ def test_batched_generation_is_independent_of_batch_composition(tok, model):
 
 def test_dropping_finished_rows_samples_the_same_tokens(tok, model):
     """Rows that stopped leave the batch and its KV cache; the other rows' samples do not change."""
-    requests = [GenerationRequest(T.encode_prompt(tok, f"Question {i}: what is {i} + {i}?" + " pad" * i), budget,
-                                  temperature=1.0, seed=i, stop_at_fence=False) for i, budget in enumerate((2, 9, 5, 16))]
+    requests = [
+        GenerationRequest(
+            T.encode_prompt(tok, f"Question {i}: what is {i} + {i}?" + " pad" * i),
+            budget,
+            temperature=1.0,
+            seed=i,
+            stop_at_fence=False,
+        )
+        for i, budget in enumerate((2, 9, 5, 16))
+    ]
     kept = HFBackend(model, tok, drop_finished=False).generate(requests)
     dropped = HFBackend(model, tok).generate(requests)
     assert [len(r.token_ids) for r in dropped] == [len(r.token_ids) for r in kept]
@@ -208,8 +224,7 @@ def test_next_turn_reuses_the_kept_kv_cache_and_samples_the_same_tokens(tok, mod
         try:
             first = b.generate([GenerationRequest(T.encode_prompt(tok, "What is 2 + 2?"), 6, seed=1, cache_key="A")])[0]
             context = T.encode_prompt(tok, "What is 2 + 2?") + first.token_ids + T.encode_observation(tok, "\n42\n")
-            fresh = GenerationRequest(T.encode_prompt(tok, "Hi?"), 5, seed=2,
-                                      cache_key="B")
+            fresh = GenerationRequest(T.encode_prompt(tok, "Hi?"), 5, seed=2, cache_key="B")
             second = b.generate([GenerationRequest(context, 7, seed=3, cache_key="A"), fresh])
         finally:
             b.model.forward = original
@@ -247,6 +262,7 @@ def test_concurrent_episodes_share_batches(tok, model):
 # log-probs, masks, losses
 # ----------------------------------------------------------------------------------------------
 
+
 def _records(tok, n=4, seed=0):
     backend = HFBackend(q.build_model(tok, seed=seed), tok)
     out = []
@@ -270,14 +286,16 @@ def test_sampler_logprobs_match_recomputed_and_padding_does_not_change_them(tok,
 def test_chunked_logprobs_equal_the_naive_full_logits(tok, model):
     batch = T.collate(_records(tok, 3), tok.pad_token_id)
     chunked = T.token_logprobs(model, batch["input_ids"], batch["attention_mask"], batch["position_ids"], chunk_size=7)
-    logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
-                   position_ids=batch["position_ids"]).logits
+    logits = model(
+        input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], position_ids=batch["position_ids"]
+    ).logits
     naive = torch.log_softmax(logits[:, :-1].float(), -1).gather(-1, batch["input_ids"][:, 1:, None]).squeeze(-1)
     assert torch.allclose(chunked[:, 1:], naive, atol=1e-5)
     # the projection restricted to the loss positions gives the same values there and 0 elsewhere
     mask = batch["loss_mask"] > 0
-    only = T.token_logprobs(model, batch["input_ids"], batch["attention_mask"], batch["position_ids"], chunk_size=7,
-                            only=mask)
+    only = T.token_logprobs(
+        model, batch["input_ids"], batch["attention_mask"], batch["position_ids"], chunk_size=7, only=mask
+    )
     assert torch.allclose(only[mask], chunked[mask], atol=1e-6) and torch.count_nonzero(only[~mask]) == 0
 
 
@@ -289,8 +307,16 @@ def test_masked_positions_receive_exactly_zero_gradient():
     old[mask == 0] = float("nan")  # garbage at masked positions must not leak into the gradient
     for aggregation in ("token", "sequence"):
         logprobs.grad = None
-        loss, _ = T.clipped_policy_loss(logprobs, old, torch.tensor([1.0, -2.0, 0.5]), mask, aggregation=aggregation,
-                                        normalizer=float(mask.sum()), ref_logprobs=old, kl_coef=0.1)
+        loss, _ = T.clipped_policy_loss(
+            logprobs,
+            old,
+            torch.tensor([1.0, -2.0, 0.5]),
+            mask,
+            aggregation=aggregation,
+            normalizer=float(mask.sum()),
+            ref_logprobs=old,
+            kl_coef=0.1,
+        )
         loss.backward()
         assert torch.isfinite(loss)
         assert torch.all(logprobs.grad[mask == 0] == 0) and torch.any(logprobs.grad[mask > 0] != 0)
@@ -310,9 +336,18 @@ def test_masked_tokens_give_zero_parameter_gradient(tok):
 def test_ratio_is_exactly_one_at_the_first_step(tok):
     records = _records(tok)
     net = q.build_model(tok, seed=0)
-    stats = T.policy_gradient(net, records, [1.0, -1.0, 0.5, -0.5], pad_token_id=tok.pad_token_id,
-                              normalizer=sum(r.num_sampled for r in records), temperature=0.7, micro_batch_tokens=64)
-    assert stats["ratio_min"] == 1.0 and stats["ratio_max"] == 1.0 and stats["clipped_low"] == stats["clipped_high"] == 0
+    stats = T.policy_gradient(
+        net,
+        records,
+        [1.0, -1.0, 0.5, -0.5],
+        pad_token_id=tok.pad_token_id,
+        normalizer=sum(r.num_sampled for r in records),
+        temperature=0.7,
+        micro_batch_tokens=64,
+    )
+    assert (
+        stats["ratio_min"] == 1.0 and stats["ratio_max"] == 1.0 and stats["clipped_low"] == stats["clipped_high"] == 0
+    )
     assert stats["sampler_abs_diff_sum"] / stats["tokens"] < 1e-4
 
 
@@ -323,8 +358,9 @@ def test_advantages_clipping_and_normalisation(tok):
     assert T.group_advantages([1, 0, 0, 0], 4, scale="none")[0] == [0.75, -0.25, -0.25, -0.25]
     # T11: asymmetric clipping
     lp = torch.log(torch.tensor([[1.0, 0.5, 1.5, 1.2]]))
-    loss, sums = T.clipped_policy_loss(lp, torch.zeros(1, 4), torch.tensor([1.0]), torch.ones(1, 4),
-                                       eps_low=0.2, eps_high=0.28, normalizer=4.0)
+    loss, sums = T.clipped_policy_loss(
+        lp, torch.zeros(1, 4), torch.tensor([1.0]), torch.ones(1, 4), eps_low=0.2, eps_high=0.28, normalizer=4.0
+    )
     assert float(loss) == pytest.approx(-(1.0 + 0.5 + 1.28 + 1.2) / 4)
     assert sums["clipped_high"] == 1 and sums["clipped_low"] == 0
     loss, sums = T.clipped_policy_loss(lp, torch.zeros(1, 4), torch.tensor([-1.0]), torch.ones(1, 4), normalizer=4.0)
@@ -335,9 +371,16 @@ def test_advantages_clipping_and_normalisation(tok):
         grads = []
         for micro in (10**6, 1):
             net = q.build_model(tok, seed=0)
-            T.policy_gradient(net, records, [1.0, -1.0, 0.5, -0.5], pad_token_id=tok.pad_token_id, normalizer=normalizer,
-                              aggregation=aggregation, micro_batch_tokens=micro,
-                              old_logprobs=[torch.tensor(r.logprobs) for r in records])
+            T.policy_gradient(
+                net,
+                records,
+                [1.0, -1.0, 0.5, -0.5],
+                pad_token_id=tok.pad_token_id,
+                normalizer=normalizer,
+                aggregation=aggregation,
+                micro_batch_tokens=micro,
+                old_logprobs=[torch.tensor(r.logprobs) for r in records],
+            )
             grads.append(torch.cat([p.grad.flatten() for p in net.parameters()]))
         assert torch.allclose(grads[0], grads[1], atol=1e-6)
 
@@ -345,6 +388,7 @@ def test_advantages_clipping_and_normalisation(tok):
 # ----------------------------------------------------------------------------------------------
 # data parallel: 2 gloo processes == 1 process
 # ----------------------------------------------------------------------------------------------
+
 
 def _dp_records(tok):
     """8 deterministic records (2 groups of 4) with different lengths and rewards."""
@@ -371,8 +415,13 @@ def _dp_gradient(rank: int, world: int, port: int, out: str) -> None:
     advantages, _ = T.group_advantages([r.reward for r in records], 4)
     mine = T.shard_groups(list(range(8)), 4, rank, world)
     normalizer = T.all_reduce_sum([sum(records[i].num_sampled for i in mine)])[0]
-    T.policy_gradient(net, [records[i] for i in mine], [advantages[i] for i in mine], pad_token_id=tok.pad_token_id,
-                      normalizer=normalizer)
+    T.policy_gradient(
+        net,
+        [records[i] for i in mine],
+        [advantages[i] for i in mine],
+        pad_token_id=tok.pad_token_id,
+        normalizer=normalizer,
+    )
     T.all_reduce_gradients(list(net.parameters()))
     if rank == 0:
         torch.save([p.grad for p in net.parameters()], out)
@@ -402,6 +451,7 @@ def test_two_gloo_processes_give_the_same_gradients_as_one(tmp_path):
 # records and checkpoints
 # ----------------------------------------------------------------------------------------------
 
+
 def test_record_round_trips_through_json_and_checkpoint_round_trips_logprobs(tok, tmp_path):
     record = _records(tok, 1)[0]
     again = T.EpisodeRecord.from_dict(json.loads(json.dumps(record.to_dict())))
@@ -428,9 +478,30 @@ def test_hf_speed_bench_prints_before_and_after(tmp_path):
 
     directory = q.save_tiny_model(tmp_path / "tiny")
     out = tmp_path / "speed.json"
-    done = subprocess.run([sys.executable, "bench/hf_speed.py", "--model", str(directory), "--batch", "3",
-                           "--prompt-tokens", "16", "--new-tokens", "8", "--obs-tokens", "8", "--repeats", "1",
-                           "--out", str(out)], cwd=REPO, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "bench/hf_speed.py",
+            "--model",
+            str(directory),
+            "--batch",
+            "3",
+            "--prompt-tokens",
+            "16",
+            "--new-tokens",
+            "8",
+            "--obs-tokens",
+            "8",
+            "--repeats",
+            "1",
+            "--out",
+            str(out),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     for row in ("| generation tokens/s |", "| two-turn generation tokens/s |", "| log-prob fwd+bwd sampled tokens/s |"):
         assert row in done.stdout, row

@@ -3,6 +3,7 @@
 stand-in implements the part of `vllm.LLM` the backend uses (token-id prompts, stop strings on the new
 text, stop token ids, max_tokens, per-request seeds, sampled-token log-probs, finish_reason, the
 in-process model's `load_weights`) on top of a transformers model or a scripted next-token rule."""
+
 from __future__ import annotations
 
 import os
@@ -78,8 +79,11 @@ def scripted(tokenizer, replies: dict[str, str]):
         head = text.rsplit("<|im_start|>assistant\n", 1)[-1]
         key = next(k for k in replies if k in text.split("<|im_start|>assistant\n")[-1] or k == "")
         reply = [int(t) for t in tokenizer(replies[key], add_special_tokens=False)["input_ids"]] + [stop]
-        done = len(tokenizer(head, add_special_tokens=False)["input_ids"]) if key == "" else len(
-            tokenizer(head.split(key, 1)[1], add_special_tokens=False)["input_ids"])
+        done = (
+            len(tokenizer(head, add_special_tokens=False)["input_ids"])
+            if key == ""
+            else len(tokenizer(head.split(key, 1)[1], add_special_tokens=False)["input_ids"])
+        )
         logits = torch.full((len(tokenizer),), -30.0)
         logits[reply[min(done, len(reply) - 1)]] = 30.0
         return logits
@@ -96,7 +100,7 @@ def test_backend_continues_past_an_opening_fence_and_batches_concurrent_episodes
     result = backend.generate([GenerationRequest(prompt, 64, seed=1)])[0]
     # vLLM stops at the opening fence ("```"); the backend continues the same row to the closing fence
     assert result.stop_reason == "fence" and tok.decode(result.token_ids) == first
-    assert engine.calls[0][0] == prompt and len(engine.calls) == 2 and engine.calls[1][0][:len(prompt)] == prompt
+    assert engine.calls[0][0] == prompt and len(engine.calls) == 2 and engine.calls[1][0][: len(prompt)] == prompt
     assert all(lp == pytest.approx(0.0, abs=1e-6) for lp in result.logprobs)  # the sampler's, as returned
 
     # the vllm agent = HFAgent over the backend: concurrent episodes share engine calls, one message each
@@ -120,9 +124,13 @@ def test_backend_continues_past_an_opening_fence_and_batches_concurrent_episodes
         assert record.input_ids[-1] == tok.convert_tokens_to_ids("<|im_end|>") and record.loss_mask[-1] == 1
         assert [k for k, _, _ in record.spans] == ["model", "observation", "model"]
         # token-in-token-out: the second turn's context is exactly the record up to that turn
-        second = next(c for call in engine.calls for c in call if c[:record.spans[1][2]] == record.input_ids[:record.spans[1][2]]
-                      and len(c) >= record.spans[1][2])
-        assert second[:record.prompt_length] == record.input_ids[:record.prompt_length]
+        second = next(
+            c
+            for call in engine.calls
+            for c in call
+            if c[: record.spans[1][2]] == record.input_ids[: record.spans[1][2]] and len(c) >= record.spans[1][2]
+        )
+        assert second[: record.prompt_length] == record.input_ids[: record.prompt_length]
 
 
 def test_backend_samples_like_the_model_and_sync_weights_loads_the_trainer_weights():
@@ -164,10 +172,39 @@ def test_grpo_with_the_vllm_backend_starts_from_the_sft_weights_and_trains(tmp_p
         return engines[-1], SimpleNamespace
 
     monkeypatch.setattr("agents.vllm_backend.new_llm", stand_in)
-    out = train_grpo.main(["--model", str(model_dir), "--tasks", q.TOY_TASK, "--env-factory", "tiny_qwen:make_toy_env",
-                           "--sandbox", "local", "--max-code-calls", "1", "--backend", "vllm", "--questions-per-step", "2",
-                           "--group-size", "4", "--max-new-tokens", "8", "--max-total-tokens", "200", "--steps", "2",
-                           "--lr", "1e-2", "--no-eval", "--threads", "1", "--output-dir", str(tmp_path / "run")])
+    out = train_grpo.main(
+        [
+            "--model",
+            str(model_dir),
+            "--tasks",
+            q.TOY_TASK,
+            "--env-factory",
+            "tiny_qwen:make_toy_env",
+            "--sandbox",
+            "local",
+            "--max-code-calls",
+            "1",
+            "--backend",
+            "vllm",
+            "--questions-per-step",
+            "2",
+            "--group-size",
+            "4",
+            "--max-new-tokens",
+            "8",
+            "--max-total-tokens",
+            "200",
+            "--steps",
+            "2",
+            "--lr",
+            "1e-2",
+            "--no-eval",
+            "--threads",
+            "1",
+            "--output-dir",
+            str(tmp_path / "run"),
+        ]
+    )
     engine = engines[0]
     assert engine.prefix_resets == 1 + sum(row["loss/updates"] > 0 for row in out["history"])
     assert sum(len(call) for call in engine.calls) >= 16 and max(len(call) for call in engine.calls) > 1

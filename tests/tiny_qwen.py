@@ -15,6 +15,7 @@
 `extra_tokens` adds whole strings as single (non-special) tokens; the GRPO learning test uses it to
 make a whole code block one token. Everything is deterministic, and a build takes well under a second.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -72,17 +73,25 @@ _cache: dict = {}
 
 
 def _train_tokenizer(vocab_size: int) -> Tokenizer:
-    bpe = Tokenizer(models.BPE(unk_token=None, continuing_subword_prefix="", end_of_word_suffix="",
-                               fuse_unk=False, byte_fallback=False))
+    bpe = Tokenizer(
+        models.BPE(
+            unk_token=None, continuing_subword_prefix="", end_of_word_suffix="", fuse_unk=False, byte_fallback=False
+        )
+    )
     bpe.normalizer = normalizers.NFC()
-    bpe.pre_tokenizer = pre_tokenizers.Sequence([
-        pre_tokenizers.Split(Regex(QWEN_PRETOKENIZE_REGEX), behavior="isolated", invert=False),
-        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
-    ])
+    bpe.pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Split(Regex(QWEN_PRETOKENIZE_REGEX), behavior="isolated", invert=False),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+        ]
+    )
     bpe.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS,
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-                                  show_progress=False)
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=SPECIAL_TOKENS,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
     bpe.train_from_iterator(CORPUS * 3, trainer=trainer)
     return bpe
 
@@ -99,8 +108,9 @@ def build_tokenizer(vocab_size: int = 512, extra_tokens: tuple[str, ...] | list[
     if key not in _cache:
         _cache[key] = _train_tokenizer(vocab_size).to_str()
     raw = Tokenizer.from_str(_cache[key])
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=raw, eos_token="<|im_end|>",
-                                        pad_token="<|endoftext|>", unk_token=None, bos_token=None)
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=raw, eos_token="<|im_end|>", pad_token="<|endoftext|>", unk_token=None, bos_token=None
+    )
     tokenizer.add_special_tokens({"additional_special_tokens": ["<|im_start|>"]})
     if extra_tokens:
         tokenizer.add_tokens([AddedToken(t, special=False, normalized=False) for t in extra_tokens])
@@ -114,10 +124,19 @@ def build_model(tokenizer, seed: int = 0, **config_overrides):
     import torch
     from transformers import Qwen2Config, Qwen2ForCausalLM
 
-    config = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
-                  num_key_value_heads=2, vocab_size=len(tokenizer), tie_word_embeddings=True,
-                  max_position_embeddings=2048, eos_token_id=tokenizer.eos_token_id,
-                  pad_token_id=tokenizer.pad_token_id, bos_token_id=None)
+    config = dict(
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        vocab_size=len(tokenizer),
+        tie_word_embeddings=True,
+        max_position_embeddings=2048,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=None,
+    )
     config.update(config_overrides)
     cpu_rng = torch.random.get_rng_state()
     torch.manual_seed(seed)
@@ -168,11 +187,43 @@ TOY_QUESTION = "What is the secret?"
 TOY_PROMPT = "{question}"  # the env's prompt template for the toy task: just the question
 TOY_CODE = "print(SECRET)"
 TOY_PROGRAM = f"```python\n{TOY_CODE}\n```"
-TOY_VALUES = ("red", "blue", "green", "gold", "grey", "pink", "plum", "navy", "teal", "lime", "jade", "rust",
-              "sand", "snow", "ruby", "rose", "mint", "ink", "sky", "tan", "wine", "onyx", "opal", "peach",
-              "coral", "amber", "azure", "beige", "cream", "ivory", "khaki", "lilac")
-TOY_EXTRA_TOKENS = ((TOY_PROGRAM, ">>>", "assistant") + tuple(f"{c}\n" for c in TOY_VALUES)
-                    + tuple(f"<<<{c}" for c in TOY_VALUES))
+TOY_VALUES = (
+    "red",
+    "blue",
+    "green",
+    "gold",
+    "grey",
+    "pink",
+    "plum",
+    "navy",
+    "teal",
+    "lime",
+    "jade",
+    "rust",
+    "sand",
+    "snow",
+    "ruby",
+    "rose",
+    "mint",
+    "ink",
+    "sky",
+    "tan",
+    "wine",
+    "onyx",
+    "opal",
+    "peach",
+    "coral",
+    "amber",
+    "azure",
+    "beige",
+    "cream",
+    "ivory",
+    "khaki",
+    "lilac",
+)
+TOY_EXTRA_TOKENS = (
+    (TOY_PROGRAM, ">>>", "assistant") + tuple(f"{c}\n" for c in TOY_VALUES) + tuple(f"<<<{c}" for c in TOY_VALUES)
+)
 
 
 def toy_secret(seed: int) -> str:

@@ -1,4 +1,5 @@
 """Models, LoRA adapters, checkpoints with optimizer and RNG state, and the metrics log."""
+
 from __future__ import annotations
 
 import json
@@ -6,8 +7,9 @@ import os
 import random
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import torch
 
@@ -19,8 +21,7 @@ def is_adapter_dir(path: str | os.PathLike) -> bool:
     return (Path(path) / "adapter_config.json").exists()
 
 
-def load_model(path: str | os.PathLike, *, dtype: str = "float32", device: str = "cpu",
-               sft_adapter: str | None = None):
+def load_model(path: str | os.PathLike, *, dtype: str = "float32", device: str = "cpu", sft_adapter: str | None = None):
     """(model, tokenizer) from a local directory, in train mode, always as plain merged weights.
 
     `path` may be a full model or a PEFT adapter directory (its base, named in adapter_config.json, is
@@ -33,10 +34,15 @@ def load_model(path: str | os.PathLike, *, dtype: str = "float32", device: str =
     if sft_adapter:
         adapters.append(str(sft_adapter))
     if len(adapters) == 2:
-        raise ValueError(f"{path} is itself an adapter directory; pass its base as --model with --sft-adapter {path}, "
-                         "or the adapter alone as --model")
-    base = json.loads((Path(path) / "adapter_config.json").read_text())["base_model_name_or_path"] \
-        if is_adapter_dir(path) else str(path)
+        raise ValueError(
+            f"{path} is itself an adapter directory; pass its base as --model with --sft-adapter {path}, "
+            "or the adapter alone as --model"
+        )
+    base = (
+        json.loads((Path(path) / "adapter_config.json").read_text())["base_model_name_or_path"]
+        if is_adapter_dir(path)
+        else str(path)
+    )
     tokenizer = AutoTokenizer.from_pretrained(path if (Path(path) / "tokenizer_config.json").exists() else base)
     model = AutoModelForCausalLM.from_pretrained(base, dtype=getattr(torch, dtype)).to(device)
     for adapter in adapters:
@@ -61,14 +67,19 @@ def save_final(model, tokenizer, directory: str | os.PathLike, *, merge: bool) -
     return Path(directory)
 
 
-def add_lora(model, r: int = 32, alpha: int = 64, dropout: float = 0.0,
-             target_modules: Sequence[str] = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj",
-                                              "down_proj")):
+def add_lora(
+    model,
+    r: int = 32,
+    alpha: int = 64,
+    dropout: float = 0.0,
+    target_modules: Sequence[str] = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"),
+):
     """Wrap `model` with a fresh trainable LoRA adapter (peft); asserts there is something to train."""
     from peft import LoraConfig, get_peft_model
 
-    config = LoraConfig(r=r, lora_alpha=alpha, lora_dropout=dropout, target_modules=list(target_modules),
-                        task_type="CAUSAL_LM")
+    config = LoraConfig(
+        r=r, lora_alpha=alpha, lora_dropout=dropout, target_modules=list(target_modules), task_type="CAUSAL_LM"
+    )
     model = get_peft_model(model, config)
     if not any(p.requires_grad for p in model.parameters()):
         raise RuntimeError("the LoRA model has no trainable parameters")
@@ -140,8 +151,9 @@ def load_checkpoint_state(checkpoint: str | os.PathLike, model, optimizer) -> di
         missing, unexpected = inner.load_state_dict(weights, strict=False)
         missing = [m for m in missing if not m.endswith("lm_head.weight")]  # tied embeddings
         if missing or unexpected:
-            raise RuntimeError(f"checkpoint {checkpoint} does not match the model: missing {missing[:5]}, "
-                               f"unexpected {unexpected[:5]}")
+            raise RuntimeError(
+                f"checkpoint {checkpoint} does not match the model: missing {missing[:5]}, unexpected {unexpected[:5]}"
+            )
     blob = torch.load(checkpoint / "trainer_state.pt", weights_only=False)
     optimizer.load_state_dict(blob["optimizer"])
     set_rng_state(blob["rng"])

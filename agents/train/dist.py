@@ -1,8 +1,10 @@
 """Data parallel under torchrun (gloo on CPU, nccl on GPU): rank info, all-reduces, weight broadcast,
 sharding whole groups."""
+
 from __future__ import annotations
 
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import torch
 
@@ -31,8 +33,11 @@ def all_reduce_dict(values: dict[str, float], device: torch.device | str = "cpu"
         return {k: float(v) for k, v in values.items()}
     keys = sorted(values)
     t = torch.tensor([float(values[k]) for k in keys], dtype=torch.float64, device=device)
-    ops = {"sum": torch.distributed.ReduceOp.SUM, "min": torch.distributed.ReduceOp.MIN,
-           "max": torch.distributed.ReduceOp.MAX}
+    ops = {
+        "sum": torch.distributed.ReduceOp.SUM,
+        "min": torch.distributed.ReduceOp.MIN,
+        "max": torch.distributed.ReduceOp.MAX,
+    }
     torch.distributed.all_reduce(t, op=ops[op])
     return dict(zip(keys, t.tolist()))
 
@@ -53,7 +58,7 @@ def all_reduce_gradients(parameters: Iterable[torch.nn.Parameter]) -> None:
     offset = 0
     for p in params:
         n = p.numel()
-        p.grad.copy_(flat[offset:offset + n].view_as(p.grad))
+        p.grad.copy_(flat[offset : offset + n].view_as(p.grad))
         offset += n
 
 
@@ -68,5 +73,5 @@ def broadcast_parameters(model) -> None:
 def shard_groups(items: Sequence[Any], group_size: int, rank: int, world_size: int) -> list[Any]:
     """This rank's share of `items` made of consecutive groups of `group_size`: whole groups only,
     dealt round-robin (group g goes to rank g % world_size)."""
-    groups = [items[i:i + group_size] for i in range(0, len(items), group_size)]
+    groups = [items[i : i + group_size] for i in range(0, len(items), group_size)]
     return [x for g, group in enumerate(groups) if g % world_size == rank for x in group]

@@ -1,15 +1,17 @@
 """Batching records into padded tensors and per-token log-probs under a model, in chunks (torch)."""
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 
 from r1ci_env.tokens import EpisodeRecord
 
 
-def collate(records: Sequence[EpisodeRecord], pad_token_id: int, device: torch.device | str = "cpu",
-            pad_to_multiple_of: int = 1) -> dict[str, torch.Tensor]:
+def collate(
+    records: Sequence[EpisodeRecord], pad_token_id: int, device: torch.device | str = "cpu", pad_to_multiple_of: int = 1
+) -> dict[str, torch.Tensor]:
     """Right-padded tensors for a list of records.
 
     `attention_mask` comes from the lengths (never from token ids: pad may equal a stop token),
@@ -29,13 +31,19 @@ def collate(records: Sequence[EpisodeRecord], pad_token_id: int, device: torch.d
         loss_mask[row, :n] = torch.tensor(record.loss_mask, dtype=torch.float32)
         sampler_logprobs[row, :n] = torch.tensor(record.logprobs, dtype=torch.float32)
     position_ids = (attention_mask.cumsum(-1) - 1).clamp(min=0)
-    out = dict(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
-               loss_mask=loss_mask, sampler_logprobs=sampler_logprobs)
+    out = dict(
+        input_ids=input_ids,
+        attention_mask=attention_mask,
+        position_ids=position_ids,
+        loss_mask=loss_mask,
+        sampler_logprobs=sampler_logprobs,
+    )
     return {k: v.to(device) for k, v in out.items()}
 
 
-def micro_batches(indices: Sequence[int], lengths: Sequence[int], max_tokens: int,
-                  max_size: int | None = None) -> list[list[int]]:
+def micro_batches(
+    indices: Sequence[int], lengths: Sequence[int], max_tokens: int, max_size: int | None = None
+) -> list[list[int]]:
     """Split `indices` (kept in order) into micro-batches whose padded size (rows x longest row) stays
     within `max_tokens` (a single longer row gets its own micro-batch)."""
     out: list[list[int]] = []
@@ -57,6 +65,7 @@ def micro_batches(indices: Sequence[int], lengths: Sequence[int], max_tokens: in
 # Per-token log-probs, in chunks
 # ----------------------------------------------------------------------------------------------
 
+
 def unwrap_model(model):
     """The causal LM under DDP / torch.compile wrappers (a PeftModel is kept: its adapters must run)."""
     while hasattr(model, "module"):
@@ -70,8 +79,9 @@ def _backbone_and_head(model):
     return getattr(base, base.base_model_prefix), base.get_output_embeddings()
 
 
-def _chunk_logprobs(head: torch.nn.Module, hidden: torch.Tensor, targets: torch.Tensor, temperature: float,
-                    entropy: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+def _chunk_logprobs(
+    head: torch.nn.Module, hidden: torch.Tensor, targets: torch.Tensor, temperature: float, entropy: bool
+) -> tuple[torch.Tensor, torch.Tensor | None]:
     logits = head(hidden).float()
     if temperature != 1.0:
         logits = logits / temperature
@@ -84,9 +94,17 @@ def _chunk_logprobs(head: torch.nn.Module, hidden: torch.Tensor, targets: torch.
         return picked, -(logp.exp() * logp).sum(-1)
 
 
-def token_logprobs(model, input_ids: torch.Tensor, attention_mask: torch.Tensor,
-                   position_ids: torch.Tensor | None = None, *, temperature: float = 1.0,
-                   chunk_size: int = 1024, return_entropy: bool = False, only: torch.Tensor | None = None):
+def token_logprobs(
+    model,
+    input_ids: torch.Tensor,
+    attention_mask: torch.Tensor,
+    position_ids: torch.Tensor | None = None,
+    *,
+    temperature: float = 1.0,
+    chunk_size: int = 1024,
+    return_entropy: bool = False,
+    only: torch.Tensor | None = None,
+):
     """log p(input_ids[:, t] | input_ids[:, :t]) for every t >= 1 under softmax(logits / temperature);
     column 0 is 0. Shape [B, L], fp32. With `return_entropy`, also the (no-grad) entropy of that
     distribution at each position, as a second [B, L] tensor.
@@ -99,8 +117,9 @@ def token_logprobs(model, input_ids: torch.Tensor, attention_mask: torch.Tensor,
     backbone, head = _backbone_and_head(model)
     if position_ids is None:
         position_ids = (attention_mask.cumsum(-1) - 1).clamp(min=0)
-    hidden = backbone(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
-                      use_cache=False).last_hidden_state
+    hidden = backbone(
+        input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids, use_cache=False
+    ).last_hidden_state
     targets = input_ids[:, 1:]
     keep = torch.ones_like(targets, dtype=torch.bool) if only is None else only[:, 1:].bool()
     rows, cols = keep.nonzero(as_tuple=True)
@@ -108,10 +127,11 @@ def token_logprobs(model, input_ids: torch.Tensor, attention_mask: torch.Tensor,
     pieces, entropies = [], []
     checkpointed = torch.is_grad_enabled() and flat_hidden.requires_grad and len(rows) > chunk_size
     for start in range(0, len(rows), chunk_size):
-        h, t = flat_hidden[start:start + chunk_size], flat_targets[start:start + chunk_size]
+        h, t = flat_hidden[start : start + chunk_size], flat_targets[start : start + chunk_size]
         if checkpointed:
-            logp, ent = torch.utils.checkpoint.checkpoint(_chunk_logprobs, head, h, t, temperature, return_entropy,
-                                                          use_reentrant=False)
+            logp, ent = torch.utils.checkpoint.checkpoint(
+                _chunk_logprobs, head, h, t, temperature, return_entropy, use_reentrant=False
+            )
         else:
             logp, ent = _chunk_logprobs(head, h, t, temperature, return_entropy)
         pieces.append(logp)
@@ -126,17 +146,31 @@ def token_logprobs(model, input_ids: torch.Tensor, attention_mask: torch.Tensor,
 
 
 @torch.no_grad()
-def records_logprobs(model, records: Sequence[EpisodeRecord], *, pad_token_id: int, temperature: float = 1.0,
-                     micro_batch_tokens: int = 16384, chunk_size: int = 1024,
-                     device: torch.device | str = "cpu") -> list[torch.Tensor]:
+def records_logprobs(
+    model,
+    records: Sequence[EpisodeRecord],
+    *,
+    pad_token_id: int,
+    temperature: float = 1.0,
+    micro_batch_tokens: int = 16384,
+    chunk_size: int = 1024,
+    device: torch.device | str = "cpu",
+) -> list[torch.Tensor]:
     """Per-token log-probs of each record's sampled tokens under `model` (no grad; 0 at other positions),
     one [len] tensor per record."""
     out: list[torch.Tensor | None] = [None] * len(records)
     lengths = [len(r) for r in records]
     for batch_index in micro_batches(range(len(records)), lengths, micro_batch_tokens):
         batch = collate([records[i] for i in batch_index], pad_token_id, device)
-        lp = token_logprobs(model, batch["input_ids"], batch["attention_mask"], batch["position_ids"],
-                            temperature=temperature, chunk_size=chunk_size, only=batch["loss_mask"] > 0)
+        lp = token_logprobs(
+            model,
+            batch["input_ids"],
+            batch["attention_mask"],
+            batch["position_ids"],
+            temperature=temperature,
+            chunk_size=chunk_size,
+            only=batch["loss_mask"] > 0,
+        )
         for row, i in enumerate(batch_index):
-            out[i] = lp[row, :lengths[i]].detach()
+            out[i] = lp[row, : lengths[i]].detach()
     return out  # type: ignore[return-value]

@@ -1,9 +1,10 @@
 """The losses: group advantages, the clipped GRPO surrogate with optional k3 KL, the SFT masked NLL,
 and their gradients accumulated over micro-batches (torch)."""
+
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 
@@ -12,8 +13,9 @@ from r1ci_env.tokens import EpisodeRecord
 from .logprobs import collate, micro_batches, token_logprobs, unwrap_model
 
 
-def group_advantages(rewards: Sequence[float], group_size: int, scale: str = "group",
-                     eps: float = 1e-6) -> tuple[list[float], list[bool]]:
+def group_advantages(
+    rewards: Sequence[float], group_size: int, scale: str = "group", eps: float = 1e-6
+) -> tuple[list[float], list[bool]]:
     """Advantage = reward - group mean, divided by the group's std when `scale="group"` (GRPO) or not
     at all when `scale="none"` (Dr. GRPO). Groups are consecutive runs of `group_size` rewards.
 
@@ -26,7 +28,7 @@ def group_advantages(rewards: Sequence[float], group_size: int, scale: str = "gr
         raise ValueError(f"scale must be 'group' or 'none', got {scale!r}")
     advantages, zero = [], []
     for g in range(0, len(rewards), group_size):
-        group = [float(r) for r in rewards[g:g + group_size]]
+        group = [float(r) for r in rewards[g : g + group_size]]
         mean = sum(group) / len(group)
         flat = max(group) == min(group)
         std = math.sqrt(sum((r - mean) ** 2 for r in group) / max(len(group) - 1, 1))
@@ -43,11 +45,19 @@ def kl_k3(logprobs: torch.Tensor, ref_logprobs: torch.Tensor) -> torch.Tensor:
     return torch.exp(d) - d - 1
 
 
-def clipped_policy_loss(logprobs: torch.Tensor, old_logprobs: torch.Tensor, advantages: torch.Tensor,
-                        loss_mask: torch.Tensor, *, eps_low: float = 0.2, eps_high: float = 0.28,
-                        aggregation: str = "token", normalizer: float = 1.0,
-                        ref_logprobs: torch.Tensor | None = None, kl_coef: float = 0.0,
-                        ) -> tuple[torch.Tensor, dict[str, float]]:
+def clipped_policy_loss(
+    logprobs: torch.Tensor,
+    old_logprobs: torch.Tensor,
+    advantages: torch.Tensor,
+    loss_mask: torch.Tensor,
+    *,
+    eps_low: float = 0.2,
+    eps_high: float = 0.28,
+    aggregation: str = "token",
+    normalizer: float = 1.0,
+    ref_logprobs: torch.Tensor | None = None,
+    kl_coef: float = 0.0,
+) -> tuple[torch.Tensor, dict[str, float]]:
     """The GRPO/PPO clipped surrogate, summed over masked tokens and divided by `normalizer`.
 
     per token: -min(r A, clip(r, 1 - eps_low, 1 + eps_high) A) [+ kl_coef * k3], r = exp(logp - old).
@@ -108,13 +118,26 @@ def masked_nll(logprobs: torch.Tensor, loss_mask: torch.Tensor, normalizer: floa
 # Gradients over micro-batches (shared by both scripts and the data-parallel test)
 # ----------------------------------------------------------------------------------------------
 
-def policy_gradient(model, records: Sequence[EpisodeRecord], advantages: Sequence[float], *,
-                    pad_token_id: int, normalizer: float, temperature: float = 1.0,
-                    eps_low: float = 0.2, eps_high: float = 0.28, aggregation: str = "token",
-                    old_logprobs: Sequence[torch.Tensor] | None = None,
-                    ref_model=None, kl_coef: float = 0.0, micro_batch_tokens: int = 16384,
-                    chunk_size: int = 1024, invert_mask: bool = False,
-                    device: torch.device | str = "cpu") -> dict[str, float]:
+
+def policy_gradient(
+    model,
+    records: Sequence[EpisodeRecord],
+    advantages: Sequence[float],
+    *,
+    pad_token_id: int,
+    normalizer: float,
+    temperature: float = 1.0,
+    eps_low: float = 0.2,
+    eps_high: float = 0.28,
+    aggregation: str = "token",
+    old_logprobs: Sequence[torch.Tensor] | None = None,
+    ref_model=None,
+    kl_coef: float = 0.0,
+    micro_batch_tokens: int = 16384,
+    chunk_size: int = 1024,
+    invert_mask: bool = False,
+    device: torch.device | str = "cpu",
+) -> dict[str, float]:
     """Accumulate the clipped-surrogate gradient of `records` into `.grad` (no optimizer step).
 
     `old_logprobs` (one [len] tensor per record) come from a no-grad pass before the first update;
@@ -125,9 +148,17 @@ def policy_gradient(model, records: Sequence[EpisodeRecord], advantages: Sequenc
     Returns additive sums for logging, plus `sampler_abs_diff_sum` (|sampler logp - trainer logp|) and
     `entropy_sum` (policy entropy summed over the sampled tokens).
     """
-    stats = {"tokens": 0.0, "clipped_low": 0.0, "clipped_high": 0.0, "ratio_min": math.inf,
-             "ratio_max": -math.inf, "kl_sum": 0.0, "sampler_abs_diff_sum": 0.0, "loss_sum": 0.0,
-             "entropy_sum": 0.0}
+    stats = {
+        "tokens": 0.0,
+        "clipped_low": 0.0,
+        "clipped_high": 0.0,
+        "ratio_min": math.inf,
+        "ratio_max": -math.inf,
+        "kl_sum": 0.0,
+        "sampler_abs_diff_sum": 0.0,
+        "loss_sum": 0.0,
+        "entropy_sum": 0.0,
+    }
     lengths = [len(r) for r in records]
     for batch_index in micro_batches(range(len(records)), lengths, micro_batch_tokens):
         batch = collate([records[i] for i in batch_index], pad_token_id, device)
@@ -136,37 +167,66 @@ def policy_gradient(model, records: Sequence[EpisodeRecord], advantages: Sequenc
             mask = batch["attention_mask"].float() - mask
             mask[:, 0] = 0.0
         needed = (mask > 0) | (batch["loss_mask"] > 0)  # the loss positions and the sampled ones (metrics)
-        logprobs, entropy = token_logprobs(model, batch["input_ids"], batch["attention_mask"], batch["position_ids"],
-                                           temperature=temperature, chunk_size=chunk_size, return_entropy=True,
-                                           only=needed)
+        logprobs, entropy = token_logprobs(
+            model,
+            batch["input_ids"],
+            batch["attention_mask"],
+            batch["position_ids"],
+            temperature=temperature,
+            chunk_size=chunk_size,
+            return_entropy=True,
+            only=needed,
+        )
         if old_logprobs is None:
             old = logprobs.detach()
         else:
             old = torch.zeros_like(logprobs)
             for row, i in enumerate(batch_index):
-                old[row, :lengths[i]] = old_logprobs[i].to(old.device)
+                old[row, : lengths[i]] = old_logprobs[i].to(old.device)
         ref = None
         if kl_coef:
             with torch.no_grad():
                 if ref_model == "disable_adapter":
                     with unwrap_model(model).disable_adapter():
-                        ref = token_logprobs(model, batch["input_ids"], batch["attention_mask"],
-                                             batch["position_ids"], temperature=temperature, chunk_size=chunk_size,
-                                             only=needed)
+                        ref = token_logprobs(
+                            model,
+                            batch["input_ids"],
+                            batch["attention_mask"],
+                            batch["position_ids"],
+                            temperature=temperature,
+                            chunk_size=chunk_size,
+                            only=needed,
+                        )
                 else:
-                    ref = token_logprobs(ref_model, batch["input_ids"], batch["attention_mask"],
-                                         batch["position_ids"], temperature=temperature, chunk_size=chunk_size,
-                                         only=needed)
+                    ref = token_logprobs(
+                        ref_model,
+                        batch["input_ids"],
+                        batch["attention_mask"],
+                        batch["position_ids"],
+                        temperature=temperature,
+                        chunk_size=chunk_size,
+                        only=needed,
+                    )
         adv = torch.tensor([advantages[i] for i in batch_index], dtype=torch.float32, device=logprobs.device)
-        loss, sums = clipped_policy_loss(logprobs, old, adv, mask, eps_low=eps_low, eps_high=eps_high,
-                                         aggregation=aggregation, normalizer=normalizer,
-                                         ref_logprobs=ref, kl_coef=kl_coef)
+        loss, sums = clipped_policy_loss(
+            logprobs,
+            old,
+            adv,
+            mask,
+            eps_low=eps_low,
+            eps_high=eps_high,
+            aggregation=aggregation,
+            normalizer=normalizer,
+            ref_logprobs=ref,
+            kl_coef=kl_coef,
+        )
         if loss.requires_grad:  # False when no position of this micro-batch is trained
             loss.backward()
         with torch.no_grad():
             sampled = batch["loss_mask"] > 0
             stats["sampler_abs_diff_sum"] += float(
-                torch.where(sampled, (logprobs - batch["sampler_logprobs"]).abs(), torch.zeros_like(logprobs)).sum())
+                torch.where(sampled, (logprobs - batch["sampler_logprobs"]).abs(), torch.zeros_like(logprobs)).sum()
+            )
             stats["entropy_sum"] += float(torch.where(sampled, entropy, torch.zeros_like(entropy)).sum())
         stats["loss_sum"] += float(loss.detach())
         for key in ("tokens", "clipped_low", "clipped_high", "kl_sum"):
@@ -176,17 +236,30 @@ def policy_gradient(model, records: Sequence[EpisodeRecord], advantages: Sequenc
     return stats
 
 
-def sft_gradient(model, records: Sequence[EpisodeRecord], *, pad_token_id: int, normalizer: float,
-                 micro_batch_tokens: int = 16384, chunk_size: int = 1024,
-                 device: torch.device | str = "cpu") -> dict[str, float]:
+def sft_gradient(
+    model,
+    records: Sequence[EpisodeRecord],
+    *,
+    pad_token_id: int,
+    normalizer: float,
+    micro_batch_tokens: int = 16384,
+    chunk_size: int = 1024,
+    device: torch.device | str = "cpu",
+) -> dict[str, float]:
     """Accumulate the masked NLL gradient (loss on the model's own tokens only) into `.grad`.
     Returns {"loss_sum": masked NLL summed, "tokens": loss tokens}."""
     stats = {"loss_sum": 0.0, "tokens": 0.0}
     lengths = [len(r) for r in records]
     for batch_index in micro_batches(range(len(records)), lengths, micro_batch_tokens):
         batch = collate([records[i] for i in batch_index], pad_token_id, device)
-        logprobs = token_logprobs(model, batch["input_ids"], batch["attention_mask"], batch["position_ids"],
-                                  chunk_size=chunk_size, only=batch["loss_mask"] > 0)
+        logprobs = token_logprobs(
+            model,
+            batch["input_ids"],
+            batch["attention_mask"],
+            batch["position_ids"],
+            chunk_size=chunk_size,
+            only=batch["loss_mask"] > 0,
+        )
         loss = masked_nll(logprobs, batch["loss_mask"], normalizer)
         if loss.requires_grad:  # False when no position of this micro-batch is trained
             loss.backward()

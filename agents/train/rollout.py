@@ -1,12 +1,15 @@
 """Rollouts of the HF policy through the environments, policy evaluation and the code-use health numbers."""
+
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from r1ci_env import protocol
-from r1ci_env.sandbox import DEFAULT_TIMEOUT as DEFAULT_CODE_TIMEOUT, SandboxError
+from r1ci_env.sandbox import DEFAULT_TIMEOUT as DEFAULT_CODE_TIMEOUT
+from r1ci_env.sandbox import SandboxError
 from r1ci_env.tokens import EpisodeRecord
 
 from ..episode import run_episode
@@ -24,19 +27,36 @@ class Job:
     sample_seed: int | None = None
 
 
-def rollout(backend, make_env: Callable[[str], Any], jobs: Sequence[Job], *, temperature: float = 1.0,
-            top_p: float = 1.0, max_new_tokens: int = 1024, max_total_tokens: int = 4096,
-            system_prompt: str | None = None, concurrency: int = 64, retries: int = 2,
-            ) -> list[tuple[Any, EpisodeRecord]]:
+def rollout(
+    backend,
+    make_env: Callable[[str], Any],
+    jobs: Sequence[Job],
+    *,
+    temperature: float = 1.0,
+    top_p: float = 1.0,
+    max_new_tokens: int = 1024,
+    max_total_tokens: int = 4096,
+    system_prompt: str | None = None,
+    concurrency: int = 64,
+    retries: int = 2,
+) -> list[tuple[Any, EpisodeRecord]]:
     """Play `jobs` with the HF policy behind `backend`, `concurrency` episodes at a time, each in a
     thread running `agents.run_episode` (the same loop as `r1ci run` and the benchmark), so the
     backend batches whatever turns are pending. Returns (Episode, EpisodeRecord) per job, in order.
     Sandbox failures (infrastructure, not the model) are retried up to `retries` times."""
+
     def play(job: Job):
         for attempt in range(retries + 1):
             env = make_env(job.task)
-            agent = HFAgent(backend, temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens,
-                            max_total_tokens=max_total_tokens, system_prompt=system_prompt, seed=job.sample_seed)
+            agent = HFAgent(
+                backend,
+                temperature=temperature,
+                top_p=top_p,
+                max_new_tokens=max_new_tokens,
+                max_total_tokens=max_total_tokens,
+                system_prompt=system_prompt,
+                seed=job.sample_seed,
+            )
             try:
                 episode = run_episode(env, agent, job.seed)
                 return episode, agent.episode_record(episode)
@@ -53,16 +73,22 @@ def rollout(backend, make_env: Callable[[str], Any], jobs: Sequence[Job], *, tem
         return list(pool.map(play, jobs))
 
 
-def env_factory(*, sandbox: str = "docker", max_code_calls: int = protocol.DEFAULT_MAX_CODE_CALLS,
-                timeout: float = DEFAULT_CODE_TIMEOUT, max_observation_chars: int = protocol.DEFAULT_MAX_OBSERVATION_CHARS,
-                prompt: str = protocol.DEFAULT_PROMPT_STYLE,
-                custom: str | None = None) -> Callable[[str], Any]:
+def env_factory(
+    *,
+    sandbox: str = "docker",
+    max_code_calls: int = protocol.DEFAULT_MAX_CODE_CALLS,
+    timeout: float = DEFAULT_CODE_TIMEOUT,
+    max_observation_chars: int = protocol.DEFAULT_MAX_OBSERVATION_CHARS,
+    prompt: str = protocol.DEFAULT_PROMPT_STYLE,
+    custom: str | None = None,
+) -> Callable[[str], Any]:
     """task name -> a fresh env with these settings, via `gym.make("r1ci/<task>-v0")`, or via a custom
     factory `custom="module:function"` called as function(task, **settings)."""
     import importlib
 
-    options = dict(sandbox=sandbox, max_code_calls=max_code_calls, timeout=timeout,
-                   max_observation_chars=max_observation_chars)
+    options = dict(
+        sandbox=sandbox, max_code_calls=max_code_calls, timeout=timeout, max_observation_chars=max_observation_chars
+    )
     if prompt != protocol.DEFAULT_PROMPT_STYLE:
         options["prompt"] = prompt
     if custom:
@@ -77,16 +103,33 @@ def env_factory(*, sandbox: str = "docker", max_code_calls: int = protocol.DEFAU
     return lambda task: gym.make(r1ci_env.env_id(task), **options)
 
 
-def evaluate_policy(backend, make_env: Callable[[str], Any], tasks: Sequence[str], *, n: int = 8,
-                    temperature: float = 0.6, max_new_tokens: int = 1024, max_total_tokens: int = 4096,
-                    system_prompt: str | None = None, concurrency: int = 64, seed_base: int = 10**9,
-                    ) -> dict[str, Any]:
+def evaluate_policy(
+    backend,
+    make_env: Callable[[str], Any],
+    tasks: Sequence[str],
+    *,
+    n: int = 8,
+    temperature: float = 0.6,
+    max_new_tokens: int = 1024,
+    max_total_tokens: int = 4096,
+    system_prompt: str | None = None,
+    concurrency: int = 64,
+    seed_base: int = 10**9,
+) -> dict[str, Any]:
     """`n` episodes per task on seeds `seed_base + i` (disjoint from training's), split over ranks;
     mean reward and code-use health over all ranks, plus the mean reward per task."""
     jobs = [Job(task, seed_base + i, 7_000_000 + 1000 * ti + i) for ti, task in enumerate(tasks) for i in range(n)]
     rank, world = dist_info()
-    results = rollout(backend, make_env, jobs[rank::world], temperature=temperature, max_new_tokens=max_new_tokens,
-                      max_total_tokens=max_total_tokens, system_prompt=system_prompt, concurrency=concurrency)
+    results = rollout(
+        backend,
+        make_env,
+        jobs[rank::world],
+        temperature=temperature,
+        max_new_tokens=max_new_tokens,
+        max_total_tokens=max_total_tokens,
+        system_prompt=system_prompt,
+        concurrency=concurrency,
+    )
     episodes = [e for e, _ in results]
     health = code_use_health(episodes)
     keys = ["reward", "code_share", "calls_per_episode", "error_rate", "timeout_rate"]

@@ -2,6 +2,7 @@
 torchrun process group, output directory, the policy (merged SFT weights + optional fresh LoRA), the
 optimizer with warmup, and the env factory. One copy, so SFT and GRPO cannot drift apart (for example
 both cut observations at the same length as `r1ci bench`)."""
+
 from __future__ import annotations
 
 import argparse
@@ -9,9 +10,10 @@ import importlib
 import json
 import os
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 
@@ -26,32 +28,59 @@ from .rollout import env_factory
 def add_model_arguments(p: argparse.ArgumentParser) -> None:
     """--model, --lora*, --dtype, --device."""
     g = p.add_argument_group("model")
-    g.add_argument("--model", required=True,
-                   help="local model directory (transformers format) or a PEFT adapter directory (merged into its base)")
+    g.add_argument(
+        "--model",
+        required=True,
+        help="local model directory (transformers format) or a PEFT adapter directory (merged into its base)",
+    )
     g.add_argument("--lora", action="store_true", help="train a fresh LoRA adapter instead of all weights")
     g.add_argument("--lora-r", type=int, default=32, help="LoRA rank")
     g.add_argument("--lora-alpha", type=int, default=64, help="LoRA alpha")
     g.add_argument("--dtype", default="float32", help="weights dtype: float32, bfloat16, float16")
-    g.add_argument("--device", default=None,
-                   help="cpu or cuda (default: cuda when available; with torchrun cuda:LOCAL_RANK)")
+    g.add_argument(
+        "--device", default=None, help="cpu or cuda (default: cuda when available; with torchrun cuda:LOCAL_RANK)"
+    )
 
 
 def add_env_arguments(g: argparse._ArgumentGroup) -> None:
     """The environment flags, with the env's (and `r1ci bench`'s) defaults."""
     g.add_argument("--sandbox", default="docker", choices=BACKENDS, help="sandbox backend")
-    g.add_argument("--max-code-calls", type=int, default=protocol.DEFAULT_MAX_CODE_CALLS,
-                   help="code runs per episode (the env's cap)")
-    g.add_argument("--max-observation-chars", type=int, default=protocol.DEFAULT_MAX_OBSERVATION_CHARS,
-                   help="observations are cut (head+tail) to this many characters, as in r1ci bench")
+    g.add_argument(
+        "--max-code-calls",
+        type=int,
+        default=protocol.DEFAULT_MAX_CODE_CALLS,
+        help="code runs per episode (the env's cap)",
+    )
+    g.add_argument(
+        "--max-observation-chars",
+        type=int,
+        default=protocol.DEFAULT_MAX_OBSERVATION_CHARS,
+        help="observations are cut (head+tail) to this many characters, as in r1ci bench",
+    )
     g.add_argument("--code-timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds per code run")
-    g.add_argument("--prompt-style", "--prompt", dest="prompt", default=protocol.DEFAULT_PROMPT_STYLE,
-                   help=f"prompt style ({', '.join(protocol.PROMPT_STYLES)}) or a template with {{question}}")
-    g.add_argument("--system-prompt", default=None,
-                   help="optional system message before the prompt (use the same in SFT, GRPO and evaluation)")
-    g.add_argument("--env-factory", default=None,
-                   help="module:function building an env as f(task, **env_options) (the module must be importable)")
-    g.add_argument("--import-module", action="append", default=[],
-                   help="import this module first (e.g. one that registers custom tasks); repeatable")
+    g.add_argument(
+        "--prompt-style",
+        "--prompt",
+        dest="prompt",
+        default=protocol.DEFAULT_PROMPT_STYLE,
+        help=f"prompt style ({', '.join(protocol.PROMPT_STYLES)}) or a template with {{question}}",
+    )
+    g.add_argument(
+        "--system-prompt",
+        default=None,
+        help="optional system message before the prompt (use the same in SFT, GRPO and evaluation)",
+    )
+    g.add_argument(
+        "--env-factory",
+        default=None,
+        help="module:function building an env as f(task, **env_options) (the module must be importable)",
+    )
+    g.add_argument(
+        "--import-module",
+        action="append",
+        default=[],
+        help="import this module first (e.g. one that registers custom tasks); repeatable",
+    )
 
 
 @dataclass
@@ -99,8 +128,9 @@ def build_policy(args: argparse.Namespace, device: torch.device, sft_adapter: st
     return model, tokenizer
 
 
-def make_optimizer(params: list, lr: float, weight_decay: float,
-                   warmup_steps: int) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR]:
+def make_optimizer(
+    params: list, lr: float, weight_decay: float, warmup_steps: int
+) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR]:
     """AdamW and a linear warmup to `lr` over `warmup_steps`."""
     optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: min(1.0, (s + 1) / max(warmup_steps, 1)))
@@ -109,6 +139,11 @@ def make_optimizer(params: list, lr: float, weight_decay: float,
 
 def make_env_factory(args: argparse.Namespace) -> Callable[[str], Any]:
     """task name -> env, from the environment flags."""
-    return env_factory(sandbox=args.sandbox, max_code_calls=args.max_code_calls, timeout=args.code_timeout,
-                       max_observation_chars=args.max_observation_chars, prompt=args.prompt,
-                       custom=args.env_factory)
+    return env_factory(
+        sandbox=args.sandbox,
+        max_code_calls=args.max_code_calls,
+        timeout=args.code_timeout,
+        max_observation_chars=args.max_observation_chars,
+        prompt=args.prompt,
+        custom=args.env_factory,
+    )

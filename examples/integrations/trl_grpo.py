@@ -7,6 +7,7 @@
         examples/integrations/trl_grpo.py --model ./Qwen2.5-7B-Instruct --backend vllm --sandbox remote \
         --sandbox-urls http://cpu1:8080,http://cpu2:8080 --output-dir runs/trl
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,10 +27,18 @@ def main() -> None:
     parser.add_argument("--tasks", default=None, help="comma-separated tasks instead of a suite")
     parser.add_argument("--n", type=int, default=2000, help="prompts in the dataset")
     parser.add_argument("--accuracy", default=None, help="per-task accuracy JSON or summary.csv: 4p(1-p) weights")
-    parser.add_argument("--backend", choices=("hf", "vllm"), default="hf", help="hf: the trainer's model samples; "
-                        "vllm: TRL's vLLM (GPU), see --vllm-mode")
-    parser.add_argument("--vllm-mode", choices=("colocate", "server"), default="colocate",
-                        help="server: TRL's `vllm serve` at --vllm-server-url (each rank sends its own requests)")
+    parser.add_argument(
+        "--backend",
+        choices=("hf", "vllm"),
+        default="hf",
+        help="hf: the trainer's model samples; vllm: TRL's vLLM (GPU), see --vllm-mode",
+    )
+    parser.add_argument(
+        "--vllm-mode",
+        choices=("colocate", "server"),
+        default="colocate",
+        help="server: TRL's `vllm serve` at --vllm-server-url (each rank sends its own requests)",
+    )
     parser.add_argument("--vllm-server-url", default=None, help="e.g. http://gen-node:8000")
     parser.add_argument("--sandbox", default=None, choices=("docker", "remote", "local"))
     parser.add_argument("--sandbox-urls", default=None, help="comma-separated `r1ci sandbox serve` URLs")
@@ -48,16 +57,30 @@ def main() -> None:
     tasks = args.tasks.split(",") if args.tasks else args.suite
     accuracy = read_accuracy(args.accuracy) if args.accuracy else None
     dataset = make_dataset(tasks, args.n, seed=0, settings=settings, accuracy=accuracy)
-    config = GRPOConfig(output_dir=args.output_dir, per_device_train_batch_size=args.batch_size,
-                        num_generations=args.num_generations, max_completion_length=args.max_completion_length,
-                        max_steps=args.max_steps, learning_rate=args.lr, beta=0.0, logging_steps=1,
-                        use_vllm=args.backend == "vllm", vllm_mode=args.vllm_mode,
-                        vllm_server_base_url=args.vllm_server_url, report_to=[],
-                        use_cpu=args.cpu, bf16=not args.cpu)
-    trainer = GRPOTrainer(model=AutoModelForCausalLM.from_pretrained(args.model), args=config,
-                          processing_class=AutoTokenizer.from_pretrained(args.model), train_dataset=dataset,
-                          reward_funcs=[r1ci_reward_func], rollout_func=R1CIRollout(dataset, settings,
-                                                                                    backend=args.backend))
+    config = GRPOConfig(
+        output_dir=args.output_dir,
+        per_device_train_batch_size=args.batch_size,
+        num_generations=args.num_generations,
+        max_completion_length=args.max_completion_length,
+        max_steps=args.max_steps,
+        learning_rate=args.lr,
+        beta=0.0,
+        logging_steps=1,
+        use_vllm=args.backend == "vllm",
+        vllm_mode=args.vllm_mode,
+        vllm_server_base_url=args.vllm_server_url,
+        report_to=[],
+        use_cpu=args.cpu,
+        bf16=not args.cpu,
+    )
+    trainer = GRPOTrainer(
+        model=AutoModelForCausalLM.from_pretrained(args.model),
+        args=config,
+        processing_class=AutoTokenizer.from_pretrained(args.model),
+        train_dataset=dataset,
+        reward_funcs=[r1ci_reward_func],
+        rollout_func=R1CIRollout(dataset, settings, backend=args.backend),
+    )
     trainer.train()
 
 

@@ -1,13 +1,14 @@
 """Which episodes a trainer's data holds: tasks drawn with r1ci's improvement-potential weights and one
 instance seed each, with the env's own prompt (shared by `r1ci export verl` and the TRL dataset builder)."""
+
 from __future__ import annotations
 
 import csv
 import json
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 from .episode import EnvSettings
 
@@ -42,8 +43,14 @@ def read_accuracy(path: str | Path) -> dict[str, float]:
     return {str(k): float(v) for k, v in data.items()}
 
 
-def draw_episodes(tasks: Sequence[str], n: int, seed: int, settings: EnvSettings,
-                  accuracy: dict[str, float] | None = None, seed_base: int = 0) -> list[DrawnEpisode]:
+def draw_episodes(
+    tasks: Sequence[str],
+    n: int,
+    seed: int,
+    settings: EnvSettings,
+    accuracy: dict[str, float] | None = None,
+    seed_base: int = 0,
+) -> list[DrawnEpisode]:
     """`n` episodes: tasks drawn with the potential weights (uniform without `accuracy`), one instance seed
     each (drawn below TEST_SEED_BASE, or `seed_base + i` when given), the prompt from the env itself."""
     if not tasks:

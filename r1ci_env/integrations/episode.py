@@ -1,17 +1,25 @@
 """What every integration shares: the env settings a server or trainer fixes, building an r1ci env for one
 (task, seed, knobs) request with engine-supplied names kept away from those settings, and one episode played
 token in, token out against any engine's async generate call (verl's server manager, TRL's generator)."""
+
 from __future__ import annotations
 
 import inspect
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 from .. import protocol
 from ..env import CodeInterpreterEnv
 from ..sandbox import DEFAULT_TIMEOUT
-from ..tokens import (EpisodeRecord, TrajectoryBuilder, closes_code_block, encode_observation, encode_prompt,
-                      stop_token_ids)
+from ..tokens import (
+    EpisodeRecord,
+    TrajectoryBuilder,
+    closes_code_block,
+    encode_observation,
+    encode_prompt,
+    stop_token_ids,
+)
 
 # Names a request may not set: they belong to the operator (sandbox choice, limits), not to the client.
 RESERVED = frozenset(inspect.signature(CodeInterpreterEnv.__init__).parameters) - {"self", "knobs"}
@@ -29,11 +37,17 @@ class EnvSettings:
     stateful: bool = False
 
     @classmethod
-    def from_args(cls, args: Any) -> "EnvSettings":
+    def from_args(cls, args: Any) -> EnvSettings:
         """The settings given on a command line (`--sandbox`, `--max-code-calls`, ...)."""
         urls = tuple(u.strip() for u in args.sandbox_urls.split(",") if u.strip()) if args.sandbox_urls else None
-        return cls(sandbox=args.sandbox, sandbox_urls=urls, max_code_calls=args.max_code_calls,
-                   timeout=args.timeout, prompt=args.prompt, stateful=args.stateful)
+        return cls(
+            sandbox=args.sandbox,
+            sandbox_urls=urls,
+            max_code_calls=args.max_code_calls,
+            timeout=args.timeout,
+            prompt=args.prompt,
+            stateful=args.stateful,
+        )
 
     def make(self, task: str, knobs: dict[str, Any] | None = None) -> CodeInterpreterEnv:
         """A new env for `task` with generator `knobs`; a knob that names a setting is refused."""
@@ -70,12 +84,17 @@ class Played:
         `max_response_tokens`: sampling never passes it, so the cut drops only a last observation's tail."""
         record, start = self.record, self.record.prompt_length
         end = start + max_response_tokens
-        return (record.input_ids[:start], record.input_ids[start:end], record.loss_mask[start:end],
-                record.logprobs[start:end])
+        return (
+            record.input_ids[:start],
+            record.input_ids[start:end],
+            record.loss_mask[start:end],
+            record.logprobs[start:end],
+        )
 
 
-async def generate_turn(generate: Generate, context: list[int], max_tokens: int, stop_ids: set[int],
-                        tokenizer: Any) -> tuple[list[int], list[float], str]:
+async def generate_turn(
+    generate: Generate, context: list[int], max_tokens: int, stop_ids: set[int], tokenizer: Any
+) -> tuple[list[int], list[float], str]:
     """One model turn: the engine stops at every fence, so a stop at an opening fence is continued until
     the block closes, a stop token comes, or `max_tokens` is used. Returns ids, log-probs, stop reason."""
     ids: list[int] = []
@@ -92,9 +111,17 @@ async def generate_turn(generate: Generate, context: list[int], max_tokens: int,
             return ids, logprobs, "length"
 
 
-async def play_episode(env: CodeInterpreterEnv, seed: int, tokenizer: Any, generate: Generate, *,
-                       max_response_tokens: int, max_new_tokens: int | None = None,
-                       system_prompt: str | None = None, expected_prompt: str | None = None) -> Played:
+async def play_episode(
+    env: CodeInterpreterEnv,
+    seed: int,
+    tokenizer: Any,
+    generate: Generate,
+    *,
+    max_response_tokens: int,
+    max_new_tokens: int | None = None,
+    system_prompt: str | None = None,
+    expected_prompt: str | None = None,
+) -> Played:
     """Play one episode with the exact R1-CI protocol, as r1ci's own trainers do: the prompt templated
     once, sampled ids kept as sampled, each observation tokenized once and appended inside the same
     assistant message, the text handed to the env decoded from that turn's ids. `max_response_tokens` caps
@@ -103,8 +130,10 @@ async def play_episode(env: CodeInterpreterEnv, seed: int, tokenizer: Any, gener
     `expected_prompt` (the prompt a dataset row carries) must equal the env's prompt for `seed`."""
     prompt, info = env.reset(seed=seed)
     if expected_prompt is not None and expected_prompt != prompt:
-        raise ValueError(f"the row's prompt differs from {info['task']} seed {seed}'s prompt; re-export the data "
-                         "with the same r1ci version and settings")
+        raise ValueError(
+            f"the row's prompt differs from {info['task']} seed {seed}'s prompt; re-export the data "
+            "with the same r1ci version and settings"
+        )
     builder = TrajectoryBuilder(encode_prompt(tokenizer, prompt, system_prompt))
     max_total_tokens = builder.prompt_length + max_response_tokens
     stop_ids = set(stop_token_ids(tokenizer))

@@ -12,6 +12,7 @@ to spread sessions round-robin over several servers.
 A sandbox failure is not program output: the step fails with an error message over the WebSocket (the
 client raises), the episode is left as it was, and the same step may be sent again.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,8 +20,9 @@ import functools
 import itertools
 import json
 import threading
+from collections.abc import Callable, Iterable
 from dataclasses import asdict
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from openenv.core.client_types import StepResult
 from openenv.core.env_client import EnvClient
@@ -68,8 +70,9 @@ class R1CIEnvironment(Environment[R1CIAction, R1CIObservation, R1CIState]):
         self._env: CodeInterpreterEnv | None = None
         self._state = R1CIState()
 
-    def reset(self, seed: int | None = None, episode_id: str | None = None, task: str | None = None,
-              **knobs: Any) -> R1CIObservation:
+    def reset(
+        self, seed: int | None = None, episode_id: str | None = None, task: str | None = None, **knobs: Any
+    ) -> R1CIObservation:
         """Start an episode of `task` (or the server's default task) on the instance for `seed`."""
         task = task or self.default_task
         if task is None:
@@ -115,8 +118,12 @@ class R1CIEnvClient(EnvClient[R1CIAction, R1CIObservation, R1CIState]):
 
     def _parse_result(self, payload: dict[str, Any]) -> StepResult[R1CIObservation]:
         fields = payload.get("observation", {})
-        observation = R1CIObservation(text=fields.get("text", ""), info=fields.get("info", {}),
-                                      done=payload.get("done", False), reward=payload.get("reward"))
+        observation = R1CIObservation(
+            text=fields.get("text", ""),
+            info=fields.get("info", {}),
+            done=payload.get("done", False),
+            reward=payload.get("reward"),
+        )
         return StepResult(observation=observation, reward=payload.get("reward"), done=payload.get("done", False))
 
     def _parse_state(self, payload: dict[str, Any]) -> R1CIState:
@@ -138,8 +145,9 @@ def client_factory(urls: Iterable[str], **client_kwargs: Any) -> Callable[[], R1
     return make
 
 
-def make_app(settings: EnvSettings = EnvSettings(), max_sessions: int = DEFAULT_MAX_SESSIONS,
-             default_task: str | None = None):
+def make_app(
+    settings: EnvSettings = EnvSettings(), max_sessions: int = DEFAULT_MAX_SESSIONS, default_task: str | None = None
+):
     """The FastAPI app: `/ws` (one env per session), `/health`, `/schema`, plus OpenEnv's stateless HTTP
     routes (each request gets a fresh env there, so multi-step episodes need `/ws`)."""
     if max_sessions < 1:
@@ -154,8 +162,11 @@ def command(args: argparse.Namespace) -> int:
 
     settings = EnvSettings.from_args(args)
     app = make_app(settings, args.max_sessions, args.task)
-    print(f"[r1ci] OpenEnv server on ws://{args.host}:{args.port}/ws ({args.max_sessions} sessions, "
-          f"settings {json.dumps(asdict(settings))})", flush=True)
+    print(
+        f"[r1ci] OpenEnv server on ws://{args.host}:{args.port}/ws ({args.max_sessions} sessions, "
+        f"settings {json.dumps(asdict(settings))})",
+        flush=True,
+    )
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0
 

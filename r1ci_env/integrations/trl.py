@@ -14,11 +14,13 @@
    JSON tool calls and sees the output as a tool message. Transcripts differ from R1-CI's inline format;
    do not mix it with SFT on r1ci transcripts.
 """
+
 from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import torch
 from datasets import Dataset
@@ -32,14 +34,23 @@ from .episode import EnvSettings, Played, play_episode
 BatchGenerate = Callable[[list[tuple[list[int], int]]], list[tuple[list[int], list[float]]]]
 
 
-def make_dataset(tasks: Sequence[str] | str, n: int, seed: int = 0, settings: EnvSettings = EnvSettings(),
-                 accuracy: dict[str, float] | None = None) -> Dataset:
+def make_dataset(
+    tasks: Sequence[str] | str,
+    n: int,
+    seed: int = 0,
+    settings: EnvSettings = EnvSettings(),
+    accuracy: dict[str, float] | None = None,
+) -> Dataset:
     """`n` rows over `tasks` (a list or a suite name), drawn as `r1ci export verl` draws them (uniform, or
     weighted by 4p(1-p) with per-task `accuracy`): `prompt` (a user message holding the env's own prompt),
     `task`, `seed` (the instance), `knobs` (JSON). Pass it as `train_dataset` and to `R1CIRollout`."""
     tasks = suite_tasks(tasks) if isinstance(tasks, str) else list(tasks)
-    return Dataset.from_list([{"prompt": [{"role": "user", "content": e.prompt}], "task": e.task, "seed": e.seed,
-                               "knobs": "{}"} for e in draw_episodes(tasks, n, seed, settings, accuracy)])
+    return Dataset.from_list(
+        [
+            {"prompt": [{"role": "user", "content": e.prompt}], "task": e.task, "seed": e.seed, "knobs": "{}"}
+            for e in draw_episodes(tasks, n, seed, settings, accuracy)
+        ]
+    )
 
 
 def _prompt_text(prompt: Any) -> str:
@@ -58,14 +69,22 @@ class R1CIRollout:
     cut, which drops only mask-0 tokens).
     """
 
-    def __init__(self, dataset: Dataset | Sequence[dict], settings: EnvSettings = EnvSettings(), *,
-                 backend: str = "hf", max_new_tokens: int | None = None, system_prompt: str | None = None) -> None:
+    def __init__(
+        self,
+        dataset: Dataset | Sequence[dict],
+        settings: EnvSettings = EnvSettings(),
+        *,
+        backend: str = "hf",
+        max_new_tokens: int | None = None,
+        system_prompt: str | None = None,
+    ) -> None:
         if backend not in ("hf", "vllm"):
             raise ValueError(f"backend must be 'hf' or 'vllm', got {backend!r}")
         self.index: dict[str, tuple[str, int, dict]] = {}
         for row in dataset:
-            self.index.setdefault(_prompt_text(row["prompt"]),
-                                  (row["task"], int(row["seed"]), json.loads(row.get("knobs") or "{}")))
+            self.index.setdefault(
+                _prompt_text(row["prompt"]), (row["task"], int(row["seed"]), json.loads(row.get("knobs") or "{}"))
+            )
         self.settings, self.backend, self.max_new_tokens = settings, backend, max_new_tokens
         self.system_prompt = system_prompt
         self.last_played: list[Played] = []  # the last call's episodes (for inspection and tests)
@@ -84,8 +103,14 @@ class R1CIRollout:
         played = asyncio.run(self._play_all(jobs, trainer, self._generators[id(trainer)]))
         self.last_played = played
         limit = int(trainer.args.max_completion_length)
-        out: dict[str, list] = {"prompt_ids": [], "completion_ids": [], "logprobs": [], "env_mask": [],
-                                "r1ci_reward": [], "r1ci_task": []}
+        out: dict[str, list] = {
+            "prompt_ids": [],
+            "completion_ids": [],
+            "logprobs": [],
+            "env_mask": [],
+            "r1ci_reward": [],
+            "r1ci_task": [],
+        }
         for episode in played:
             prompt_ids, response_ids, mask, logprobs = episode.split(limit)
             out["prompt_ids"].append(prompt_ids)
@@ -96,8 +121,9 @@ class R1CIRollout:
             out["r1ci_task"].append(episode.info["task"])
         return out
 
-    async def _play_all(self, jobs: list[tuple[str, int, dict]], trainer: Any,
-                        batch_generate: BatchGenerate) -> list[Played]:
+    async def _play_all(
+        self, jobs: list[tuple[str, int, dict]], trainer: Any, batch_generate: BatchGenerate
+    ) -> list[Played]:
         generate = _TurnBatcher(batch_generate).generate
         limit = int(trainer.args.max_completion_length)
         tokenizer = trainer.processing_class
@@ -105,8 +131,15 @@ class R1CIRollout:
         async def one(task: str, seed: int, knobs: dict) -> Played:
             env = self.settings.make(task, knobs)
             try:
-                return await play_episode(env, seed, tokenizer, generate, max_response_tokens=limit,
-                                          max_new_tokens=self.max_new_tokens, system_prompt=self.system_prompt)
+                return await play_episode(
+                    env,
+                    seed,
+                    tokenizer,
+                    generate,
+                    max_response_tokens=limit,
+                    max_new_tokens=self.max_new_tokens,
+                    system_prompt=self.system_prompt,
+                )
             finally:
                 env.close()
 
@@ -159,23 +192,32 @@ def _hf_batch_generate(trainer: Any) -> BatchGenerate:
         ids = torch.full((len(requests), width), pad_id, dtype=torch.long)
         attention = torch.zeros_like(ids)
         for row, (context, _) in enumerate(requests):
-            ids[row, width - len(context):] = torch.tensor(context)
-            attention[row, width - len(context):] = 1
+            ids[row, width - len(context) :] = torch.tensor(context)
+            attention[row, width - len(context) :] = 1
         was_training = model.training
         model.eval()
         with torch.no_grad():
-            out = model.generate(input_ids=ids.to(model.device), attention_mask=attention.to(model.device),
-                                 do_sample=True, temperature=temperature, top_p=float(args.top_p), top_k=0,
-                                 max_new_tokens=max(m for _, m in requests), stop_strings=list(STOP_STRINGS),
-                                 tokenizer=tokenizer, pad_token_id=pad_id, return_dict_in_generate=True,
-                                 output_logits=True)
+            out = model.generate(
+                input_ids=ids.to(model.device),
+                attention_mask=attention.to(model.device),
+                do_sample=True,
+                temperature=temperature,
+                top_p=float(args.top_p),
+                top_k=0,
+                max_new_tokens=max(m for _, m in requests),
+                stop_strings=list(STOP_STRINGS),
+                tokenizer=tokenizer,
+                pad_token_id=pad_id,
+                return_dict_in_generate=True,
+                output_logits=True,
+            )
         model.train(was_training)
         new = out.sequences[:, width:].cpu()
         logprobs = torch.stack(out.logits, dim=1).float().div(temperature).log_softmax(-1).cpu()
         results = []
         for row, (_, max_tokens) in enumerate(requests):
             sampled = new[row, :max_tokens].tolist()
-            sampled = sampled[:_finished_length(tokenizer, sampled)]
+            sampled = sampled[: _finished_length(tokenizer, sampled)]
             results.append((sampled, logprobs[row, torch.arange(len(sampled)), sampled].tolist()))
         return results
 
@@ -213,8 +255,9 @@ def _vllm_batch_generate(trainer: Any) -> BatchGenerate:
             results: list[tuple[list[int], list[float]]] = [([], [])] * len(requests)
             for max_tokens in sorted({m for _, m in requests}):  # one call per distinct token budget
                 rows = [i for i, (_, m) in enumerate(requests) if m == max_tokens]
-                out = client.generate([requests[i][0] for i in rows], max_tokens=max_tokens, logprobs=0,
-                                      generation_kwargs=stop, **params)
+                out = client.generate(
+                    [requests[i][0] for i in rows], max_tokens=max_tokens, logprobs=0, generation_kwargs=stop, **params
+                )
                 for i, ids, logprobs in zip(rows, out["completion_ids"], out["logprobs"]):
                     results[i] = (list(ids), [top[0] for top in logprobs])
             return results

@@ -17,10 +17,12 @@ Rows come from `r1ci export verl` (`extra_info` names task, seed and knobs). Per
 a stop at an opening fence is continued) with their log-probs, and the observation ids (tokenized once,
 mask 0, log-prob 0.0), all inside one assistant message, capped at `rollout.response_length` tokens.
 """
+
 from __future__ import annotations
 
 import json
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 from uuid import uuid4
 
 from verl.experimental.agent_loop.agent_loop import AgentLoopBase, AgentLoopMetrics, AgentLoopOutput
@@ -36,15 +38,28 @@ _INFO_KEYS = ("task", "instance_id", "code_calls", "answer", "correct")
 class R1CIAgentLoop(AgentLoopBase):
     """verl agent loop for r1ci rows (`agent_name: r1ci`); settings come from the agent-loop YAML."""
 
-    def __init__(self, *args: Any, sandbox: str | None = None, sandbox_urls: Sequence[str] | None = None,
-                 max_code_calls: int = protocol.DEFAULT_MAX_CODE_CALLS, timeout: float = DEFAULT_TIMEOUT,
-                 prompt: str = protocol.DEFAULT_PROMPT_STYLE, stateful: bool = False,
-                 system_prompt: str | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        sandbox: str | None = None,
+        sandbox_urls: Sequence[str] | None = None,
+        max_code_calls: int = protocol.DEFAULT_MAX_CODE_CALLS,
+        timeout: float = DEFAULT_TIMEOUT,
+        prompt: str = protocol.DEFAULT_PROMPT_STYLE,
+        stateful: bool = False,
+        system_prompt: str | None = None,
+        **kwargs: Any,
+    ) -> None:
         kwargs.pop("tools", None)  # verl hands every loop its tool list; r1ci runs code itself
         super().__init__(*args, **kwargs)
-        self.settings = EnvSettings(sandbox=sandbox, sandbox_urls=tuple(sandbox_urls) if sandbox_urls else None,
-                                    max_code_calls=max_code_calls, timeout=timeout, prompt=prompt,
-                                    stateful=stateful)
+        self.settings = EnvSettings(
+            sandbox=sandbox,
+            sandbox_urls=tuple(sandbox_urls) if sandbox_urls else None,
+            max_code_calls=max_code_calls,
+            timeout=timeout,
+            prompt=prompt,
+            stateful=stateful,
+        )
         self.system_prompt = system_prompt
         self.response_length = int(self.rollout_config.response_length)
 
@@ -52,25 +67,38 @@ class R1CIAgentLoop(AgentLoopBase):
         """Play the row's episode; `kwargs` are the row's fields (`extra_info`, `raw_prompt`, ...)."""
         extra = kwargs.get("extra_info") or {}
         if "task" not in extra or "seed" not in extra:
-            raise ValueError("an r1ci row needs extra_info.task and extra_info.seed; write rows with "
-                             "`r1ci export verl`")
+            raise ValueError(
+                "an r1ci row needs extra_info.task and extra_info.seed; write rows with `r1ci export verl`"
+            )
         knobs = json.loads(extra.get("knobs") or "{}")
         env = self.settings.make(str(extra["task"]), knobs)
         request_id = uuid4().hex  # one per episode: the server keeps its prefix cache across turns
 
         async def generate(context: list[int], max_tokens: int) -> tuple[list[int], list[float] | None]:
-            params = {**sampling_params, "stop": list(STOP_STRINGS), "include_stop_str_in_output": True,
-                      "max_tokens": max_tokens, "logprobs": True}
-            output = await self.server_manager.generate(request_id=request_id, prompt_ids=context,
-                                                        sampling_params=params)
+            params = {
+                **sampling_params,
+                "stop": list(STOP_STRINGS),
+                "include_stop_str_in_output": True,
+                "max_tokens": max_tokens,
+                "logprobs": True,
+            }
+            output = await self.server_manager.generate(
+                request_id=request_id, prompt_ids=context, sampling_params=params
+            )
             return list(output.token_ids), output.log_probs
 
         raw_prompt = kwargs.get("raw_prompt")
         expected = raw_prompt[-1]["content"] if raw_prompt is not None and len(raw_prompt) else None
         try:
-            played = await play_episode(env, int(extra["seed"]), self.tokenizer, generate,
-                                        max_response_tokens=self.response_length,
-                                        system_prompt=self.system_prompt, expected_prompt=expected)
+            played = await play_episode(
+                env,
+                int(extra["seed"]),
+                self.tokenizer,
+                generate,
+                max_response_tokens=self.response_length,
+                system_prompt=self.system_prompt,
+                expected_prompt=expected,
+            )
         finally:
             env.close()
         prompt_ids, response_ids, response_mask, response_logprobs = played.split(self.response_length)

@@ -8,11 +8,13 @@ when none is given), so a shuffled epoch still sees each task in proportion to i
 are kept in `extra_info` for a weighted sampler. Test rows are uniform over the test suite, on instance
 seeds disjoint from the train rows'.
 """
+
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -24,20 +26,36 @@ from .episode import EnvSettings
 AGENT_NAME = "r1ci"
 
 
-def build_rows(tasks: Sequence[str], n: int, seed: int, split: str, settings: EnvSettings,
-               accuracy: dict[str, float] | None = None, seed_base: int = 0) -> list[dict[str, Any]]:
+def build_rows(
+    tasks: Sequence[str],
+    n: int,
+    seed: int,
+    split: str,
+    settings: EnvSettings,
+    accuracy: dict[str, float] | None = None,
+    seed_base: int = 0,
+) -> list[dict[str, Any]]:
     """`n` verl rows drawn by `draw_episodes` (see there for the weights and seeds)."""
     rows = []
     for index, episode in enumerate(draw_episodes(tasks, n, seed, settings, accuracy, seed_base)):
-        rows.append({
-            "data_source": f"r1ci/{episode.task}",
-            "agent_name": AGENT_NAME,
-            "prompt": [{"role": "user", "content": episode.prompt}],
-            "ability": "code_interpreter",
-            "reward_model": {"style": "r1ci_env", "ground_truth": ""},  # the agent loop sets reward_score
-            "extra_info": {"task": episode.task, "seed": episode.seed, "knobs": "{}", "index": index,
-                           "split": split, "p": episode.p, "weight": potential_weight(episode.p)},
-        })
+        rows.append(
+            {
+                "data_source": f"r1ci/{episode.task}",
+                "agent_name": AGENT_NAME,
+                "prompt": [{"role": "user", "content": episode.prompt}],
+                "ability": "code_interpreter",
+                "reward_model": {"style": "r1ci_env", "ground_truth": ""},  # the agent loop sets reward_score
+                "extra_info": {
+                    "task": episode.task,
+                    "seed": episode.seed,
+                    "knobs": "{}",
+                    "index": index,
+                    "split": split,
+                    "p": episode.p,
+                    "weight": potential_weight(episode.p),
+                },
+            }
+        )
     return rows
 
 
@@ -57,11 +75,15 @@ def command(args: argparse.Namespace) -> int:
     accuracy = read_accuracy(args.accuracy) if args.accuracy else None
     out = Path(args.out)
     train = write_parquet(build_rows(tasks, args.n, args.seed, "train", settings, accuracy), out / "train.parquet")
-    print(f"[r1ci] {train}: {args.n} rows over {len(tasks)} tasks"
-          f"{' (potential curriculum)' if accuracy else ' (uniform; pass --accuracy for the curriculum)'}")
+    print(
+        f"[r1ci] {train}: {args.n} rows over {len(tasks)} tasks"
+        f"{' (potential curriculum)' if accuracy else ' (uniform; pass --accuracy for the curriculum)'}"
+    )
     if args.test_n > 0:
         test_tasks = suite_tasks(args.test_suite)
-        test = write_parquet(build_rows(test_tasks, args.test_n, args.seed + 1, "test", settings,
-                                        seed_base=TEST_SEED_BASE), out / "test.parquet")
+        test = write_parquet(
+            build_rows(test_tasks, args.test_n, args.seed + 1, "test", settings, seed_base=TEST_SEED_BASE),
+            out / "test.parquet",
+        )
         print(f"[r1ci] {test}: {args.test_n} rows over {len(test_tasks)} tasks")
     return 0

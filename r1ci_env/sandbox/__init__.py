@@ -1,6 +1,7 @@
 """Sandboxes that run model-written Python: `docker` (a pool of hardened containers, the default),
 `remote` (`r1ci sandbox serve` servers over HTTP) and `local` (a resource-limited subprocess, weaker
 isolation, only when asked for by name)."""
+
 from __future__ import annotations
 
 import atexit

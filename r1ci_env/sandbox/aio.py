@@ -4,20 +4,22 @@ so an asyncio rollout loop driving thousands of episodes is never blocked by a s
 The workers are started by a helper thread, never by the event loop: starting a thread waits until
 it runs, and 64 such waits in one loop iteration of a busy machine stall the loop for ~100 ms. Calls
 beyond the worker count wait in a queue; the loop itself only enqueues and receives results."""
+
 from __future__ import annotations
 
 import asyncio
 import os
 import queue
 import threading
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
 DEFAULT_WORKERS = 64
 
 _lock = threading.Lock()
-_pools: dict[int, "_Workers"] = {}  # keyed by pid: a forked child builds its own
+_pools: dict[int, _Workers] = {}  # keyed by pid: a forked child builds its own
 _workers = DEFAULT_WORKERS
 
 

@@ -4,6 +4,7 @@ A user-code failure (exception, non-zero exit, timeout, huge output) is a normal
 An infrastructure failure (daemon gone, container died, image missing) is a `SandboxError` and must
 never be shown to a model as if it were program output.
 """
+
 from __future__ import annotations
 
 import abc
@@ -71,7 +72,7 @@ class SandboxSession(_AwaitableRun, abc.ABC):
     def close(self) -> None:
         """End the session and free its slot. Idempotent."""
 
-    def __enter__(self) -> "SandboxSession":
+    def __enter__(self) -> SandboxSession:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -97,7 +98,7 @@ class Sandbox(_AwaitableRun, abc.ABC):
     def close(self) -> None:
         """Release containers or processes held by the sandbox. Idempotent."""
 
-    def __enter__(self) -> "Sandbox":
+    def __enter__(self) -> Sandbox:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -8,6 +8,7 @@ interpreter exit, swept at start when their owner process is gone, replaced when
 drained (no new work, replaced once idle) when a slot goes out of service. Infrastructure failures
 are retried once and then raised as `SandboxError`; they are never returned as program output.
 """
+
 from __future__ import annotations
 
 import collections
@@ -26,7 +27,15 @@ from pathlib import Path
 from typing import Any
 
 from ..settings import sandbox_image
-from .base import DEFAULT_MAX_OUTPUT_BYTES, DEFAULT_TIMEOUT, RESET_NOTE, ExecResult, Sandbox, SandboxError, SandboxSession
+from .base import (
+    DEFAULT_MAX_OUTPUT_BYTES,
+    DEFAULT_TIMEOUT,
+    RESET_NOTE,
+    ExecResult,
+    Sandbox,
+    SandboxError,
+    SandboxSession,
+)
 from .local import EXECUTOR_PATH
 
 LABEL = "r1ci.sandbox"
@@ -81,14 +90,59 @@ MAX_SLOTS = 32  # per container: the executor maps slot uids at uid_base + slot 
 # SETGID, so only a user namespace gives them that power). Programs never get them: the executor
 # installs a stricter filter in every run (executor.DENIED_SYSCALLS).
 SECCOMP_DENIED = (
-    "acct", "add_key", "bpf", "clock_adjtime", "clock_settime", "create_module", "delete_module",
-    "finit_module", "get_kernel_syms", "init_module", "io_uring_enter", "io_uring_register",
-    "io_uring_setup", "ioperm", "iopl", "kcmp", "kexec_file_load", "kexec_load", "keyctl", "lookup_dcookie",
-    "move_pages", "mbind", "set_mempolicy", "name_to_handle_at", "nfsservctl", "open_by_handle_at",
-    "perf_event_open", "pivot_root", "process_vm_readv", "process_vm_writev", "query_module", "quotactl",
-    "reboot", "request_key", "setns", "settimeofday", "stime", "swapoff", "swapon", "sysfs", "_sysctl",
-    "uselib", "userfaultfd", "ustat", "vm86", "vm86old", "fsopen", "fsconfig", "fsmount", "fspick",
-    "move_mount", "open_tree", "mount_setattr",
+    "acct",
+    "add_key",
+    "bpf",
+    "clock_adjtime",
+    "clock_settime",
+    "create_module",
+    "delete_module",
+    "finit_module",
+    "get_kernel_syms",
+    "init_module",
+    "io_uring_enter",
+    "io_uring_register",
+    "io_uring_setup",
+    "ioperm",
+    "iopl",
+    "kcmp",
+    "kexec_file_load",
+    "kexec_load",
+    "keyctl",
+    "lookup_dcookie",
+    "move_pages",
+    "mbind",
+    "set_mempolicy",
+    "name_to_handle_at",
+    "nfsservctl",
+    "open_by_handle_at",
+    "perf_event_open",
+    "pivot_root",
+    "process_vm_readv",
+    "process_vm_writev",
+    "query_module",
+    "quotactl",
+    "reboot",
+    "request_key",
+    "setns",
+    "settimeofday",
+    "stime",
+    "swapoff",
+    "swapon",
+    "sysfs",
+    "_sysctl",
+    "uselib",
+    "userfaultfd",
+    "ustat",
+    "vm86",
+    "vm86old",
+    "fsopen",
+    "fsconfig",
+    "fsmount",
+    "fspick",
+    "move_mount",
+    "open_tree",
+    "mount_setattr",
 )
 CLONE_NAMESPACE_FLAGS = (0x20000, 0x02000000, 0x04000000, 0x08000000, 0x10000000, 0x20000000, 0x40000000)
 
@@ -97,11 +151,19 @@ def seccomp_profile() -> str:
     """The container's seccomp profile as Docker's JSON: the calls above fail with EPERM, clone()
     with a namespace flag too (the keepers use unshare), clone3 with ENOSYS (its flags cannot be
     inspected; libc falls back to clone)."""
-    rules = [{"names": list(SECCOMP_DENIED), "action": "SCMP_ACT_ERRNO", "errnoRet": 1},
-             {"names": ["clone3"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38}]
-    rules += [{"names": ["clone"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1,
-               "args": [{"index": 0, "value": flag, "valueTwo": flag, "op": "SCMP_CMP_MASKED_EQ"}]}
-              for flag in CLONE_NAMESPACE_FLAGS]
+    rules = [
+        {"names": list(SECCOMP_DENIED), "action": "SCMP_ACT_ERRNO", "errnoRet": 1},
+        {"names": ["clone3"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38},
+    ]
+    rules += [
+        {
+            "names": ["clone"],
+            "action": "SCMP_ACT_ERRNO",
+            "errnoRet": 1,
+            "args": [{"index": 0, "value": flag, "valueTwo": flag, "op": "SCMP_CMP_MASKED_EQ"}],
+        }
+        for flag in CLONE_NAMESPACE_FLAGS
+    ]
     return json.dumps({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": rules})
 
 
@@ -131,9 +193,7 @@ class _Container:
         self._ready_info: dict = {}
         self.container = self._create()
         try:
-            self._sock = self.container.attach_socket(
-                params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
-            )
+            self._sock = self.container.attach_socket(params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1})
             self._raw = getattr(self._sock, "_sock", self._sock)
             self.container.start()
         except Exception as exc:  # noqa: BLE001 - anything here is the daemon's failure
@@ -222,7 +282,7 @@ class _Container:
                 end = buffer.find(b"\n", start)
                 while end >= 0:  # linear in the bytes received, however long a line is
                     self._deliver(json.loads(bytes(buffer[:end])))
-                    del buffer[:end + 1]
+                    del buffer[: end + 1]
                     end = buffer.find(b"\n")
         except Exception as exc:  # noqa: BLE001 - the channel broke; recorded as the death cause
             self._die(f"channel error: {exc}")
@@ -396,8 +456,7 @@ class DockerSandbox(Sandbox):
             client.images.get(self.config.image)
         except docker.errors.ImageNotFound:
             raise SandboxError(
-                f"sandbox image {self.config.image!r} not found on engine {engine}: "
-                "build it with `r1ci sandbox build`"
+                f"sandbox image {self.config.image!r} not found on engine {engine}: build it with `r1ci sandbox build`"
             ) from None
         except Exception as exc:  # noqa: BLE001
             raise SandboxError(f"cannot inspect image {self.config.image!r} on engine {engine}: {exc}") from exc
@@ -469,8 +528,7 @@ class DockerSandbox(Sandbox):
                 while True:
                     if self._closed:
                         raise SandboxError("the sandbox pool is closed")
-                    live = [c for c in self._containers
-                            if not c.dead and not c.draining and c.in_use < c.capacity]
+                    live = [c for c in self._containers if not c.dead and not c.draining and c.in_use < c.capacity]
                     if live and self._queue[0] is ticket:
                         chosen = min(live, key=lambda c: c.in_use / c.capacity)
                         chosen.in_use += 1
@@ -517,7 +575,7 @@ class DockerSandbox(Sandbox):
             return _result(reply)
         raise SandboxError(f"sandbox run failed {attempts} time(s) (infrastructure, not the program): {failure}")
 
-    def session(self) -> "DockerSession":
+    def session(self) -> DockerSession:
         """A stateful interpreter holding one slot until closed (see `SandboxSession`)."""
         container = self._acquire(wait=120.0)
         try:
@@ -555,8 +613,13 @@ class DockerSession(SandboxSession):
     def run(self, code: str, timeout: float = DEFAULT_TIMEOUT) -> ExecResult:
         if self._container is None:
             raise SandboxError("the sandbox session is closed")
-        request = {"op": "cell", "session": self._sid, "code": code, "timeout": timeout,
-                   "max_output": self._pool.config.max_output_bytes}
+        request = {
+            "op": "cell",
+            "session": self._sid,
+            "code": code,
+            "timeout": timeout,
+            "max_output": self._pool.config.max_output_bytes,
+        }
         try:
             return _result(self._container.call(request, timeout + _GRACE))
         except _InfraError as exc:

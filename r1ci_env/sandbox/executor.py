@@ -28,6 +28,7 @@ Responses: {"id": 1, "stdout": ..., "stderr": ..., "exit_code": 0, "timed_out": 
            {"id": 3, "error": "..."} for a request the executor could not serve (an infrastructure
            error, never program output). Every message carries "lost": the slots out of service.
 """
+
 from __future__ import annotations
 
 import json
@@ -92,9 +93,11 @@ class Config:
         """(mount point, tmpfs options) remounted for every run or session of `slot`."""
         uid = self.uid(slot)
         size = f"nr_inodes={self.inodes},uid={uid},gid={uid}"
-        return [(self.scratch(slot), f"size={self.scratch_mb}m,mode=0700,{size}"),
-                ("/tmp", f"size={self.tmp_mb}m,mode=0700,{size}"),
-                ("/dev/shm", f"size={self.tmp_mb}m,mode=0700,{size}")]
+        return [
+            (self.scratch(slot), f"size={self.scratch_mb}m,mode=0700,{size}"),
+            ("/tmp", f"size={self.tmp_mb}m,mode=0700,{size}"),
+            ("/dev/shm", f"size={self.tmp_mb}m,mode=0700,{size}"),
+        ]
 
 
 # ---- kernel interfaces (ctypes) -----------------------------------------------------------------
@@ -126,7 +129,7 @@ class Kernel:
         self._check(self.libc.unshare(flags), "unshare")
 
     def mount(self, source: str | None, target: str, fstype: str | None, flags: int, data: str | None) -> None:
-        enc = (lambda s: None if s is None else s.encode())
+        enc = lambda s: None if s is None else s.encode()
         self._check(self.libc.mount(enc(source), enc(target), enc(fstype), flags, enc(data)), f"mount {target}")
 
     def umount(self, target: str) -> None:
@@ -144,12 +147,50 @@ AUDIT_ARCH_X86_64 = 0xC000003E
 # message queues (shared memory charged to no process, and names shared across runs), ptrace and
 # process_vm_*, kcmp, keyrings, bpf, userfaultfd, perf_event_open.
 DENIED_SYSCALLS = (
-    272, 308, 165, 166, 155, 161, 428, 429, 430, 431, 432, 433, 442,  # namespaces and mounts
-    425, 426, 427,  # io_uring
-    29, 30, 31, 67, 64, 65, 66, 220, 68, 69, 70, 71,  # SysV shm, sem, msg
-    240, 241, 242, 243, 244, 245,  # POSIX message queues
-    101, 310, 311, 312,  # ptrace, process_vm_readv/writev, kcmp
-    248, 249, 250, 321, 323, 298,  # add_key, request_key, keyctl, bpf, userfaultfd, perf_event_open
+    272,
+    308,
+    165,
+    166,
+    155,
+    161,
+    428,
+    429,
+    430,
+    431,
+    432,
+    433,
+    442,  # namespaces and mounts
+    425,
+    426,
+    427,  # io_uring
+    29,
+    30,
+    31,
+    67,
+    64,
+    65,
+    66,
+    220,
+    68,
+    69,
+    70,
+    71,  # SysV shm, sem, msg
+    240,
+    241,
+    242,
+    243,
+    244,
+    245,  # POSIX message queues
+    101,
+    310,
+    311,
+    312,  # ptrace, process_vm_readv/writev, kcmp
+    248,
+    249,
+    250,
+    321,
+    323,
+    298,  # add_key, request_key, keyctl, bpf, userfaultfd, perf_event_open
 )
 SYS_CLONE, SYS_CLONE3 = 56, 435
 
@@ -288,8 +329,9 @@ def _limit_cpu(cpu_seconds: int) -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds))
 
 
-def _run_child(config: Config, kernel: Kernel, slot: int, fds: list[int], cpu_seconds: int,
-               ready: bool = False) -> None:
+def _run_child(
+    config: Config, kernel: Kernel, slot: int, fds: list[int], cpu_seconds: int, ready: bool = False
+) -> None:
     """The run: fds are (code, stdout, stderr, setup) memfds. Reads its own code after the fork.
     `ready`: this process already became the slot's program (a spare); only its CPU limit is set."""
     code_fd, out_fd, err_fd, setup = fds
@@ -323,8 +365,9 @@ CELL_FRAME = struct.Struct("=c8s")  # b"C" + token, with the code, stdout and st
 DONE_FRAME = struct.Struct("=c8si")  # b"D" + token + status: the worker's only message
 
 
-def _session_worker(config: Config, kernel: Kernel, slot: int, fds: list[int], cpu_seconds: int,
-                    ready: bool = False) -> None:
+def _session_worker(
+    config: Config, kernel: Kernel, slot: int, fds: list[int], cpu_seconds: int, ready: bool = False
+) -> None:
     """A session: run cells sent over the channel (fd 3, SOCK_SEQPACKET) in one namespace. Each cell
     arrives as CELL_FRAME with three memfds and is answered with DONE_FRAME. Never exits on its own."""
     import socket
@@ -371,8 +414,13 @@ def set_limits(memory: int, cpu_seconds: int, file_bytes: int, nofile: int, npro
     """Apply the per-run rlimits to this process (`nproc` None: leave the process count alone)."""
     import resource
 
-    limits = {"RLIMIT_AS": memory, "RLIMIT_CPU": cpu_seconds, "RLIMIT_FSIZE": file_bytes,
-              "RLIMIT_NOFILE": nofile, "RLIMIT_CORE": 0}
+    limits = {
+        "RLIMIT_AS": memory,
+        "RLIMIT_CPU": cpu_seconds,
+        "RLIMIT_FSIZE": file_bytes,
+        "RLIMIT_NOFILE": nofile,
+        "RLIMIT_CORE": 0,
+    }
     if nproc is not None:
         limits["RLIMIT_NPROC"] = nproc
     for name, value in limits.items():
@@ -481,8 +529,6 @@ def _flush(status: int) -> int:
     return status
 
 
-
-
 # ---- keepers: one per slot, in the slot's namespaces --------------------------------------------
 
 TAG_EXITED, TAG_CLEAN, TAG_BROKEN = ord("E"), ord("C"), ord("B")  # keeper -> executor, as "=ii" frames
@@ -522,8 +568,9 @@ def enter_slot_namespaces(config: Config, kernel: Kernel, slot: int, ready_w: in
     os.setgroups([])
     kernel.mount(None, "/", None, MS_REC | MS_PRIVATE, None)
     # ptys from a private devpts instance with its own small limit (Docker's /dev/ptmx links to it)
-    kernel.mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
-                 f"newinstance,ptmxmode=0666,mode=0620,max={config.ptys}")
+    kernel.mount(
+        "devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, f"newinstance,ptmxmode=0666,mode=0620,max={config.ptys}"
+    )
     # the container's POSIX message queues: out of reach (the run filter also denies mq_open)
     kernel.mount("none", "/dev/mqueue", "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,mode=0555")
     refresh_slot(config, kernel, slot)
@@ -735,7 +782,8 @@ def _write_id_maps(config: Config, slot: int, pid: int) -> None:
 
 def _preload(modules: list[str]) -> None:
     """Import the modules every run inherits, and note the RNG objects that each run must reseed."""
-    import atexit, builtins, linecache, random, resource, selectors, traceback, types  # noqa: E401,F401
+    import atexit  # noqa: E401,F401
+    import random
 
     for module in [*modules, *(["numpy.random"] if "numpy" in modules else [])]:
         try:
@@ -897,7 +945,7 @@ class Executor:
         end = self.inbuf.find(b"\n", start)
         while end >= 0:
             line = bytes(self.inbuf[:end])
-            del self.inbuf[:end + 1]
+            del self.inbuf[: end + 1]
             if line.strip():
                 self._handle(line)
             end = self.inbuf.find(b"\n")
@@ -929,9 +977,16 @@ class Executor:
             else:
                 self._start_cell(session, request)
         elif op == "ping":
-            self._reply({"id": request.get("id"), "pong": True, "rss_kb": _rss_kb(), "runs": self.completed,
-                         "busy": sum(s.owner is not None or s.cleaning for s in self.slots if not s.lost),
-                         "sessions": len(self.sessions)})
+            self._reply(
+                {
+                    "id": request.get("id"),
+                    "pong": True,
+                    "rss_kb": _rss_kb(),
+                    "runs": self.completed,
+                    "busy": sum(s.owner is not None or s.cleaning for s in self.slots if not s.lost),
+                    "sessions": len(self.sessions),
+                }
+            )
         else:
             self._reply({"id": request.get("id"), "error": f"unknown op {op!r}"})
 
@@ -995,7 +1050,7 @@ class Executor:
             slot.sock.close()
             self._lose(slot, data[1:].decode("utf-8", "replace") if data else f"slot {slot.number}: {why}")
             return
-        tag, raw = KEEPER_FRAME.unpack(data[:KEEPER_FRAME.size])
+        tag, raw = KEEPER_FRAME.unpack(data[: KEEPER_FRAME.size])
         if tag == TAG_EXITED:
             self._leader_exited(slot, os.waitstatus_to_exitcode(raw))
         elif tag == TAG_CLEAN:

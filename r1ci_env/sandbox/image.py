@@ -8,6 +8,7 @@ Two ways to build the same Debian bookworm image (python3 3.11, numpy, sympy, sc
 `auto` never probes a registry (that would send traffic off the machine just to decide). It takes
 `$R1CI_SANDBOX_BUILD` when set, else `debootstrap` when that tool is installed, else `dockerfile`.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,8 +21,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
 
 from .. import settings
 from .base import SandboxError
@@ -39,15 +40,26 @@ PLACEHOLDER_CONTROL = (
     f"Package: {PLACEHOLDER}\nVersion: 99\nArchitecture: all\nMaintainer: r1ci\n"
     "Description: placeholder: scipy uses pythran only when it is built\n"
 )
-CHROOT_ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8",
-              "DEBIAN_FRONTEND": "noninteractive"}
+CHROOT_ENV = {
+    "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    "LANG": "C.UTF-8",
+    "DEBIAN_FRONTEND": "noninteractive",
+}
 BUILD_LABEL = "org.r1ci.image.build"
 # What the offline build deletes from the root filesystem: package indexes and caches, logs, docs,
 # and the libraries' own test suites (~110 MB; importing every other module was checked without them).
 STRIP_GLOBS = (
-    "var/lib/apt/lists/*", "var/cache/apt/*", "var/cache/debconf/*-old", "var/lib/dpkg/*-old",
-    "var/log/*", "usr/share/doc/*", "usr/share/man/*", "usr/share/info/*", "usr/share/locale/*",
-    "usr/share/lintian/*", "usr/lib/python3/dist-packages/**/tests",
+    "var/lib/apt/lists/*",
+    "var/cache/apt/*",
+    "var/cache/debconf/*-old",
+    "var/lib/dpkg/*-old",
+    "var/log/*",
+    "usr/share/doc/*",
+    "usr/share/man/*",
+    "usr/share/info/*",
+    "usr/share/locale/*",
+    "usr/share/lintian/*",
+    "usr/lib/python3/dist-packages/**/tests",
 )
 IMPORT_CHANGES = (
     "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
@@ -61,6 +73,7 @@ Log = Callable[[str], object]
 
 
 # --- apt configuration -------------------------------------------------------------------------
+
 
 def discover_mirror(apt_dir: Path | str = "/etc/apt", suite: str = SUITE) -> str:
     """The Debian archive URI this machine's apt uses, read from `sources.list` and
@@ -78,7 +91,8 @@ def discover_mirror(apt_dir: Path | str = "/etc/apt", suite: str = SUITE) -> str
             return uri
     raise SandboxError(
         f"no Debian archive for {suite!r} among the apt sources under {apt_dir}; "
-        f"set ${MIRROR_VAR} to a Debian mirror URL")
+        f"set ${MIRROR_VAR} to a Debian mirror URL"
+    )
 
 
 def _apt_sources(apt_dir: Path) -> Iterator[tuple[str, list[str]]]:
@@ -133,6 +147,7 @@ def _deb822_fields(stanza: str) -> dict[str, str]:
 
 # --- docker ------------------------------------------------------------------------------------
 
+
 def _docker(*args: str, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
     """Run the docker CLI; a missing CLI, an unreachable daemon or (with `check`) a failure is a SandboxError."""
     if shutil.which("docker") is None:
@@ -170,6 +185,7 @@ def _tail(text: str, lines: int = 15) -> str:
 
 # --- building ----------------------------------------------------------------------------------
 
+
 def resolve_method(method: str = "auto") -> str:
     """The build method `auto` stands for here: `$R1CI_SANDBOX_BUILD`, else `debootstrap` when it is
     installed (offline, needs no registry), else `dockerfile`."""
@@ -194,8 +210,10 @@ def build_image(image: str | None = None, method: str = "auto", force: bool = Fa
     log(f"building sandbox image {image} with {method}")
     start = time.monotonic()
     (_build_with_dockerfile if method == "dockerfile" else _build_with_debootstrap)(image, log)
-    log(f"built {image} in {time.monotonic() - start:.0f} s: {image_digest(image)[:19]}, "
-        f"{_image_size(image) / 1e6:.0f} MB")
+    log(
+        f"built {image} in {time.monotonic() - start:.0f} s: {image_digest(image)[:19]}, "
+        f"{_image_size(image) / 1e6:.0f} MB"
+    )
     if previous and previous != image_digest(image):
         _docker("image", "rm", previous, check=False)  # the old image; kept if a container still uses it
     return image
@@ -213,8 +231,10 @@ def _build_with_debootstrap(image: str, log: Log) -> None:
     if debootstrap is None:
         raise SandboxError("debootstrap is not installed (Debian: apt-get install debootstrap)")
     if os.geteuid() != 0:
-        raise SandboxError("the offline build runs debootstrap, which needs root: run it as root "
-                           "(e.g. sudo -E env PATH=\"$PATH\" r1ci sandbox build) or use --method dockerfile")
+        raise SandboxError(
+            "the offline build runs debootstrap, which needs root: run it as root "
+            '(e.g. sudo -E env PATH="$PATH" r1ci sandbox build) or use --method dockerfile'
+        )
     mirror = os.environ.get(MIRROR_VAR) or discover_mirror()
     root = Path(tempfile.mkdtemp(prefix="r1ci-rootfs-"))
     try:
@@ -242,8 +262,15 @@ def _cache_dir() -> Path:
 
 
 def _debootstrap(debootstrap: str, root: Path, mirror: str) -> None:
-    cmd = [debootstrap, "--variant=minbase", f"--include={','.join(PACKAGES)}",
-           f"--cache-dir={_cache_dir()}", SUITE, str(root), mirror]
+    cmd = [
+        debootstrap,
+        "--variant=minbase",
+        f"--include={','.join(PACKAGES)}",
+        f"--cache-dir={_cache_dir()}",
+        SUITE,
+        str(root),
+        mirror,
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, stdin=subprocess.DEVNULL)
     if proc.returncode != 0:
         log_file = root / "debootstrap" / "debootstrap.log"
@@ -266,25 +293,33 @@ def _drop_build_only_packages(root: Path) -> None:
 
 
 def _chroot(root: Path, *cmd: str) -> None:
-    proc = subprocess.run(["chroot", str(root), *cmd], capture_output=True, text=True, env=CHROOT_ENV,
-                          stdin=subprocess.DEVNULL)
+    proc = subprocess.run(
+        ["chroot", str(root), *cmd], capture_output=True, text=True, env=CHROOT_ENV, stdin=subprocess.DEVNULL
+    )
     if proc.returncode != 0:
-        raise SandboxError(f"{' '.join(cmd[:2])} in the new root failed (exit {proc.returncode}):\n"
-                           f"{_tail(proc.stdout + proc.stderr)}")
+        raise SandboxError(
+            f"{' '.join(cmd[:2])} in the new root failed (exit {proc.returncode}):\n{_tail(proc.stdout + proc.stderr)}"
+        )
 
 
 def unneeded_packages(status: str, wanted: Iterable[str]) -> set[str]:
     """Installed packages, per the dpkg `status` text, that are not essential, required or important
     and that no such package nor any of `wanted` depends on (Depends or Pre-Depends, transitively;
     of alternatives, the first one installed counts)."""
-    packages = {fields["package"]: fields for fields in map(_deb822_fields, re.split(r"\n\s*\n", status))
-                if fields.get("status", "").endswith(" installed")}
+    packages = {
+        fields["package"]: fields
+        for fields in map(_deb822_fields, re.split(r"\n\s*\n", status))
+        if fields.get("status", "").endswith(" installed")
+    }
     providers = {name: name for name in packages}
     for name, fields in packages.items():
         for provided in _names(fields.get("provides", "")):
             providers.setdefault(provided, name)
-    needed = {name for name, fields in packages.items()
-              if fields.get("essential") == "yes" or fields.get("priority") in ("required", "important")}
+    needed = {
+        name
+        for name, fields in packages.items()
+        if fields.get("essential") == "yes" or fields.get("priority") in ("required", "important")
+    }
     queue = [*needed, *(name for name in wanted if name in packages)]
     while queue:
         name = queue.pop()
@@ -330,9 +365,20 @@ def _import(root: Path, image: str) -> None:
     """Stream the root filesystem as a tar into `docker import` (device nodes and mount points left
     empty: docker provides /dev, /proc and /sys at run time)."""
     tar = subprocess.Popen(
-        ["tar", "--numeric-owner", "--exclude=./dev/*", "--exclude=./proc/*", "--exclude=./sys/*",
-         "-C", str(root), "-c", "."],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        [
+            "tar",
+            "--numeric-owner",
+            "--exclude=./dev/*",
+            "--exclude=./proc/*",
+            "--exclude=./sys/*",
+            "-C",
+            str(root),
+            "-c",
+            ".",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     changes = [f"--change={change}" for change in IMPORT_CHANGES]
     try:
         _docker("import", *changes, "-", image, stdin=tar.stdout)
@@ -354,6 +400,7 @@ def _remove_tree(root: Path) -> None:
 
 
 # --- command line ------------------------------------------------------------------------------
+
 
 def build_command(args: argparse.Namespace) -> int:
     """`r1ci sandbox build`: build the image if missing; exit status 0 on success, 1 on failure."""
@@ -391,8 +438,10 @@ def check_command(args: argparse.Namespace) -> int:
         print(f"sandbox check: image {image} ({image_digest(image)[:19]})")
         probe, timings = _run_probe(image)
     except ImportError as exc:
-        print(f"r1ci sandbox check: the docker backend needs the docker SDK (pip install 'r1ci[docker]'): {exc}",
-              file=sys.stderr)
+        print(
+            f"r1ci sandbox check: the docker backend needs the docker SDK (pip install 'r1ci[docker]'): {exc}",
+            file=sys.stderr,
+        )
         return 1
     except SandboxError as exc:
         print(f"r1ci sandbox check: the sandbox failed: {exc}", file=sys.stderr)
@@ -413,8 +462,10 @@ def _run_probe(image: str) -> tuple[dict, dict[str, float]]:
         result = sandbox.run(PROBE, timeout=60)
         probed = time.monotonic()
         if not result.ok:
-            raise SandboxError(f"the probe program failed (exit {result.exit_code}, timed out: {result.timed_out}):\n"
-                               f"{_tail(result.stdout + result.stderr)}")
+            raise SandboxError(
+                f"the probe program failed (exit {result.exit_code}, timed out: {result.timed_out}):\n"
+                f"{_tail(result.stdout + result.stderr)}"
+            )
         runs = []
         for _ in range(5):
             t0 = time.monotonic()
@@ -432,12 +483,18 @@ def _report(probe: dict, timings: dict[str, float]) -> bool:
     print(f"  python {probe['python']}: {libraries}")
     checks = [
         ("sympy works", probe["factor"] == "(x - 1)*(x + 1)", probe["factor"]),
-        ("network off", set(probe["interfaces"]) <= {"lo"}, "interfaces: " + (", ".join(probe["interfaces"]) or "none")),
+        (
+            "network off",
+            set(probe["interfaces"]) <= {"lo"},
+            "interfaces: " + (", ".join(probe["interfaces"]) or "none"),
+        ),
         ("root filesystem read-only", probe["root_read_only"], ""),
         ("user code not root", probe["uid"] != 0, f"uid {probe['uid']}"),
     ]
     for name, passed, detail in checks:
         print(f"  [{'ok' if passed else 'FAIL'}] {name}" + (f" ({detail})" if detail else ""))
-    print(f"  pool start {timings['start']:.2f} s, probe {timings['probe']:.2f} s, "
-          f"then {timings['run'] * 1000:.0f} ms per run (median of 5)")
+    print(
+        f"  pool start {timings['start']:.2f} s, probe {timings['probe']:.2f} s, "
+        f"then {timings['run'] * 1000:.0f} ms per run (median of 5)"
+    )
     return all(passed for _, passed, _ in checks)

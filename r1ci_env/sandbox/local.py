@@ -4,6 +4,7 @@ Weaker than `docker`: the program runs as the calling user, can read that user's
 the network. Use it only where Docker is unavailable and the code is trusted enough; it is never
 chosen silently.
 """
+
 from __future__ import annotations
 
 import os
@@ -57,8 +58,15 @@ class LocalSandbox(Sandbox):
             "MPLBACKEND": "Agg",
         }
         cpu_seconds = int(timeout) + 2
-        argv = [self.python, "-I", EXECUTOR_PATH, "--stdin", str(self.memory_bytes), str(cpu_seconds),
-                str(self.max_file_bytes)]
+        argv = [
+            self.python,
+            "-I",
+            EXECUTOR_PATH,
+            "--stdin",
+            str(self.memory_bytes),
+            str(cpu_seconds),
+            str(self.max_file_bytes),
+        ]
         with open(os.path.join(workdir, ".stdout"), "w+b") as out, open(os.path.join(workdir, ".stderr"), "w+b") as err:
             start = time.monotonic()
             proc = subprocess.Popen(

@@ -7,6 +7,7 @@ run is retried on another server, and after `retries` it raises `SandboxError`, 
 A program's own failure or timeout is a normal result and is never retried. A session lives on one
 server; if that server fails, the session's calls raise `SandboxError` (its state is gone).
 """
+
 from __future__ import annotations
 
 import random
@@ -33,8 +34,10 @@ def resolve_urls(urls: Sequence[str] | str | None) -> tuple[str, ...]:
     given = sandbox_urls() if urls is None else ([u for u in urls.split(",")] if isinstance(urls, str) else list(urls))
     cleaned = tuple(u.strip().rstrip("/") for u in given if u and u.strip())
     if not cleaned:
-        raise ValueError(f"the remote sandbox needs server URLs: pass urls=[...] (sandbox_urls=[...] to gym.make) "
-                         f"or set ${SANDBOX_URLS_VAR}")
+        raise ValueError(
+            f"the remote sandbox needs server URLs: pass urls=[...] (sandbox_urls=[...] to gym.make) "
+            f"or set ${SANDBOX_URLS_VAR}"
+        )
     for url in cleaned:
         if not url.startswith(("http://", "https://")):
             raise ValueError(f"sandbox server URL must start with http:// or https://, got {url!r}")
@@ -67,8 +70,15 @@ class RemoteSandbox(Sandbox):
 
     backend = "remote"
 
-    def __init__(self, urls: Sequence[str] | str | None = None, *, token: str | None = None, retries: int = 2,
-                 connect_timeout: float = 5.0, max_connections: int = 512) -> None:
+    def __init__(
+        self,
+        urls: Sequence[str] | str | None = None,
+        *,
+        token: str | None = None,
+        retries: int = 2,
+        connect_timeout: float = 5.0,
+        max_connections: int = 512,
+    ) -> None:
         self.urls = resolve_urls(urls)
         self.retries = retries
         self.infra_failures = 0  # attempts that failed for infrastructure reasons (then retried or raised)
@@ -82,7 +92,8 @@ class RemoteSandbox(Sandbox):
                 socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
                 # certificates are loaded only for https: loading them holds the GIL for ~100 ms
                 verify=any(url.startswith("https://") for url in self.urls),
-                limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)),
+                limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+            ),
         )
         self._transport_errors = (httpx.TransportError, ValueError)  # ValueError: a body that is not JSON
 
@@ -126,8 +137,9 @@ class RemoteSandbox(Sandbox):
             except ValueError:
                 pass
 
-    def _with_retries(self, what: str, method: str, path: str, body: dict | None,
-                      timeout: float) -> tuple[_Server, Any]:
+    def _with_retries(
+        self, what: str, method: str, path: str, body: dict | None, timeout: float
+    ) -> tuple[_Server, Any]:
         """Try servers in least-loaded order until one answers, at most `1 + retries` times."""
         failures: list[str] = []
         tried: set[str] = set()
@@ -146,17 +158,19 @@ class RemoteSandbox(Sandbox):
                     self.infra_failures += 1
                 if exc.busy:
                     busy.add(server.url)
-        raise SandboxError(f"{what} failed {len(failures)} time(s) (infrastructure, not the program): "
-                           + "; ".join(failures))
+        raise SandboxError(
+            f"{what} failed {len(failures)} time(s) (infrastructure, not the program): " + "; ".join(failures)
+        )
 
     # -- public
 
     def run(self, code: str, timeout: float = DEFAULT_TIMEOUT) -> ExecResult:
-        _, data = self._with_retries("remote sandbox run", "POST", "/v1/run", {"code": code, "timeout": timeout},
-                                     timeout)
+        _, data = self._with_retries(
+            "remote sandbox run", "POST", "/v1/run", {"code": code, "timeout": timeout}, timeout
+        )
         return _exec_result(data)
 
-    def session(self) -> "RemoteSession":
+    def session(self) -> RemoteSession:
         """A stateful interpreter on one server (opening it may try several)."""
         server, data = self._with_retries("opening a remote sandbox session", "POST", "/v1/sessions", None, 60.0)
         with self._lock:
@@ -195,8 +209,9 @@ class RemoteSession(SandboxSession):
         if server is None:
             raise SandboxError("the sandbox session is closed")
         try:
-            data = self._owner._request(server, "POST", f"/v1/sessions/{self.session_id}/run",
-                                        {"code": code, "timeout": timeout}, timeout)
+            data = self._owner._request(
+                server, "POST", f"/v1/sessions/{self.session_id}/run", {"code": code, "timeout": timeout}, timeout
+            )
         except (_Retry, SandboxError) as exc:
             self._forget()
             raise SandboxError(f"sandbox session lost (infrastructure, not the program): {exc}") from exc
@@ -222,9 +237,14 @@ class RemoteSession(SandboxSession):
 def _exec_result(data: Any) -> ExecResult:
     """The server's JSON as an `ExecResult`; a malformed answer is an infrastructure error."""
     try:
-        return ExecResult(stdout=str(data["stdout"]), stderr=str(data["stderr"]), exit_code=int(data["exit_code"]),
-                          timed_out=bool(data["timed_out"]), duration=float(data["duration"]),
-                          truncated=bool(data["truncated"]))
+        return ExecResult(
+            stdout=str(data["stdout"]),
+            stderr=str(data["stderr"]),
+            exit_code=int(data["exit_code"]),
+            timed_out=bool(data["timed_out"]),
+            duration=float(data["duration"]),
+            truncated=bool(data["truncated"]),
+        )
     except (KeyError, TypeError, ValueError) as exc:
         raise SandboxError(f"malformed answer from the sandbox server: {exc!r}") from exc
 

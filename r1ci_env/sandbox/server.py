@@ -16,6 +16,7 @@ or wrong token, 404 unknown session, 409 session busy, 429 queue full (with `Ret
 session mode, 503 the sandbox itself failed. Every authenticated answer carries `X-R1CI-Slots` and
 `X-R1CI-Active`, which the `remote` client uses for least-loaded routing.
 """
+
 import argparse
 import asyncio
 import contextlib
@@ -28,10 +29,11 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, AsyncIterator
+from typing import TYPE_CHECKING, Any
 
 from ..settings import SANDBOX_TOKEN_VAR, sandbox_token
 from .base import DEFAULT_TIMEOUT, ExecResult, Sandbox, SandboxError, SandboxSession
@@ -91,9 +93,16 @@ class SandboxService:
     run is rejected at once (429) rather than left to time out. Sessions run on their own threads, so
     a session's next cell never waits behind stateless runs that wait for the session's slot."""
 
-    def __init__(self, sandbox: Sandbox, *, slots: int, max_queue: int = DEFAULT_MAX_QUEUE,
-                 max_sessions: int | None = None, session_ttl: float = DEFAULT_SESSION_TTL,
-                 max_timeout: float = DEFAULT_MAX_TIMEOUT) -> None:
+    def __init__(
+        self,
+        sandbox: Sandbox,
+        *,
+        slots: int,
+        max_queue: int = DEFAULT_MAX_QUEUE,
+        max_sessions: int | None = None,
+        session_ttl: float = DEFAULT_SESSION_TTL,
+        max_timeout: float = DEFAULT_MAX_TIMEOUT,
+    ) -> None:
         if slots < 1 or max_queue < 0:
             raise ValueError(f"slots must be >= 1 and max_queue >= 0, got {slots} and {max_queue}")
         self.sandbox = sandbox
@@ -106,8 +115,9 @@ class SandboxService:
         self.completed = 0
         self.sessions: dict[str, _OpenSession] = {}
         self._runs = ThreadPoolExecutor(max_workers=slots, thread_name_prefix="r1ci-serve-run")
-        self._session_threads = ThreadPoolExecutor(max_workers=self.max_sessions + 4,
-                                                   thread_name_prefix="r1ci-serve-session")
+        self._session_threads = ThreadPoolExecutor(
+            max_workers=self.max_sessions + 4, thread_name_prefix="r1ci-serve-session"
+        )
 
     # -- stateless runs
 
@@ -121,8 +131,12 @@ class SandboxService:
         """Run one program; a sandbox failure becomes `Rejected(503)`, a full queue `Rejected(429)`."""
         self.check_timeout(timeout)
         if self.active >= self.slots + self.max_queue:
-            raise Rejected(429, "overloaded", f"sandbox server busy: {self.slots} runs running and "
-                           f"{self.max_queue} queued; retry later or add servers")
+            raise Rejected(
+                429,
+                "overloaded",
+                f"sandbox server busy: {self.slots} runs running and "
+                f"{self.max_queue} queued; retry later or add servers",
+            )
         self.active += 1
         try:
             result = await self._call(self._runs, self.sandbox.run, code, timeout)
@@ -145,8 +159,11 @@ class SandboxService:
 
     async def open_session(self) -> str:
         if len(self.sessions) >= self.max_sessions:
-            raise Rejected(429, "overloaded", f"sandbox server has {self.max_sessions} sessions open; "
-                           "close one, retry later or add servers")
+            raise Rejected(
+                429,
+                "overloaded",
+                f"sandbox server has {self.max_sessions} sessions open; close one, retry later or add servers",
+            )
         session = await self._call(self._session_threads, self.sandbox.session)
         session_id = uuid.uuid4().hex
         self.sessions[session_id] = _OpenSession(session)
@@ -178,8 +195,11 @@ class SandboxService:
     def _session(self, session_id: str) -> _OpenSession:
         entry = self.sessions.get(session_id)
         if entry is None:
-            raise Rejected(404, "not_found", f"no open session {session_id} on this server (closed, expired "
-                           "or the server restarted)")
+            raise Rejected(
+                404,
+                "not_found",
+                f"no open session {session_id} on this server (closed, expired or the server restarted)",
+            )
         return entry
 
     async def reap_idle_sessions(self) -> None:
@@ -244,7 +264,6 @@ def create_app(service: "SandboxService", *, token: str | None = None, close_san
     class RunRequest(BaseModel):
         code: str
         timeout: float = DEFAULT_TIMEOUT
-
 
     class RunCodeRequest(BaseModel):
         """SandboxFusion's request; fields r1ci cannot honour are refused when set, the rest ignored
@@ -311,15 +330,27 @@ def create_app(service: "SandboxService", *, token: str | None = None, close_san
         if body.language not in ("python", "python3"):
             raise Rejected(400, "not_supported", f"language {body.language!r} is not supported: r1ci runs python only")
         if body.stdin or body.files or body.fetch_files:
-            raise Rejected(400, "not_supported", "stdin, files and fetch_files are not supported: r1ci runs "
-                           "self-contained programs with stdin from /dev/null")
+            raise Rejected(
+                400,
+                "not_supported",
+                "stdin, files and fetch_files are not supported: r1ci runs "
+                "self-contained programs with stdin from /dev/null",
+            )
         try:
             result = await service.run(body.code, body.run_timeout)
         except Rejected as exc:
             if exc.status != 503:
                 raise
-            return answer({"status": "SandboxError", "message": exc.detail, "compile_result": None,
-                           "run_result": None, "executor_pod_name": None, "files": {}})
+            return answer(
+                {
+                    "status": "SandboxError",
+                    "message": exc.detail,
+                    "compile_result": None,
+                    "run_result": None,
+                    "executor_pod_name": None,
+                    "files": {},
+                }
+            )
         return answer(sandboxfusion_response(result))
 
     @api.post("/v1/sessions")
@@ -349,8 +380,16 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def serve(host: str, port: int, *, token: str | None, backend: str = "docker", slots: int,
-          pool_options: dict[str, Any] | None = None, **service_options: Any) -> None:
+def serve(
+    host: str,
+    port: int,
+    *,
+    token: str | None,
+    backend: str = "docker",
+    slots: int,
+    pool_options: dict[str, Any] | None = None,
+    **service_options: Any,
+) -> None:
     """Start the sandbox, bind `host:port` (0: any free port) and serve until SIGINT/SIGTERM. Prints
     one line `r1ci sandbox serve: listening on http://HOST:PORT ...` once it accepts connections."""
     import uvicorn
@@ -365,8 +404,11 @@ def serve(host: str, port: int, *, token: str | None, backend: str = "docker", s
         app = create_app(service, token=token, close_sandbox=True)
         server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, timeout_keep_alive=75))
         shown = f"[{host.strip('[]')}]" if ":" in host else host
-        print(f"r1ci sandbox serve: listening on http://{shown}:{sock.getsockname()[1]} ({backend}, {slots} slots, "
-              f"queue {service.max_queue}, auth {'on' if token else 'off'})", flush=True)
+        print(
+            f"r1ci sandbox serve: listening on http://{shown}:{sock.getsockname()[1]} ({backend}, {slots} slots, "
+            f"queue {service.max_queue}, auth {'on' if token else 'off'})",
+            flush=True,
+        )
         server.run(sockets=[sock])
     finally:
         sock.close()
@@ -378,9 +420,14 @@ def spawn(*options: str) -> tuple[subprocess.Popen, str]:
     its URL once it listens, or raises `SandboxError` with the server's own message if it exits first."""
     root = str(Path(__file__).resolve().parents[2])  # this copy of r1ci_env, also when not installed
     path = os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))
-    proc = subprocess.Popen([sys.executable, "-m", "r1ci_env.sandbox.server", "--port", "0", *options],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True,
-                            env={**os.environ, "PYTHONPATH": path})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "r1ci_env.sandbox.server", "--port", "0", *options],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "PYTHONPATH": path},
+    )
     seen = ""
     for line in proc.stdout:  # warnings, then the line printed once listening; or the error it exits with
         if "listening on http://" in line:
@@ -405,28 +452,54 @@ def stop(proc: subprocess.Popen, timeout: float = 60.0) -> None:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of `r1ci sandbox serve`."""
-    parser.add_argument("--host", default="127.0.0.1",
-                        help="address to bind (default 127.0.0.1; any non-loopback address needs a token)")
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to bind (default 127.0.0.1; any non-loopback address needs a token)",
+    )
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0: any free)")
-    parser.add_argument("--token", default=None,
-                        help=f"bearer token clients must send (default ${SANDBOX_TOKEN_VAR}; prefer the variable: "
-                             "a flag is visible in the process list)")
-    parser.add_argument("--backend", choices=("docker", "local"), default="docker",
-                        help="sandbox behind the server (default docker; local is much weaker)")
-    parser.add_argument("--image", default=None,
-                        help="docker image (default $R1CI_SANDBOX_IMAGE or r1ci-sandbox:latest)")
+    parser.add_argument(
+        "--token",
+        default=None,
+        help=f"bearer token clients must send (default ${SANDBOX_TOKEN_VAR}; prefer the variable: "
+        "a flag is visible in the process list)",
+    )
+    parser.add_argument(
+        "--backend",
+        choices=("docker", "local"),
+        default="docker",
+        help="sandbox behind the server (default docker; local is much weaker)",
+    )
+    parser.add_argument(
+        "--image", default=None, help="docker image (default $R1CI_SANDBOX_IMAGE or r1ci-sandbox:latest)"
+    )
     parser.add_argument("--containers", type=int, default=2, help="docker pool containers (default 2)")
     parser.add_argument("--slots", type=int, default=4, help="concurrent runs per container (default 4)")
     parser.add_argument("--strict", action="store_true", help="one slot per container")
-    parser.add_argument("--max-queue", type=int, default=DEFAULT_MAX_QUEUE,
-                        help=f"runs allowed to wait for a slot before the server answers 429 "
-                             f"(default {DEFAULT_MAX_QUEUE})")
-    parser.add_argument("--max-sessions", type=int, default=None,
-                        help="open stateful sessions allowed, each holding a slot (default: the slot count)")
-    parser.add_argument("--session-ttl", type=float, default=DEFAULT_SESSION_TTL,
-                        help=f"close sessions idle this many seconds (default {DEFAULT_SESSION_TTL:g})")
-    parser.add_argument("--max-timeout", type=float, default=DEFAULT_MAX_TIMEOUT,
-                        help=f"largest per-run timeout a client may ask for, seconds (default {DEFAULT_MAX_TIMEOUT:g})")
+    parser.add_argument(
+        "--max-queue",
+        type=int,
+        default=DEFAULT_MAX_QUEUE,
+        help=f"runs allowed to wait for a slot before the server answers 429 (default {DEFAULT_MAX_QUEUE})",
+    )
+    parser.add_argument(
+        "--max-sessions",
+        type=int,
+        default=None,
+        help="open stateful sessions allowed, each holding a slot (default: the slot count)",
+    )
+    parser.add_argument(
+        "--session-ttl",
+        type=float,
+        default=DEFAULT_SESSION_TTL,
+        help=f"close sessions idle this many seconds (default {DEFAULT_SESSION_TTL:g})",
+    )
+    parser.add_argument(
+        "--max-timeout",
+        type=float,
+        default=DEFAULT_MAX_TIMEOUT,
+        help=f"largest per-run timeout a client may ask for, seconds (default {DEFAULT_MAX_TIMEOUT:g})",
+    )
 
 
 def serve_command(args: argparse.Namespace) -> int:
@@ -440,9 +513,18 @@ def serve_command(args: argparse.Namespace) -> int:
     else:
         pool_options, slots = {}, args.containers * args.slots
     try:
-        serve(args.host, args.port, token=token, backend=args.backend, slots=slots, pool_options=pool_options,
-              max_queue=args.max_queue, max_sessions=args.max_sessions, session_ttl=args.session_ttl,
-              max_timeout=args.max_timeout)
+        serve(
+            args.host,
+            args.port,
+            token=token,
+            backend=args.backend,
+            slots=slots,
+            pool_options=pool_options,
+            max_queue=args.max_queue,
+            max_sessions=args.max_sessions,
+            session_ttl=args.session_ttl,
+            max_timeout=args.max_timeout,
+        )
     except (ValueError, OSError, SandboxError) as exc:
         print(f"r1ci sandbox serve: {exc}", file=sys.stderr)
         return 2 if isinstance(exc, ValueError) else 1
@@ -451,8 +533,9 @@ def serve_command(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """`python -m r1ci_env.sandbox.server` (the same as `r1ci sandbox serve`)."""
-    parser = argparse.ArgumentParser(prog="r1ci sandbox serve", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="r1ci sandbox serve", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     add_arguments(parser)
     logging.basicConfig(level=os.environ.get("R1CI_LOG_LEVEL", "WARNING"))
     return serve_command(parser.parse_args(argv))

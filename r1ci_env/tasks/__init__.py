@@ -1,6 +1,7 @@
 """All tasks. Importing this package imports every task module in it, and each module registers its
 task(s) with one `register_task(...)` call; modules whose name starts with an underscore, and the
 framework modules below, are not task modules."""
+
 from __future__ import annotations
 
 import importlib

@@ -38,6 +38,7 @@
 Anything unparseable falls back to the string comparison, so malformed input returns False and
 never raises.
 """
+
 from __future__ import annotations
 
 import functools
@@ -66,7 +67,7 @@ def last_boxed(text: str) -> str | None:
         return None
     rest = text[start:]
     command = "\\boxed" if rest.startswith("\\boxed") else "\\fbox"
-    after = rest[len(command):]
+    after = rest[len(command) :]
     if after.startswith(" ") and not after.lstrip().startswith("{"):
         return after.strip().split("$")[0].strip() or None
     brace = rest.find("{")
@@ -74,7 +75,7 @@ def last_boxed(text: str) -> str | None:
         return None
     end = closing_brace(rest, brace)
     if end is not None:
-        return rest[brace + 1:end]
+        return rest[brace + 1 : end]
     return None
 
 
@@ -90,7 +91,8 @@ _UNIT_WORDS = (
     "sq. units", "square units.", "ways.",
 )  # fmt: skip
 _UNIT_TAIL = re.compile(
-    r"(?<=[0-9}a-zA-Z)\]])\s+(?:" + "|".join(re.escape(w) for w in sorted(set(_UNIT_WORDS), key=len, reverse=True))
+    r"(?<=[0-9}a-zA-Z)\]])\s+(?:"
+    + "|".join(re.escape(w) for w in sorted(set(_UNIT_WORDS), key=len, reverse=True))
     + r")(?:\^\{?[23]\}?|\u00b2|\u00b3)?\.?\s*$"
 )
 _THOUSANDS = re.compile(r"(?<![\d.])\d{1,3}(?:,\d{3})+(?![\d,])")
@@ -100,7 +102,7 @@ _DEGREE = re.compile(r"\^\s*\{?\s*\\circ\s*\}?|\\circ|\u00b0|\\degree")
 def _read_group(text: str, i: int) -> tuple[str, int] | None:
     """The content of the {...} group starting at text[i] == '{' and the index after it."""
     end = closing_brace(text, i)
-    return None if end is None else (text[i + 1:end], end + 1)
+    return None if end is None else (text[i + 1 : end], end + 1)
 
 
 def _strip_text_commands(text: str) -> str:
@@ -117,7 +119,7 @@ def _strip_text_commands(text: str) -> str:
             content, end = group
             before, after = text[:i], text[end:]
             power = re.match(r"\^\{?[23]\}?", after)
-            remainder = before + (after[power.end():] if power else after)
+            remainder = before + (after[power.end() :] if power else after)
             if content.strip().rstrip(",") in ("and", "or", ","):
                 text = before + "," + after
             elif re.search(r"[0-9A-Za-z\\]", remainder):
@@ -138,7 +140,7 @@ def normalise(answer: str) -> str:
     text = text.replace("\\$", "$").replace("$", "")
     for opener, closer in (("\\(", "\\)"), ("\\[", "\\]")):
         if text.startswith(opener) and text.endswith(closer):
-            text = text[len(opener):-len(closer)]
+            text = text[len(opener) : -len(closer)]
     text = text.replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac")
     text = text.replace("\\dbinom", "\\binom").replace("\\tbinom", "\\binom")
     text = re.sub(r"\\left\b|\\right\b|\\displaystyle\b|\\!|\\,|\\;|\\:|\\ |~", "", text)
@@ -469,7 +471,7 @@ class _Parser:
         raise _ParseError(f"unsupported {token!r}")
 
     def _frac_of_integers_ahead(self) -> bool:
-        t = self.tokens[self.pos:self.pos + 7]
+        t = self.tokens[self.pos : self.pos + 7]
         return (
             len(t) >= 7 and t[0] == "\\frac" and t[1] == "{" and t[2].isdigit() and t[3] == "}"
             and t[4] == "{" and t[5].isdigit() and t[6] == "}"
@@ -501,7 +503,7 @@ class _Parser:
             argument = self.parse_group(self.peek(), ")" if self.peek() == "(" else "}")
         else:  # an implicit argument: factors up to the next operator or function
             argument = self.parse_power()
-            while self.starts_atom(self.peek()) and not (self.peek() or "").lstrip("\\") in _FUNCTIONS:
+            while self.starts_atom(self.peek()) and (self.peek() or "").lstrip("\\") not in _FUNCTIONS:
                 argument = argument * self.parse_power()
         if isinstance(argument, tuple):
             raise _ParseError("function of a sequence")

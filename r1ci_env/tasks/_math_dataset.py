@@ -15,6 +15,7 @@ seed s serves problem s % n; the instance id is "<subject>/<id>.json". The gold 
 \\boxed{} of the solution, checked with `_math_answer.is_equivalent` (no model; CodeSteer grades
 with a GPT-4o judge). The reference solution prints the stored answer: it cannot be computed.
 """
+
 from __future__ import annotations
 
 import functools

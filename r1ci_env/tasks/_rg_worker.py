@@ -12,6 +12,7 @@ Protocol over the worker's stdin/stdout: 8-byte big-endian length, then a pickle
 descriptors 1 and 2 point at /dev/null, so nothing a generator prints can corrupt the replies or
 reach the user's terminal. The worker exits when its stdin closes.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -22,8 +23,8 @@ import subprocess
 import sys
 import tempfile
 import threading
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 _HEADER = 8
@@ -84,9 +85,16 @@ class WorkerClient:
         env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
         self._scratch = tempfile.mkdtemp(prefix="r1ci-rg-worker-")
         self._process = subprocess.Popen(
-            [sys.executable, "-c", "from r1ci_env.tasks._rg_worker import main; "
-             "from r1ci_env.tasks.reasoning_gym import generate_entry; main(generate_entry)"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd=self._scratch,
+            [
+                sys.executable,
+                "-c",
+                "from r1ci_env.tasks._rg_worker import main; "
+                "from r1ci_env.tasks.reasoning_gym import generate_entry; main(generate_entry)",
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+            cwd=self._scratch,
         )
         self._pid = os.getpid()
         return self._process
@@ -104,8 +112,10 @@ class WorkerClient:
                 frame = None
             if frame is None:
                 self._process = None
-                raise RuntimeError(f"the Reasoning-Gym worker process died while generating rg.{dataset} "
-                                   f"seed {seed} (exit code {process.poll()})")
+                raise RuntimeError(
+                    f"the Reasoning-Gym worker process died while generating rg.{dataset} "
+                    f"seed {seed} (exit code {process.poll()})"
+                )
             status, value = pickle.loads(frame)
         if status != "ok":
             raise RuntimeError(f"rg.{dataset} seed {seed}: {value}")

@@ -8,6 +8,7 @@ delimiters (`$...$`, `$$...$$`, `\\(...\\)`, `\\[...\\]`), Markdown bold (`**...
 "Answer:", "Final answer:", "The answer is" or "The final answer is". Everything task-specific (option
 labels such as "(A).", number formats such as "19 / 3", move spellings) is left to the task's checker.
 """
+
 from __future__ import annotations
 
 import re
@@ -33,14 +34,19 @@ def normalise_answer(answer: str) -> str:
 def _unwrap_once(text: str) -> str:
     prefix = _PREFIX.match(text)
     if prefix and prefix.end() < len(text):
-        return text[prefix.end():].strip()
+        return text[prefix.end() :].strip()
     for command in _COMMANDS:
         if text.startswith(command) and text.endswith("}") and closing_brace(text, len(command) - 1) == len(text) - 1:
-            return text[len(command):-1].strip()
+            return text[len(command) : -1].strip()
     for opening, closing in _DELIMITERS:
-        inner = text[len(opening):len(text) - len(closing)]
-        if len(text) > len(opening) + len(closing) and text.startswith(opening) and text.endswith(closing) \
-                and opening not in inner and closing not in inner:
+        inner = text[len(opening) : len(text) - len(closing)]
+        if (
+            len(text) > len(opening) + len(closing)
+            and text.startswith(opening)
+            and text.endswith(closing)
+            and opening not in inner
+            and closing not in inner
+        ):
             return inner.strip()
     return text
 

@@ -4,6 +4,7 @@ A task module defines a `TaskConfig` subclass and a `Task` subclass and ends wit
 `register_task(...)` call; the task then appears in `gym.make("r1ci/<Name>-v0")`, `r1ci list`,
 the suites and the benchmark.
 """
+
 from __future__ import annotations
 
 import abc

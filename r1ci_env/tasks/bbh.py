@@ -50,13 +50,15 @@ distinct questions of 187 examples; sports_understanding repeats two questions w
 (248 distinct of 250); snarks #86 lists the same sentence as (A) and (B) (target (A)); snarks #88 is
 truncated after "(A) The NB" (target (A)).
 """
+
 from __future__ import annotations
 
 import functools
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from ..data import fetch
 from .base import Instance, Task, TaskConfig

@@ -4,6 +4,7 @@ Generated like CodeSteer's data set (every block goes to a uniformly random stac
 and in the goal state) or served from the official instances with `instances=<dir>`. The checker
 simulates the plan; any plan that reaches the goal scores 1.0.
 """
+
 from __future__ import annotations
 
 import re

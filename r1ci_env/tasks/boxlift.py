@@ -16,6 +16,7 @@ and reads lifter index -1 as the last lifter; here any invalid assignment, a neg
 index, or more steps than the budget makes the whole plan fail. Assignments are read as Python
 literals (never evaluated as code); step numbers are not checked.
 """
+
 from __future__ import annotations
 
 import ast
@@ -83,8 +84,13 @@ class BoxLift(SymBenchTask):
     def read_instance(self, path: Path, instance_id: str) -> tuple[list[int], list[int]]:
         data = json.loads(path.read_text())
         boxes, lifters = data.get("boxes"), data.get("lifters")
-        if not isinstance(boxes, list) or not isinstance(lifters, list) or not boxes or not lifters \
-                or not all(type(v) is int and v > 0 for v in boxes + lifters):
+        if (
+            not isinstance(boxes, list)
+            or not isinstance(lifters, list)
+            or not boxes
+            or not lifters
+            or not all(type(v) is int and v > 0 for v in boxes + lifters)
+        ):
             raise ValueError(f"{path}: expected positive integer lists `boxes` and `lifters`")
         if max(boxes) > sum(lifters):
             raise ValueError(f"{path}: a box is heavier than all lifters together")
@@ -158,7 +164,7 @@ def parse_plan(answer: str) -> list[list[tuple[int, list[int]]]] | None:
         return None
     steps = []
     for marker, following in zip(markers, markers[1:] + [None]):
-        body = answer[marker.end(): following.start() if following else len(answer)].strip().rstrip(",;")
+        body = answer[marker.end() : following.start() if following else len(answer)].strip().rstrip(",;")
         try:
             value = ast.literal_eval(body) if body else []
         except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):

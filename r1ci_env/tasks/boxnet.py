@@ -20,6 +20,7 @@ square, a move to a square that is not a neighbour, a drop without a matching ta
 agent or a repeated agent key makes the plan fail. Python-literal quoting is accepted as well as
 JSON, and a single step may be given without the enclosing list.
 """
+
 from __future__ import annotations
 
 import ast
@@ -279,9 +280,7 @@ def _question(rows: int, cols: int, cells: Cells) -> str:
         f"A field of {rows} x {cols} squares holds coloured boxes and coloured targets. Each square is "
         "named by its centre, square[x, y], where x is the row index plus 0.5 and y the column index "
         "plus 0.5, and each square has one agent, Agent[x, y], who can only handle boxes in its own "
-        "square. Current contents:\n"
-        + "\n".join(lines)
-        + "\n\nIn one step every agent may do at most one action:\n"
+        "square. Current contents:\n" + "\n".join(lines) + "\n\nIn one step every agent may do at most one action:\n"
         "- move(box_<colour>, square[x, y]): push one box of that colour from its square to a square "
         "that shares a side with it (one of x and y differs by exactly 1);\n"
         "- move(box_<colour>, target_<colour>): put one box on a target of the same colour in its "

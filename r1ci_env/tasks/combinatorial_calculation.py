@@ -14,6 +14,7 @@ Checking rules and the CodeSteer defect fixed:
 - Lenient formatting: tokens may be quoted (`["6", "+", "4"]`), the brackets may be omitted, and a
   plain expression without commas (`6/2+7`) is read as well; the signs × ÷ − are read as * / -.
 """
+
 from __future__ import annotations
 
 import json
@@ -96,8 +97,7 @@ class CombinatorialCalculation(SymBenchTask):
             ordered_expression,
             comment="Interval search: the values each run of consecutive numbers can make, then split the\n"
             "whole run into two parts whose values combine to the target.",
-            main=f"tokens = ordered_expression({numbers!r}, {target!r})\n"
-            + "print('[' + ', '.join(tokens) + ']')\n",
+            main=f"tokens = ordered_expression({numbers!r}, {target!r})\n" + "print('[' + ', '.join(tokens) + ']')\n",
         )
 
 

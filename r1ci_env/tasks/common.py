@@ -1,5 +1,6 @@
 """Helpers shared by task modules: seeded randomness, answer normalisation, a safe arithmetic
 evaluator, and serving official instances from a data directory (the `instances=` knob)."""
+
 from __future__ import annotations
 
 import ast
@@ -84,7 +85,7 @@ def chosen_option(answer: str, options: dict[str, str]) -> str | None:
     return matches[0] if len(matches) == 1 else None
 
 
-_WRAPPING_QUOTES = ("\"", "'", "`")
+_WRAPPING_QUOTES = ('"', "'", "`")
 
 
 def plain_word(text: str) -> str:

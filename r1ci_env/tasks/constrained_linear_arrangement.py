@@ -21,6 +21,7 @@ animal game (here: in every game, as the rules say), and also accepts impossible
 rounds in the animal game (an Elephant beating a Mouse, a Mouse losing to an Elephant).
 Lenient formatting: `A,B,C`, `[A, B, C]`, `["A", "B", "C"]`, spaces, lower case.
 """
+
 from __future__ import annotations
 
 import json
@@ -74,8 +75,13 @@ class ConstrainedLinearArrangement(SymBenchTask):
     def read_instance(self, path: Path, instance_id: str) -> tuple[str, list[str], list[str]]:
         data = json.loads(path.read_text())
         game, mine, results = data["game_type"], data["player_moves"], data["results"]
-        if game not in GAMES or len(mine) != len(results) or any(r not in RESULTS for r in results) \
-                or any(m not in PIECES[game] for m in mine) or len(set(mine)) != len(mine):
+        if (
+            game not in GAMES
+            or len(mine) != len(results)
+            or any(r not in RESULTS for r in results)
+            or any(m not in PIECES[game] for m in mine)
+            or len(set(mine)) != len(mine)
+        ):
             raise ValueError(f"{path}: not a valid {game!r} puzzle")
         return game, mine, results
 
@@ -104,7 +110,8 @@ class ConstrainedLinearArrangement(SymBenchTask):
     def reference_solution(self, instance: Instance) -> str:
         gold = instance.gold
         return solver_program(
-            round_result, deduce_cards,
+            round_result,
+            deduce_cards,
             comment="Try the opponent's unused cards round by round, keeping those that give the announced result.",
             main=f"cards = deduce_cards({gold['game']!r}, {gold['player_moves']!r}, {gold['results']!r})\n"
             + "print(','.join(cards))\n",
@@ -186,7 +193,9 @@ _RULES = {
 
 
 def _question(game: str, mine: list[str], results: list[str]) -> str:
-    rounds = "\n".join(f"Round {i}: you played {m}; result for you: {r}." for i, (m, r) in enumerate(zip(mine, results), 1))
+    rounds = "\n".join(
+        f"Round {i}: you played {m}; result for you: {r}." for i, (m, r) in enumerate(zip(mine, results), 1)
+    )
     return (
         "You and an opponent play a card game. In each round both players show one card at the same "
         "time, and every card can be played at most once by each player.\n\n"

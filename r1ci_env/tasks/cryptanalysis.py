@@ -19,6 +19,7 @@ Checker (EM; the code is unique, so this is also a constraint check): the four s
 written as CodeSteer asks (`["5", "3", "F", "A"]`) or as "5, 3, F, A" or "53FA"; brackets, quotes,
 commas and spaces ignored, letters case-insensitive.
 """
+
 from __future__ import annotations
 
 import inspect
@@ -205,13 +206,18 @@ def _question(conditions: list[list[str]]) -> str:
         "is made, it lies between the code's two digits (letters). When both are incorrect, a remark is made "
         "only when it holds for both of them (for example both too small); otherwise no remark is made.\n\n"
         "Find the code. Give it inside <<< and >>> as a list of its four symbols in order, for example "
-        "<<<[\"5\", \"3\", \"F\", \"A\"]>>>."
+        '<<<["5", "3", "F", "A"]>>>.'
     )
 
 
 _OFFICIAL_CONDITION = re.compile(r"^\d+\. Guess: (\d\d[A-Z][A-Z]), Feedback: (.+?)\.?\s*$", re.MULTILINE)
-_OFFICIAL_HINTS = {"too small": "low", "too large": "high", "too early in the alphabet": "low",
-                   "too late in the alphabet": "high", "incorrect": "mid"}
+_OFFICIAL_HINTS = {
+    "too small": "low",
+    "too large": "high",
+    "too early in the alphabet": "low",
+    "too late in the alphabet": "high",
+    "incorrect": "mid",
+}
 
 
 def _official_part(clauses: list[str], one: str, both: str) -> str:

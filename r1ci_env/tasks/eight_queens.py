@@ -13,6 +13,7 @@ blocked, no two queens sharing a row, column or diagonal, and - which CodeSteer 
 every queen already on the board must be among them. Pairs may also be written `(0, 3)` or
 `[0, 3]`.
 """
+
 from __future__ import annotations
 
 import json
@@ -94,8 +95,10 @@ class EightQueens(SymBenchTask):
                     break
                 placed.append(rng.choice(free))
             blocked = rng.sample([cell for cell in cells if cell not in placed], rng.randint(0, c.max_blocked))
-            if c.min_complexity <= _complexity(len(placed), len(blocked)) <= c.max_complexity and \
-                    complete_queens(placed, blocked, c.size) is not None:
+            if (
+                c.min_complexity <= _complexity(len(placed), len(blocked)) <= c.max_complexity
+                and complete_queens(placed, blocked, c.size) is not None
+            ):
                 return placed, blocked
 
     def score(self, answer: str, instance: Instance) -> float:

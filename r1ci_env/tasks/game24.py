@@ -5,6 +5,7 @@ rows of a CodeSteer puzzle file such as `game24_dataset/24/24.csv`. The checker 
 with `ast` (nothing is executed), checks that each given number is used exactly once, and evaluates
 exactly with fractions.
 """
+
 from __future__ import annotations
 
 import csv
@@ -164,7 +165,7 @@ def find_expression(numbers, target):
     return None if found is None else text(found)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _solvable(numbers: tuple[int, ...], target: int) -> bool:
     return find_expression(list(numbers), target) is not None
 

@@ -14,6 +14,7 @@ start cell moves nothing) and labelled `metadata["no_op"] = True`. Generated ins
 on a tile (`start_on_tile`) and are redrawn until the answer differs from the input grid
 (`allow_no_op`), so echoing the grid never earns a reward.
 """
+
 from __future__ import annotations
 
 import json
@@ -170,7 +171,8 @@ def _question(grid: list[list[int]], start: list[int], moves: str) -> str:
     row, column = start[0] + 1, start[1] + 1
     empty_note = (
         " If that cell is empty (0) there is no tile to move, and the grid stays as it is."
-        if grid[start[0]][start[1]] == 0 else ""
+        if grid[start[0]][start[1]] == 0
+        else ""
     )
     return (
         f"A {n}x{n} grid holds tiles numbered with powers of 2; 0 marks an empty cell. Rows are listed "

@@ -24,6 +24,7 @@ the question's numbers) followed by a call that prints its result. Every row's c
 stored target (to the 10-decimal rounding above), checked by tests/test_task_gsm_hard.py. Rows of a
 `instances=` file without `code` fall back to printing the stored target.
 """
+
 from __future__ import annotations
 
 import json
@@ -77,8 +78,9 @@ class GSMHard(SymBenchTask):
 
     def build(self, index: int, instance_id: str) -> Instance:
         row = self.rows[index]
-        return Instance(question=_question(row["input"]), gold=row["target"], instance_id=instance_id,
-                        metadata={"row": index})
+        return Instance(
+            question=_question(row["input"]), gold=row["target"], instance_id=instance_id, metadata={"row": index}
+        )
 
     def score(self, answer: str, instance: Instance) -> float:
         return 1.0 if number_close(answer, instance.gold) else 0.0

@@ -14,6 +14,7 @@ answer is 49 letters read row by row: rows on separate lines or separated by sem
 separated by commas and/or spaces, brackets and quotes around cells ignored, case ignored. Rows
 written as 7 letters with no separator ("cgefbad") are accepted too.
 """
+
 from __future__ import annotations
 
 import json
@@ -197,7 +198,7 @@ def parse_grid(answer: str) -> list[list[str]] | None:
         cells = [letter for cell in cells for letter in cell]
     if len(cells) != SIZE * SIZE or any(cell not in LETTERS or len(cell) != 1 for cell in cells):
         return None
-    return [cells[i * SIZE:(i + 1) * SIZE] for i in range(SIZE)]
+    return [cells[i * SIZE : (i + 1) * SIZE] for i in range(SIZE)]
 
 
 def is_valid_completion(answer: str, puzzle: Grid) -> bool:

@@ -12,6 +12,7 @@ the positions must be exactly the right ones, each once (any order). Harmless fo
 (case, spaces, `=` for `:`, round brackets, a trailing full stop), and `Positions: []` is how a count
 of 0 is written (CodeSteer's pattern cannot express it).
 """
+
 from __future__ import annotations
 
 import json
@@ -24,7 +25,6 @@ from random import Random
 from .base import Instance
 from .registry import register_task
 from .symbench import SymBenchConfig, SymBenchTask
-
 
 _ANSWER = re.compile(
     r"count\s*[:=]?\s*(\d+)\s*[,;]?\s*positions?\s*[:=]?\s*[\[(]\s*(\d+(?:(?:\s*,\s*|\s+)\d+)*)?\s*,?\s*[\])]\s*\.?",

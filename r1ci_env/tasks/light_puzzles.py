@@ -5,6 +5,7 @@ and the answer is the final grid flattened row by row (n*n values). The checker 
 values exactly (EM); separators, brackets and line breaks are free, and the rows may also be
 written as strings of digits ("0110").
 """
+
 from __future__ import annotations
 
 import json

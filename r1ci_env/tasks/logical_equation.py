@@ -13,6 +13,7 @@ the list, so giving two letters the same number passes there; here the answer mu
 number exactly once (a permutation of the list), as the question states. Lenient formatting: `[1, 2,
 3]`, `1, 2, 3`, `(1 2 3)`.
 """
+
 from __future__ import annotations
 
 import re
@@ -56,7 +57,16 @@ class LogicalEquationConfig(SymBenchConfig):
     """
 
     shapes: tuple[tuple[int, int], ...] = (
-        (9, 7), (9, 8), (11, 10), (11, 11), (13, 10), (13, 11), (13, 12), (15, 12), (15, 13), (15, 14),
+        (9, 7),
+        (9, 8),
+        (11, 10),
+        (11, 11),
+        (13, 10),
+        (13, 11),
+        (13, 12),
+        (15, 12),
+        (15, 13),
+        (15, 14),
     )
     min_value: int = 1
     max_value: int = 150
@@ -198,7 +208,9 @@ def solve_letters(numbers, constraints, limit=1):
     order = []
     while len(order) < len(letters):
         rest = [x for x in letters if x not in order]
-        order.append(max(rest, key=lambda x: (sum(c[1] in order or c[2] in order for c in touching[x]), len(touching[x]))))
+        order.append(
+            max(rest, key=lambda x: (sum(c[1] in order or c[2] in order for c in touching[x]), len(touching[x])))
+        )
 
     def holds(con, value):
         kind, a, b = con[0], value[con[1]], value[con[2]]

@@ -17,6 +17,7 @@ distinct and on the grid (a repeated cell counts twice there), their numbers mus
 (the question asks for different numbers), and the top-right cell, which the question fixes as the
 first selection, must be selected. Cells are `row col` pairs (0-based), also as `(r, c)` or `[r, c]`.
 """
+
 from __future__ import annotations
 
 import json
@@ -86,7 +87,7 @@ class LogicalPuzzle(SymBenchTask):
         """Whether the official puzzle at `path` has no valid selection (a CodeSteer data defect)."""
         grid, count, rule, _ = self.read_instance(path, "")
         return select_cells(grid, count, rule) is None
-    
+
     def read_instance(self, path: Path, instance_id: str) -> tuple[list[list[int]], int, str, int]:
         data = json.loads(path.read_text())
         grid, solution, rule = data["grid"], data["solution"], data["constraints"]["type"]

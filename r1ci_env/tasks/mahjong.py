@@ -19,6 +19,7 @@ characters after Z in ASCII, where its generator ran past the alphabet), althoug
 speaks of letter cards and consecutive letters of the alphabet: those 12 are skipped (never served;
 `self.skipped` lists them), so the official set serves 188.
 """
+
 from __future__ import annotations
 
 import json
@@ -86,7 +87,7 @@ class Mahjong(SymBenchTask):
         hand, rounds, _ = self.read_instance(path, "")
         cards = hand + "".join(step["add"] + step.get("remove", "") for step in rounds)
         return not set(cards) <= set(LETTERS)
-    
+
     def read_instance(self, path: Path, instance_id: str) -> tuple[str, list[dict[str, str]], bool]:
         data = json.loads(path.read_text())
         hand, rounds = data["initial_cards"], [dict(step) for step in data["rounds"]]
@@ -136,7 +137,8 @@ class Mahjong(SymBenchTask):
     def reference_solution(self, instance: Instance) -> str:
         m = instance.metadata
         return solver_program(
-            judge, last_judgement,
+            judge,
+            last_judgement,
             comment="Replay the rounds and judge each new card against the hand before it.",
             main=f"print(last_judgement({m['hand']!r}, {m['rounds']!r}, {m['chi']!r}))\n",
         )

@@ -7,6 +7,7 @@ order. The gold answer is the solution's last \\boxed{}; answers are checked for
 equivalence without a model (see `_math_answer`). Data loading and the task class are shared with
 MATH Geometry (see `_math_dataset`).
 """
+
 from __future__ import annotations
 
 from ._math_dataset import MathSubjectTask

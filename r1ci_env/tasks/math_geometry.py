@@ -6,6 +6,7 @@ is the solution's last \\boxed{}; answers are checked for mathematical equivalen
 (see `_math_answer`). Data loading and the task class are shared with MATH Count&Prob (see
 `_math_dataset`).
 """
+
 from __future__ import annotations
 
 from ._math_dataset import MathSubjectTask

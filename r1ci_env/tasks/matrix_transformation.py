@@ -5,6 +5,7 @@ compared cell by cell (EM). Spaces, line breaks, brackets and quotes around cell
 "[[J, Q], [H, R]]" is the same answer. The character sets never contain a separator, bracket or
 quote, so this leniency cannot turn a wrong answer into a right one.
 """
+
 from __future__ import annotations
 
 import json
@@ -76,8 +77,10 @@ class MatrixTransformation(SymBenchTask):
     def read_instance(self, path: Path, instance_id: str) -> list[list[str]]:
         matrix = json.loads(path.read_text())["matrix"]
         forbidden = set(",;[](){}\"'`")
-        if not matrix or any(len(row) != len(matrix[0]) for row in matrix) or any(
-            len(cell) != 1 or cell.isspace() or cell in forbidden for row in matrix for cell in row
+        if (
+            not matrix
+            or any(len(row) != len(matrix[0]) for row in matrix)
+            or any(len(cell) != 1 or cell.isspace() or cell in forbidden for row in matrix for cell in row)
         ):
             raise ValueError(f"{path}: expected a rectangular matrix of single, non-separator characters")
         return matrix

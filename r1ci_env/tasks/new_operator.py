@@ -16,6 +16,7 @@ Fixes of CodeSteer defects:
   any number anywhere in the answer. Here the whole answer must be one number: exactly the value
   (an integer or a fraction such as 11/6), or a decimal within 0.00005 of it (correct to 4 places).
 """
+
 from __future__ import annotations
 
 import json

@@ -5,6 +5,7 @@ comma-formatted, appears anywhere in it, so a list of guesses can pass. Here the
 answer must be one integer (a leading sign, comma thousands separators and spaces are allowed) equal
 to the product.
 """
+
 from __future__ import annotations
 
 import ast

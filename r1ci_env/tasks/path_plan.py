@@ -24,6 +24,7 @@ CodeSteer also never checks the order of visits; here an instruction that gives 
 in this order") is checked in that order (each box entered at or after the time the previous one
 was), while an unordered one accepts any order. Waypoints may be written `(x, y)` or `[x, y]`.
 """
+
 from __future__ import annotations
 
 import re
@@ -110,7 +111,9 @@ class PathPlan(Task):
             if abs(start[0] - end[0]) + abs(start[1] - end[1]) >= 20:  # at least 1.0 apart
                 break
         enter_count = rng.randint(c.min_enter, min(c.max_enter, c.num_boxes))
-        avoid_count = rng.randint(min(c.min_avoid, c.num_boxes - enter_count), min(c.max_avoid, c.num_boxes - enter_count))
+        avoid_count = rng.randint(
+            min(c.min_avoid, c.num_boxes - enter_count), min(c.max_avoid, c.num_boxes - enter_count)
+        )
         picked = rng.sample(colors, enter_count + avoid_count)
         return {
             "walls": [list(w) for w in WALLS],
@@ -157,8 +160,10 @@ def _random_boxes(rng: Random, colors: list[str]) -> dict[str, tuple[int, int, i
                 w, h = 2 * rng.randint(3, 9), 2 * rng.randint(3, 9)
                 x0, y0 = 2 * rng.randint(-13, 13 - w // 2), 2 * rng.randint(-13, 13 - h // 2)
                 box = (x0, x0 + w, y0, y0 + h)
-                if all(box[1] + 2 <= b[0] or b[1] + 2 <= box[0] or box[3] + 2 <= b[2] or b[3] + 2 <= box[2]
-                       for b in boxes.values()):
+                if all(
+                    box[1] + 2 <= b[0] or b[1] + 2 <= box[0] or box[3] + 2 <= b[2] or b[3] + 2 <= box[2]
+                    for b in boxes.values()
+                ):
                     boxes[color] = box
                     break
             else:
@@ -276,8 +281,8 @@ def plan_path(boxes, start, end, enter, ordered, avoid):
         if point in free:
             return point
         x, y = point
-        for gx in ([x] if x % 2 else [x - 1, x + 1]):
-            for gy in ([y] if y % 2 else [y - 1, y + 1]):
+        for gx in [x] if x % 2 else [x - 1, x + 1]:
+            for gy in [y] if y % 2 else [y - 1, y + 1]:
                 if (gx, gy) in free and clear((gx, y)) and clear((x, gy)) and clear(point):
                     return gx, gy
         return None

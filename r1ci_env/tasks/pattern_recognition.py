@@ -13,6 +13,7 @@ Fixes of CodeSteer defects (`create_dataset_pattern_recognition.py`):
   part of a larger square is a square too. Here the question asks for the largest square, which is
   the one the stored answers give.
 """
+
 from __future__ import annotations
 
 import json
@@ -86,8 +87,12 @@ class PatternRecognition(SymBenchTask):
             question=_question(grid, min_square),
             gold=list(corner),
             instance_id=instance_id,
-            metadata={"grid": ["".join(row) for row in grid], "min_square": min_square,
-                      "rows": len(grid), "cols": len(grid[0])},
+            metadata={
+                "grid": ["".join(row) for row in grid],
+                "min_square": min_square,
+                "rows": len(grid),
+                "cols": len(grid[0]),
+            },
         )
 
     def _random_grid(self, rng: Random) -> tuple[list[list[str]], tuple[int, int]]:
@@ -101,7 +106,7 @@ class PatternRecognition(SymBenchTask):
             top, left = rng.randint(0, rows - side), rng.randint(0, cols - side)
             letter = rng.choice(letters)
             for r in range(top, top + side):
-                grid[r][left:left + side] = [letter] * side
+                grid[r][left : left + side] = [letter] * side
             corner = (top + side - 1, left + side - 1)
             if _only_square(grid, corner, side, c.min_square):
                 return grid, corner
@@ -115,8 +120,7 @@ class PatternRecognition(SymBenchTask):
         return solver_program(
             largest_square_corner,
             comment="Dynamic programming: the side of the largest one-letter square ending at each cell.",
-            main=f"grid = {m['grid']!r}\n"
-            + "row, column = largest_square_corner(grid)\nprint(f'[{row}, {column}]')\n",
+            main=f"grid = {m['grid']!r}\n" + "row, column = largest_square_corner(grid)\nprint(f'[{row}, {column}]')\n",
         )
 
 

@@ -13,6 +13,7 @@ books, each once (CodeSteer would accept a list that leaves a book out or repeat
 constraints it mentions hold). Lenient formatting: `["A", "B"]`, `[A, B]`, `A, B` or `A B`, any
 quotes, lower-case letters.
 """
+
 from __future__ import annotations
 
 import json
@@ -223,7 +224,7 @@ def _question(items: list[str], constraints: list[Constraint]) -> str:
         f"{rules}\n\n"
         "Give one arrangement that satisfies every condition. Write the final answer inside <<< and "
         ">>> as the list of books from position 1 to position "
-        f"{n}, for example <<<[\"A\", \"B\", \"C\"]>>> for three books."
+        f'{n}, for example <<<["A", "B", "C"]>>> for three books.'
     )
 
 

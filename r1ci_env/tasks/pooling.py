@@ -8,6 +8,7 @@ with `int()`, so no answer to an average-pooling question whose averages are not
 ever pass. Here each cell must be the exact value (an integer or a fraction such as 41/9) or a
 decimal within 0.005 of it (rounded to 2 or more decimal places); nothing else is accepted.
 """
+
 from __future__ import annotations
 
 import json

@@ -74,6 +74,7 @@ under 10 ms an item; the slow ones are knight_swap (~1.2 s, up to 6.5 s), futosh
 5 s), zebra_puzzles and sokoban (~0.2 s; sokoban has rare items of several seconds) and
 intermediate_integration (~0.1 s).
 """
+
 from __future__ import annotations
 
 import ast
@@ -108,22 +109,31 @@ PREFIX = "rg."
 INDEX_SPAN = 2**32  # virtual size of index-mode datasets; seeds must lie in [0, INDEX_SPAN)
 # (pool_matrix seeds numpy with `rg_seed + index`, which numpy requires to be below 2**32)
 BLOCK = 100  # items per RG dataset object for the datasets in BLOCK_MODE
-BLOCK_MODE = frozenset({
-    "acre",  # pre-generates all `size` questions and mixes three question kinds by share of `size`
-    "gsm_symbolic",  # draws `size` templates up front with Random(seed)
-    "list_functions",  # draws `size` task kinds up front with Random(seed)
-    "word_ladder",  # refuses sizes above 20,000 and shrinks its size when a pair search fails
-})
+BLOCK_MODE = frozenset(
+    {
+        "acre",  # pre-generates all `size` questions and mixes three question kinds by share of `size`
+        "gsm_symbolic",  # draws `size` templates up front with Random(seed)
+        "list_functions",  # draws `size` task kinds up front with Random(seed)
+        "word_ladder",  # refuses sizes above 20,000 and shrinks its size when a pair search fails
+    }
+)
 MAX_ANSWER_CHARS = 100_000
 ITEM_STRIDE = 2654435761  # an unusable item at item seed t is replaced by the one at t + ITEM_STRIDE
 MAX_ITEM_TRIES = 16
 # Generators whose items depend on the process's string-hash seed (they iterate over sets of
 # strings). Unless this process runs with PYTHONHASHSEED=0, their items come from a helper process
 # that does (tasks/_rg_worker.py), so that a seed gives the same question in every process and run.
-HASH_DEPENDENT = frozenset({
-    "codeio", "isomorphic_strings", "knight_swap", "list_functions", "polynomial_multiplication",
-    "ransom_note", "word_ladder",
-})
+HASH_DEPENDENT = frozenset(
+    {
+        "codeio",
+        "isomorphic_strings",
+        "knight_swap",
+        "list_functions",
+        "polynomial_multiplication",
+        "ransom_note",
+        "word_ladder",
+    }
+)
 # Generators always run in the helper process: codeio executes code snippets from its data file,
 # which print, warn, start threads and look for files in the working directory.
 ISOLATED = frozenset({"codeio"})
@@ -151,113 +161,116 @@ class DatasetInfo(NamedTuple):
 # under execution (mahjong_puzzle), or the question is a word problem or inference
 # (gsm_symbolic, family_relationships -> reasoning).
 # Checker: CK where RG's scorer verifies the answer against the rules and accepts any valid one.
-DATASETS: dict[str, DatasetInfo] = {name: DatasetInfo(*info) for name, info in {
-    "ab": ("algorithmic", "execution", "EM"),
-    "acre": ("induction", "reasoning", "EM"),
-    "advanced_geometry": ("geometry", "reasoning", "EM"),
-    "aiw": ("logic", "reasoning", "EM"),
-    "arc_1d": ("arc", "reasoning", "EM"),
-    "arc_agi": ("arc", "reasoning", "EM"),
-    "base_conversion": ("algorithmic", "execution", "EM"),
-    "basic_arithmetic": ("arithmetic", "execution", "EM"),
-    "bf": ("code", "execution", "EM"),
-    "binary_alternation": ("algorithmic", "execution", "EM"),
-    "binary_matrix": ("algorithmic", "execution", "EM"),
-    "bitwise_arithmetic": ("arithmetic", "execution", "EM"),
-    "boxnet": ("games", "planning", "CK"),
-    "caesar_cipher": ("algorithmic", "execution", "EM"),
-    "calendar_arithmetic": ("arithmetic", "execution", "EM"),
-    "chain_sum": ("arithmetic", "execution", "EM"),
-    "circuit_logic": ("logic", "reasoning", "EM"),
-    "codeio": ("code", "execution", "EM"),
-    "coin_flip": ("probability", "reasoning", "EM"),
-    "color_cube_rotation": ("cognition", "reasoning", "EM"),
-    "complex_arithmetic": ("algebra", "reasoning", "EM"),
-    "count_bits": ("arithmetic", "execution", "EM"),
-    "count_primes": ("algorithmic", "execution", "EM"),
-    "countdown": ("games", "planning", "CK"),
-    "course_schedule": ("graphs", "planning", "EM"),
-    "cryptarithm": ("algorithmic", "planning", "CK"),
-    "decimal_arithmetic": ("arithmetic", "execution", "EM"),
-    "decimal_chain_sum": ("arithmetic", "execution", "EM"),
-    "dice": ("arithmetic", "execution", "EM"),
-    "emoji_mystery": ("games", "execution", "EM"),
-    "family_relationships": ("graphs", "reasoning", "EM"),
-    "figlet_font": ("cognition", "reasoning", "EM"),
-    "fraction_simplification": ("arithmetic", "execution", "EM"),
-    "futoshiki": ("games", "planning", "EM"),
-    "game_of_life": ("algorithmic", "execution", "EM"),
-    "game_of_life_halting": ("algorithmic", "execution", "EM"),
-    "gcd": ("arithmetic", "execution", "EM"),
-    "graph_color": ("algorithmic", "planning", "CK"),
-    "group_anagrams": ("algorithmic", "execution", "EM"),
-    "gsm_symbolic": ("arithmetic", "reasoning", "EM"),
-    "intermediate_integration": ("algebra", "reasoning", "CK"),
-    "isomorphic_strings": ("algorithmic", "execution", "EM"),
-    "jugs": ("algorithmic", "planning", "CK"),
-    "kakurasu": ("games", "planning", "CK"),
-    "knight_swap": ("games", "planning", "CK"),
-    "knights_knaves": ("logic", "reasoning", "EM"),
-    "largest_island": ("graphs", "planning", "EM"),
-    "lcm": ("arithmetic", "execution", "EM"),
-    "leg_counting": ("arithmetic", "execution", "EM"),
-    "letter_counting": ("algorithmic", "execution", "EM"),
-    "letter_jumble": ("algorithmic", "execution", "EM"),
-    "list_functions": ("induction", "reasoning", "EM"),
-    "mahjong_puzzle": ("games", "execution", "EM"),
-    "manipulate_matrix": ("algorithmic", "execution", "EM"),
-    "maze": ("games", "planning", "EM"),
-    "mini_sudoku": ("games", "planning", "EM"),
-    "modulo_grid": ("cognition", "reasoning", "EM"),
-    "n_queens": ("games", "planning", "CK"),
-    "needle_haystack": ("cognition", "reasoning", "EM"),
-    "number_filtering": ("algorithmic", "execution", "EM"),
-    "number_format": ("arithmetic", "execution", "EM"),
-    "number_sequence": ("cognition", "reasoning", "EM"),
-    "number_sorting": ("algorithmic", "execution", "EM"),
-    "palindrome_generation": ("algorithmic", "execution", "CK"),
-    "palindrome_partitioning": ("algorithmic", "execution", "EM"),
-    "path_star": ("graphs", "planning", "EM"),
-    "polynomial_equations": ("algebra", "reasoning", "EM"),
-    "polynomial_multiplication": ("algebra", "reasoning", "EM"),
-    "pool_matrix": ("algorithmic", "execution", "EM"),
-    "power_function": ("arithmetic", "execution", "EM"),
-    "prime_factorization": ("arithmetic", "execution", "EM"),
-    "products": ("arithmetic", "execution", "EM"),
-    "propositional_logic": ("logic", "reasoning", "CK"),
-    "puzzle24": ("games", "planning", "CK"),
-    "quantum_lock": ("graphs", "planning", "CK"),
-    "ransom_note": ("algorithmic", "execution", "EM"),
-    "rearc": ("arc", "reasoning", "EM"),
-    "rectangle_count": ("cognition", "reasoning", "EM"),
-    "rotate_matrix": ("algorithmic", "execution", "EM"),
-    "rotten_oranges": ("algorithmic", "execution", "EM"),
-    "rubiks_cube": ("cognition", "planning", "CK"),
-    "rush_hour": ("games", "planning", "CK"),
-    "self_reference": ("logic", "reasoning", "EM"),
-    "sentence_reordering": ("algorithmic", "execution", "EM"),
-    "shortest_path": ("graphs", "planning", "CK"),
-    "simple_equations": ("algebra", "reasoning", "EM"),
-    "simple_geometry": ("geometry", "reasoning", "EM"),
-    "simple_integration": ("algebra", "reasoning", "CK"),
-    "sokoban": ("games", "planning", "CK"),
-    "spell_backward": ("algorithmic", "execution", "EM"),
-    "spiral_matrix": ("algorithmic", "execution", "EM"),
-    "string_insertion": ("algorithmic", "execution", "EM"),
-    "string_manipulation": ("algorithmic", "execution", "EM"),
-    "string_splitting": ("algorithmic", "execution", "EM"),
-    "string_synthesis": ("algorithmic", "execution", "EM"),
-    "sudoku": ("games", "planning", "EM"),
-    "survo": ("games", "planning", "EM"),
-    "syllogism": ("logic", "reasoning", "EM"),
-    "time_intervals": ("arithmetic", "execution", "EM"),
-    "tower_of_hanoi": ("games", "planning", "CK"),
-    "tsumego": ("games", "planning", "EM"),
-    "word_ladder": ("algorithmic", "planning", "CK"),
-    "word_sequence_reversal": ("algorithmic", "execution", "EM"),
-    "word_sorting": ("algorithmic", "execution", "EM"),
-    "zebra_puzzles": ("logic", "reasoning", "EM"),
-}.items()}
+DATASETS: dict[str, DatasetInfo] = {
+    name: DatasetInfo(*info)
+    for name, info in {
+        "ab": ("algorithmic", "execution", "EM"),
+        "acre": ("induction", "reasoning", "EM"),
+        "advanced_geometry": ("geometry", "reasoning", "EM"),
+        "aiw": ("logic", "reasoning", "EM"),
+        "arc_1d": ("arc", "reasoning", "EM"),
+        "arc_agi": ("arc", "reasoning", "EM"),
+        "base_conversion": ("algorithmic", "execution", "EM"),
+        "basic_arithmetic": ("arithmetic", "execution", "EM"),
+        "bf": ("code", "execution", "EM"),
+        "binary_alternation": ("algorithmic", "execution", "EM"),
+        "binary_matrix": ("algorithmic", "execution", "EM"),
+        "bitwise_arithmetic": ("arithmetic", "execution", "EM"),
+        "boxnet": ("games", "planning", "CK"),
+        "caesar_cipher": ("algorithmic", "execution", "EM"),
+        "calendar_arithmetic": ("arithmetic", "execution", "EM"),
+        "chain_sum": ("arithmetic", "execution", "EM"),
+        "circuit_logic": ("logic", "reasoning", "EM"),
+        "codeio": ("code", "execution", "EM"),
+        "coin_flip": ("probability", "reasoning", "EM"),
+        "color_cube_rotation": ("cognition", "reasoning", "EM"),
+        "complex_arithmetic": ("algebra", "reasoning", "EM"),
+        "count_bits": ("arithmetic", "execution", "EM"),
+        "count_primes": ("algorithmic", "execution", "EM"),
+        "countdown": ("games", "planning", "CK"),
+        "course_schedule": ("graphs", "planning", "EM"),
+        "cryptarithm": ("algorithmic", "planning", "CK"),
+        "decimal_arithmetic": ("arithmetic", "execution", "EM"),
+        "decimal_chain_sum": ("arithmetic", "execution", "EM"),
+        "dice": ("arithmetic", "execution", "EM"),
+        "emoji_mystery": ("games", "execution", "EM"),
+        "family_relationships": ("graphs", "reasoning", "EM"),
+        "figlet_font": ("cognition", "reasoning", "EM"),
+        "fraction_simplification": ("arithmetic", "execution", "EM"),
+        "futoshiki": ("games", "planning", "EM"),
+        "game_of_life": ("algorithmic", "execution", "EM"),
+        "game_of_life_halting": ("algorithmic", "execution", "EM"),
+        "gcd": ("arithmetic", "execution", "EM"),
+        "graph_color": ("algorithmic", "planning", "CK"),
+        "group_anagrams": ("algorithmic", "execution", "EM"),
+        "gsm_symbolic": ("arithmetic", "reasoning", "EM"),
+        "intermediate_integration": ("algebra", "reasoning", "CK"),
+        "isomorphic_strings": ("algorithmic", "execution", "EM"),
+        "jugs": ("algorithmic", "planning", "CK"),
+        "kakurasu": ("games", "planning", "CK"),
+        "knight_swap": ("games", "planning", "CK"),
+        "knights_knaves": ("logic", "reasoning", "EM"),
+        "largest_island": ("graphs", "planning", "EM"),
+        "lcm": ("arithmetic", "execution", "EM"),
+        "leg_counting": ("arithmetic", "execution", "EM"),
+        "letter_counting": ("algorithmic", "execution", "EM"),
+        "letter_jumble": ("algorithmic", "execution", "EM"),
+        "list_functions": ("induction", "reasoning", "EM"),
+        "mahjong_puzzle": ("games", "execution", "EM"),
+        "manipulate_matrix": ("algorithmic", "execution", "EM"),
+        "maze": ("games", "planning", "EM"),
+        "mini_sudoku": ("games", "planning", "EM"),
+        "modulo_grid": ("cognition", "reasoning", "EM"),
+        "n_queens": ("games", "planning", "CK"),
+        "needle_haystack": ("cognition", "reasoning", "EM"),
+        "number_filtering": ("algorithmic", "execution", "EM"),
+        "number_format": ("arithmetic", "execution", "EM"),
+        "number_sequence": ("cognition", "reasoning", "EM"),
+        "number_sorting": ("algorithmic", "execution", "EM"),
+        "palindrome_generation": ("algorithmic", "execution", "CK"),
+        "palindrome_partitioning": ("algorithmic", "execution", "EM"),
+        "path_star": ("graphs", "planning", "EM"),
+        "polynomial_equations": ("algebra", "reasoning", "EM"),
+        "polynomial_multiplication": ("algebra", "reasoning", "EM"),
+        "pool_matrix": ("algorithmic", "execution", "EM"),
+        "power_function": ("arithmetic", "execution", "EM"),
+        "prime_factorization": ("arithmetic", "execution", "EM"),
+        "products": ("arithmetic", "execution", "EM"),
+        "propositional_logic": ("logic", "reasoning", "CK"),
+        "puzzle24": ("games", "planning", "CK"),
+        "quantum_lock": ("graphs", "planning", "CK"),
+        "ransom_note": ("algorithmic", "execution", "EM"),
+        "rearc": ("arc", "reasoning", "EM"),
+        "rectangle_count": ("cognition", "reasoning", "EM"),
+        "rotate_matrix": ("algorithmic", "execution", "EM"),
+        "rotten_oranges": ("algorithmic", "execution", "EM"),
+        "rubiks_cube": ("cognition", "planning", "CK"),
+        "rush_hour": ("games", "planning", "CK"),
+        "self_reference": ("logic", "reasoning", "EM"),
+        "sentence_reordering": ("algorithmic", "execution", "EM"),
+        "shortest_path": ("graphs", "planning", "CK"),
+        "simple_equations": ("algebra", "reasoning", "EM"),
+        "simple_geometry": ("geometry", "reasoning", "EM"),
+        "simple_integration": ("algebra", "reasoning", "CK"),
+        "sokoban": ("games", "planning", "CK"),
+        "spell_backward": ("algorithmic", "execution", "EM"),
+        "spiral_matrix": ("algorithmic", "execution", "EM"),
+        "string_insertion": ("algorithmic", "execution", "EM"),
+        "string_manipulation": ("algorithmic", "execution", "EM"),
+        "string_splitting": ("algorithmic", "execution", "EM"),
+        "string_synthesis": ("algorithmic", "execution", "EM"),
+        "sudoku": ("games", "planning", "EM"),
+        "survo": ("games", "planning", "EM"),
+        "syllogism": ("logic", "reasoning", "EM"),
+        "time_intervals": ("arithmetic", "execution", "EM"),
+        "tower_of_hanoi": ("games", "planning", "CK"),
+        "tsumego": ("games", "planning", "EM"),
+        "word_ladder": ("algorithmic", "planning", "CK"),
+        "word_sequence_reversal": ("algorithmic", "execution", "EM"),
+        "word_sorting": ("algorithmic", "execution", "EM"),
+        "zebra_puzzles": ("logic", "reasoning", "EM"),
+    }.items()
+}
 
 # The selection rule, applied to the 106 names registered by reasoning_gym 0.1.25. Each excluded
 # name with its reason; docs/reasoning_gym_selection.md explains the rule and the evidence.
@@ -270,12 +283,12 @@ DUPLICATES: dict[str, str] = {
     "boxnet": "BoxNet (SymBench): the same box-moving planner, ported from CodeSteer",
     "puzzle24": "Game24 (SymBench): make 24 from four numbers",
     "countdown": "Game24 (SymBench): reach a target with + - * / from given numbers, the N-number "
-                 "variant of CodeSteer's Game 24 data",
+    "variant of CodeSteer's Game 24 data",
     "string_insertion": "StringInsertion (SymBench): ported from CodeSteer",
     "string_splitting": "StringSplitting (SymBench): ported from CodeSteer",
     "string_synthesis": "StringSynthesis (SymBench): ported from CodeSteer",
     "string_manipulation": "StringDeletionModification (SymBench): ported from CodeSteer "
-                           "(credited in its source as create_dataset_string_deletion_and_modification)",
+    "(credited in its source as create_dataset_string_deletion_and_modification)",
     "mahjong_puzzle": "Mahjong (SymBench): ported from CodeSteer",
     "pool_matrix": "Pooling (SymBench): max/average pooling of a matrix",
     "rotate_matrix": "MatrixTransformation (SymBench): rotate a matrix clockwise",
@@ -301,21 +314,89 @@ def select_paper_datasets(registered: list[str] | set[str]) -> list[str]:
 
 # The 84 Reasoning-Gym datasets of the paper suite (frozen; tests re-derive it from the package).
 PAPER_DATASETS: tuple[str, ...] = (
-    "ab", "acre", "advanced_geometry", "aiw", "arc_1d", "arc_agi", "base_conversion", "bf",
-    "binary_alternation", "binary_matrix", "bitwise_arithmetic", "caesar_cipher", "calendar_arithmetic",
-    "chain_sum", "circuit_logic", "codeio", "color_cube_rotation", "complex_arithmetic", "count_bits",
-    "count_primes", "course_schedule", "cryptarithm", "decimal_arithmetic", "decimal_chain_sum", "dice",
-    "emoji_mystery", "family_relationships", "figlet_font", "fraction_simplification", "futoshiki",
-    "game_of_life", "game_of_life_halting", "gcd", "graph_color", "group_anagrams", "gsm_symbolic",
-    "intermediate_integration", "isomorphic_strings", "jugs", "knight_swap", "knights_knaves",
-    "largest_island", "lcm", "leg_counting", "letter_jumble", "list_functions", "manipulate_matrix",
-    "maze", "modulo_grid", "needle_haystack", "number_filtering", "number_format", "number_sequence",
-    "number_sorting", "palindrome_generation", "palindrome_partitioning", "polynomial_equations",
-    "polynomial_multiplication", "power_function", "prime_factorization", "propositional_logic",
-    "quantum_lock", "ransom_note", "rearc", "rectangle_count", "rotten_oranges", "rubiks_cube",
-    "rush_hour", "self_reference", "sentence_reordering", "shortest_path", "simple_equations",
-    "simple_geometry", "simple_integration", "sokoban", "spell_backward", "spiral_matrix", "syllogism",
-    "time_intervals", "tower_of_hanoi", "tsumego", "word_ladder", "word_sequence_reversal",
+    "ab",
+    "acre",
+    "advanced_geometry",
+    "aiw",
+    "arc_1d",
+    "arc_agi",
+    "base_conversion",
+    "bf",
+    "binary_alternation",
+    "binary_matrix",
+    "bitwise_arithmetic",
+    "caesar_cipher",
+    "calendar_arithmetic",
+    "chain_sum",
+    "circuit_logic",
+    "codeio",
+    "color_cube_rotation",
+    "complex_arithmetic",
+    "count_bits",
+    "count_primes",
+    "course_schedule",
+    "cryptarithm",
+    "decimal_arithmetic",
+    "decimal_chain_sum",
+    "dice",
+    "emoji_mystery",
+    "family_relationships",
+    "figlet_font",
+    "fraction_simplification",
+    "futoshiki",
+    "game_of_life",
+    "game_of_life_halting",
+    "gcd",
+    "graph_color",
+    "group_anagrams",
+    "gsm_symbolic",
+    "intermediate_integration",
+    "isomorphic_strings",
+    "jugs",
+    "knight_swap",
+    "knights_knaves",
+    "largest_island",
+    "lcm",
+    "leg_counting",
+    "letter_jumble",
+    "list_functions",
+    "manipulate_matrix",
+    "maze",
+    "modulo_grid",
+    "needle_haystack",
+    "number_filtering",
+    "number_format",
+    "number_sequence",
+    "number_sorting",
+    "palindrome_generation",
+    "palindrome_partitioning",
+    "polynomial_equations",
+    "polynomial_multiplication",
+    "power_function",
+    "prime_factorization",
+    "propositional_logic",
+    "quantum_lock",
+    "ransom_note",
+    "rearc",
+    "rectangle_count",
+    "rotten_oranges",
+    "rubiks_cube",
+    "rush_hour",
+    "self_reference",
+    "sentence_reordering",
+    "shortest_path",
+    "simple_equations",
+    "simple_geometry",
+    "simple_integration",
+    "sokoban",
+    "spell_backward",
+    "spiral_matrix",
+    "syllogism",
+    "time_intervals",
+    "tower_of_hanoi",
+    "tsumego",
+    "word_ladder",
+    "word_sequence_reversal",
     "zebra_puzzles",
 )
 EXTRA_DATASETS: tuple[str, ...] = tuple(sorted(set(DATASETS) - set(PAPER_DATASETS)))
@@ -343,8 +424,7 @@ def _package() -> Any:
         from reasoning_gym import factory
     except ImportError as exc:
         raise ImportError(
-            f"the Reasoning-Gym tasks need the reasoning_gym package ({PINNED_VERSION}): "
-            "pip install 'r1ci[tasks]'"
+            f"the Reasoning-Gym tasks need the reasoning_gym package ({PINNED_VERSION}): pip install 'r1ci[tasks]'"
         ) from exc
     _check_version()
     return factory
@@ -367,7 +447,9 @@ def _check_version() -> None:
     if installed != PINNED_VERSION:
         warnings.warn(
             f"reasoning_gym {installed} is installed but r1ci pins {PINNED_VERSION}: Reasoning-Gym "
-            "questions and the frozen dataset lists may differ", RuntimeWarning, stacklevel=3,
+            "questions and the frozen dataset lists may differ",
+            RuntimeWarning,
+            stacklevel=3,
         )
 
 
@@ -578,8 +660,14 @@ class ReasoningGymTask(Task):
     config_class = ReasoningGymConfig
     config: ReasoningGymConfig
 
-    def __init__(self, config: ReasoningGymConfig | None = None, *, category: str | None = None,
-                 checker: str | None = None, **knobs: Any) -> None:
+    def __init__(
+        self,
+        config: ReasoningGymConfig | None = None,
+        *,
+        category: str | None = None,
+        checker: str | None = None,
+        **knobs: Any,
+    ) -> None:
         dataset = knobs.pop("dataset", None)
         options = dict(knobs.pop("options", None) or {})
         partial = knobs.pop("partial_credit", None)
@@ -619,10 +707,15 @@ class ReasoningGymTask(Task):
                 rg_config.validate()
         except (AssertionError, ValueError, TypeError) as exc:
             raise ValueError(f"{self.name}: invalid settings {options!r}: {exc}") from exc
-        self._difficulty = {"dataset": dataset, "partial_credit": self.config.partial_credit, **{
-            key: jsonable(value) for key, value in dataclasses.asdict(rg_config).items()
-            if key not in ("seed", "size")
-        }}
+        self._difficulty = {
+            "dataset": dataset,
+            "partial_credit": self.config.partial_credit,
+            **{
+                key: jsonable(value)
+                for key, value in dataclasses.asdict(rg_config).items()
+                if key not in ("seed", "size")
+            },
+        }
 
     def difficulty(self) -> dict[str, Any]:
         """The dataset name and every field of its RG config (defaults included), without seed/size."""
@@ -726,17 +819,31 @@ _GRAMMARS: dict[str, re.Pattern[str]] = {
     "rush_hour": re.compile(r"[A-Z][+-]\d+(?:\s+[A-Z][+-]\d+)*"),
     "sokoban": re.compile(r"[UDLR]+"),
     "quantum_lock": re.compile(r"[ABC](?:\s*(?:→|->|,)?\s*[ABC])*"),
-    "tower_of_hanoi": re.compile(r"{0}(?:\s*\n\s*{0})*".format(r"Move disk \d+ from Peg \d+ to Peg \d+"),
-                                 re.IGNORECASE),
+    "tower_of_hanoi": re.compile(
+        r"{0}(?:\s*\n\s*{0})*".format(r"Move disk \d+ from Peg \d+ to Peg \d+"), re.IGNORECASE
+    ),
 }
 # CK datasets whose valid answers may contain the stored one plus more (a longer plan, an
 # antiderivative plus a constant, an equivalent expression): exempt from the padding rule. Their
 # scorers parse the answer strictly (or `_GRAMMARS` / the sympy screen does).
-_EXTENSIBLE = frozenset({
-    "boxnet", "countdown", "intermediate_integration", "jugs", "knight_swap", "puzzle24", "quantum_lock",
-    "rubiks_cube", "rush_hour", "shortest_path", "simple_integration", "sokoban", "tower_of_hanoi",
-    "word_ladder",
-})
+_EXTENSIBLE = frozenset(
+    {
+        "boxnet",
+        "countdown",
+        "intermediate_integration",
+        "jugs",
+        "knight_swap",
+        "puzzle24",
+        "quantum_lock",
+        "rubiks_cube",
+        "rush_hour",
+        "shortest_path",
+        "simple_integration",
+        "sokoban",
+        "tower_of_hanoi",
+        "word_ladder",
+    }
+)
 # CK datasets whose question asks for any valid plan but whose scorer scales the reward down for a
 # plan longer than the stored one: scored with the stored length made unreachable.
 _ANY_LENGTH: dict[str, tuple[str, Any]] = {
@@ -752,7 +859,7 @@ UPSTREAM_DEFECTS: dict[str, str] = {
     "cryptarithm": "RG takes the last of repeated letter assignments",
     "fraction_simplification": "RG takes the first fraction anywhere (hedges, padding)",
     "gsm_symbolic": "RG takes the digits of the first number anywhere (hedges, lists, padding, code, "
-                    "`-44`, `44/7`, `44,000` for 44)",
+    "`-44`, `44/7`, `44,000` for 44)",
     "coin_flip": "RG scores `1.5` and `11` 1.0 for 1",
     "number_format": "RG drops every comma (`0.88,000` scores 1.0 for 0.88)",
     "kakurasu": "RG ignores trailing words",
@@ -767,7 +874,7 @@ UPSTREAM_DEFECTS: dict[str, str] = {
     "time_intervals": "RG accepts hedged, padded and listed answers",
     "game_of_life_halting": "RG scores every non-empty answer 1.0",
     "tower_of_hanoi": "RG gives less than 1 to a valid plan longer than the stored one, and reads a move "
-                      "after any prefix (`>> Move disk 1 ...`)",
+    "after any prefix (`>> Move disk 1 ...`)",
     "knight_swap": "RG gives less than 1 to a valid plan longer than the stored one",
 }
 
@@ -814,8 +921,11 @@ def _same_number(value: Fraction, wanted: Fraction, reference: str) -> bool:
 def _number_value(text: str) -> Fraction | None:
     """The value of one number (sign, thousands commas, decimals, exponent, `a/b`), or None."""
     compact = text.replace(" ", "")
-    if not 0 < len(compact) <= _MAX_NUMBER_CHARS or not any(ch.isdigit() for ch in compact) \
-            or not _SINGLE_NUMBER.fullmatch(compact):
+    if (
+        not 0 < len(compact) <= _MAX_NUMBER_CHARS
+        or not any(ch.isdigit() for ch in compact)
+        or not _SINGLE_NUMBER.fullmatch(compact)
+    ):
         return None
     try:
         return Fraction(compact.replace(",", ""))
@@ -854,13 +964,41 @@ def _scoring_entry(dataset: str, entry: dict) -> dict:
 # ---------------------------------------------------------------- safety screens
 
 _EVAL_SCORERS = frozenset({"binary_matrix", "spiral_matrix", "string_insertion", "n_queens"})
-_SYMPY_SCORERS = frozenset({
-    "countdown", "puzzle24", "polynomial_multiplication", "simple_integration", "intermediate_integration",
-})
-_MATH_NAMES = frozenset({
-    "sin", "cos", "tan", "cot", "sec", "csc", "asin", "acos", "atan", "sinh", "cosh", "tanh",
-    "asinh", "acosh", "atanh", "exp", "log", "ln", "sqrt", "pi", "Abs", "abs",
-})
+_SYMPY_SCORERS = frozenset(
+    {
+        "countdown",
+        "puzzle24",
+        "polynomial_multiplication",
+        "simple_integration",
+        "intermediate_integration",
+    }
+)
+_MATH_NAMES = frozenset(
+    {
+        "sin",
+        "cos",
+        "tan",
+        "cot",
+        "sec",
+        "csc",
+        "asin",
+        "acos",
+        "atan",
+        "sinh",
+        "cosh",
+        "tanh",
+        "asinh",
+        "acosh",
+        "atanh",
+        "exp",
+        "log",
+        "ln",
+        "sqrt",
+        "pi",
+        "Abs",
+        "abs",
+    }
+)
 _MAX_SYMPY_CHARS = 5_000
 _MAX_EXPONENT = 64
 _RUSH_MOVE = re.compile(r"([A-Z])([+-])(\d+)")
@@ -906,11 +1044,18 @@ def _is_plain_math(text: str) -> bool:
         if isinstance(node, ast.BinOp):
             if isinstance(node.op, ast.Pow):
                 return not in_exponent and allowed(node.left) and allowed(node.right, True)
-            return isinstance(node.op, (ast.Add, ast.Sub, ast.Mult, ast.Div)) and \
-                allowed(node.left, in_exponent) and allowed(node.right, in_exponent)
+            return (
+                isinstance(node.op, (ast.Add, ast.Sub, ast.Mult, ast.Div))
+                and allowed(node.left, in_exponent)
+                and allowed(node.right, in_exponent)
+            )
         if isinstance(node, ast.Call):
-            return (isinstance(node.func, ast.Name) and node.func.id in _MATH_NAMES and not node.keywords
-                    and all(allowed(arg, in_exponent) for arg in node.args))
+            return (
+                isinstance(node.func, ast.Name)
+                and node.func.id in _MATH_NAMES
+                and not node.keywords
+                and all(allowed(arg, in_exponent) for arg in node.args)
+            )
         if isinstance(node, ast.Tuple):  # "x, y" lists of roots
             return not in_exponent and all(allowed(item) for item in node.elts)
         return False
@@ -923,7 +1068,7 @@ def _is_plain_math(text: str) -> bool:
 
 # ---------------------------------------------------------------- reference solvers (run in the sandbox)
 
-_RUSH_HOUR_SOLVER = '''\
+_RUSH_HOUR_SOLVER = """\
 # Rush Hour: breadth-first search over single-step moves, then merge repeated steps.
 from collections import deque
 
@@ -990,9 +1135,9 @@ for name, step in moves:
     else:
         merged.append([name, step])
 print(" ".join(f"{name}{step:+d}" for name, step in merged))
-'''
+"""
 
-_BOXNET_PLANNER = '''\
+_BOXNET_PLANNER = """\
 # BoxNet: move one box at a time along a shortest path of squares to a target of its colour.
 import json
 from collections import deque
@@ -1051,9 +1196,14 @@ for key, items in squares.items():
             plan.append({f"Agent[{label(here)}]": f"move(box_{colour}, square[{label(there)}])"})
         plan.append({f"Agent[{label(goal)}]": f"move(box_{colour}, target_{colour})"})
 print(json.dumps(plan))
-'''
+"""
 
 
 for _dataset_name in DATASETS:
-    register_task(ReasoningGymTask, name=task_name(_dataset_name), dataset=_dataset_name,
-                  category=DATASETS[_dataset_name].category, checker=DATASETS[_dataset_name].checker)
+    register_task(
+        ReasoningGymTask,
+        name=task_name(_dataset_name),
+        dataset=_dataset_name,
+        category=DATASETS[_dataset_name].category,
+        checker=DATASETS[_dataset_name].checker,
+    )

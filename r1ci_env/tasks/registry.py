@@ -1,5 +1,6 @@
 """The task registry: name -> task class and fixed knobs. `register_task` is called once per task
 module, and also registers the gymnasium environment `r1ci/<name>-v0`."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

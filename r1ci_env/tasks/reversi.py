@@ -13,6 +13,7 @@ played on), so the stored answer is the shown board and the moves are meaningles
 question shows the opening position the moves are played from; the stored answers of the official
 instances are exactly the results of playing their moves from that position.
 """
+
 from __future__ import annotations
 
 import json
@@ -165,7 +166,9 @@ def _flips(board: list[list[str]], row: int, column: int, player: str) -> int:
 def legal_moves(board: list[list[str]], player: str) -> list[tuple[int, int]]:
     """0-based cells where `player` may move: empty and flipping at least one piece."""
     return [
-        (r, c) for r in range(len(board)) for c in range(len(board))
+        (r, c)
+        for r in range(len(board))
+        for c in range(len(board))
         if board[r][c] == "*" and _flips(board, r, c, player)
     ]
 

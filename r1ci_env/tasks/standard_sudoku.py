@@ -13,6 +13,7 @@ every given digit and make every row, column and 3x3 box a permutation of 1-9; a
 commas, spaces, semicolons or line breaks, brackets and quotes ignored; rows written as 9 digits
 with no separator ("853214679") are accepted too.
 """
+
 from __future__ import annotations
 
 import json
@@ -98,8 +99,7 @@ class StandardSudoku(SymBenchTask):
         return solver_program(
             solve_sudoku,
             comment="Backtracking, most constrained blank cell first, with row/column/box digit masks.",
-            main=f"puzzle = {json.dumps(instance.gold['puzzle'])}\n"
-            + "print(solve_sudoku(puzzle)[0])\n",
+            main=f"puzzle = {json.dumps(instance.gold['puzzle'])}\n" + "print(solve_sudoku(puzzle)[0])\n",
         )
 
 

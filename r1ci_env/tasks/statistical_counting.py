@@ -8,6 +8,7 @@ Fix of a CodeSteer ambiguity: its question says "if there are two or more consec
 which does not say whether a run of four A's counts once, three times or twice; its answers count
 each maximal run once, and the question here says so.
 """
+
 from __future__ import annotations
 
 import json
@@ -70,8 +71,11 @@ class StatisticalCounting(SymBenchTask):
         c = self.config
         letters = string.ascii_uppercase[: rng.randint(c.min_letters, c.max_letters)]
         rules = [
-            {"letter": letter, "score": rng.randint(1, c.max_score) if c.random_scores else i + 1,
-             "min_consecutive": c.min_run}
+            {
+                "letter": letter,
+                "score": rng.randint(1, c.max_score) if c.random_scores else i + 1,
+                "min_consecutive": c.min_run,
+            }
             for i, letter in enumerate(letters)
         ]
         sequence = "".join(rng.choice(letters) for _ in range(rng.randint(c.min_length, c.max_length)))
@@ -80,8 +84,10 @@ class StatisticalCounting(SymBenchTask):
     def read_instance(self, path: Path, instance_id: str) -> tuple[str, list[Rule]]:
         data = json.loads(path.read_text())
         sequence = data["sequence"]
-        rules = [{"letter": r["letter"], "score": r["score"], "min_consecutive": r.get("min_consecutive", 2)}
-                 for r in data["rules"]]
+        rules = [
+            {"letter": r["letter"], "score": r["score"], "min_consecutive": r.get("min_consecutive", 2)}
+            for r in data["rules"]
+        ]
         if not sequence or any(r["min_consecutive"] < 1 for r in rules):
             raise ValueError(f"{path}: expected a non-empty sequence and positive run lengths")
         return sequence, rules

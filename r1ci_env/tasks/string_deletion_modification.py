@@ -20,6 +20,7 @@ project's wording.
 Checker (EM): the final string, compared after removing surrounding whitespace and one pair of
 quotes, case-insensitively (all strings are lower-case).
 """
+
 from __future__ import annotations
 
 import json
@@ -150,26 +151,27 @@ def _unquote(answer: str) -> str:
 def rewrite(text, rules):
     """Every string of the process, from `text` to the final one: each step applies the first rule
     (in order) whose condition holds. Raises RuntimeError if the process repeats a string."""
+
     def step(s, rule):
         kind = rule[0]
         if kind == "replace_first":
             i = s.find(rule[1])
-            return None if i < 0 else s[:i] + rule[2] + s[i + len(rule[1]):]
+            return None if i < 0 else s[:i] + rule[2] + s[i + len(rule[1]) :]
         if kind == "delete_after_start":
             i = s.find(rule[1], 1)
-            return None if i < 0 else s[:i] + s[i + len(rule[1]):]
+            return None if i < 0 else s[:i] + s[i + len(rule[1]) :]
         if kind == "even_append":
             n = s.count(rule[1])
             return s + rule[2] if n and n % 2 == 0 else None
         if kind == "prefix":
             if not s.startswith(rule[1]):
                 return None
-            t = rule[2] + s[len(rule[1]):] + rule[3]
+            t = rule[2] + s[len(rule[1]) :] + rule[3]
             return t[:-1] if rule[4] else t
         if kind == "suffix":
-            return rule[3] + s[:len(s) - len(rule[1])] + rule[2] if s.endswith(rule[1]) else None
+            return rule[3] + s[: len(s) - len(rule[1])] + rule[2] if s.endswith(rule[1]) else None
         if kind == "shorten_middle":
-            return s[:len(s) // 2] + s[len(s) // 2 + 1:] if len(s) > rule[1] else None
+            return s[: len(s) // 2] + s[len(s) // 2 + 1 :] if len(s) > rule[1] else None
         raise ValueError(f"unknown rule {rule!r}")
 
     states, seen = [text], {text}
@@ -196,12 +198,16 @@ def describe_rule(rule: list) -> str:
         action = f"replace it with '{rule[2]}'" if rule[2] else "delete it"
         return f"If '{rule[1]}' occurs in the string, take its leftmost occurrence and {action}."
     if kind == "delete_after_start":
-        return (f"If '{rule[1]}' occurs in the string starting at the second character or later, delete the "
-                "leftmost such occurrence (an occurrence at the very start does not count).")
+        return (
+            f"If '{rule[1]}' occurs in the string starting at the second character or later, delete the "
+            "leftmost such occurrence (an occurrence at the very start does not count)."
+        )
     if kind == "even_append":
         letter, text = rule[1], rule[2]
-        return (f"If the string holds at least one '{letter}' and the number of '{letter}'s is even, "
-                f"add '{text}' at the end.")
+        return (
+            f"If the string holds at least one '{letter}' and the number of '{letter}'s is even, "
+            f"add '{text}' at the end."
+        )
     if kind == "prefix":
         change = f"change that beginning to '{rule[2]}'" if rule[2] else "remove that beginning"
         extra = f", then add '{rule[3]}' at the end" if rule[3] else ""
@@ -212,20 +218,22 @@ def describe_rule(rule: list) -> str:
         extra = f", then add '{rule[3]}' at the front" if rule[3] else ""
         return f"If the string ends with '{rule[1]}', {change}{extra}."
     if kind == "shorten_middle":
-        return (f"If the string is longer than {rule[1]} characters, delete its middle character (for a "
-                "length n, the character at position n // 2 + 1, counting positions from 1).")
+        return (
+            f"If the string is longer than {rule[1]} characters, delete its middle character (for a "
+            "length n, the character at position n // 2 + 1, counting positions from 1)."
+        )
     raise ValueError(f"unknown rule {rule!r}")
 
 
 def _question(text: str, rules: list[list]) -> str:
     listed = "\n".join(f"{i}. {describe_rule(rule)}" for i, rule in enumerate(rules, 1))
     return (
-        f"Start from the string \"{text}\" and rewrite it with these rules:\n\n{listed}\n\n"
+        f'Start from the string "{text}" and rewrite it with these rules:\n\n{listed}\n\n'
         "Work in steps. In each step, check the rules in the order listed and apply only the first rule "
         "whose condition holds, once; the next step starts checking from rule 1 again. Stop when no "
         "rule's condition holds.\n\n"
         "What is the final string? Give it inside <<< and >>> in double quotes, for example "
-        "<<< \"abcab\" >>>."
+        '<<< "abcab" >>>.'
     )
 
 
@@ -233,38 +241,49 @@ _HAS = r"If the string contains "
 _ENDS = r"If the string (?:ends with|suffix is) "
 _STARTS = r"If the string (?:prefix is|starts with) "
 _OFFICIAL_RULES = [  # CodeSteer's phrasings -> a function of the match giving the rule
-    (_HAS + r"'(\w+)', replace the first occurrence with (?:its reverse \()?'(\w+)'\)?\.",
-     lambda m: ["replace_first", m[1], m[2]]),
-    (_HAS + r"'(\w+)', delete the first occurrence entirely\.",
-     lambda m: ["replace_first", m[1], ""]),
-    (_HAS + r"'(\w+)' \(not at the start\), remove the first occurrence found after the first character\.",
-     lambda m: ["delete_after_start", m[1]]),
-    (_HAS + r"an even number of '(\w)'s \(and at least one '\1'\), append '(\w+)' at the end\.",
-     lambda m: ["even_append", m[1], m[2]]),
-    (_ENDS + r"'(\w+)', replace it with '(\w+)'\.",
-     lambda m: ["suffix", m[1], m[2], ""]),
-    (_ENDS + r"'(\w+)', remove the last character\.",
-     lambda m: ["suffix", m[1], m[1][:-1], ""]),
-    (_ENDS + r"'(\w\w)', delete the last two characters\.",
-     lambda m: ["suffix", m[1], "", ""]),
-    (_ENDS + r"'(\w+)', replace it with '(\w+)' and prepend '(\w+)' to the start\.",
-     lambda m: ["suffix", m[1], m[2], m[3]]),
-    (r"If the string length is greater than (\d+), remove the middle character\.",
-     lambda m: ["shorten_middle", int(m[1])]),
-    (_STARTS + r"'(\w+)', (?:replace it|replace the first two characters) with '(\w+)'\.",
-     lambda m: ["prefix", m[1], m[2], "", 0]),
-    (_STARTS + r"'(\w\w)', remove the first character\.",
-     lambda m: ["prefix", m[1], m[1][1:], "", 0]),
-    (_STARTS + r"'(\w\w)', remove the second character\.",
-     lambda m: ["prefix", m[1], m[1][0], "", 0]),
-    (_STARTS + r"'(\w\w)', (?:remove|delete) the first two characters\.",
-     lambda m: ["prefix", m[1], "", "", 0]),
-    (_STARTS + r"'(\w\w)', delete the first two characters and append '(\w+)' to the end\.",
-     lambda m: ["prefix", m[1], "", m[2], 0]),
-    (_STARTS + r"'(\w+)', replace it with '(\w+)' and append '(\w+)' to the end\.",
-     lambda m: ["prefix", m[1], m[2], m[3], 0]),
-    (_STARTS + r"'(\w+)', replace it with '(\w+)' and delete the last character\.",
-     lambda m: ["prefix", m[1], m[2], "", 1]),
+    (
+        _HAS + r"'(\w+)', replace the first occurrence with (?:its reverse \()?'(\w+)'\)?\.",
+        lambda m: ["replace_first", m[1], m[2]],
+    ),
+    (_HAS + r"'(\w+)', delete the first occurrence entirely\.", lambda m: ["replace_first", m[1], ""]),
+    (
+        _HAS + r"'(\w+)' \(not at the start\), remove the first occurrence found after the first character\.",
+        lambda m: ["delete_after_start", m[1]],
+    ),
+    (
+        _HAS + r"an even number of '(\w)'s \(and at least one '\1'\), append '(\w+)' at the end\.",
+        lambda m: ["even_append", m[1], m[2]],
+    ),
+    (_ENDS + r"'(\w+)', replace it with '(\w+)'\.", lambda m: ["suffix", m[1], m[2], ""]),
+    (_ENDS + r"'(\w+)', remove the last character\.", lambda m: ["suffix", m[1], m[1][:-1], ""]),
+    (_ENDS + r"'(\w\w)', delete the last two characters\.", lambda m: ["suffix", m[1], "", ""]),
+    (
+        _ENDS + r"'(\w+)', replace it with '(\w+)' and prepend '(\w+)' to the start\.",
+        lambda m: ["suffix", m[1], m[2], m[3]],
+    ),
+    (
+        r"If the string length is greater than (\d+), remove the middle character\.",
+        lambda m: ["shorten_middle", int(m[1])],
+    ),
+    (
+        _STARTS + r"'(\w+)', (?:replace it|replace the first two characters) with '(\w+)'\.",
+        lambda m: ["prefix", m[1], m[2], "", 0],
+    ),
+    (_STARTS + r"'(\w\w)', remove the first character\.", lambda m: ["prefix", m[1], m[1][1:], "", 0]),
+    (_STARTS + r"'(\w\w)', remove the second character\.", lambda m: ["prefix", m[1], m[1][0], "", 0]),
+    (_STARTS + r"'(\w\w)', (?:remove|delete) the first two characters\.", lambda m: ["prefix", m[1], "", "", 0]),
+    (
+        _STARTS + r"'(\w\w)', delete the first two characters and append '(\w+)' to the end\.",
+        lambda m: ["prefix", m[1], "", m[2], 0],
+    ),
+    (
+        _STARTS + r"'(\w+)', replace it with '(\w+)' and append '(\w+)' to the end\.",
+        lambda m: ["prefix", m[1], m[2], m[3], 0],
+    ),
+    (
+        _STARTS + r"'(\w+)', replace it with '(\w+)' and delete the last character\.",
+        lambda m: ["prefix", m[1], m[2], "", 1],
+    ),
 ]
 
 

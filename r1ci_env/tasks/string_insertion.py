@@ -10,6 +10,7 @@ Fix of a CodeSteer ambiguity: its question only says "string insertion from left
 leaves open whether an insertion can create or destroy a later occurrence. Its answers find all
 occurrences in the original string first, and the question here says so.
 """
+
 from __future__ import annotations
 
 import json
@@ -22,7 +23,7 @@ from .registry import register_task
 from .symbench import SymBenchConfig, SymBenchTask, solver_program
 
 ALPHABET = "ABCDE"
-RULES = [((ALPHABET * 2)[i:i + 4], ALPHABET[i]) for i in range(len(ALPHABET))]  # ABCD -> A, ...
+RULES = [((ALPHABET * 2)[i : i + 4], ALPHABET[i]) for i in range(len(ALPHABET))]  # ABCD -> A, ...
 MAX_ATTEMPTS = 1000
 
 
@@ -102,8 +103,7 @@ class StringInsertion(SymBenchTask):
         return solver_program(
             insert_after_triggers,
             comment="Find every trigger occurrence in the original string, then insert after each one.",
-            main=f"rules = {RULES!r}\n"
-            + f"print(insert_after_triggers({instance.metadata['original']!r}, rules))\n",
+            main=f"rules = {RULES!r}\n" + f"print(insert_after_triggers({instance.metadata['original']!r}, rules))\n",
         )
 
 

@@ -16,6 +16,7 @@ Checker (EM): the six final numbers in the order A, B, C, X, Y, Z, written as Co
 (`["1", "0", "1", "1", "1", "1"]`) or as plain numbers separated by spaces and/or commas, brackets
 and quotes ignored.
 """
+
 from __future__ import annotations
 
 import inspect
@@ -133,7 +134,7 @@ def _question(counts: list[int]) -> str:
         f"{c} machine{'s' * (c != 1)} C, and no parts. How many machines A, B, C and parts X, Y, Z does "
         "it have at the end?\n\n"
         "Give the six numbers in the order A, B, C, X, Y, Z inside <<< and >>> as a list of strings, for "
-        "example <<<[\"1\", \"0\", \"1\", \"1\", \"1\", \"1\"]>>>."
+        'example <<<["1", "0", "1", "1", "1", "1"]>>>.'
     )
 
 

@@ -19,6 +19,7 @@ Checker (EM): the nine final counts in the order [A], [B], [C], {A}, {B}, {C}, (
 separated by spaces and/or commas, brackets and quotes around them ignored ("2 0 1 1 0 0 0 0 0",
 "[2, 0, 1, 1, 0, 0, 0, 0, 0]").
 """
+
 from __future__ import annotations
 
 import json

@@ -7,6 +7,7 @@ data directory `$R1CI_DATA_DIR`) in which every folder holding the task's `insta
 instance. Then the generator knobs are ignored, seed `s` picks instance `s % n`, and
 `num_questions()` is `n`.
 """
+
 from __future__ import annotations
 
 import inspect

@@ -23,6 +23,7 @@ exactly the amounts the question asks for, slot by slot.
 Checker (EM): the final amounts in the asked order, as a list "[1, 0, 3]" or numbers separated by
 spaces and/or commas, brackets and quotes ignored.
 """
+
 from __future__ import annotations
 
 import json

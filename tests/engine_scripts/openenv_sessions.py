@@ -4,6 +4,7 @@ in concurrent WebSocket sessions (all open at once), play the same episodes in-p
 Scripted turns per episode: the task's reference solution as a code block, a program that fails, then the
 answer the reference printed. argv: port, then task names (one session each).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -98,8 +99,10 @@ async def remote_all(url: str, tasks: list[str]) -> tuple[list, dict, str]:
     make_client = client_factory([url, url.replace("127.0.0.1", "localhost")], message_timeout_s=120)
     clients = [make_client() for _ in tasks]
     stats["urls"] = sorted({client._ws_url for client in clients})
-    runs = [asyncio.create_task(play_remote(client, task, seed, opened, stats))
-            for seed, (client, task) in enumerate(zip(clients, tasks))]
+    runs = [
+        asyncio.create_task(play_remote(client, task, seed, opened, stats))
+        for seed, (client, task) in enumerate(zip(clients, tasks))
+    ]
     while stats["open"] < len(tasks):
         await asyncio.sleep(0.05)
         for run in runs:
@@ -140,8 +143,20 @@ def wait_healthy(url: str, server: subprocess.Popen, seconds: float = 120) -> No
 def main() -> None:
     port, tasks = int(sys.argv[1]), sys.argv[2:]
     url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([sys.executable, "-m", "agents.cli", "serve", "openenv", "--port", str(port),
-                               "--max-sessions", str(len(tasks))], env=os.environ)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "agents.cli",
+            "serve",
+            "openenv",
+            "--port",
+            str(port),
+            "--max-sessions",
+            str(len(tasks)),
+        ],
+        env=os.environ,
+    )
     try:
         wait_healthy(url, server)
         started = time.monotonic()
@@ -152,9 +167,21 @@ def main() -> None:
         server.terminate()
         server.wait(timeout=60)
     local = [play_local(task, seed) for seed, task in enumerate(tasks)]
-    print(json.dumps({"tasks": tasks, "remote": remote, "local": local, "max_open": stats["max_open"],
-                      "urls": stats["urls"], "refused": refused, "bad_request": stats["bad_request"],
-                      "sync": stats["sync"], "remote_s": round(remote_s, 1)}))
+    print(
+        json.dumps(
+            {
+                "tasks": tasks,
+                "remote": remote,
+                "local": local,
+                "max_open": stats["max_open"],
+                "urls": stats["urls"],
+                "refused": refused,
+                "bad_request": stats["bad_request"],
+                "sync": stats["sync"],
+                "remote_s": round(remote_s, 1),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ Spies (wrappers that record and call through) capture what TRL trained on. Print
 
 argv: output dir, task, steps.
 """
+
 from __future__ import annotations
 
 import json
@@ -34,23 +35,56 @@ def main() -> None:
     settings = EnvSettings(max_code_calls=2)
     dataset = make_dataset([task], 8, seed=0, settings=settings)
     rollout = R1CIRollout(dataset, settings)
-    args = GRPOConfig(output_dir=str(out / "run"), per_device_train_batch_size=4, num_generations=4,
-                      max_completion_length=96, max_steps=steps, learning_rate=1e-3, beta=0.0, use_cpu=True,
-                      report_to=[], logging_steps=1, save_strategy="no", temperature=1.0, seed=0,
-                      dataloader_num_workers=0)
-    trainer = GRPOTrainer(model=model, reward_funcs=[r1ci_reward_func], args=args, train_dataset=dataset,
-                          processing_class=tokenizer, rollout_func=rollout)
+    args = GRPOConfig(
+        output_dir=str(out / "run"),
+        per_device_train_batch_size=4,
+        num_generations=4,
+        max_completion_length=96,
+        max_steps=steps,
+        learning_rate=1e-3,
+        beta=0.0,
+        use_cpu=True,
+        report_to=[],
+        logging_steps=1,
+        save_strategy="no",
+        temperature=1.0,
+        seed=0,
+        dataloader_num_workers=0,
+    )
+    trainer = GRPOTrainer(
+        model=model,
+        reward_funcs=[r1ci_reward_func],
+        args=args,
+        train_dataset=dataset,
+        processing_class=tokenizer,
+        rollout_func=rollout,
+    )
 
     record = {"steps": [], "prompt_counts": []}
-    original_rollout, original_score, original_loss = rollout.__call__, trainer._generate_and_score_completions, \
-        trainer._compute_loss
+    original_rollout, original_score, original_loss = (
+        rollout.__call__,
+        trainer._generate_and_score_completions,
+        trainer._compute_loss,
+    )
 
     def rollout_spy(prompts, trainer_):
         result = original_rollout(prompts, trainer_)
         record["prompt_counts"].append(len(prompts))
-        record["steps"].append({"rollout": result, "played": [
-            {"turns": p.turns, "task": p.info["task"], "seed": p.record.meta["seed"],
-             "spans": p.record.spans, "prompt_length": p.record.prompt_length} for p in rollout.last_played]})
+        record["steps"].append(
+            {
+                "rollout": result,
+                "played": [
+                    {
+                        "turns": p.turns,
+                        "task": p.info["task"],
+                        "seed": p.record.meta["seed"],
+                        "spans": p.record.spans,
+                        "prompt_length": p.record.prompt_length,
+                    }
+                    for p in rollout.last_played
+                ],
+            }
+        )
         return result
 
     def score_spy(inputs):
@@ -68,8 +102,9 @@ def main() -> None:
             ids = torch.cat([inputs["prompt_ids"], inputs["completion_ids"]], dim=1)
             attention = torch.cat([inputs["prompt_mask"], inputs["completion_mask"]], dim=1)
             with torch.no_grad():
-                logps, _, _ = trainer._get_per_token_logps_and_entropies(model_, ids, attention,
-                                                                         inputs["completion_ids"].size(1))
+                logps, _, _ = trainer._get_per_token_logps_and_entropies(
+                    model_, ids, attention, inputs["completion_ids"].size(1)
+                )
             mask = (inputs["completion_mask"] * inputs["tool_mask"]).bool()
             ratio = torch.exp(logps - inputs["sampling_per_token_logps"])[mask]
             step["ratio"] = [ratio.min().item(), ratio.max().item()]
@@ -100,10 +135,16 @@ def main() -> None:
                 if not (terminated or truncated):
                     builder.add_observation(encode_observation(tokenizer, observation))
             env.close()
-            step["reference"].append({"input_ids": builder.input_ids, "loss_mask": builder.loss_mask,
-                                      "reward": float(rewards[-1]) if rewards else 0.0})
-    record["log_history"] = [{k: v for k, v in row.items() if isinstance(v, (int, float))}
-                             for row in trainer.state.log_history]
+            step["reference"].append(
+                {
+                    "input_ids": builder.input_ids,
+                    "loss_mask": builder.loss_mask,
+                    "reward": float(rewards[-1]) if rewards else 0.0,
+                }
+            )
+    record["log_history"] = [
+        {k: v for k, v in row.items() if isinstance(v, (int, float))} for row in trainer.state.log_history
+    ]
     record["finite"] = all(math.isfinite(x) for s in record["steps"] for x in s.get("losses", []))
     print(json.dumps(record))
 

@@ -1,5 +1,6 @@
 """Run inside the trl venv: R1CIToolEnv (the environment_factory protocol) on real episodes: reset from a
 dataset row, the python tool runs code in the sandbox, the final text is scored by r1ci. Prints JSON."""
+
 from __future__ import annotations
 
 import json
@@ -24,8 +25,12 @@ def main() -> None:
         if name == "code_in_final":  # a fenced block in the final text is prose here: not run, answer counts
             answer = f"```python\nprint(1)\n```\n{answer}"
         reward = tool_env_reward_func([[{"role": "assistant", "content": answer}]], [env])
-        results[name] = {"prompt_ok": prompt == row["prompt"][0]["content"], "output": output, "reward": reward,
-                         "after_end": env.python("print(2)")}
+        results[name] = {
+            "prompt_ok": prompt == row["prompt"][0]["content"],
+            "output": output,
+            "reward": reward,
+            "after_end": env.python("print(2)"),
+        }
     print(json.dumps(results))
 
 

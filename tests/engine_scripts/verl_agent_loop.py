@@ -7,6 +7,7 @@ scripted turns in-process and assemble r1ci's own trajectory. Prints JSON with b
 
 argv: output dir, then task names (one row each).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -65,8 +66,9 @@ class StandInTokenServer:
         self.cursor[request_id] = (script, position)
         self.calls.setdefault(request_id, []).append({"context": list(prompt_ids), "ids": out})
         await asyncio.sleep(0)
-        return TokenOutput(token_ids=out, log_probs=[-0.5 - (i % 7) / 10 for i in range(len(out))],
-                           stop_reason="completed")
+        return TokenOutput(
+            token_ids=out, log_probs=[-0.5 - (i % 7) / 10 for i in range(len(out))], stop_reason="completed"
+        )
 
 
 def scripted_turns(task: str, seed: int) -> tuple[str, list[str], list[str | None], float]:
@@ -86,11 +88,13 @@ def unpad(batch, row: int) -> dict:
     prompt_length = batch["prompts"].shape[1]
     attention = batch["attention_mask"][row].bool()
     response_attention = attention[prompt_length:]
-    return {"prompt_ids": batch["prompts"][row][attention[:prompt_length]].tolist(),
-            "response_ids": batch["responses"][row][response_attention].tolist(),
-            "response_mask": batch["response_mask"][row][response_attention].tolist(),
-            "response_logprobs": batch["rollout_log_probs"][row][response_attention].tolist(),
-            "reward_score": batch["rm_scores"][row].sum().item()}
+    return {
+        "prompt_ids": batch["prompts"][row][attention[:prompt_length]].tolist(),
+        "response_ids": batch["responses"][row][response_attention].tolist(),
+        "response_mask": batch["response_mask"][row][response_attention].tolist(),
+        "response_logprobs": batch["rollout_log_probs"][row][response_attention].tolist(),
+        "reward_score": batch["rm_scores"][row].sum().item(),
+    }
 
 
 def main() -> None:
@@ -104,12 +108,19 @@ def main() -> None:
 
     config_dir = os.path.join(os.path.dirname(verl.__file__), "trainer", "config")
     with initialize_config_dir(config_dir=config_dir, version_base=None):
-        cfg = compose(config_name="ppo_trainer", overrides=[
-            f"actor_rollout_ref.model.path={model_dir}", "actor_rollout_ref.rollout.name=vllm",
-            "actor_rollout_ref.rollout.mode=async", "actor_rollout_ref.rollout.calculate_log_probs=true",
-            f"actor_rollout_ref.rollout.response_length={RESPONSE_LENGTH}",
-            "actor_rollout_ref.rollout.prompt_length=4096", "data.max_prompt_length=4096",
-            f"actor_rollout_ref.rollout.agent.agent_loop_config_path={YAML}"])
+        cfg = compose(
+            config_name="ppo_trainer",
+            overrides=[
+                f"actor_rollout_ref.model.path={model_dir}",
+                "actor_rollout_ref.rollout.name=vllm",
+                "actor_rollout_ref.rollout.mode=async",
+                "actor_rollout_ref.rollout.calculate_log_probs=true",
+                f"actor_rollout_ref.rollout.response_length={RESPONSE_LENGTH}",
+                "actor_rollout_ref.rollout.prompt_length=4096",
+                "data.max_prompt_length=4096",
+                f"actor_rollout_ref.rollout.agent.agent_loop_config_path={YAML}",
+            ],
+        )
     dataset = RLHFDataset(data_files=[str(data_file)], tokenizer=tokenizer, config=cfg.data)
     dataset_rows = [dataset[i] for i in range(len(dataset))]
 
@@ -125,11 +136,16 @@ def main() -> None:
     server = StandInTokenServer(tokenizer, scripts)
     worker = AgentLoopWorker(cfg, llm_client=server)
     output = asyncio.run(worker.generate_sequences(DataProto.from_single_dict(collate_fn(dataset_rows))))
-    result = {"dataset_len": len(dataset), "agent_names": [str(r["agent_name"]) for r in dataset_rows],
-              "response_width": output.batch["responses"].shape[1],
-              "rows": [{"output": unpad(output.batch, i), "r1ci": output.non_tensor_batch["r1ci"][i],
-                        "reference": reference} for i, reference in enumerate(references)],
-              "calls": list(server.calls.values())}
+    result = {
+        "dataset_len": len(dataset),
+        "agent_names": [str(r["agent_name"]) for r in dataset_rows],
+        "response_width": output.batch["responses"].shape[1],
+        "rows": [
+            {"output": unpad(output.batch, i), "r1ci": output.non_tensor_batch["r1ci"][i], "reference": reference}
+            for i, reference in enumerate(references)
+        ],
+        "calls": list(server.calls.values()),
+    }
     print(json.dumps(result, default=str))
 
 

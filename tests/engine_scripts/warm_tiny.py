@@ -2,6 +2,7 @@
 and its two answers are single tokens, and 100 SFT steps on r1ci-format episodes teach the format (half run
 the program first; the answer is Yes or No at random), so sampled episodes both run code and earn rewards
 that differ within a group. Used by the TRL integration test and bench/trl_rollout_step.py."""
+
 from __future__ import annotations
 
 import random
@@ -35,8 +36,9 @@ def warm_start(directory: Path, task: str) -> Path:
         batch = []
         for _ in range(8):
             answer = rng.choice(ANSWERS)
-            turns = [(CODE, "\nCode Execution Results:\n45\n"), (answer, None)] if rng.random() < 0.5 else \
-                [(answer, None)]
+            turns = (
+                [(CODE, "\nCode Execution Results:\n45\n"), (answer, None)] if rng.random() < 0.5 else [(answer, None)]
+            )
             batch.append(assemble_turns(tokenizer, rng.choice(prompts), turns, stop_token_id=eot))
         loss = 0.0
         for record in batch:
