@@ -28,6 +28,7 @@ See docs/protocol.md for every edge case.
 
 from __future__ import annotations
 
+import copy
 import numbers
 from collections.abc import Sequence
 from typing import Any, NamedTuple, SupportsFloat
@@ -209,7 +210,7 @@ class CodeInterpreterEnv(gym.Env[str, str]):
         return {
             **self._labels,
             "instance_id": self.instance.instance_id,
-            "difficulty": self.task.difficulty(),
+            "difficulty": copy.deepcopy(self.task.difficulty()),  # a fresh object per info, as gymnasium asks
             "code_calls": self._code_calls,
         }
 

@@ -23,12 +23,11 @@ import inspect
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from random import Random
 
 from .base import Instance
 from .common import parse_count_list
 from .registry import register_task
-from .symbench import SymBenchConfig, SymBenchTask
+from .symbench import ThreeCountsConfig, ThreeCountsTask
 
 ITEMS = "ABCXYZ"
 # Method -> [used, made] as [item index, count] pairs (items A, B, C, X, Y, Z).
@@ -45,7 +44,7 @@ _OFFICIAL_COUNTS = re.compile(
 
 
 @dataclass
-class StringSplittingConfig(SymBenchConfig):
+class StringSplittingConfig(ThreeCountsConfig):
     """Generator knobs. CodeSteer's complexities 1-5 draw each starting number from 1-3, 2-4, 3-6,
     4-7 and 5-10; the default range covers them all.
 
@@ -58,22 +57,13 @@ class StringSplittingConfig(SymBenchConfig):
     max_count: int = 10
 
 
-class StringSplitting(SymBenchTask):
+class StringSplitting(ThreeCountsTask):
     name = "StringSplitting"
     category = "execution"
     checker = "EM"
     config_class = StringSplittingConfig
     config: StringSplittingConfig
     instance_file = "question.txt"
-
-    def validate_config(self) -> None:
-        c = self.config
-        if not 0 <= c.min_count <= c.max_count or c.max_count < 1:
-            raise ValueError("StringSplitting needs 0 <= min_count <= max_count and max_count >= 1")
-
-    def sample(self, rng: Random) -> list[int]:
-        c = self.config
-        return [rng.randint(c.min_count, c.max_count) for _ in range(3)]
 
     def read_instance(self, path: Path, instance_id: str) -> list[int]:
         return read_counts(path)

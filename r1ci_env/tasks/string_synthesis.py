@@ -25,12 +25,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from random import Random
 
 from .base import Instance
 from .common import parse_count_list
 from .registry import register_task
-from .symbench import SymBenchConfig, SymBenchTask, solver_program
+from .symbench import ThreeCountsConfig, ThreeCountsTask, solver_program
 
 BLOCKS = ["[A]", "[B]", "[C]", "{A}", "{B}", "{C}", "(A)", "(B)", "(C)"]
 # Method -> (blocks used, blocks made), as indexes into BLOCKS.
@@ -45,7 +44,7 @@ METHODS = [
 
 
 @dataclass
-class StringSynthesisConfig(SymBenchConfig):
+class StringSynthesisConfig(ThreeCountsConfig):
     """Generator knobs. CodeSteer's official counts lie in 1-8.
 
     min_count, max_count: the starting number of each of [A], [B] and [C], drawn independently.
@@ -57,22 +56,13 @@ class StringSynthesisConfig(SymBenchConfig):
     max_count: int = 8
 
 
-class StringSynthesis(SymBenchTask):
+class StringSynthesis(ThreeCountsTask):
     name = "StringSynthesis"
     category = "execution"
     checker = "EM"
     config_class = StringSynthesisConfig
     config: StringSynthesisConfig
     instance_file = "solution.json"
-
-    def validate_config(self) -> None:
-        c = self.config
-        if not 0 <= c.min_count <= c.max_count or c.max_count < 1:
-            raise ValueError("StringSynthesis needs 0 <= min_count <= max_count and max_count >= 1")
-
-    def sample(self, rng: Random) -> list[int]:
-        c = self.config
-        return [rng.randint(c.min_count, c.max_count) for _ in range(3)]
 
     def read_instance(self, path: Path, instance_id: str) -> list[int]:
         return read_counts(path)

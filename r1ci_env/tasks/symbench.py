@@ -131,3 +131,26 @@ def solver_program(*functions: Callable[..., Any], comment: str = "", main: str)
     and carry no type hints (the names in annotations would not be defined there)."""
     header = "".join(f"# {line}\n" for line in comment.splitlines())
     return header + "\n\n".join(inspect.getsource(function) for function in functions) + f"\n\n{main}"
+
+
+@dataclass
+class ThreeCountsConfig(SymBenchConfig):
+    """Knobs of a task whose problem is three starting counts, each drawn from [min_count, max_count]."""
+
+    min_count: int = 1
+    max_count: int = 10
+
+
+class ThreeCountsTask(SymBenchTask):
+    """A SymBench task whose problem is three starting counts (StringSplitting, StringSynthesis)."""
+
+    config: ThreeCountsConfig
+
+    def validate_config(self) -> None:
+        c = self.config
+        if not 0 <= c.min_count <= c.max_count or c.max_count < 1:
+            raise ValueError(f"{self.name} needs 0 <= min_count <= max_count and max_count >= 1")
+
+    def sample(self, rng: Random) -> list[int]:
+        c = self.config
+        return [rng.randint(c.min_count, c.max_count) for _ in range(3)]
