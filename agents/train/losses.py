@@ -3,6 +3,7 @@ and their gradients accumulated over micro-batches (torch)."""
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Sequence
 
@@ -185,28 +186,17 @@ def policy_gradient(
                 old[row, : lengths[i]] = old_logprobs[i].to(old.device)
         ref = None
         if kl_coef:
-            with torch.no_grad():
-                if ref_model == "disable_adapter":
-                    with unwrap_model(model).disable_adapter():
-                        ref = token_logprobs(
-                            model,
-                            batch["input_ids"],
-                            batch["attention_mask"],
-                            batch["position_ids"],
-                            temperature=temperature,
-                            chunk_size=chunk_size,
-                            only=needed,
-                        )
-                else:
-                    ref = token_logprobs(
-                        ref_model,
-                        batch["input_ids"],
-                        batch["attention_mask"],
-                        batch["position_ids"],
-                        temperature=temperature,
-                        chunk_size=chunk_size,
-                        only=needed,
-                    )
+            base_only = ref_model == "disable_adapter"  # the LoRA's base is the reference
+            with torch.no_grad(), unwrap_model(model).disable_adapter() if base_only else contextlib.nullcontext():
+                ref = token_logprobs(
+                    model if base_only else ref_model,
+                    batch["input_ids"],
+                    batch["attention_mask"],
+                    batch["position_ids"],
+                    temperature=temperature,
+                    chunk_size=chunk_size,
+                    only=needed,
+                )
         adv = torch.tensor([advantages[i] for i in batch_index], dtype=torch.float32, device=logprobs.device)
         loss, sums = clipped_policy_loss(
             logprobs,

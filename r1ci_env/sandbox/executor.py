@@ -1153,6 +1153,10 @@ class Executor:
         if session.frozen:
             self._to_keeper(self.slots[session.slot], b"G")
             session.frozen = False
+        if session.channel is None:  # the slot was lost while starting (its keeper unreachable): answered here,
+            why = self.errors[-1] if self.errors else "the session's worker is gone"  # _lose answered the rest
+            self._reply({"id": request.get("id"), "error": f"session lost: {why}"})
+            return
         session.last_token, session.token = session.token, os.urandom(8)
         code_fd = _memfd("code", request.get("code", "").encode("utf-8", "surrogateescape"))
         run = Run(request, session.slot, _memfd("stdout"), _memfd("stderr"), None)
