@@ -756,32 +756,22 @@ def render_plot(summary: dict[str, Any], manifest: dict[str, Any], path: Path) -
             )
             for pos, value, error in zip(positions, accuracy, errors):
                 ax.text(min(value + error + 1, 101), pos, f"{value:.0f}", va="center", fontsize=7)
-            text_refs = [
-                (pos, row["ref_gpt4o_text"]) for pos, row in zip(positions, rows) if row["ref_gpt4o_text"] is not None
-            ]
-            ci_refs = [
-                (pos, row["ref_gpt4o_ci"]) for pos, row in zip(positions, rows) if row["ref_gpt4o_ci"] is not None
-            ]
-            if text_refs:
-                ax.scatter(
-                    [v for _, v in text_refs],
-                    [p for p, _ in text_refs],
-                    marker="D",
-                    s=22,
-                    color="black",
-                    zorder=3,
-                    label="published: GPT-4o text only (CodeSteer)",
-                )
-            if ci_refs:
-                ax.scatter(
-                    [v for _, v in ci_refs],
-                    [p for p, _ in ci_refs],
-                    marker="x",
-                    s=36,
-                    color="#c44e52",
-                    zorder=3,
-                    label="published: GPT-4o + Code Interpreter (CodeSteer)",
-                )
+            published = (
+                ("ref_gpt4o_text", "D", 22, "black", "published: GPT-4o text only (CodeSteer)"),
+                ("ref_gpt4o_ci", "x", 36, "#c44e52", "published: GPT-4o + Code Interpreter (CodeSteer)"),
+            )
+            for key, marker, size, color, label in published:
+                refs = [(pos, row[key]) for pos, row in zip(positions, rows) if row[key] is not None]
+                if refs:
+                    ax.scatter(
+                        [v for _, v in refs],
+                        [p for p, _ in refs],
+                        marker=marker,
+                        s=size,
+                        color=color,
+                        zorder=3,
+                        label=label,
+                    )
             mean = summary["overall"]["accuracy"]
             if mean is not None:
                 ax.axvline(
