@@ -16,7 +16,7 @@ per-unit costs measured on this project's 2-core CPU; the plan and every seed ar
 rerun with the same flags repeats the same questions, sampling seeds and steps. Writes
 OUT/results.json, OUT/results.md (the table) and OUT/results.png (the plot).
 
-  python bench/mini_r1ci.py --out runs/mini                      # SmolLM2-135M-Instruct, about an hour
+  python bench/mini_r1ci.py --out runs/mini                      # SmolLM2-135M-Instruct, 45 minutes
   python bench/mini_r1ci.py --out runs/mini --budget-minutes 15  # a shorter plan
 """
 
@@ -107,8 +107,8 @@ def plan_for_budget(minutes: float, n_train: int = len(TRAIN_TASKS), n_unseen: i
         sft_steps=0,
         sft_batch=4,
         grpo_steps=0,
-        questions_per_step=4,
-        group_size=4,
+        questions_per_step=2,
+        group_size=8,
     )
     plan.fit_training(max(budget - plan.estimated_seconds(n_train, n_unseen), 0.0))
     return plan
@@ -430,7 +430,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--model", default=None, help="base model directory (default: `r1ci model prepare smollm2`)")
     p.add_argument("--out", default="runs/mini", help="output directory (results.json, results.md, results.png)")
-    p.add_argument("--budget-minutes", type=float, default=60.0, help="sizes the plan (see plan_for_budget)")
+    p.add_argument("--budget-minutes", type=float, default=45.0, help="sizes the plan (see plan_for_budget)")
     p.add_argument("--seed", type=int, default=0, help="seed of SFT order, GRPO questions and all sampling")
     p.add_argument("--train-tasks", default=",".join(TRAIN_TASKS), help="tasks SFT and GRPO train on")
     p.add_argument("--unseen-tasks", default=",".join(UNSEEN_TASKS), help="tasks only evaluated")
