@@ -131,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .models import add_model_command
 
     add_model_command(sub)
-    from r1ci_env.integrations.cli import add_commands as add_integration_commands
+    from .integration_commands import add_commands as add_integration_commands
 
     add_integration_commands(sub)
     return parser
@@ -192,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return model_command(args)
     if args.command in ("serve", "export"):
-        from r1ci_env.integrations.cli import run_command as run_integration_command
+        from .integration_commands import run_command as run_integration_command
 
         return run_integration_command(args)
     raise AssertionError(args.command)

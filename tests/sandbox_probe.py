@@ -119,7 +119,7 @@ ENV_KEYS = {
 }
 PI = 3.141592653589793
 OVERFLOW_UID = 65534  # how a slot sees every uid outside its user namespace (root, other slots, keepers)
-HOLD_SECONDS = 0.6  # each probe of `probe_all` keeps its slot this long, so that every slot gets one
+HOLD_SECONDS = 0.3  # each probe of `probe_all` keeps its slot this long, so that every slot gets one
 
 
 def probe_state(sandbox, hold: float = 0.0) -> dict:

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import json
 
-from r1ci_env.tasks.string_splitting import METHODS, StringSplitting, dismantle
+from r1ci_env.tasks.string_splitting import StringSplitting, dismantle
 
 
 def test_round_robin_uses_each_method_at_most_once_per_round():
     # 1 A, 1 B, 4 C: always retrying from method 1 (the other procedures) would give 0 1 0 0 1 2.
-    assert dismantle([1, 1, 4], METHODS) == [0, 0, 1, 1, 0, 3]
-    assert dismantle([3, 1, 3], METHODS) == [0, 0, 0, 3, 0, 5]
-    assert dismantle([2, 2, 3], METHODS) == [0, 0, 1, 2, 0, 3]
-    assert dismantle([0, 0, 0], METHODS) == [0] * 6
+    assert dismantle([1, 1, 4]) == [0, 0, 1, 1, 0, 3]
+    assert dismantle([3, 1, 3]) == [0, 0, 0, 3, 0, 5]
+    assert dismantle([2, 2, 3]) == [0, 0, 1, 2, 0, 3]
+    assert dismantle([0, 0, 0]) == [0] * 6
 
 
 def test_counts_follow_the_knobs():

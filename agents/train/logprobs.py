@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import torch
 
@@ -145,7 +145,33 @@ def token_logprobs(
     return (logprobs, scatter(entropies)) if return_entropy else logprobs
 
 
-@torch.no_grad()
+def sampled_logprobs(
+    model,
+    records: Sequence[EpisodeRecord],
+    *,
+    pad_token_id: int,
+    temperature: float = 1.0,
+    micro_batch_tokens: int = 16384,
+    chunk_size: int = 1024,
+    device: torch.device | str = "cpu",
+) -> Iterator[tuple[list[int], dict[str, torch.Tensor], torch.Tensor]]:
+    """Per micro-batch of `records`: (their indices, the collated batch, log-probs [B, T] of the sampled
+    tokens, 0 elsewhere), with the graph kept when grad is enabled (SFT's loss) and none under no_grad."""
+    lengths = [len(r) for r in records]
+    for batch_index in micro_batches(range(len(records)), lengths, micro_batch_tokens):
+        batch = collate([records[i] for i in batch_index], pad_token_id, device)
+        logprobs = token_logprobs(
+            model,
+            batch["input_ids"],
+            batch["attention_mask"],
+            batch["position_ids"],
+            temperature=temperature,
+            chunk_size=chunk_size,
+            only=batch["loss_mask"] > 0,
+        )
+        yield list(batch_index), batch, logprobs
+
+
 def records_logprobs(
     model,
     records: Sequence[EpisodeRecord],
@@ -159,18 +185,16 @@ def records_logprobs(
     """Per-token log-probs of each record's sampled tokens under `model` (no grad; 0 at other positions),
     one [len] tensor per record."""
     out: list[torch.Tensor | None] = [None] * len(records)
-    lengths = [len(r) for r in records]
-    for batch_index in micro_batches(range(len(records)), lengths, micro_batch_tokens):
-        batch = collate([records[i] for i in batch_index], pad_token_id, device)
-        lp = token_logprobs(
+    with torch.no_grad():
+        for batch_index, _, lp in sampled_logprobs(
             model,
-            batch["input_ids"],
-            batch["attention_mask"],
-            batch["position_ids"],
+            records,
+            pad_token_id=pad_token_id,
             temperature=temperature,
+            micro_batch_tokens=micro_batch_tokens,
             chunk_size=chunk_size,
-            only=batch["loss_mask"] > 0,
-        )
-        for row, i in enumerate(batch_index):
-            out[i] = lp[row, : lengths[i]].detach()
+            device=device,
+        ):
+            for row, i in enumerate(batch_index):
+                out[i] = lp[row, : len(records[i])].detach()
     return out  # type: ignore[return-value]

@@ -11,7 +11,7 @@ import torch
 
 from r1ci_env.tokens import EpisodeRecord
 
-from .logprobs import collate, micro_batches, token_logprobs, unwrap_model
+from .logprobs import collate, micro_batches, sampled_logprobs, token_logprobs, unwrap_model
 
 
 def group_advantages(
@@ -239,17 +239,14 @@ def sft_gradient(
     """Accumulate the masked NLL gradient (loss on the model's own tokens only) into `.grad`.
     Returns {"loss_sum": masked NLL summed, "tokens": loss tokens}."""
     stats = {"loss_sum": 0.0, "tokens": 0.0}
-    lengths = [len(r) for r in records]
-    for batch_index in micro_batches(range(len(records)), lengths, micro_batch_tokens):
-        batch = collate([records[i] for i in batch_index], pad_token_id, device)
-        logprobs = token_logprobs(
-            model,
-            batch["input_ids"],
-            batch["attention_mask"],
-            batch["position_ids"],
-            chunk_size=chunk_size,
-            only=batch["loss_mask"] > 0,
-        )
+    for _, batch, logprobs in sampled_logprobs(
+        model,
+        records,
+        pad_token_id=pad_token_id,
+        micro_batch_tokens=micro_batch_tokens,
+        chunk_size=chunk_size,
+        device=device,
+    ):
         loss = masked_nll(logprobs, batch["loss_mask"], normalizer)
         if loss.requires_grad:  # False when no position of this micro-batch is trained
             loss.backward()

@@ -24,6 +24,8 @@ from ..tokens import (
 # Names a request may not set: they belong to the operator (sandbox choice, limits), not to the client.
 RESERVED = frozenset(inspect.signature(CodeInterpreterEnv.__init__).parameters) - {"self", "knobs"}
 
+DEFAULT_MAX_SESSIONS = 64  # concurrent sessions of one `r1ci serve openenv` server
+
 
 @dataclass(frozen=True)
 class EnvSettings:

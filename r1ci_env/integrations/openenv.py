@@ -32,8 +32,7 @@ from openenv.core.env_server.types import Action, Observation, State
 from pydantic import Field
 
 from ..env import CodeInterpreterEnv
-from .cli import DEFAULT_MAX_SESSIONS
-from .episode import EnvSettings
+from .episode import DEFAULT_MAX_SESSIONS, EnvSettings
 
 
 class R1CIAction(Action):

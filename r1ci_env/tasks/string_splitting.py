@@ -19,7 +19,7 @@ and quotes ignored.
 
 from __future__ import annotations
 
-import inspect
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,16 +27,16 @@ from pathlib import Path
 from .base import Instance
 from .common import parse_count_list
 from .registry import register_task
-from .symbench import ThreeCountsConfig, ThreeCountsTask
+from .symbench import ThreeCountsConfig, ThreeCountsTask, exchange, solver_program
 
 ITEMS = "ABCXYZ"
-# Method -> [used, made] as [item index, count] pairs (items A, B, C, X, Y, Z).
+# Method -> [used, made] as [item, count] pairs.
 METHODS = [
-    [[[0, 1]], [[3, 2], [4, 1]]],
-    [[[1, 2]], [[3, 1]]],
-    [[[2, 2]], [[4, 1]]],
-    [[[1, 1], [2, 1]], [[0, 1]]],
-    [[[3, 1], [4, 1]], [[5, 1]]],
+    [[["A", 1]], [["X", 2], ["Y", 1]]],
+    [[["B", 2]], [["X", 1]]],
+    [[["C", 2]], [["Y", 1]]],
+    [[["B", 1], ["C", 1]], [["A", 1]]],
+    [[["X", 1], ["Y", 1]], [["Z", 1]]],
 ]
 _OFFICIAL_COUNTS = re.compile(
     r"there are (\d+) units? of Machine A, (\d+) units? of Machine B, and (\d+) units? of Machine C", re.IGNORECASE
@@ -72,7 +72,7 @@ class StringSplitting(ThreeCountsTask):
         counts = problem
         return Instance(
             question=_question(counts),
-            gold=dismantle(counts, METHODS),
+            gold=dismantle(counts),
             instance_id=instance_id,
             metadata={"counts": counts},
         )
@@ -81,30 +81,21 @@ class StringSplitting(ThreeCountsTask):
         return 1.0 if parse_count_list(answer, len(ITEMS)) == instance.gold else 0.0
 
     def reference_solution(self, instance: Instance) -> str:
-        return (
-            "# Go round methods 1-5, using each once when possible, until a whole round uses none.\n"
-            + "import json\n\n\n"
-            + inspect.getsource(dismantle)
-            + f"\n\nmethods = {METHODS!r}  # [used, made] as [item index, count] pairs; items A B C X Y Z\n"
-            + f"print(json.dumps([str(n) for n in dismantle({instance.metadata['counts']!r}, methods)]))\n"
+        start = dict(zip("ABC", instance.metadata["counts"]))
+        return solver_program(
+            exchange,
+            comment="Go round methods 1-5, using each once when possible, until a whole round uses none.",
+            main="import json\n\n"
+            + f"methods = {json.dumps(METHODS)}  # [used, made] as [item, count] pairs\n"
+            + f"final = exchange({start!r}, methods)\n"
+            + f"print(json.dumps([str(final[item]) for item in {ITEMS!r}]))\n",
         )
 
 
-def dismantle(counts, methods):
-    """The final numbers of A, B, C, X, Y, Z from the starting numbers of A, B, C, going round the
-    methods ([used, made] lists of [item index, count]) until a full round changes nothing."""
-    stock = list(counts) + [0, 0, 0]
-    while True:
-        changed = False
-        for used, made in methods:
-            if all(stock[item] >= n for item, n in used):
-                for item, n in used:
-                    stock[item] -= n
-                for item, n in made:
-                    stock[item] += n
-                changed = True
-        if not changed:
-            return stock
+def dismantle(counts: list[int]) -> list[int]:
+    """The final numbers of A, B, C, X, Y, Z from the starting numbers of A, B and C."""
+    final = exchange(dict(zip("ABC", counts)), METHODS)
+    return [final[item] for item in ITEMS]
 
 
 def _question(counts: list[int]) -> str:

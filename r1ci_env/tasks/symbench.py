@@ -133,6 +133,27 @@ def solver_program(*functions: Callable[..., Any], comment: str = "", main: str)
     return header + "\n\n".join(inspect.getsource(function) for function in functions) + f"\n\n{main}"
 
 
+def exchange(start, methods):
+    """The final amount of every item (dict item -> amount) from the starting amounts, going round
+    the methods ([used, made] lists of [item, count] pairs) until a full round changes nothing: the
+    round-robin procedure of StringSplitting and SynthesisDecomposition, shipped in their solvers."""
+    stock = dict(start)
+    for used, made in methods:
+        for item, _ in used + made:
+            stock.setdefault(item, 0)
+    while True:
+        changed = False
+        for used, made in methods:
+            if all(stock[item] >= n for item, n in used):
+                for item, n in used:
+                    stock[item] -= n
+                for item, n in made:
+                    stock[item] += n
+                changed = True
+        if not changed:
+            return stock
+
+
 @dataclass
 class ThreeCountsConfig(SymBenchConfig):
     """Knobs of a task whose problem is three starting counts, each drawn from [min_count, max_count]."""

@@ -35,7 +35,7 @@ from random import Random
 from .base import Instance
 from .common import parse_count_list
 from .registry import register_task
-from .symbench import SymBenchConfig, SymBenchTask, solver_program
+from .symbench import SymBenchConfig, SymBenchTask, exchange, solver_program
 
 ITEMS = "ABCXY"  # crops A, B, C and products X, Y; C can also be made (three_crops, two_products)
 # Recipe -> (crops planted, methods as [used, made] lists of [item, count] pairs).
@@ -124,26 +124,6 @@ class SynthesisDecomposition(SymBenchTask):
             + f"final = exchange({meta['start']!r}, methods)\n"
             + f"print([final[item] for item in {meta['slots']!r}])\n",
         )
-
-
-def exchange(start, methods):
-    """The final amount of every item (dict item -> amount) from the starting amounts, going round
-    the methods ([used, made] lists of [item, count] pairs) until a full round changes nothing."""
-    stock = dict(start)
-    for used, made in methods:
-        for item, _ in used + made:
-            stock.setdefault(item, 0)
-    while True:
-        changed = False
-        for used, made in methods:
-            if all(stock[item] >= n for item, n in used):
-                for item, n in used:
-                    stock[item] -= n
-                for item, n in made:
-                    stock[item] += n
-                changed = True
-        if not changed:
-            return stock
 
 
 def answer_slots(start: dict[str, int], methods: list) -> list[str]:

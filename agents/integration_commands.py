@@ -1,15 +1,15 @@
 """`r1ci serve openenv` and `r1ci export verl`: the parsers (no engine imported to build them) and a
-dispatch that imports the engine module only when its command runs; a missing package is one clear line."""
+dispatch that imports the engine module (`r1ci_env.integrations.*`, its `command(args)`) only when its
+command runs; a missing package is one clear line."""
 
 from __future__ import annotations
 
 import argparse
 import importlib
 
-from .. import protocol
-from ..sandbox import DEFAULT_TIMEOUT
-
-DEFAULT_MAX_SESSIONS = 64
+from r1ci_env import protocol
+from r1ci_env.integrations.episode import DEFAULT_MAX_SESSIONS
+from r1ci_env.sandbox import DEFAULT_TIMEOUT
 
 # (command, target) -> (module with `command(args)`, the r1ci extra that installs what it needs)
 _TARGETS = {
