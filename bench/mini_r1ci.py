@@ -18,6 +18,7 @@ OUT/results.json, OUT/results.md (the table) and OUT/results.png (the plot).
 
   python bench/mini_r1ci.py --out runs/mini                      # SmolLM2-135M-Instruct, 45 minutes
   python bench/mini_r1ci.py --out runs/mini --budget-minutes 15  # a shorter plan
+  python bench/mini_r1ci.py --compare runs/mini runs/mini-rerun  # two runs side by side
 """
 
 from __future__ import annotations
@@ -380,6 +381,25 @@ def render_table(results: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def render_comparison(first: dict[str, Any], second: dict[str, Any]) -> str:
+    """Two runs side by side (a rerun check): each stage's held-out and unseen pass@1 in both, and whether
+    they agree up to sampling noise (difference within 2 standard errors of the difference)."""
+    lines = [
+        "| stage | held-out, run 1 | held-out, run 2 | unseen, run 1 | unseen, run 2 | agree within 2 SE |",
+        "|---|---|---|---|---|---|",
+    ]
+    for stage in STAGES:
+        if stage not in first["stages"] or stage not in second["stages"]:
+            continue
+        cells, agree = [], True
+        for group in ("held_out", "unseen"):
+            a, b = (run["stages"][stage]["eval"]["groups"][group] for run in (first, second))
+            cells += [_pm(a), _pm(b)]
+            agree &= abs(a["pass@1"] - b["pass@1"]) <= 2 * math.hypot(a["se"], b["se"]) + 1e-9
+        lines.append(f"| {STAGE_TITLES[stage]} | " + " | ".join(cells) + f" | {'yes' if agree else 'NO'} |")
+    return "\n".join(lines) + "\n"
+
+
 def render_plot(results: dict[str, Any], path: Path) -> None:
     """Bars: held-out and unseen pass@1 with standard-error whiskers per stage; the code-use share."""
     import matplotlib
@@ -447,6 +467,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lora-r", type=int, default=32, help="LoRA rank (alpha = 2 r) of both trainers")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument(
+        "--compare",
+        nargs=2,
+        metavar="DIR",
+        default=None,
+        help="print two finished runs side by side (a rerun check) and exit; runs nothing",
+    )
     g = p.add_argument_group("plan overrides (default: from --budget-minutes)")
     for name in (
         "teacher_n",
@@ -478,6 +505,13 @@ def prepare_model() -> str:
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = build_parser().parse_args(argv)
+    if args.compare:
+        try:
+            first, second = (json.loads((Path(d) / "results.json").read_text()) for d in args.compare)
+        except (OSError, ValueError) as exc:
+            raise SystemExit(f"mini_r1ci: --compare needs two run directories with results.json: {exc}") from None
+        print(render_comparison(first, second), end="")
+        return {"compare": args.compare}
     started = time.perf_counter()
     args.train_tasks = [t for t in args.train_tasks.split(",") if t]
     args.unseen_tasks = [t for t in args.unseen_tasks.split(",") if t]

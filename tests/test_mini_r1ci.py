@@ -53,6 +53,23 @@ def test_pass_at_1_and_its_standard_error(mini):
     assert mini.pass_at_1([1, 1]) == (1.0, 0.0) and mini.pass_at_1([]) == (0.0, 0.0)
 
 
+def test_compare_flags_only_differences_beyond_sampling_noise(mini, tmp_path, capsys):
+    def run(held: list[int], unseen: list[int]) -> dict:
+        groups = {"held_out": held, "unseen": unseen}
+        metrics = {g: dict(zip(("pass@1", "se"), mini.pass_at_1(r))) for g, r in groups.items()}
+        return {"stages": {"sft": {"eval": {"groups": metrics}}}}
+
+    for name, rewards in (("a", [1] * 15 + [0] * 5), ("b", [1] * 13 + [0] * 7), ("c", [1] * 2 + [0] * 18)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "results.json").write_text(json.dumps(run(rewards, [0] * 20)))
+    mini.main(["--compare", str(tmp_path / "a"), str(tmp_path / "b")])
+    assert "| SFT | 75.0 ± 9.7 | 65.0 ± 10.7 | 0.0 ± 0.0 | 0.0 ± 0.0 | yes |" in capsys.readouterr().out
+    mini.main(["--compare", str(tmp_path / "a"), str(tmp_path / "c")])
+    assert capsys.readouterr().out.rstrip().endswith("| NO |")
+    with pytest.raises(SystemExit, match="mini_r1ci: --compare needs two run directories"):
+        mini.main(["--compare", str(tmp_path / "a"), str(tmp_path / "missing")])
+
+
 def test_tiny_budget_run_writes_every_stage(mini, tmp_path):
     torch.set_num_threads(1)
     model = q.save_tiny_model(tmp_path / "tiny")
