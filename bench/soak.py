@@ -457,7 +457,7 @@ def _docker_client() -> Any:
 
 def labelled_containers(client: Any, owner: str | None = None) -> list[str]:
     label = f"{OWNER_LABEL}={owner}" if owner else LABEL
-    return [c.id for c in client.containers.list(all=True, filters={"label": label})]
+    return [c.id for c in client.containers.list(all=True, filters={"label": label}, ignore_removed=True)]
 
 
 # ---- the soak -----------------------------------------------------------------------------------

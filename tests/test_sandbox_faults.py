@@ -26,7 +26,7 @@ docker = pytest.importorskip("docker")
 
 def owned_containers(client, pid: int | None = None) -> list:
     owner = f"{socket.gethostname()}:{pid or os.getpid()}"
-    return client.containers.list(all=True, filters={"label": f"{OWNER_LABEL}={owner}"})
+    return client.containers.list(all=True, filters={"label": f"{OWNER_LABEL}={owner}"}, ignore_removed=True)
 
 
 @pytest.fixture
@@ -99,6 +99,27 @@ def test_stale_containers_of_a_dead_owner_are_swept_at_start(client, docker_sand
     with make_sandbox("docker", containers=1, slots=1):
         with pytest.raises(docker.errors.NotFound):
             client.containers.get(stale.id)
+
+
+def test_a_container_removed_by_another_process_during_the_sweep_is_skipped(client, docker_sandbox, monkeypatch):
+    """Another pool closing while this one starts: a labelled container disappears between the sweep's
+    list and its inspection of that container (seen in CI as a 404 that failed the pool's start)."""
+    from r1ci_env.sandbox.docker_pool import sweep_stale
+
+    going = client.containers.create(
+        sandbox_image(), command=["sleep", "600"], network_mode="none", labels={LABEL: "1", OWNER_LABEL: "elsewhere:1"}
+    )
+    inspect = client.api.inspect_container
+
+    def removed_first(container_id, *args, **kwargs):
+        if container_id == going.id:
+            client.api.remove_container(going.id, force=True)
+        return inspect(container_id, *args, **kwargs)
+
+    monkeypatch.setattr(client.api, "inspect_container", removed_first)
+    assert sweep_stale(client) == 0  # no NotFound; this process's own pool is alive, so nothing is swept
+    with pytest.raises(docker.errors.NotFound):
+        client.containers.get(going.id)
 
 
 def test_containers_of_a_killed_host_process_remove_themselves(client, docker_sandbox):

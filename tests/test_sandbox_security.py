@@ -68,7 +68,7 @@ def recycle(sandbox) -> None:
 
     client = docker.from_env()
     owner = f"{socket.gethostname()}:{os.getpid()}"
-    for container in client.containers.list(filters={"label": f"{OWNER_LABEL}={owner}"}):
+    for container in client.containers.list(filters={"label": f"{OWNER_LABEL}={owner}"}, ignore_removed=True):
         try:
             container.kill()
         except Exception:  # noqa: BLE001 - already gone

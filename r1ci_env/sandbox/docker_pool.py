@@ -401,10 +401,11 @@ def _connect(engine: str | None) -> Any:
 
 
 def sweep_stale(client: Any) -> int:
-    """Remove r1ci sandbox containers on this host whose owner process no longer exists."""
+    """Remove r1ci sandbox containers on this host whose owner process no longer exists. Containers
+    that other processes remove while the list is being read are skipped (`ignore_removed`)."""
     host = socket.gethostname()
     removed = 0
-    for container in client.containers.list(all=True, filters={"label": LABEL}):
+    for container in client.containers.list(all=True, filters={"label": LABEL}, ignore_removed=True):
         owner = container.labels.get(OWNER_LABEL, "")
         owner_host, _, pid = owner.rpartition(":")
         if owner_host != host or not pid.isdigit() or _alive(int(pid)):
