@@ -188,6 +188,12 @@ def unmask_observations(record: EpisodeRecord) -> EpisodeRecord:
     return dataclasses.replace(record, loss_mask=mask)
 
 
+def invert_loss_mask(record: EpisodeRecord) -> EpisodeRecord:
+    """The record with loss_mask 1 exactly where it was 0 (prompt, observations; never position 0, which
+    nothing predicts): the negative control that must not learn (--invert-loss-mask, tests only)."""
+    return dataclasses.replace(record, loss_mask=[0] + [1 - m for m in record.loss_mask[1:]])
+
+
 class Curriculum:
     """Task sampling. `potential`: weight 4p(1-p) + floor, p = a running success rate per task (starts
     at 0.5, the maximum potential, until the task has been sampled)."""
@@ -315,7 +321,11 @@ def main(argv=None) -> dict:
         results = rollout(backend, make_env, jobs, **episode_options)
         rollout_s = time.perf_counter() - step_started
         episodes = [e for e, _ in results]
-        records = [unmask_observations(r) if args.no_mask_observations else r for _, r in results]
+        records = [r for _, r in results]
+        if args.no_mask_observations:  # the paper's ablation
+            records = [unmask_observations(r) for r in records]
+        if args.invert_loss_mask:  # the negative control: the loss on every token but the model's own
+            records = [invert_loss_mask(r) for r in records]
         for q in range(0, len(episodes), G):
             curriculum.update(episodes[q].task, [e.reward for e in episodes[q : q + G]])
 
@@ -350,10 +360,7 @@ def main(argv=None) -> dict:
         parts = [keep[k :: args.updates_per_batch] for k in range(args.updates_per_batch)]
         for part in parts:
             batch = [records[i] for i in part]
-            if args.invert_loss_mask:
-                local = sum(len(r) - 1 - r.num_sampled for r in batch)
-            else:
-                local = sum(r.num_sampled for r in batch) if args.loss_aggregation == "token" else len(batch)
+            local = sum(r.num_sampled for r in batch) if args.loss_aggregation == "token" else len(batch)
             normalizer = D.all_reduce_sum([local], device)[0]
             if normalizer == 0:
                 continue  # every rank sees 0: nobody steps, no collective is skipped by only some ranks
@@ -372,7 +379,6 @@ def main(argv=None) -> dict:
                 kl_coef=args.kl_coef,
                 micro_batch_tokens=args.micro_batch_tokens,
                 chunk_size=args.logprob_chunk,
-                invert_mask=args.invert_loss_mask,
                 device=device,
             )
             D.all_reduce_gradients(params)

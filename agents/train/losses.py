@@ -136,7 +136,6 @@ def policy_gradient(
     kl_coef: float = 0.0,
     micro_batch_tokens: int = 16384,
     chunk_size: int = 1024,
-    invert_mask: bool = False,
     device: torch.device | str = "cpu",
 ) -> dict[str, float]:
     """Accumulate the clipped-surrogate gradient of `records` into `.grad` (no optimizer step).
@@ -144,8 +143,8 @@ def policy_gradient(
     `old_logprobs` (one [len] tensor per record) come from a no-grad pass before the first update;
     None means "the current policy" (one update per rollout batch): the detached log-probs of this
     very forward pass, so the ratio is exactly 1. `ref_model` is the KL reference (a model, or the
-    string "disable_adapter" for a LoRA model whose base is the SFT model). `invert_mask` trains on
-    everything except the sampled tokens: only for the negative-control test.
+    string "disable_adapter" for a LoRA model whose base is the SFT model). The loss is on each record's
+    `loss_mask` (the trainer swaps it for its ablations and negative control).
     Returns additive sums for logging, plus `sampler_abs_diff_sum` (|sampler logp - trainer logp|) and
     `entropy_sum` (policy entropy summed over the sampled tokens).
     """
@@ -164,10 +163,7 @@ def policy_gradient(
     for batch_index in micro_batches(range(len(records)), lengths, micro_batch_tokens):
         batch = collate([records[i] for i in batch_index], pad_token_id, device)
         mask = batch["loss_mask"]
-        if invert_mask:
-            mask = batch["attention_mask"].float() - mask
-            mask[:, 0] = 0.0
-        needed = (mask > 0) | (batch["loss_mask"] > 0)  # the loss positions and the sampled ones (metrics)
+        needed = mask > 0
         logprobs, entropy = token_logprobs(
             model,
             batch["input_ids"],
