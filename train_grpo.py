@@ -45,11 +45,12 @@ from agents.train import checkpoint as C
 from agents.train import dist as D
 from agents.train import logprobs as L
 from agents.train import losses
-from agents.train.rollout import Job, code_use_health, evaluate_policy, rollout
+from agents.train.rollout import Job, code_use_health, rollout
 from agents.train.setup import (
     add_env_arguments,
     add_model_arguments,
     build_policy,
+    evaluate_from_args,
     init_run,
     make_env_factory,
     make_optimizer,
@@ -153,6 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--eval-suite", default="test", help="suite to evaluate when --eval-tasks is not given")
     g.add_argument("--eval-n", type=int, default=8, help="episodes per eval task")
     g.add_argument("--eval-temperature", type=float, default=0.6, help="sampling temperature for evaluation")
+    g.add_argument("--eval-seed-base", type=int, default=10**9, help="eval episodes use seeds base, base+1, ...")
     g.add_argument("--no-eval", action="store_true", help="skip evaluation")
     g.add_argument("--output-dir", default="runs/grpo", help="checkpoints, metrics.jsonl, final model")
     g.add_argument("--save-every", type=int, default=50, help="checkpoint every N steps (0: only at the end)")
@@ -496,17 +498,7 @@ def main(argv=None) -> dict:
         if eval_tasks and ((args.eval_every and (step + 1) % args.eval_every == 0) or last):
             final_eval = {
                 "step": step + 1,
-                **evaluate_policy(
-                    backend,
-                    make_env,
-                    eval_tasks,
-                    n=args.eval_n,
-                    temperature=args.eval_temperature,
-                    max_new_tokens=args.max_new_tokens,
-                    max_total_tokens=args.max_total_tokens,
-                    system_prompt=args.system_prompt,
-                    concurrency=args.concurrency,
-                ),
+                **evaluate_from_args(backend, make_env, eval_tasks, args),
             }
             log.write(final_eval)
             if rank == 0:

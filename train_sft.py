@@ -46,11 +46,11 @@ from agents.train import checkpoint as C
 from agents.train import dist as D
 from agents.train import logprobs as L
 from agents.train import losses
-from agents.train.rollout import evaluate_policy
 from agents.train.setup import (
     add_env_arguments,
     add_model_arguments,
     build_policy,
+    evaluate_from_args,
     init_run,
     make_env_factory,
     make_optimizer,
@@ -229,18 +229,7 @@ def main(argv=None) -> dict:
             backend = HFBackend(L.unwrap_model(model), tokenizer, device=device)
         result = {
             "step": step,
-            **evaluate_policy(
-                backend,
-                make_env,
-                eval_tasks,
-                n=args.eval_n,
-                temperature=args.eval_temperature,
-                max_new_tokens=args.max_new_tokens,
-                max_total_tokens=args.max_total_tokens,
-                system_prompt=args.system_prompt,
-                concurrency=args.concurrency,
-                seed_base=args.eval_seed_base,
-            ),
+            **evaluate_from_args(backend, make_env, eval_tasks, args),
         }
         log.write(result)
         if rank == 0:

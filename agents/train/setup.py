@@ -22,7 +22,7 @@ from r1ci_env.sandbox import BACKENDS, DEFAULT_TIMEOUT
 
 from .checkpoint import MetricsLog, add_lora, load_model
 from .dist import dist_info
-from .rollout import env_factory
+from .rollout import env_factory, evaluate_policy
 
 
 def add_model_arguments(p: argparse.ArgumentParser) -> None:
@@ -146,4 +146,21 @@ def make_env_factory(args: argparse.Namespace) -> Callable[[str], Any]:
         max_observation_chars=args.max_observation_chars,
         prompt=args.prompt,
         custom=args.env_factory,
+    )
+
+
+def evaluate_from_args(backend, make_env: Callable[[str], Any], tasks: list[str], args: argparse.Namespace) -> dict:
+    """`evaluate_policy` with the trainers' evaluation flags (--eval-n, --eval-temperature,
+    --eval-seed-base) and their episode limits, so SFT and GRPO evaluate alike."""
+    return evaluate_policy(
+        backend,
+        make_env,
+        tasks,
+        n=args.eval_n,
+        temperature=args.eval_temperature,
+        max_new_tokens=args.max_new_tokens,
+        max_total_tokens=args.max_total_tokens,
+        system_prompt=args.system_prompt,
+        concurrency=args.concurrency,
+        seed_base=args.eval_seed_base,
     )
