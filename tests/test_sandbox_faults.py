@@ -142,6 +142,20 @@ def test_containers_of_a_killed_host_process_remove_themselves(client, docker_sa
     assert not owned_containers(client, proc.pid)  # stdin EOF stopped the executor; auto-remove did the rest
 
 
+def test_a_pool_never_closed_leaves_no_container_at_interpreter_exit(client, docker_sandbox):
+    """A pool nobody closes is closed by its finalizer at interpreter exit. The containers it closes
+    must not be replaced: at exit a replacement was created but never started, so auto-remove never
+    removed it (seen after `r1ci run`). Here the finalizer runs in a live process, so a replacement
+    would start and show."""
+    before = {c.id for c in owned_containers(client)}  # the session pool's
+    pool = make_sandbox("docker", containers=2, slots=1)
+    assert pool.run("print(6 * 7)").stdout == "42\n"
+    assert len({c.id for c in owned_containers(client)} - before) == 2
+    pool._finalizer()  # what interpreter exit runs for a pool that was never closed
+    time.sleep(3)  # a replacement container starts within this time
+    assert {c.id for c in owned_containers(client)} <= before
+
+
 # -- a second Docker engine -------------------------------------------------------------------
 
 

@@ -375,7 +375,10 @@ class _Container:
             pass
 
     def close(self) -> None:
-        """Ask the executor to exit (stdin EOF), then make sure the container is gone."""
+        """Ask the executor to exit (stdin EOF), then make sure the container is gone. Its death is not
+        reported to the pool: a closed container is never replaced (at interpreter exit a replacement
+        would be created and never started, left behind)."""
+        self.on_death = None
         try:
             self._raw.shutdown(socket.SHUT_WR)
         except OSError:
